@@ -1,0 +1,387 @@
+"""The `rnn-tui` command: the app (bare `rnn-tui`) and the headless subcommands.
+
+Heavy imports (torch ~1.6 s, textual ~0.3 s, jieba ~1 s on first use) happen inside the command
+functions, so `rnn-tui --help` stays instant. Every user error is one line on stderr and a
+non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from rnn_tui.errors import RnnTuiError
+
+CELL_CHOICES = ["rnn", "rnn-relu", "gru", "lstm", "peephole-lstm"]
+RUNS_DIR_HELP = "Runs root (default: $RNN_TUI_RUNS or ./runs)."
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"rnn-tui: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _print_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False))
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rnn-tui")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """A terminal playground for recurrent neural networks.
+
+    Run without a command to open the app. Every app feature is also a headless command.
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(app)
+
+
+@cli.command()
+@click.option("--run", "run_spec", default=None, help="Open this run (reattach if it is training).")
+@click.option("--data", "data_spec", default=None, help="Open this dataset.")
+@click.option("--runs-dir", default=None, help=RUNS_DIR_HELP)
+def app(run_spec: str | None, data_spec: str | None, runs_dir: str | None) -> None:
+    """Open the Textual app."""
+    click.echo("rnn-tui: the app is not built yet; see `rnn-tui --help` for the headless commands.")
+
+
+# -- data ------------------------------------------------------------------------------------------
+
+
+@cli.group()
+def data() -> None:
+    """List, preview and download datasets."""
+
+
+@data.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def data_list(as_json: bool) -> None:
+    """Built-in datasets and downloadable corpora."""
+    from rnn_tui.data.spec import list_datasets
+
+    rows = list_datasets()
+    if as_json:
+        _print_json(rows)
+        return
+    width = max(len(r["spec"]) for r in rows)
+    for r in rows:
+        mark = "" if r["spec"].startswith("builtin:") else ("  [downloaded]" if r["downloaded"] else "  [rnn-tui data get]")
+        click.echo(f"{r['spec']:<{width}}  {r['kind']:<6}  {r['description']}{mark}")
+
+
+@data.command("show")
+@click.argument("spec")
+@click.option("--tokenizer", type=click.Choice(["char", "word", "jieba"]), default="char", show_default=True)
+@click.option("--tgt-tokenizer", type=click.Choice(["char", "word", "jieba"]), default="char", show_default=True,
+              help="Target-side tokenizer for sentence pairs.")
+@click.option("--encoding", default="utf-8", show_default=True)
+@click.option("--top", default=20, show_default=True, help="How many top tokens.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def data_show(spec: str, tokenizer: str, tgt_tokenizer: str, encoding: str, top: int, as_json: bool) -> None:
+    """Preview a dataset: sizes, vocabulary, top tokens, length histogram, sample lines."""
+    from rnn_tui.data import spec as specs
+    from rnn_tui.data import stats
+
+    source = specs.resolve(spec)
+    if source.kind == "text":
+        info = stats.describe_text(specs.load_text(source, encoding), tokenizer=tokenizer, top=top)
+    elif source.kind == "pairs":
+        info = stats.describe_pairs(specs.load_pairs(source, encoding), src_tokenizer=tokenizer, tgt_tokenizer=tgt_tokenizer, top=top)
+    else:
+        info = stats.describe_series(specs.load_series(source, encoding=encoding))
+    info = {"spec": spec, "name": source.name, "description": source.description, **info}
+    if as_json:
+        _print_json(info)
+    else:
+        from rnn_tui.cli_report import print_data_info
+
+        print_data_info(info)
+
+
+@data.command("get")
+@click.argument("name")
+@click.option("--url", default=None, help="Download from this URL instead (checksum still verified).")
+def data_get(name: str, url: str | None) -> None:
+    """Download a public corpus into the cache, verifying its checksum."""
+    from rnn_tui.data.download import get
+    from rnn_tui.cli_report import download_progress
+
+    with download_progress(name) as progress:
+        path = get(name, url=url, progress=progress)
+    click.echo(str(path))
+
+
+# -- train -----------------------------------------------------------------------------------------
+
+# flag name -> (section, field); the flags left unset keep the config file's (or default) value
+TRAIN_FLAGS: dict[str, tuple[str, str]] = {
+    "data_spec": ("data", "spec"), "tokenizer": ("data", "tokenizer"), "encoding": ("data", "encoding"),
+    "val_fraction": ("data", "val_fraction"),
+    "cell": ("model", "cell"), "layers": ("model", "layers"), "hidden": ("model", "hidden"),
+    "embed": ("model", "embed"), "dropout": ("model", "dropout"), "tie_weights": ("model", "tie_weights"),
+    "init": ("model", "init"), "forget_bias": ("model", "forget_bias"),
+    "optimizer": ("train", "optimizer"), "lr": ("train", "lr"), "momentum": ("train", "momentum"),
+    "weight_decay": ("train", "weight_decay"), "schedule": ("train", "schedule"), "clip": ("train", "clip"),
+    "clip_mode": ("train", "clip_mode"), "batch": ("train", "batch"), "seq_len": ("train", "seq_len"),
+    "batching": ("train", "batching"), "epochs": ("train", "epochs"), "steps": ("train", "steps"),
+    "time_budget": ("train", "time"), "patience": ("train", "patience"), "eval_interval": ("train", "eval_interval"),
+    "log_interval": ("train", "log_interval"), "sample_interval": ("train", "sample_interval"),
+    "checkpoint_interval": ("train", "checkpoint_interval"), "device": ("train", "device"), "seed": ("train", "seed"),
+    "threads": ("train", "threads"),
+}
+# what --resume may change: the budget and where it runs
+RESUME_FLAGS = {"epochs", "steps", "time_budget", "device", "threads", "patience"}
+
+
+@cli.command()
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None, help="Start from this config.toml.")
+@click.option("--data", "data_spec", default=None, help="builtin:NAME, a file, a folder of .txt, or a downloaded corpus.")
+@click.option("--task", type=click.Choice(["lm"]), default="lm", show_default=True)
+@click.option("--tokenizer", type=click.Choice(["char", "word", "jieba"]), default=None, help="[default: char]")
+@click.option("--encoding", default=None, help="Text encoding of the data file [default: utf-8].")
+@click.option("--val-fraction", type=float, default=None, help="Last fraction of the text for validation [default: 0.1].")
+@click.option("--cell", type=click.Choice(CELL_CHOICES), default=None, help="[default: lstm]")
+@click.option("--layers", type=int, default=None, help="[default: 1]")
+@click.option("--hidden", type=int, default=None, help="[default: 512]")
+@click.option("--embed", type=int, default=None, help="Embedding size; 0 = one-hot input [default: 64].")
+@click.option("--dropout", type=float, default=None, help="[default: 0]")
+@click.option("--tie-weights/--no-tie-weights", default=None, help="Share embedding and output weights.")
+@click.option("--init", type=click.Choice(["default", "xavier", "orthogonal"]), default=None, help="[default: default]")
+@click.option("--forget-bias", type=float, default=None, help="LSTM forget-gate bias (1 is the classic choice) [default: 0].")
+@click.option("--optimizer", type=click.Choice(["sgd", "adam", "adamw", "rmsprop", "adagrad"]), default=None, help="[default: adam]")
+@click.option("--lr", type=float, default=None, help="[default: 0.002]")
+@click.option("--momentum", type=float, default=None, help="SGD/RMSprop momentum [default: 0].")
+@click.option("--weight-decay", type=float, default=None, help="[default: 0]")
+@click.option("--schedule", type=click.Choice(["constant", "step", "cosine", "inverse-time", "plateau"]), default=None, help="[default: cosine]")
+@click.option("--clip", type=float, default=None, help="Gradient clipping threshold; 0 = off [default: 1].")
+@click.option("--clip-mode", type=click.Choice(["norm", "value"]), default=None, help="[default: norm]")
+@click.option("--batch", type=int, default=None, help="[default: 32]")
+@click.option("--seq-len", type=int, default=None, help="Truncated-BPTT length [default: 100].")
+@click.option("--batching", type=click.Choice(["sequential", "random"]), default=None,
+              help="sequential: stateful, hidden state carried between batches; random: random chunks [default: random].")
+@click.option("--epochs", type=float, default=None, help="Budget in epochs.")
+@click.option("--steps", type=int, default=None, help="Budget in optimizer steps.")
+@click.option("--time", "time_budget", type=float, default=None, help="Budget in seconds of training.")
+@click.option("--patience", type=int, default=None, help="Early stopping after N evaluations without improvement; 0 = off.")
+@click.option("--eval-interval", type=int, default=None, help="Steps between validations [default: 200].")
+@click.option("--log-interval", type=int, default=None, help="Steps between metric records [default: 20].")
+@click.option("--sample-interval", type=int, default=None, help="Steps between samples [default: 500].")
+@click.option("--checkpoint-interval", type=int, default=None, help="Steps between checkpoints [default: 500].")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default=None, help="[default: auto]")
+@click.option("--seed", type=int, default=None, help="[default: 1337]")
+@click.option("--threads", type=int, default=None, help="CPU threads; 0 = choose (1 when started by the app) [default: 0].")
+@click.option("--runs-dir", default=None, help=RUNS_DIR_HELP)
+@click.option("--name", default=None, help="Run id (default: time, cell and data).")
+@click.option("--resume", "resume_spec", default=None, help="Continue this run exactly where it stopped.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a progress bar.")
+def train(config_file: str | None, task: str, runs_dir: str | None, name: str | None, resume_spec: str | None,
+          as_json: bool, **flags: Any) -> None:
+    """Train a model; the run directory records everything (see docs/run-directory.md)."""
+    from rnn_tui.config import Config
+    from rnn_tui.runs.rundir import RunDir, runs_root
+
+    given = {k: v for k, v in flags.items() if v is not None}
+    root = runs_root(runs_dir)
+    if resume_spec:
+        if config_file:
+            raise RnnTuiError("--resume continues a run with its own config; drop --config")
+        locked = sorted(set(given) - RESUME_FLAGS)
+        if locked:
+            raise RnnTuiError(f"--resume cannot change --{locked[0].replace('_', '-')}; start a new run for a different setup")
+        run = RunDir.open(resume_spec, root)
+        cfg = run.config()
+        _apply_flags(cfg, given)
+        run.config_path.write_text(cfg.to_toml(), encoding="utf-8")
+    else:
+        cfg = Config.load(config_file) if config_file else Config()
+        cfg.task = task
+        _apply_flags(cfg, given)
+        cfg.validate()
+        _check_data_spec(cfg)
+        run = RunDir.create(root, cfg, name=name)
+    cfg.validate()
+
+    from rnn_tui.cli_report import train_reporter
+    from rnn_tui.train.trainer import train_run
+
+    with train_reporter(run, as_json) as on_event:
+        train_run(run, on_event=on_event, resume=bool(resume_spec))
+
+
+def _apply_flags(cfg, given: dict[str, Any]) -> None:
+    for flag, value in given.items():
+        section, field = TRAIN_FLAGS[flag]
+        setattr(getattr(cfg, section), field, value)
+
+
+def _check_data_spec(cfg) -> None:
+    """Fail before a run directory is made when the data cannot be found."""
+    from rnn_tui.data.spec import resolve
+
+    resolve(cfg.data.spec)
+
+
+# -- using a trained run ---------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("run_spec", metavar="RUN")
+@click.option("--prime", default=None, help="Text to start from (default: the start of the validation text).")
+@click.option("--length", default=200, show_default=True, help="Tokens to generate.")
+@click.option("--greedy", is_flag=True, help="Always take the most likely token.")
+@click.option("--temperature", type=float, default=1.0, show_default=True)
+@click.option("--top-k", type=int, default=0, show_default=True, help="Sample from the K most likely; 0 = off.")
+@click.option("--top-p", type=float, default=1.0, show_default=True, help="Nucleus sampling mass; 1 = off.")
+@click.option("--seed", type=int, default=None, help="Seed for reproducible samples.")
+@click.option("--allow-unk", is_flag=True, help="Let the model emit <unk>.")
+@click.option("--checkpoint", type=click.Choice(["latest", "best"]), default="latest", show_default=True)
+@click.option("--runs-dir", default=None, help=RUNS_DIR_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def generate(run_spec: str, prime: str | None, length: int, greedy: bool, temperature: float, top_k: int, top_p: float,
+             seed: int | None, allow_unk: bool, checkpoint: str, runs_dir: str | None, as_json: bool) -> None:
+    """Generate text from a trained language model; tokens stream as they are produced."""
+    from rnn_tui.api import load_run
+    from rnn_tui.decode.sampling import Sampling
+
+    if temperature <= 0:
+        raise RnnTuiError("--temperature must be > 0 (use --greedy for the most likely token)")
+    if not (0 < top_p <= 1):
+        raise RnnTuiError("--top-p must be in (0, 1]")
+    if length < 0 or top_k < 0:
+        raise RnnTuiError("--length and --top-k must be ≥ 0")
+    model = load_run(run_spec, runs_dir=runs_dir, tag=checkpoint)
+    s = Sampling(greedy=greedy, temperature=temperature, top_k=top_k, top_p=top_p, length=length, seed=seed, allow_unk=allow_unk)
+    prime_text = prime if prime is not None else model.default_prime()
+    if as_json:
+        tokens = list(model.generate(prime_text, s))
+        _print_json({"prime": prime_text, "tokens": [t["token"] for t in tokens], "probs": [t["prob"] for t in tokens],
+                     "text": model.detokenize([t["token"] for t in tokens])})
+        return
+    from rnn_tui.cli_report import stream_generation
+
+    stream_generation(prime_text, model.generate(prime_text, s), model)
+
+
+@cli.command()
+@click.argument("run_spec", metavar="RUN")
+@click.argument("text", required=False)
+@click.option("--file", "path", type=click.Path(dir_okay=False), default=None, help="Score this file's text.")
+@click.option("--checkpoint", type=click.Choice(["latest", "best"]), default="latest", show_default=True)
+@click.option("--runs-dir", default=None, help=RUNS_DIR_HELP)
+@click.option("--top", default=10, show_default=True, help="How many most surprising tokens to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def score(run_spec: str, text: str | None, path: str | None, checkpoint: str, runs_dir: str | None, top: int, as_json: bool) -> None:
+    """Probability, perplexity and bits per token of TEXT (or - for stdin) under a language model."""
+    from rnn_tui.api import load_run
+
+    text = _read_text_arg(text, path)
+    model = load_run(run_spec, runs_dir=runs_dir, tag=checkpoint)
+    result = model.score(text)
+    if as_json:
+        _print_json(result)
+    else:
+        from rnn_tui.cli_report import print_score
+
+        print_score(result, top=top)
+
+
+@cli.command()
+@click.argument("run_spec", metavar="RUN")
+@click.argument("text", required=False)
+@click.option("--file", "path", type=click.Path(dir_okay=False), default=None, help="Inspect this file's text.")
+@click.option("--layer", type=int, default=None, help="Only this layer (0-based).")
+@click.option("--topk", default=5, show_default=True, help="Next-token candidates per step.")
+@click.option("--checkpoint", type=click.Choice(["latest", "best"]), default="latest", show_default=True)
+@click.option("--runs-dir", default=None, help=RUNS_DIR_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def inspect(run_spec: str, text: str | None, path: str | None, layer: int | None, topk: int, checkpoint: str,
+            runs_dir: str | None, as_json: bool) -> None:
+    """Step through TEXT token by token: h, c, every gate, and the next-token top-k."""
+    from rnn_tui.api import load_run
+
+    text = _read_text_arg(text, path)
+    model = load_run(run_spec, runs_dir=runs_dir, tag=checkpoint)
+    result = model.inspect(text, layer=layer, topk=topk)
+    if as_json:
+        _print_json(result)
+    else:
+        from rnn_tui.cli_report import print_inspect
+
+        print_inspect(result)
+
+
+@cli.command()
+@click.option("--runs-dir", default=None, help=RUNS_DIR_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def runs(runs_dir: str | None, as_json: bool) -> None:
+    """List the runs: state, step, validation loss, model and data."""
+    from rnn_tui.runs.rundir import list_runs, runs_root
+
+    rows = [r.summary() for r in list_runs(runs_root(runs_dir))]
+    if as_json:
+        _print_json(rows)
+    else:
+        from rnn_tui.cli_report import print_runs
+
+        print_runs(rows, runs_root(runs_dir))
+
+
+@cli.command()
+@click.argument("run_spec", metavar="RUN")
+@click.argument("command", type=click.Choice(["pause", "resume", "stop", "set-lr"]))
+@click.argument("value", required=False, type=float)
+@click.option("--runs-dir", default=None, help=RUNS_DIR_HELP)
+def control(run_spec: str, command: str, value: float | None, runs_dir: str | None) -> None:
+    """Send a running training a command: pause, resume, stop, or set-lr VALUE."""
+    from rnn_tui.runs.rundir import LIVE_STATES, RunDir, runs_root
+
+    run = RunDir.open(run_spec, runs_root(runs_dir))
+    state = run.read_status().get("state")
+    if state not in LIVE_STATES:
+        raise RnnTuiError(f"run {run.id} is {state}, not training; `rnn-tui train --resume {run.id}` continues it")
+    if command == "set-lr":
+        if value is None:
+            raise RnnTuiError("set-lr needs a value, e.g. `rnn-tui control RUN set-lr 0.001`")
+        run.send(command, lr=value)
+    else:
+        run.send(command)
+    click.echo(f"sent {command} to {run.id}")
+
+
+def _read_text_arg(text: str | None, path: str | None) -> str:
+    if path:
+        from rnn_tui.data.text import read_text
+
+        return read_text(path)
+    if text is None or text == "-":
+        if sys.stdin is None or sys.stdin.isatty():
+            raise RnnTuiError("give TEXT, `-` with text on stdin, or --file PATH")
+        text = sys.stdin.read()
+    if not text.strip():
+        raise RnnTuiError("the text is empty")
+    return text
+
+
+def main() -> None:
+    """Entry point: run the click group, turning every user error into one line."""
+    try:
+        cli.main(standalone_mode=False)
+    except RnnTuiError as exc:
+        _fail(exc.message)
+    except click.exceptions.NoArgsIsHelp as exc:  # pragma: no cover - click 8.2+
+        click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+    except click.ClickException as exc:
+        hint = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
+        _fail(exc.format_message().replace("\n", " ") + hint, code=exc.exit_code)
+    except click.exceptions.Abort:
+        _fail("aborted", code=130)
+    except KeyboardInterrupt:
+        _fail("interrupted", code=130)
+    except BrokenPipeError:
+        sys.exit(0)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)

@@ -1,0 +1,196 @@
+"""How the headless commands print: rich progress bars and tables, or JSON lines.
+
+Part of the CLI layer (it imports Rich); the core never imports this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.table import Table
+from rich.text import Text
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+# -- train -----------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def train_reporter(run, as_json: bool) -> Iterator[Callable[[dict[str, Any]], None]]:
+    """An ``on_event`` callback: JSON lines with ``--json``, else a live progress bar."""
+    if as_json:
+        def emit(event: dict[str, Any]) -> None:
+            sys.stdout.write(json.dumps({"run": run.id, **event}, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+
+        yield emit
+        return
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
+        TextColumn("{task.fields[info]}"), TimeRemainingColumn(), console=err_console, transient=False,
+    )
+    task = progress.add_task(run.id, total=1.0, info="starting…")
+    last: dict[str, Any] = {}
+
+    def show(event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "start":
+            progress.console.print(
+                f"run [bold]{run.id}[/] · {event['params']:,} parameters · vocab {event['vocab']} · "
+                f"{event['train_tokens']:,} training tokens · {event['device']} · {event['threads']} thread(s)"
+            )
+        elif kind == "train":
+            last.update(event)
+            info = (f"step {event['step']} · loss {event['loss']:.3f} · ppl {event['ppl']:.2f} · "
+                    f"{event['tokens_per_s']:,.0f} tok/s")
+            if "val_loss" in last:
+                info += f" · val {last['val_loss']:.3f}"
+            progress.update(task, completed=event["progress"], info=info)
+        elif kind == "val":
+            last["val_loss"] = event["val_loss"]
+            mark = " (best)" if event.get("best") else ""
+            progress.console.print(f"step {event['step']:>6}  val loss {event['val_loss']:.4f}  ppl {event['val_ppl']:.2f}  "
+                                   f"bits/token {event['val_bpt']:.3f}{mark}")
+        elif kind == "sample":
+            progress.console.print(Text(f"── sample at step {event['step']} ──", style="dim"))
+            progress.console.print(Text(event["prime"] + event["text"]))
+        elif kind == "control":
+            progress.console.print(f"[yellow]{event['cmd']}[/] at step {event['step']}")
+        elif kind == "end":
+            progress.update(task, completed=1.0 if event.get("state") == "finished" else last.get("progress", 0))
+            progress.stop()
+            if event.get("state") == "failed":
+                return
+            val = event.get("val_loss")
+            console.print(f"{event['state']} ({event['reason']}) at step {event['step']} · "
+                          f"val loss {val:.4f}" if val is not None else f"{event['state']} at step {event['step']}")
+            console.print(f"run: {event['path']}")
+
+    with progress:
+        yield show
+
+
+# -- data ------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def download_progress(name: str) -> Iterator[Callable[[int, int | None], None]]:
+    progress = Progress(TextColumn(name), BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=err_console)
+    task = progress.add_task(name, total=None)
+
+    def update(done: int, total: int | None) -> None:
+        progress.update(task, completed=done, total=total)
+
+    with progress:
+        yield update
+
+
+def print_data_info(info: dict[str, Any]) -> None:
+    console.print(f"[bold]{info['spec']}[/] — {info.get('description', '')}")
+    table = Table(show_header=False, box=None)
+    for key, value in info.items():
+        if isinstance(value, (int, float, str)) and key not in ("spec", "description", "name"):
+            table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
+    console.print(table)
+    for key in ("split",):
+        if key in info:
+            console.print(f"{key}: " + ", ".join(f"{k} {v:,}" for k, v in info[key].items()))
+    if "top_tokens" in info:
+        console.print("top tokens: " + "  ".join(f"{_show_token(t)}×{c}" for t, c in info["top_tokens"]))
+    for side in ("source", "target", "src", "tgt"):
+        if isinstance(info.get(side), dict) and "top_tokens" in info[side]:
+            console.print(f"{side} vocab {info[side].get('vocab_size')}: " +
+                          "  ".join(f"{_show_token(t)}×{c}" for t, c in info[side]["top_tokens"][:15]))
+    hist = info.get("length_histogram")
+    if hist:
+        console.print("tokens per line:")
+        peak = max(hist["counts"]) or 1
+        for lo, hi, n in zip(hist["bins"], hist["bins"][1:], hist["counts"]):
+            console.print(f"  {lo:>7g}–{hi:<7g} {'█' * max(1 if n else 0, round(30 * n / peak))} {n}")
+    for sample in info.get("samples", []):
+        console.print(Text(f"  │ {sample if isinstance(sample, str) else ' → '.join(sample)}"))
+
+
+def _show_token(token: str) -> str:
+    return repr(token)[1:-1] if token.strip() == "" or token != token.strip() else token
+
+
+# -- generate, score, inspect ----------------------------------------------------------------------
+
+
+def _prob_style(prob: float) -> str:
+    """Likely tokens plain, unlikely ones warmer: a reader sees where the model was unsure."""
+    if prob >= 0.5:
+        return ""
+    if prob >= 0.2:
+        return "yellow"
+    if prob >= 0.05:
+        return "dark_orange"
+    return "bold red"
+
+
+def stream_generation(prime: str, tokens: Iterator[dict[str, Any]], model) -> None:
+    console.print(Text(prime, style="bold"), end="")
+    prev: list[str] = []
+    shown = ""
+    for tok in tokens:
+        prev.append(tok["token"])
+        text = model.detokenize(prev)
+        new = text[len(shown):] if text.startswith(shown) else text
+        shown = text
+        console.print(Text(new, style=_prob_style(tok["prob"])), end="")
+    console.print()
+
+
+def print_score(result: dict[str, Any], top: int) -> None:
+    line = Text()
+    for token, lp in zip(result["tokens"], result["logprobs"]):
+        line.append(token if token != "\n" else "⏎\n", style="dim" if lp is None else _prob_style(math.exp(lp)))
+    console.print(line)
+    console.print(f"tokens {len(result['tokens'])} (scored {result['scored']}, unknown {result['unknown']})  "
+                  f"NLL {result['nll']:.2f} nats  perplexity {result['ppl']:.3f}  bits/token {result['bpt']:.3f}")
+    table = Table("position", "token", "bits", title="most surprising")
+    for row in result["most_surprising"][:top]:
+        table.add_row(str(row["position"]), repr(result["tokens"][row["position"]]), f"{row['bits']:.2f}")
+    console.print(table)
+
+
+def print_inspect(result: dict[str, Any]) -> None:
+    console.print(f"[bold]{result['cell']}[/] · {result['layers']} layer(s) × {result['hidden']} units · {result['convention']}")
+    for eq in result["equations"]:
+        console.print(f"  {eq}")
+    for step in result["steps"]:
+        topk = "  ".join(f"{t['token']!r} {t['prob']:.2f}" for t in step["topk"])
+        nxt = f"  next {step['next_token']!r} logp {step['next_logprob']:.2f}" if "next_token" in step else ""
+        console.print(f"[bold]t={step['t']:<3}[/] {step['token']!r:<8} top: {topk}{nxt}")
+        for layer in step["layers"]:
+            for name in result["vectors"]:
+                if name in layer:
+                    values = layer[name]
+                    head = " ".join(f"{v:+.2f}" for v in values[:8])
+                    more = " …" if len(values) > 8 else ""
+                    console.print(f"      L{layer['layer']} {name:<7} {head}{more}")
+
+
+def print_runs(rows: list[dict[str, Any]], root: Path) -> None:
+    if not rows:
+        console.print(f"no runs in {root}; start one with `rnn-tui train`")
+        return
+    table = Table("run", "state", "step", "epoch", "best val", "model", "data")
+    colours = {"running": "green", "paused": "yellow", "failed": "red", "stopped": "yellow", "finished": "cyan"}
+    for r in rows:
+        val = f"{r['val_loss']:.4f}" if r["val_loss"] is not None else "–"
+        table.add_row(r["id"], Text(str(r["state"]), style=colours.get(str(r["state"]), "")), str(r["step"]),
+                      f"{r['epoch']:.2f}", val, r["model"], r["data"])
+    console.print(table)

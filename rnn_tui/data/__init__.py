@@ -1,0 +1,1 @@
+"""data layer of the rnn-tui core (no Textual, no Rich)."""

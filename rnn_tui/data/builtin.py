@@ -1,0 +1,411 @@
+"""Datasets the project generates itself, addressed as ``builtin:NAME``.
+
+Every generator is deterministic (a fixed seed in ``random.Random``) and fast (well under a
+second), so a fresh install has something real to train on without any download. Nothing here
+imports torch: series come back as a plain ``list[float]``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Union
+
+from rnn_tui.errors import RnnTuiError
+
+Generated = Union[str, list[tuple[str, str]], list[float]]
+
+
+@dataclass(frozen=True)
+class Builtin:
+    """One generated dataset: its name, kind, a one-line description and its generator."""
+
+    name: str
+    kind: str  # "text" | "pairs" | "series"
+    description: str
+    generate: Callable[[], Generated]
+
+
+# ---------------------------------------------------------------------------------------------
+# hello
+
+
+def hello() -> str:
+    """The classic toy: 300 lines of "hello", so from "hell" a model predicts "ello"."""
+    return "hello\n" * 300
+
+
+# ---------------------------------------------------------------------------------------------
+# brackets
+
+_OPEN_CLOSE = {"(": ")", "[": "]", "{": "}"}
+_QUOTE_CHARS = "abcdefghijklmnopqrstuvwxyz([{}]) "
+
+
+def _bracket_expr(rng: random.Random, depth: int, max_depth: int) -> str:
+    """A random expression: a word, a quoted string, or a bracket pair holding 1-3 expressions."""
+    roll = rng.random()
+    if depth >= max_depth or roll < 0.3:
+        return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(1, 4)))
+    if roll < 0.45:
+        # Quoted text may contain bracket characters: they do not change the depth.
+        inner = "".join(rng.choice(_QUOTE_CHARS) for _ in range(rng.randint(1, 6))).strip()
+        return '"' + (inner or "a") + '"'
+    opener = rng.choice("([{")
+    parts = [_bracket_expr(rng, depth + 1, max_depth) for _ in range(rng.randint(1, 3))]
+    return f"{opener} {' '.join(parts)} {_OPEN_CLOSE[opener]}"
+
+
+def brackets(target_chars: int = 300_000) -> str:
+    """Lines of nested ( [ { } ] ) with words and "quoted text", depth up to 6, about 300 KB."""
+    rng = random.Random(1234)
+    lines: list[str] = []
+    total = 0
+    while total < target_chars:
+        opener = rng.choice("([{")
+        parts = [_bracket_expr(rng, 2, rng.randint(2, 7)) for _ in range(rng.randint(1, 3))]
+        line = f"{opener} {' '.join(parts)} {_OPEN_CLOSE[opener]}"
+        lines.append(line)
+        total += len(line) + 1
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# arith
+
+
+def arith(target_chars: int = 300_000) -> str:
+    """Lines like ``12+35=47``, ``40-52=-12``, ``7*8=56`` with correct answers, about 300 KB."""
+    rng = random.Random(4321)
+    lines: list[str] = []
+    total = 0
+    while total < target_chars:
+        op = rng.choice("++--*")
+        if op == "*":
+            a, b = rng.randint(0, 99), rng.randint(0, 9)
+            answer = a * b
+        else:
+            a, b = rng.randint(0, 999), rng.randint(0, 999)
+            answer = a + b if op == "+" else a - b
+        line = f"{a}{op}{b}={answer}"
+        lines.append(line)
+        total += len(line) + 1
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# numbers-en-zh
+
+_EN_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
+            "fourteen fifteen sixteen seventeen eighteen nineteen").split()
+_EN_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_ZH_DIGITS = "零一二三四五六七八九"
+NUMBERS_MAX = 9999
+
+
+def number_en(n: int) -> str:
+    """British English words for 0 <= n <= 9999: 312 -> "three hundred and twelve"."""
+    if not 0 <= n <= NUMBERS_MAX:
+        raise ValueError(f"number out of range: {n}")
+    if n < 20:
+        return _EN_ONES[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return _EN_TENS[tens] + (f"-{_EN_ONES[ones]}" if ones else "")
+    if n < 1000:
+        hundreds, rest = divmod(n, 100)
+        head = f"{_EN_ONES[hundreds]} hundred"
+        return head + (f" and {number_en(rest)}" if rest else "")
+    thousands, rest = divmod(n, 1000)
+    head = f"{_EN_ONES[thousands]} thousand"
+    if rest == 0:
+        return head
+    if rest < 100:
+        return f"{head} and {number_en(rest)}"
+    return f"{head} {number_en(rest)}"
+
+
+def number_zh(n: int) -> str:
+    """Chinese numerals for 0 <= n <= 9999 (2 reads 两 before 千, 二 elsewhere).
+
+    Rules: a run of zeros between non-zero digits is read as one 零 (105 一百零五, 1005 一千零五,
+    1050 一千零五十); trailing zeros are silent (1200 一千二百); 10-19 drop the leading 一 (十五)
+    but keep it inside larger numbers (115 一百一十五).
+    """
+    if not 0 <= n <= NUMBERS_MAX:
+        raise ValueError(f"number out of range: {n}")
+    if n == 0:
+        return "零"
+    if 10 <= n < 20:
+        return "十" + (_ZH_DIGITS[n - 10] if n > 10 else "")
+    out: list[str] = []
+    started = zero_pending = False
+    for unit, place in (("千", 1000), ("百", 100), ("十", 10), ("", 1)):
+        digit = n // place % 10
+        if digit == 0:
+            zero_pending = zero_pending or started
+            continue
+        if zero_pending:
+            out.append("零")
+        out.append(("两" if digit == 2 and unit == "千" else _ZH_DIGITS[digit]) + unit)
+        started, zero_pending = True, False
+    return "".join(out)
+
+
+def numbers_en_zh() -> list[tuple[str, str]]:
+    """Every number 0..9999 once, English words -> Chinese numerals, in a seeded shuffle."""
+    pairs = [(number_en(n), number_zh(n)) for n in range(NUMBERS_MAX + 1)]
+    random.Random(99).shuffle(pairs)
+    return pairs
+
+
+# ---------------------------------------------------------------------------------------------
+# phrases-en-zh
+
+
+@dataclass(frozen=True)
+class _Noun:
+    sg: str  # "apple", "cup of tea"
+    pl: str  # "apples", "cups of tea"
+    generic: str  # "apples", "tea": the object of "I like ..." / "I don't eat ..."
+    zh: str
+    measure: str  # 个, 本, 杯 ...
+
+
+@dataclass(frozen=True)
+class _Verb:
+    base: str
+    third: str  # 3rd person singular present
+    past: str
+    zh: str
+    objects: tuple[str, ...]
+    quantified: bool = True  # "I eat two apples"; False: only generic objects ("I like cats")
+    timed: bool = True  # may take today / tomorrow / every day / yesterday and a place
+    negation: str = "不"  # present-tense negation: 没 for 有 (没有) and resultative 看见 (没看见)
+
+
+_NOUNS = {n.sg: n for n in (
+    _Noun("apple", "apples", "apples", "苹果", "个"),
+    _Noun("banana", "bananas", "bananas", "香蕉", "根"),
+    _Noun("egg", "eggs", "eggs", "鸡蛋", "个"),
+    _Noun("orange", "oranges", "oranges", "橙子", "个"),
+    _Noun("cup of tea", "cups of tea", "tea", "茶", "杯"),
+    _Noun("glass of water", "glasses of water", "water", "水", "杯"),
+    _Noun("glass of milk", "glasses of milk", "milk", "牛奶", "杯"),
+    _Noun("cup of coffee", "cups of coffee", "coffee", "咖啡", "杯"),
+    _Noun("book", "books", "books", "书", "本"),
+    _Noun("magazine", "magazines", "magazines", "杂志", "本"),
+    _Noun("newspaper", "newspapers", "newspapers", "报纸", "份"),
+    _Noun("pen", "pens", "pens", "笔", "支"),
+    _Noun("car", "cars", "cars", "车", "辆"),
+    _Noun("shirt", "shirts", "shirts", "衬衫", "件"),
+    _Noun("ticket", "tickets", "tickets", "票", "张"),
+    _Noun("cat", "cats", "cats", "猫", "只"),
+    _Noun("dog", "dogs", "dogs", "狗", "只"),
+    _Noun("bird", "birds", "birds", "鸟", "只"),
+    _Noun("letter", "letters", "letters", "信", "封"),
+    _Noun("story", "stories", "stories", "故事", "个"),
+)}
+
+_VERBS = (
+    _Verb("eat", "eats", "ate", "吃", ("apple", "banana", "egg", "orange")),
+    _Verb("drink", "drinks", "drank", "喝",
+          ("cup of tea", "glass of water", "glass of milk", "cup of coffee")),
+    _Verb("read", "reads", "read", "看", ("book", "magazine", "newspaper")),
+    _Verb("buy", "buys", "bought", "买",
+          ("book", "pen", "car", "shirt", "ticket", "apple", "banana", "newspaper")),
+    _Verb("see", "sees", "saw", "看见", ("cat", "dog", "bird", "car"), negation="没"),
+    _Verb("write", "writes", "wrote", "写", ("letter", "story")),
+    _Verb("have", "has", "had", "有", ("book", "pen", "car", "cat", "dog"), timed=False,
+          negation="没"),
+    _Verb("like", "likes", "liked", "喜欢",
+          ("cat", "dog", "book", "cup of tea", "cup of coffee", "apple", "banana", "story"),
+          quantified=False, timed=False),
+)
+
+# (english, chinese, third person singular?)
+_SUBJECTS = (
+    ("I", "我", False), ("you", "你", False), ("he", "他", True), ("she", "她", True),
+    ("we", "我们", False), ("they", "他们", False), ("the teacher", "老师", True),
+    ("my friend", "我的朋友", True), ("my mother", "我妈妈", True), ("the children", "孩子们", False),
+)
+_NUMBERS = (("a", "一"), ("two", "两"), ("three", "三"), ("four", "四"), ("five", "五"))
+# (english, chinese, tense) -- the Chinese time word goes right after the subject
+_TIMES = (
+    ("", "", "present"), ("today", "今天", "present"), ("every day", "每天", "present"),
+    ("tomorrow", "明天", "future"), ("yesterday", "昨天", "past"),
+)
+_PLACES = (
+    ("", ""), ("at school", "在学校"), ("at home", "在家"), ("in the library", "在图书馆"),
+    ("in the park", "在公园"), ("at the store", "在商店"),
+)
+
+
+def _english_object(noun: _Noun, number: str) -> str:
+    if number == "a":
+        return ("an " if noun.sg[0] in "aeiou" else "a ") + noun.sg
+    return f"{number} {noun.pl}"
+
+
+def _phrase(rng: random.Random) -> tuple[str, str]:
+    """One random sentence pair: affirmative, negative or yes/no question."""
+    subj_en, subj_zh, third = rng.choice(_SUBJECTS)
+    verb = rng.choice(_VERBS)
+    noun = _NOUNS[rng.choice(verb.objects)]
+    mood = rng.choice(("statement", "negative", "question")) if subj_en != "I" else rng.choice(
+        ("statement", "negative"))
+    # "don't ... every day" means "not every day", which 每天不 does not: no "every day" there.
+    times = [t for t in _TIMES if not (mood == "negative" and t[0] == "every day")]
+    time_en, time_zh, tense = rng.choice(times) if verb.timed else ("", "", "present")
+    place_en, place_zh = rng.choice(_PLACES) if verb.timed else ("", "")
+    quantified = verb.quantified and mood != "negative"
+
+    if quantified:
+        number_en, number_zh = rng.choice(_NUMBERS)
+        obj_en = _english_object(noun, number_en)
+        obj_zh = number_zh + noun.measure + noun.zh
+    else:
+        obj_en = noun.generic if mood != "negative" or tense == "present" else f"any {noun.generic}"
+        if verb.base == "have" and mood == "negative":
+            obj_en = _english_object(noun, "a")  # "I don't have a car"
+        obj_zh = noun.zh
+
+    # English: subject, verb group, object, place, time.
+    do = {"present": "does" if third else "do", "past": "did", "future": "will"}[tense]
+    if mood == "statement":
+        if tense == "present":
+            verb_en = verb.third if third else verb.base
+        else:
+            verb_en = verb.past if tense == "past" else f"will {verb.base}"
+        words = [subj_en, verb_en, obj_en]
+    elif mood == "negative":
+        neg = {"does": "doesn't", "do": "don't", "did": "didn't", "will": "won't"}[do]
+        words = [subj_en, neg, verb.base, obj_en]
+    else:
+        words = [do, subj_en, verb.base, obj_en]
+    words += [w for w in (place_en, time_en) if w]
+    english = " ".join(words)
+    english = english[0].upper() + english[1:] + ("?" if mood == "question" else ".")
+
+    # Chinese: subject, time, negation / 会, place, verb (+了), object (+吗).
+    # will -> 会 (won't -> 不会), didn't -> 没 (and no 了), don't have -> 没有 (never 不有).
+    if tense == "future":
+        aux_zh = "不会" if mood == "negative" else "会"
+    elif mood == "negative":
+        aux_zh = "没" if tense == "past" else verb.negation
+    else:
+        aux_zh = ""
+    le = "了" if tense == "past" and mood != "negative" else ""
+    chinese = subj_zh + time_zh + aux_zh + place_zh + verb.zh + le + obj_zh
+    chinese += "吗？" if mood == "question" else "。"
+    return english, chinese
+
+
+PHRASES_COUNT = 6000
+
+
+def phrases_en_zh() -> list[tuple[str, str]]:
+    """6000 distinct English -> Chinese sentence pairs from a small grammar (seeded)."""
+    rng = random.Random(2024)
+    seen: set[tuple[str, str]] = set()
+    pairs: list[tuple[str, str]] = []
+    while len(pairs) < PHRASES_COUNT:
+        pair = _phrase(rng)
+        if pair not in seen:
+            seen.add(pair)
+            pairs.append(pair)
+    return pairs
+
+
+# ---------------------------------------------------------------------------------------------
+# sine
+
+
+def sine(points: int = 4000) -> list[float]:
+    """A noisy sum of three sinusoids (periods 50, 120 and 17 steps), 4000 points."""
+    rng = random.Random(7)
+    values = []
+    for t in range(points):
+        v = (math.sin(2 * math.pi * t / 50) + 0.5 * math.sin(2 * math.pi * t / 120)
+             + 0.25 * math.sin(2 * math.pi * t / 17) + rng.gauss(0.0, 0.1))
+        values.append(round(v, 4))
+    return values
+
+
+# ---------------------------------------------------------------------------------------------
+# python-stdlib
+
+# Pure-Python standard-library modules that are single files in CPython 3.10-3.13, in the order
+# they are concatenated. Missing ones are skipped; see data/README.md.
+STDLIB_FILES = (
+    "textwrap.py", "string.py", "heapq.py", "bisect.py", "keyword.py", "colorsys.py",
+    "fnmatch.py", "glob.py", "shlex.py", "copy.py", "reprlib.py", "numbers.py", "fractions.py",
+    "statistics.py", "random.py", "calendar.py", "functools.py", "operator.py", "queue.py",
+    "sched.py", "contextlib.py", "abc.py", "weakref.py", "dataclasses.py", "enum.py",
+    "difflib.py", "pprint.py", "tokenize.py", "linecache.py", "traceback.py", "warnings.py",
+    "csv.py", "configparser.py", "gettext.py", "base64.py", "hmac.py", "uuid.py",
+    "ipaddress.py", "shutil.py", "tempfile.py", "threading.py", "subprocess.py", "argparse.py",
+    "optparse.py", "ast.py", "inspect.py", "typing.py", "pickle.py", "tarfile.py", "doctest.py",
+)
+STDLIB_TARGET_CHARS = 1_000_000
+
+
+def python_stdlib(stdlib_dir: Path | None = None, target_chars: int = STDLIB_TARGET_CHARS) -> str:
+    """About 1 MB of the running interpreter's own standard library, in ``STDLIB_FILES`` order.
+
+    Each file is preceded by ``# ---- NAME ----``; whole files are added until the text reaches
+    ``target_chars``. Files missing on this interpreter are skipped.
+    """
+    root = Path(stdlib_dir or sysconfig.get_paths()["stdlib"])
+    chunks: list[str] = []
+    total = 0
+    for name in STDLIB_FILES:
+        if total >= target_chars:
+            break
+        try:
+            raw = (root / name).read_bytes()
+        except OSError:
+            continue
+        text = raw.decode("utf-8", errors="replace").replace("\r\n", "\n")
+        chunk = f"# ---- {name} ----\n{text}" + ("" if text.endswith("\n") else "\n")
+        chunks.append(chunk)
+        total += len(chunk)
+    if not chunks:
+        raise RnnTuiError(f"no standard-library files found in {root}; use another --data")
+    return "".join(chunks)
+
+
+# ---------------------------------------------------------------------------------------------
+# registry
+
+BUILTINS: dict[str, Builtin] = {b.name: b for b in (
+    Builtin("hello", "text", 'the classic toy: lines of "hello"', hello),
+    Builtin("brackets", "text", "nested ( [ { } ] ) and quotes up to depth 6, ~300 KB", brackets),
+    Builtin("arith", "text", "lines like 12+35=47 with correct answers, ~300 KB", arith),
+    Builtin("numbers-en-zh", "pairs",
+            "English number words -> Chinese numerals, every number 0..9999", numbers_en_zh),
+    Builtin("phrases-en-zh", "pairs",
+            "6000 generated English -> Chinese sentences (word order, 量词, 不/没, 吗)",
+            phrases_en_zh),
+    Builtin("sine", "series", "noisy sum of three sinusoids, 4000 points", sine),
+    Builtin("python-stdlib", "text",
+            "about 1 MB of Python's own standard library source (the default)", python_stdlib),
+)}
+
+
+def builtin_names() -> list[str]:
+    """The built-in dataset names, in display order."""
+    return list(BUILTINS)
+
+
+def get_builtin(name: str) -> Builtin:
+    """The built-in dataset called ``name``; an unknown name raises ``RnnTuiError``."""
+    try:
+        return BUILTINS[name]
+    except KeyError:
+        raise RnnTuiError(
+            f"no built-in dataset {name!r}; choose one of: {', '.join(BUILTINS)}"
+        ) from None

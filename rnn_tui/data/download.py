@@ -1,0 +1,246 @@
+"""`rnn-tui data get NAME`: download well-known public corpora, verified by checksum.
+
+A download streams into a temporary file inside the cache folder, is hashed on the way, and
+only a file whose checksum matches is renamed into place (an atomic rename), so a file in the
+cache is always a verified one. For a zip remote the verified archive's member is extracted and
+stored instead, again through a temporary file and a rename. ``urllib`` only, no extra package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping
+
+from rnn_tui.errors import RnnTuiError
+
+CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Remote:
+    """A public corpus: where it lives, its checksum and what it is."""
+
+    name: str
+    url: str
+    checksum: str  # "sha1:<hex>" or "sha256:<hex>" of the downloaded file (the zip for a zip)
+    filename: str  # the name it is stored under in the cache folder
+    kind: str  # "text" | "pairs"
+    description: str
+    license: str
+    member: str | None = None  # for a zip: the member to extract and store as ``filename``
+
+
+CORPORA: dict[str, Remote] = {r.name: r for r in (
+    Remote(
+        name="tinyshakespeare",
+        url="https://raw.githubusercontent.com/karpathy/char-rnn/"
+            "6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e/data/tinyshakespeare/input.txt",
+        checksum="sha1:04486597058d11dcc2c556b1d0433891eb639d2e",
+        filename="tinyshakespeare.txt",
+        kind="text",
+        description="Tiny Shakespeare (char-rnn), 1.1 MB of plays",
+        license="public domain text; char-rnn repository MIT",
+    ),
+    Remote(
+        name="timemachine",
+        url="http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt",
+        checksum="sha1:090b5e7e70c295757f55df93cb0a180b9691891a",
+        filename="timemachine.txt",
+        kind="text",
+        description="H. G. Wells, The Time Machine (the d2l.ai copy), ~180 KB",
+        license="public domain (1895 novel, Project Gutenberg text)",
+    ),
+    Remote(
+        name="cmn-eng",
+        url="https://raw.githubusercontent.com/yingzhang123/seq2seq_attention/"
+            "8cfa1f811a21b91cbac39a8e9303e92375c65b02/data/cmn.txt",
+        checksum="sha1:1b607c9e7c4d24886ffdd0dcf5ebb9935aa3b39c",
+        filename="cmn-eng.txt",
+        kind="pairs",
+        description="Tatoeba English-Chinese sentence pairs (manythings.org 2022-05-02), 29k",
+        license="CC-BY 2.0 FR (Tatoeba); attribution in column 3 of every line",
+    ),
+    Remote(
+        name="fra-eng",
+        url="http://d2l-data.s3-accelerate.amazonaws.com/fra-eng.zip",
+        checksum="sha1:94646ad1522d915e7b0f9296181140edcf86a4f5",
+        filename="fra-eng.txt",
+        kind="pairs",
+        description="Tatoeba English-French sentence pairs (the d2l.ai copy)",
+        license="CC-BY 2.0 FR (Tatoeba, via manythings.org)",
+        member="fra-eng/fra.txt",
+    ),
+)}
+
+Progress = Callable[[int, "int | None"], None]
+
+
+def cache_dir() -> Path:
+    """Where downloads live: $RNN_TUI_CACHE, else $XDG_CACHE_HOME/rnn-tui, else ~/.cache/rnn-tui."""
+    if os.environ.get("RNN_TUI_CACHE"):
+        return Path(os.environ["RNN_TUI_CACHE"]).expanduser()
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "rnn-tui"
+    return Path.home() / ".cache" / "rnn-tui"
+
+
+def _remote(name: str, remotes: Mapping[str, Remote] | None) -> Remote:
+    table = CORPORA if remotes is None else remotes
+    try:
+        return table[name]
+    except KeyError:
+        raise RnnTuiError(
+            f"no downloadable corpus {name!r}; choose one of: {', '.join(table)}"
+        ) from None
+
+
+def _hasher(checksum: str) -> tuple["hashlib._Hash", str]:
+    """A fresh hash object for ``checksum`` ("sha1:..." / "sha256:...") and the expected hex."""
+    algorithm, _, expected = checksum.partition(":")
+    if algorithm not in ("sha1", "sha256") or not expected:
+        raise ValueError(f"bad checksum {checksum!r}: use sha1:<hex> or sha256:<hex>")
+    return hashlib.new(algorithm), expected.lower()
+
+
+def file_checksum(path: Path, algorithm: str = "sha1") -> str:
+    """``algorithm:<hex>`` of a file, read in chunks."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(CHUNK), b""):
+            digest.update(block)
+    return f"{algorithm}:{digest.hexdigest()}"
+
+
+def cached_path(name: str, *, remotes: Mapping[str, Remote] | None = None) -> Path | None:
+    """The verified file of corpus ``name`` if it was already downloaded, else None.
+
+    A plain file is re-hashed (a few milliseconds per MB); an extracted zip member exists only
+    if its archive was verified, since it is written by an atomic rename after verification.
+    """
+    remote = _remote(name, remotes)
+    path = cache_dir() / remote.filename
+    if not path.is_file():
+        return None
+    if remote.member is None:
+        algorithm, _, expected = remote.checksum.partition(":")
+        if file_checksum(path, algorithm) != f"{algorithm}:{expected.lower()}":
+            return None
+    return path
+
+
+def _one_line(reason: object) -> str:
+    return " ".join(str(reason).split())
+
+
+def _stream(remote: Remote, url: str, folder: Path, progress: Progress | None,
+            timeout: float) -> Path:
+    """Download ``url`` into a temp file in ``folder``, verify it, return the temp file."""
+    digest, expected = _hasher(remote.checksum)
+    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{remote.filename}.", suffix=".part")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            try:
+                request = urllib.request.Request(url, headers={"User-Agent": "rnn-tui"})
+                with urllib.request.urlopen(request, timeout=timeout) as response:
+                    length = response.headers.get("Content-Length")
+                    total = int(length) if length and length.isdigit() else None
+                    done = 0
+                    if progress:
+                        progress(done, total)
+                    while block := response.read(CHUNK):
+                        out.write(block)
+                        digest.update(block)
+                        done += len(block)
+                        if progress:
+                            progress(done, total)
+            except urllib.error.URLError as e:
+                reason = e.reason if not isinstance(e, urllib.error.HTTPError) else e
+                raise RnnTuiError(
+                    f"could not download {remote.name} from {url}: {_one_line(reason)}; "
+                    "check the network or pass --url"
+                ) from None
+            except (OSError, ValueError) as e:  # timeouts, resets, bad URLs
+                raise RnnTuiError(
+                    f"could not download {remote.name} from {url}: {_one_line(e) or type(e).__name__}; "
+                    "check the network or pass --url"
+                ) from None
+        got = digest.hexdigest()
+        if got != expected:
+            algorithm = remote.checksum.partition(":")[0]
+            raise RnnTuiError(
+                f"checksum mismatch for {remote.name} from {url}: expected {algorithm}:{expected}, "
+                f"got {algorithm}:{got}; the file was deleted, check the URL"
+            )
+        return tmp
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _extract(remote: Remote, archive: Path, folder: Path) -> Path:
+    """Extract ``remote.member`` of a verified zip into a temp file in ``folder``."""
+    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{remote.filename}.", suffix=".part")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            try:
+                with zipfile.ZipFile(archive) as zf, zf.open(str(remote.member)) as member:
+                    for block in iter(lambda: member.read(CHUNK), b""):
+                        out.write(block)
+            except (zipfile.BadZipFile, KeyError) as e:
+                raise RnnTuiError(
+                    f"could not extract {remote.member} from the {remote.name} archive: "
+                    f"{_one_line(e)}; check the URL"
+                ) from None
+        return tmp
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def get(
+    name: str,
+    *,
+    url: str | None = None,
+    progress: Progress | None = None,
+    timeout: float = 30,
+    remotes: Mapping[str, Remote] | None = None,
+) -> Path:
+    """Download corpus ``name`` (from ``url`` if given) into the cache and return its path.
+
+    Already downloaded and verified: returns at once, without any request. ``progress`` is
+    called with (bytes so far, total bytes or None). ``remotes`` replaces ``CORPORA`` (tests).
+    """
+    remote = _remote(name, remotes)
+    existing = cached_path(name, remotes=remotes)
+    if existing is not None:
+        return existing
+    folder = cache_dir()
+    target = folder / remote.filename
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        downloaded = _stream(remote, url or remote.url, folder, progress, timeout)
+        if remote.member is None:
+            os.replace(downloaded, target)
+        else:
+            try:
+                extracted = _extract(remote, downloaded, folder)
+            finally:
+                downloaded.unlink(missing_ok=True)
+            os.replace(extracted, target)
+    except RnnTuiError:
+        raise
+    except OSError as e:
+        raise RnnTuiError(
+            f"could not write {remote.name} to {folder}: {_one_line(e.strerror or e)}; "
+            "set RNN_TUI_CACHE to a writable folder"
+        ) from None
+    return target

@@ -1,0 +1,175 @@
+"""Resolve a dataset SPEC (``--data``) to a ``Source`` and load it.
+
+A SPEC is ``builtin:NAME``, a path to a file or a folder of ``.txt`` files, or the name of a
+corpus fetched with ``rnn-tui data get NAME``. The kind of a file is guessed from its name and
+first line: ``.tsv`` or a TAB in the first non-empty line -> pairs, ``.csv`` -> series, anything
+else -> text. torch is imported only inside ``load_series``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rnn_tui.data import builtin, download
+from rnn_tui.errors import RnnTuiError
+
+if TYPE_CHECKING:
+    from rnn_tui.data.pairs import PairFile
+    from rnn_tui.data.series import Series
+
+BUILTIN_PREFIX = "builtin:"
+SNIFF_BYTES = 64 * 1024
+
+
+@dataclass
+class Source:
+    """A resolved dataset: what it is and where it lives (``path`` is None for a builtin)."""
+
+    spec: str
+    kind: str  # "text" | "pairs" | "series"
+    name: str  # display name
+    description: str
+    path: Path | None
+
+
+def _size(n: int) -> str:
+    """A human size: 812 B, 1.1 MB."""
+    if n < 1000:
+        return f"{n} B"
+    value = float(n)
+    for unit in ("KB", "MB", "GB"):
+        value /= 1000
+        if value < 1000 or unit == "GB":
+            break
+    return f"{value:.1f} {unit}"
+
+
+def _file_kind(path: Path) -> str:
+    """pairs for .tsv or a TAB in the first non-empty line, series for .csv, else text."""
+    suffix = path.suffix.lower()
+    if suffix == ".tsv":
+        return "pairs"
+    if suffix == ".csv":
+        return "series"
+    try:
+        with open(path, "rb") as f:
+            head = f.read(SNIFF_BYTES)
+    except OSError as e:
+        raise RnnTuiError(f"cannot read {path}: {e.strerror or e}; check the path") from None
+    for line in head.splitlines():
+        if line.strip():
+            return "pairs" if b"\t" in line else "text"
+    return "text"
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".txt")
+
+
+def _path_source(spec: str, path: Path) -> Source:
+    if path.is_dir():
+        files = _folder_files(path)
+        if not files:
+            raise RnnTuiError(f"folder {path} has no .txt files; point --data at a file or a folder of .txt files")
+        size = sum(p.stat().st_size for p in files)
+        return Source(spec, "text", path.name, f"folder of {len(files)} .txt files, {_size(size)}", path)
+    kind = _file_kind(path)
+    return Source(spec, kind, path.name, f"{kind} file, {_size(path.stat().st_size)}", path)
+
+
+def resolve(spec: str) -> Source:
+    """The ``Source`` named by ``spec``; ``RnnTuiError`` if nothing matches."""
+    spec = spec.strip()
+    if spec.startswith(BUILTIN_PREFIX):
+        b = builtin.get_builtin(spec[len(BUILTIN_PREFIX):])
+        return Source(spec, b.kind, BUILTIN_PREFIX + b.name, b.description, None)
+    if spec:
+        path = Path(spec).expanduser()
+        if path.exists():
+            return _path_source(spec, path)
+    if spec in download.CORPORA:
+        remote = download.CORPORA[spec]
+        cached = download.cached_path(spec)
+        if cached is None:
+            raise RnnTuiError(f"{spec} is not downloaded yet; run `rnn-tui data get {spec}` first")
+        return Source(spec, remote.kind, remote.name, remote.description, cached)
+    raise RnnTuiError(f"no such file or dataset: {spec}; see `rnn-tui data list`")
+
+
+_KIND_WORDS = {"text": "text", "pairs": "sentence pairs", "series": "a time series"}
+
+
+def _require(source: Source, kind: str) -> None:
+    if source.kind != kind:
+        raise RnnTuiError(
+            f"{source.name} holds {_KIND_WORDS.get(source.kind, source.kind)}, "
+            f"not {_KIND_WORDS[kind]}; pick a {kind} dataset (see `rnn-tui data list`)"
+        )
+
+
+def _builtin_of(source: Source) -> builtin.Builtin | None:
+    if source.path is None:
+        return builtin.get_builtin(source.name.removeprefix(BUILTIN_PREFIX))
+    return None
+
+
+def load_text(source: Source, encoding: str = "utf-8") -> str:
+    """The text of a text source (a folder's ``.txt`` files joined in name order)."""
+    from rnn_tui.data.text import read_text
+
+    _require(source, "text")
+    b = _builtin_of(source)
+    if b is not None:
+        return str(b.generate())
+    assert source.path is not None
+    if source.path.is_dir():
+        parts = [read_text(p, encoding) for p in _folder_files(source.path)]
+        return "\n".join(part if not part.endswith("\n") else part[:-1] for part in parts) + "\n"
+    return read_text(source.path, encoding)
+
+
+def load_pairs(source: Source, encoding: str = "utf-8", reverse: bool = False) -> "PairFile":
+    """The sentence pairs of a pairs source; ``reverse`` swaps source and target."""
+    from rnn_tui.data.pairs import PairFile, read_pairs
+
+    _require(source, "pairs")
+    b = _builtin_of(source)
+    if b is not None:
+        pairs = list(b.generate())  # type: ignore[arg-type]
+        if reverse:
+            pairs = [(tgt, src) for src, tgt in pairs]
+        return PairFile(pairs=pairs, skipped=0, first_skipped=[])
+    assert source.path is not None
+    return read_pairs(source.path, encoding, reverse=reverse)
+
+
+def load_series(source: Source, column: str | None = None, encoding: str = "utf-8") -> "Series":
+    """The values of a series source (``column`` picks a CSV column)."""
+    import torch  # ~1.5 s: only when a series is actually loaded
+
+    from rnn_tui.data.series import Series, read_series
+
+    _require(source, "series")
+    b = _builtin_of(source)
+    if b is not None:
+        values = torch.tensor(b.generate(), dtype=torch.float32)
+        return Series(name=b.name, values=values)
+    assert source.path is not None
+    return read_series(source.path, column=column, encoding=encoding)
+
+
+def list_datasets() -> list[dict]:
+    """Builtins, then downloadable corpora: spec, kind, description, downloaded."""
+    rows = [
+        {"spec": BUILTIN_PREFIX + b.name, "kind": b.kind, "description": b.description,
+         "downloaded": True}
+        for b in builtin.BUILTINS.values()
+    ]
+    rows += [
+        {"spec": r.name, "kind": r.kind, "description": r.description,
+         "downloaded": download.cached_path(r.name) is not None}
+        for r in download.CORPORA.values()
+    ]
+    return rows

@@ -1,0 +1,1 @@
+"""decode layer of the rnn-tui core (no Textual, no Rich)."""

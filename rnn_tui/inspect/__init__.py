@@ -1,0 +1,1 @@
+"""inspect layer of the rnn-tui core (no Textual, no Rich)."""

@@ -1,0 +1,1 @@
+"""models layer of the rnn-tui core (no Textual, no Rich)."""

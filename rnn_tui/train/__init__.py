@@ -1,0 +1,1 @@
+"""train layer of the rnn-tui core (no Textual, no Rich)."""

@@ -1,0 +1,420 @@
+"""The training loop of a language-model run, writing its run directory as it goes.
+
+One ``Trainer`` is one OS process's work on one run: build data, model and optimizer from the
+run's config (and its latest checkpoint when resuming), then loop — read commands, take a
+step, log, evaluate, sample, checkpoint — until a budget is spent, early stopping triggers, a
+``stop`` command or SIGINT/SIGTERM arrives, or the loss stops being finite.
+
+Resuming restores weights, optimizer, schedule, RNG, position in the data and the carried
+hidden state, so N steps + resume to 2N gives the same numbers as 2N steps in one go.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from rnn_tui.config import Config
+from rnn_tui.errors import RnnTuiError
+from rnn_tui.runs.checkpoint import checkpoint_exists, load_checkpoint, load_model_state, save_checkpoint
+from rnn_tui.runs.rundir import HEARTBEAT_S, RunDir
+from rnn_tui.train.device import pick_device, set_threads
+from rnn_tui.train.optim import Schedule, make_optimizer, set_lr
+
+LN2 = math.log(2)
+Event = dict[str, Any]
+
+
+class Trainer:
+    def __init__(self, run: RunDir, on_event: Callable[[Event], None] | None = None, resume: bool = False) -> None:
+        self.run = run
+        self.cfg: Config = run.config()
+        self.on_event = on_event or (lambda event: None)
+        self.resume = resume
+        self.stop_reason: str | None = None
+        self.paused = False
+
+    # -- set-up ----------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        from rnn_tui.data.corpus import load_text_corpus
+        from rnn_tui.data.text import LMBatches
+        from rnn_tui.data.vocab import Vocab
+        from rnn_tui.models.lm import LanguageModel
+
+        cfg, t = self.cfg, self.cfg.train
+        self.threads = set_threads(t.threads)
+        self.device = pick_device(t.device)
+        ckpt = None
+        if self.resume:
+            if not checkpoint_exists(self.run.checkpoints, "latest"):
+                raise RnnTuiError(f"run {self.run.id} has no checkpoint to resume from; start a new run")
+            ckpt = load_checkpoint(self.run.checkpoints, "latest")
+        vocab = Vocab.from_json(ckpt.meta["vocab"]) if ckpt else None
+        self.corpus = load_text_corpus(cfg.data, vocab=vocab)
+        self.vocab = self.corpus.vocab
+        self.batches = LMBatches(self.corpus.train, t.batch, t.seq_len, scheme=t.batching, seed=t.seed)
+        self.val_batches = None
+        if self.corpus.val.numel() > 1:
+            val_batch = max(1, min(t.batch, (self.corpus.val.numel() - 1) // t.seq_len))
+            val_len = min(t.seq_len, self.corpus.val.numel() - 1)
+            self.val_batches = LMBatches(self.corpus.val, val_batch, val_len, scheme="sequential", seed=0)
+
+        torch.manual_seed(t.seed)
+        self.model = LanguageModel(cfg.model, len(self.vocab)).to(self.device)
+        self.optimizer = make_optimizer(t, self.model.parameters())
+        self.schedule = Schedule.from_config(t)
+        self.step, self.epoch, self.index = 0, 0, 0
+        self.elapsed = 0.0  # training seconds, summed over resumes
+        self.best_val = math.inf
+        self.bad_evals = 0
+        self.state = None  # hidden state carried between batches (sequential scheme)
+        if ckpt:
+            self._restore(ckpt)
+
+        self.steps_per_epoch = len(self.batches)
+        self.total_steps = self._total_steps()
+        self.tokens_per_step = t.batch * t.seq_len
+        self.prime = self._sample_prime()
+
+    def _total_steps(self) -> int | None:
+        """Steps the budget allows, or None when only a time budget is set."""
+        t = self.cfg.train
+        limits = []
+        if t.steps:
+            limits.append(t.steps)
+        if t.epochs:
+            limits.append(math.ceil(t.epochs * self.steps_per_epoch))
+        if not limits and not t.time:
+            limits.append(self.steps_per_epoch)  # no budget at all: one epoch
+        return min(limits) if limits else None
+
+    def progress(self) -> float:
+        done = []
+        if self.total_steps:
+            done.append(self.step / self.total_steps)
+        if self.cfg.train.time:
+            done.append(self.elapsed / self.cfg.train.time)
+        return min(1.0, max(done)) if done else 0.0
+
+    def _sample_prime(self) -> list[int]:
+        source = self.corpus.val if self.corpus.val.numel() >= 8 else self.corpus.train
+        return [int(i) for i in source[: min(8, source.numel())]]
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    def run_loop(self) -> Event:
+        t = self.cfg.train
+        self._install_signal_handlers()
+        control_offset = self.run.control_size()  # commands written before this process started are history
+        self._status("running")
+        self._emit(self.run.append_metric, {"event": "start", "resumed": self.resume, "params": self.model.num_params(),
+                                            "vocab": len(self.vocab), "train_tokens": self.corpus.train.numel(),
+                                            "steps_per_epoch": self.steps_per_epoch, "total_steps": self.total_steps,
+                                            "device": str(self.device), "threads": self.threads})
+        acc = _Accumulator()
+        last_beat = clock = time.perf_counter()
+        while self.stop_reason is None and self.progress() < 1.0:
+            if self.run.control_size() > control_offset:
+                commands, control_offset = self.run.read_commands(control_offset)
+                for command in commands:
+                    self._apply(command)
+                continue  # re-check stop/pause before stepping
+            if self.paused:
+                time.sleep(0.1)
+                now = time.perf_counter()
+                if now - last_beat >= HEARTBEAT_S:
+                    self._status("paused")
+                    last_beat = now
+                clock = now  # paused time is not training time
+                continue
+
+            loss, grad_norm, clipped, lr = self._train_step()
+            now = time.perf_counter()
+            self.elapsed += now - clock
+            acc.add(loss, grad_norm, clipped, now - clock)
+
+            if t.log_interval and self.step % t.log_interval == 0:
+                self._log(acc, lr)
+                acc = _Accumulator()
+            if self.val_batches is not None and self.step % t.eval_interval == 0:
+                self._evaluate_and_checkpoint()
+            if self.step % t.sample_interval == 0:
+                self._sample()
+            if self.step % t.checkpoint_interval == 0:
+                self._save("latest")
+            if now - last_beat >= HEARTBEAT_S:
+                self._status("running")
+                last_beat = now
+            clock = time.perf_counter()  # evaluation, samples and saving are not training time
+
+        return self._finish(acc)
+
+    def _train_step(self) -> tuple[float, float, bool, float]:
+        t = self.cfg.train
+        x, y = self.batches.get(self.epoch, self.index)
+        x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+        state = self.state if self.batches.stateful else None
+        logits, state = self.model(x, state)
+        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
+        loss_value = loss.item()
+        if not math.isfinite(loss_value):
+            raise _NonFinite(f"loss became {loss_value} at step {self.step + 1}")
+
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        params = [p for p in self.model.parameters() if p.grad is not None]
+        if t.clip and t.clip_mode == "norm":
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, t.clip))
+            clipped = grad_norm > t.clip
+        else:
+            grad_norm = float(torch.nn.utils.get_total_norm([p.grad for p in params]))
+            clipped = False
+            if t.clip:  # clip by value
+                clipped = any(bool((p.grad.abs() > t.clip).any()) for p in params)
+                torch.nn.utils.clip_grad_value_(params, t.clip)
+        if not math.isfinite(grad_norm):
+            raise _NonFinite(f"gradient norm became {grad_norm} at step {self.step + 1}")
+        lr = self.schedule.lr(self.step, self.epoch, self.progress())
+        set_lr(self.optimizer, lr)
+        self.optimizer.step()
+
+        self.state = _detach(state) if self.batches.stateful else None
+        self.step += 1
+        self.index += 1
+        if self.index == self.steps_per_epoch:
+            self.epoch, self.index, self.state = self.epoch + 1, 0, None
+        return loss_value, grad_norm, clipped, lr
+
+    # -- what the loop writes --------------------------------------------------------------------
+
+    def _log(self, acc: "_Accumulator", lr: float) -> None:
+        if not acc.n:
+            return
+        loss = acc.loss / acc.n
+        rate = self.tokens_per_step * acc.n / max(acc.seconds, 1e-9)
+        record = {
+            "event": "train", "step": self.step, "epoch": self._epoch_float(), "elapsed": round(self.elapsed, 3),
+            "loss": loss, "ppl": math.exp(min(loss, 50)), "bpt": loss / LN2,
+            "grad_norm": acc.grad_norm / acc.n, "clip_frac": acc.clipped / acc.n, "lr": lr,
+            "tokens_per_s": rate, "progress": self.progress(), "eta_s": self._eta(),
+        }
+        self._emit(self.run.append_metric, record)
+
+    def _eta(self) -> float | None:
+        p = self.progress()
+        return self.elapsed * (1 - p) / p if p > 0 else None
+
+    def _epoch_float(self) -> float:
+        return self.epoch + self.index / self.steps_per_epoch
+
+    @torch.no_grad()
+    def evaluate(self) -> float:
+        """Mean cross-entropy (nats/token) on the validation split, hidden state carried through."""
+        assert self.val_batches is not None
+        self.model.eval()
+        n = len(self.val_batches)
+        if self.cfg.train.eval_batches:
+            n = min(n, self.cfg.train.eval_batches)
+        total, count, state = 0.0, 0, None
+        for i in range(n):
+            x, y = self.val_batches.get(0, i)
+            logits, state = self.model(x.to(self.device), state)
+            total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.to(self.device).reshape(-1), reduction="sum").item()
+            count += y.numel()
+        self.model.train()
+        return total / max(count, 1)
+
+    def _evaluate_and_checkpoint(self) -> None:
+        val = self.evaluate()
+        if not math.isfinite(val):
+            raise _NonFinite(f"validation loss became {val} at step {self.step}")
+        improved = val < self.best_val - 1e-6
+        if improved:
+            self.best_val, self.bad_evals = val, 0
+        else:
+            self.bad_evals += 1
+        reduced = self.schedule.observe(val)
+        self._emit(self.run.append_metric, {
+            "event": "val", "step": self.step, "epoch": self._epoch_float(), "elapsed": round(self.elapsed, 3),
+            "val_loss": val, "val_ppl": math.exp(min(val, 50)), "val_bpt": val / LN2, "best": improved,
+            "lr_reduced": reduced,
+        })
+        self.last_eval_step = self.step
+        if improved:
+            self._save("best", val_loss=val)
+        patience = self.cfg.train.patience
+        if patience and self.bad_evals >= patience:
+            self.stop_reason = f"early stop: no validation improvement in {patience} evaluations"
+
+    def _sample(self) -> None:
+        from rnn_tui.data.tokenizers import get_tokenizer
+        from rnn_tui.decode.sampling import Sampling, sample
+
+        s = Sampling(temperature=0.8, length=self.cfg.train.sample_length, seed=self.cfg.train.seed + self.step)
+        v = self.vocab
+        ids = [tok.id for tok in sample(self.model, self.prime, s, banned=(v.pad_id, v.bos_id), eos_id=v.eos_id, unk_id=v.unk_id)]
+        detok = get_tokenizer(self.cfg.data.tokenizer).detokenize
+        self._emit(self.run.append_sample, {
+            "event": "sample", "step": self.step, "epoch": self._epoch_float(), "elapsed": round(self.elapsed, 3),
+            "prime": detok(v.decode(self.prime)), "text": detok(v.decode(ids)), "temperature": s.temperature,
+        })
+
+    def _save(self, tag: str, val_loss: float | None = None) -> None:
+        extra = {"rng/cpu": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            extra["rng/cuda"] = torch.cuda.get_rng_state(self.device)
+        if self.state is not None:
+            for k, tensor in enumerate(self.state):
+                extra[f"state/{k}"] = tensor
+        meta = {
+            "task": self.cfg.task, "config": self.cfg.to_dict(), "vocab": self.vocab.to_json(),
+            "tokenizer": self.cfg.data.tokenizer, "step": self.step, "epoch": self.epoch, "index": self.index,
+            "elapsed": self.elapsed, "val_loss": val_loss, "best_val_loss": _finite_or_none(self.best_val),
+            "bad_evals": self.bad_evals, "schedule": self.schedule.state(), "saved": time.time(),
+        }
+        save_checkpoint(self.run.checkpoints, tag, model=self.model, meta=meta, optimizer=self.optimizer, extra=extra)
+
+    def _restore(self, ckpt) -> None:
+        meta = ckpt.meta
+        load_model_state(self.model, {k: v.to(self.device) for k, v in ckpt.model.items()}, f"{self.run.id} checkpoint")
+        if ckpt.optimizer is not None:
+            self.optimizer.load_state_dict(ckpt.optimizer)
+        self.schedule = Schedule.from_state(meta["schedule"])
+        self.step, self.epoch, self.index = meta["step"], meta["epoch"], meta["index"]
+        self.elapsed = meta.get("elapsed", 0.0)
+        self.best_val = meta.get("best_val_loss") or math.inf
+        self.bad_evals = meta.get("bad_evals", 0)
+        torch.set_rng_state(ckpt.extra["rng/cpu"])
+        if self.device.type == "cuda" and "rng/cuda" in ckpt.extra:
+            torch.cuda.set_rng_state(ckpt.extra["rng/cuda"], self.device)
+        states = [ckpt.extra[f"state/{k}"].to(self.device) for k in range(2) if f"state/{k}" in ckpt.extra]
+        self.state = tuple(states) if states else None
+
+    # -- commands, status, end -------------------------------------------------------------------
+
+    def _apply(self, command: dict[str, Any]) -> None:
+        cmd = command.get("cmd")
+        if cmd == "pause":
+            self.paused = True
+            self._status("paused")
+        elif cmd == "resume":
+            self.paused = False
+            self._status("running")
+        elif cmd == "stop":
+            self.stop_reason = "stopped by command"
+        elif cmd == "set-lr":
+            lr = command.get("lr")
+            if not isinstance(lr, (int, float)) or not (0 < lr < 100):
+                return  # RunDir.send refuses these; a hand-written bad line is ignored
+            self.schedule.set_lr(float(lr), self.step, self.epoch, self.progress())
+        else:
+            return
+        self._emit(self.run.append_metric, {"event": "control", "cmd": cmd, "step": self.step,
+                                            **({"lr": command["lr"]} if cmd == "set-lr" else {})})
+
+    def _status(self, state: str, **extra: Any) -> None:
+        self.run.write_status(
+            state=state, step=self.step, epoch=round(self._epoch_float(), 4) if hasattr(self, "steps_per_epoch") else 0.0,
+            total_steps=getattr(self, "total_steps", None), progress=round(self.progress(), 4) if hasattr(self, "total_steps") else 0.0,
+            elapsed=round(getattr(self, "elapsed", 0.0), 2), best_val_loss=_finite_or_none(getattr(self, "best_val", math.inf)),
+            device=str(getattr(self, "device", "")), **extra,
+        )
+
+    def _finish(self, acc: "_Accumulator") -> Event:
+        t = self.cfg.train
+        if acc.n:
+            self._log(acc, self.schedule.lr(max(self.step - 1, 0), self.epoch, self.progress()))
+        if self.val_batches is not None and getattr(self, "last_eval_step", None) != self.step:
+            self._evaluate_and_checkpoint()
+        if self.step % t.sample_interval != 0:
+            self._sample()
+        self._save("latest")
+        state = "stopped" if self.stop_reason and not self.stop_reason.startswith("early stop") else "finished"
+        reason = self.stop_reason or "budget reached"
+        end = {"event": "end", "state": state, "reason": reason, "step": self.step, "epoch": self._epoch_float(),
+               "elapsed": round(self.elapsed, 3), "val_loss": self._last_val(), "best_val_loss": _finite_or_none(self.best_val),
+               "run": self.run.id, "path": str(self.run.path)}
+        self._emit(self.run.append_metric, end)
+        self._status(state, reason=reason)
+        return end
+
+    def _last_val(self) -> float | None:
+        vals = [r["val_loss"] for r in self.run.read_metrics() if r.get("event") == "val"]
+        return vals[-1] if vals else None
+
+    def fail(self, message: str) -> Event:
+        end = {"event": "end", "state": "failed", "error": message, "step": getattr(self, "step", 0),
+               "run": self.run.id, "path": str(self.run.path)}
+        self._emit(self.run.append_metric, end)
+        self._status("failed", error=message)
+        return end
+
+    def _emit(self, write: Callable[[Event], None], record: Event) -> None:
+        record.setdefault("time", time.time())
+        write(record)
+        self.on_event(record)
+
+    def _install_signal_handlers(self) -> None:
+        def handler(signum, frame):  # noqa: ARG001
+            self.stop_reason = f"stopped by signal {signal.Signals(signum).name}"
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                signal.signal(sig, handler)
+            except ValueError:  # not the main thread (tests): no signal handling
+                pass
+
+
+def train_run(run: RunDir, on_event: Callable[[Event], None] | None = None, resume: bool = False) -> Event:
+    """Set up and train ``run``; return the ``end`` event. A user error or a non-finite loss
+    leaves status ``failed`` with one clear line, and the last good checkpoint untouched."""
+    trainer = Trainer(run, on_event=on_event, resume=resume)
+    try:
+        trainer.setup()
+        return trainer.run_loop()
+    except RnnTuiError as exc:
+        trainer.fail(exc.message)
+        raise
+    except _NonFinite as exc:
+        message = f"{exc}; the last good checkpoint is kept — lower --lr or set --clip, then resume or retrain"
+        trainer.fail(message)
+        raise RnnTuiError(message) from None
+    except Exception as exc:
+        (run.path / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+        message = f"internal error: {type(exc).__name__}: {exc} (details in {run.path / 'error.txt'})"
+        trainer.fail(message)
+        raise RnnTuiError(message) from None
+
+
+class _NonFinite(Exception):
+    pass
+
+
+class _Accumulator:
+    """Sums over one log interval."""
+
+    def __init__(self) -> None:
+        self.n, self.loss, self.grad_norm, self.clipped, self.seconds = 0, 0.0, 0.0, 0, 0.0
+
+    def add(self, loss: float, grad_norm: float, clipped: bool, seconds: float) -> None:
+        self.n += 1
+        self.loss += loss
+        self.grad_norm += grad_norm
+        self.clipped += int(clipped)
+        self.seconds += seconds  # training time only: evaluation and sampling are left out
+
+
+def _detach(state):
+    return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+
+
+def _finite_or_none(x: float) -> float | None:
+    return x if math.isfinite(x) else None
