@@ -201,7 +201,7 @@ def train(config_file: str | None, task: str, runs_dir: str | None, name: str | 
         cfg.task = task
         _apply_flags(cfg, given)
         cfg.validate()
-        _check_data_spec(cfg)
+        _check_setup(cfg)
         run = RunDir.create(root, cfg, name=name)
     cfg.validate()
 
@@ -218,11 +218,13 @@ def _apply_flags(cfg, given: dict[str, Any]) -> None:
         setattr(getattr(cfg, section), field, value)
 
 
-def _check_data_spec(cfg) -> None:
-    """Fail before a run directory is made when the data cannot be found."""
+def _check_setup(cfg) -> None:
+    """Fail before a run directory is made when the data or the device cannot be had."""
     from rnn_tui.data.spec import resolve
+    from rnn_tui.train.device import pick_device
 
     resolve(cfg.data.spec)
+    pick_device(cfg.train.device)
 
 
 # -- using a trained run ---------------------------------------------------------------------------
@@ -372,8 +374,6 @@ def main() -> None:
         cli.main(standalone_mode=False)
     except RnnTuiError as exc:
         _fail(exc.message)
-    except click.exceptions.NoArgsIsHelp as exc:  # pragma: no cover - click 8.2+
-        click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
     except click.ClickException as exc:
         hint = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
         _fail(exc.format_message().replace("\n", " ") + hint, code=exc.exit_code)

@@ -118,7 +118,7 @@ class Config:
             _range(name, getattr(self.train, name), 0, 1e12)
         for name in ("eval_interval", "log_interval", "sample_interval", "checkpoint_interval"):
             _range(name.replace("_", "-"), getattr(self.train, name), 1, 1e12)
-        if self.model.tie_weights and self.model.embed not in (0, self.model.hidden):
+        if self.model.tie_weights and self.model.embed != self.model.hidden:
             raise RnnTuiError(
                 f"--tie-weights needs --embed equal to --hidden ({self.model.hidden}), got {self.model.embed}"
             )

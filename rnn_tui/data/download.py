@@ -16,7 +16,7 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from rnn_tui.errors import RnnTuiError
 
@@ -54,7 +54,7 @@ CORPORA: dict[str, Remote] = {r.name: r for r in (
         checksum="sha1:090b5e7e70c295757f55df93cb0a180b9691891a",
         filename="timemachine.txt",
         kind="text",
-        description="H. G. Wells, The Time Machine (the d2l.ai copy), ~180 KB",
+        description="H. G. Wells, The Time Machine (the d2l.ai copy), a short novel",
         license="public domain (1895 novel, Project Gutenberg text)",
     ),
     Remote(
@@ -101,7 +101,7 @@ def _remote(name: str, remotes: Mapping[str, Remote] | None) -> Remote:
         ) from None
 
 
-def _hasher(checksum: str) -> tuple["hashlib._Hash", str]:
+def _hasher(checksum: str) -> tuple[Any, str]:
     """A fresh hash object for ``checksum`` ("sha1:..." / "sha256:...") and the expected hex."""
     algorithm, _, expected = checksum.partition(":")
     if algorithm not in ("sha1", "sha256") or not expected:
@@ -136,6 +136,9 @@ def cached_path(name: str, *, remotes: Mapping[str, Remote] | None = None) -> Pa
 
 
 def _one_line(reason: object) -> str:
+    """``reason`` on one line; an OSError as its bare message ("Connection refused")."""
+    if isinstance(reason, OSError) and reason.strerror:
+        reason = reason.strerror
     return " ".join(str(reason).split())
 
 
@@ -168,8 +171,9 @@ def _stream(remote: Remote, url: str, folder: Path, progress: Progress | None,
                     "check the network or pass --url"
                 ) from None
             except (OSError, ValueError) as e:  # timeouts, resets, bad URLs
+                reason = _one_line(e) or type(e).__name__
                 raise RnnTuiError(
-                    f"could not download {remote.name} from {url}: {_one_line(e) or type(e).__name__}; "
+                    f"could not download {remote.name} from {url}: {reason}; "
                     "check the network or pass --url"
                 ) from None
         got = digest.hexdigest()

@@ -65,16 +65,19 @@ def _file_kind(path: Path) -> str:
 
 
 def _folder_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".txt")
+    """The ``.txt`` files under ``folder``, as ``read_text`` reads them (recursive, sorted)."""
+    return sorted(p for p in folder.rglob("*.txt") if p.is_file())
 
 
 def _path_source(spec: str, path: Path) -> Source:
     if path.is_dir():
         files = _folder_files(path)
         if not files:
-            raise RnnTuiError(f"folder {path} has no .txt files; point --data at a file or a folder of .txt files")
-        size = sum(p.stat().st_size for p in files)
-        return Source(spec, "text", path.name, f"folder of {len(files)} .txt files, {_size(size)}", path)
+            raise RnnTuiError(
+                f"folder {path} has no .txt files; point --data at a file or a folder of .txt files"
+            )
+        size = _size(sum(p.stat().st_size for p in files))
+        return Source(spec, "text", path.name, f"folder of {len(files)} .txt files, {size}", path)
     kind = _file_kind(path)
     return Source(spec, kind, path.name, f"{kind} file, {_size(path.stat().st_size)}", path)
 
@@ -116,25 +119,22 @@ def _builtin_of(source: Source) -> builtin.Builtin | None:
 
 
 def load_text(source: Source, encoding: str = "utf-8") -> str:
-    """The text of a text source (a folder's ``.txt`` files joined in name order)."""
+    """The text of a text source (a folder's ``.txt`` files joined in path order)."""
+    _require(source, "text")
     from rnn_tui.data.text import read_text
 
-    _require(source, "text")
     b = _builtin_of(source)
     if b is not None:
         return str(b.generate())
     assert source.path is not None
-    if source.path.is_dir():
-        parts = [read_text(p, encoding) for p in _folder_files(source.path)]
-        return "\n".join(part if not part.endswith("\n") else part[:-1] for part in parts) + "\n"
     return read_text(source.path, encoding)
 
 
 def load_pairs(source: Source, encoding: str = "utf-8", reverse: bool = False) -> "PairFile":
     """The sentence pairs of a pairs source; ``reverse`` swaps source and target."""
+    _require(source, "pairs")
     from rnn_tui.data.pairs import PairFile, read_pairs
 
-    _require(source, "pairs")
     b = _builtin_of(source)
     if b is not None:
         pairs = list(b.generate())  # type: ignore[arg-type]
@@ -145,13 +145,15 @@ def load_pairs(source: Source, encoding: str = "utf-8", reverse: bool = False) -
     return read_pairs(source.path, encoding, reverse=reverse)
 
 
-def load_series(source: Source, column: str | None = None, encoding: str = "utf-8") -> "Series":
-    """The values of a series source (``column`` picks a CSV column)."""
+def load_series(
+    source: Source, column: str | int | None = None, encoding: str = "utf-8"
+) -> "Series":
+    """The values of a series source (``column``, a name or index, picks a CSV column)."""
+    _require(source, "series")
     import torch  # ~1.5 s: only when a series is actually loaded
 
     from rnn_tui.data.series import Series, read_series
 
-    _require(source, "series")
     b = _builtin_of(source)
     if b is not None:
         values = torch.tensor(b.generate(), dtype=torch.float32)

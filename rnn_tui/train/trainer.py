@@ -40,6 +40,11 @@ class Trainer:
         self.resume = resume
         self.stop_reason: str | None = None
         self.paused = False
+        self.step, self.epoch, self.index = 0, 0, 0
+        self.elapsed = 0.0  # training seconds, summed over resumes
+        self.best_val = math.inf
+        self.steps_per_epoch, self.total_steps = 1, None
+        self.device = None
 
     # -- set-up ----------------------------------------------------------------------------------
 
@@ -71,9 +76,6 @@ class Trainer:
         self.model = LanguageModel(cfg.model, len(self.vocab)).to(self.device)
         self.optimizer = make_optimizer(t, self.model.parameters())
         self.schedule = Schedule.from_config(t)
-        self.step, self.epoch, self.index = 0, 0, 0
-        self.elapsed = 0.0  # training seconds, summed over resumes
-        self.best_val = math.inf
         self.bad_evals = 0
         self.state = None  # hidden state carried between batches (sequential scheme)
         if ckpt:
@@ -322,10 +324,9 @@ class Trainer:
 
     def _status(self, state: str, **extra: Any) -> None:
         self.run.write_status(
-            state=state, step=self.step, epoch=round(self._epoch_float(), 4) if hasattr(self, "steps_per_epoch") else 0.0,
-            total_steps=getattr(self, "total_steps", None), progress=round(self.progress(), 4) if hasattr(self, "total_steps") else 0.0,
-            elapsed=round(getattr(self, "elapsed", 0.0), 2), best_val_loss=_finite_or_none(getattr(self, "best_val", math.inf)),
-            device=str(getattr(self, "device", "")), **extra,
+            state=state, step=self.step, epoch=round(self._epoch_float(), 4), total_steps=self.total_steps,
+            progress=round(self.progress(), 4), elapsed=round(self.elapsed, 2), best_val_loss=_finite_or_none(self.best_val),
+            device=str(self.device or self.cfg.train.device), **extra,
         )
 
     def _finish(self, acc: "_Accumulator") -> Event:
@@ -351,7 +352,7 @@ class Trainer:
         return vals[-1] if vals else None
 
     def fail(self, message: str) -> Event:
-        end = {"event": "end", "state": "failed", "error": message, "step": getattr(self, "step", 0),
+        end = {"event": "end", "state": "failed", "error": message, "step": self.step,
                "run": self.run.id, "path": str(self.run.path)}
         self._emit(self.run.append_metric, end)
         self._status("failed", error=message)

@@ -1,0 +1,250 @@
+"""Plain text for language models: read it, turn it into token ids, cut it into batches.
+
+``read_text`` reads a file or a folder of ``.txt`` files; ``TextCorpus.from_text`` tokenizes,
+builds the vocabulary and splits train / val / test contiguously; ``LMBatches`` serves
+``(x, y)`` batches in one of the two classic schemes (sequential or random chunks).
+"""
+
+from __future__ import annotations
+
+import codecs
+from array import array
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import torch
+
+from rnn_tui.data.tokenizers import get_tokenizer
+from rnn_tui.data.vocab import Vocab
+from rnn_tui.errors import RnnTuiError
+
+CHUNK = 1 << 22  # tensor work on long texts goes this many tokens at a time (bounded memory)
+
+
+# -- reading files -------------------------------------------------------------------------------
+
+
+def decode_file(path: str | Path, encoding: str = "utf-8") -> str:
+    """The text of one file: BOM stripped, CRLF/CR turned into "\\n". Errors are one line."""
+    path = Path(path)
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise RnnTuiError(f"unknown encoding {encoding!r}; try utf-8, gbk, big5, latin-1 or cp1252") from None
+    if not path.exists():
+        raise RnnTuiError(f"no such file or folder: {path}")
+    if path.is_dir():
+        raise RnnTuiError(f"{path} is a folder; expected a file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise RnnTuiError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise RnnTuiError(
+            f"{path}: not valid {encoding} at byte {exc.start} (0x{data[exc.start]:02x}); "
+            f"pass --encoding latin-1 (or the file's real encoding)"
+        ) from None
+    text = text.removeprefix("\ufeff")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_file(path: str | Path, encoding: str = "utf-8") -> str:
+    """``decode_file``, refusing a file with nothing but whitespace in it."""
+    text = decode_file(path, encoding)
+    if not text.strip():
+        raise RnnTuiError(f"{path} is empty: nothing to train on")
+    return text
+
+
+def read_text(path: str | Path, encoding: str = "utf-8") -> str:
+    """A text file, or every ``*.txt`` under a folder (sorted by path, joined with "\\n")."""
+    path = Path(path)
+    if not path.is_dir():
+        return read_file(path, encoding)
+    files = sorted(p for p in path.rglob("*.txt") if p.is_file())
+    if not files:
+        raise RnnTuiError(f"{path} has no .txt files; point to a text file or a folder of .txt files")
+    text = "\n".join(decode_file(p, encoding) for p in files)
+    if not text.strip():
+        raise RnnTuiError(f"{path} is empty: nothing to train on")
+    return text
+
+
+# -- tokens to ids -------------------------------------------------------------------------------
+
+
+def id_dtype(vocab_size: int) -> torch.dtype:
+    """The smallest integer dtype that holds every id: int16 below 32768 tokens, else int32."""
+    return torch.int16 if vocab_size < 32768 else torch.int32
+
+
+def split_sizes(n: int, val_fraction: float, test_fraction: float) -> tuple[int, int, int]:
+    """Train, val and test sizes of ``n`` items: val and test round down, train gets the rest."""
+    if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
+        raise RnnTuiError(
+            f"val fraction {val_fraction} + test fraction {test_fraction} must be in [0, 1); lower them"
+        )
+    n_val, n_test = int(n * val_fraction), int(n * test_fraction)
+    return n - n_val - n_test, n_val, n_test
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text``, each with its "\\n", without building a list of them."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end]
+        start = end
+
+
+def _encode_chars(text: str, vocab: Vocab | None, min_freq: int, max_vocab: int) -> tuple[Vocab, torch.Tensor]:
+    """Character ids with tensor ops: no Python list of one string per character."""
+    raw = bytearray(text.encode("utf-32-le", "surrogatepass"))
+    cp = torch.frombuffer(raw, dtype=torch.int32) if raw else torch.empty(0, dtype=torch.int32)
+    counts = torch.bincount(cp)  # occurrences of every code point
+    present = torch.nonzero(counts).flatten()
+    if vocab is None:
+        # first appearance of every code point, so that ties in frequency keep text order
+        first = torch.full(counts.shape, len(cp), dtype=torch.int64)
+        for s in range(0, len(cp), CHUNK):
+            part = cp[s : s + CHUNK].long()
+            first.scatter_reduce_(0, part, torch.arange(s, s + len(part)), "amin")
+        order = present[torch.argsort(first[present])].tolist()
+        freq = counts.tolist()
+        vocab = Vocab.build(Counter({chr(c): freq[c] for c in order}), min_freq=min_freq, max_size=max_vocab)
+    dtype = id_dtype(len(vocab))
+    table = torch.zeros(counts.shape, dtype=dtype)  # code point -> id
+    table[present] = torch.tensor([vocab.stoi.get(chr(c), vocab.unk_id) for c in present.tolist()], dtype=dtype)
+    ids = torch.empty(len(cp), dtype=dtype)
+    for s in range(0, len(cp), CHUNK):
+        ids[s : s + CHUNK] = table[cp[s : s + CHUNK].long()]
+    return vocab, ids
+
+
+def _encode_tokens(text: str, tokenizer: str, vocab: Vocab | None, min_freq: int, max_vocab: int) -> tuple[Vocab, torch.Tensor]:
+    """Word/jieba ids, streamed line by line into a compact array of provisional ids."""
+    tok = get_tokenizer(tokenizer)
+    index: dict[str, int] = {}  # token -> provisional id, in order of first appearance
+    counts: list[int] = []
+    seq = array("i")
+    for line in _lines(text):
+        for token in tok.tokenize(line):
+            j = index.get(token)
+            if j is None:
+                j = index[token] = len(counts)
+                counts.append(0)
+            counts[j] += 1
+            seq.append(j)
+    if vocab is None:
+        vocab = Vocab.build(Counter(dict(zip(index, counts))), min_freq=min_freq, max_size=max_vocab)
+    dtype = id_dtype(len(vocab))
+    table = torch.tensor([vocab.stoi.get(t, vocab.unk_id) for t in index], dtype=dtype)
+    provisional = torch.frombuffer(seq, dtype=torch.int32) if seq else torch.empty(0, dtype=torch.int32)
+    ids = torch.empty(len(seq), dtype=dtype)
+    for s in range(0, len(seq), CHUNK):
+        ids[s : s + CHUNK] = table[provisional[s : s + CHUNK].long()]
+    return vocab, ids
+
+
+@dataclass
+class TextCorpus:
+    """A tokenized text split contiguously into train, val and test token ids."""
+
+    vocab: Vocab
+    tokenizer: str
+    train: torch.Tensor
+    val: torch.Tensor
+    test: torch.Tensor
+
+    @classmethod
+    def from_text(
+        cls,
+        text: str,
+        tokenizer: str = "char",
+        val_fraction: float = 0.1,
+        test_fraction: float = 0.0,
+        min_freq: int = 1,
+        max_vocab: int = 0,
+        vocab: Vocab | None = None,
+    ) -> TextCorpus:
+        """Tokenize ``text`` (building the vocabulary over all of it unless ``vocab`` is given)."""
+        get_tokenizer(tokenizer)  # an unknown name fails here, before any work
+        if tokenizer == "char":
+            vocab, ids = _encode_chars(text, vocab, min_freq, max_vocab)
+        else:
+            vocab, ids = _encode_tokens(text, tokenizer, vocab, min_freq, max_vocab)
+        n_train, n_val, _ = split_sizes(len(ids), val_fraction, test_fraction)
+        train, val, test = ids[:n_train], ids[n_train : n_train + n_val], ids[n_train + n_val :]
+        return cls(vocab=vocab, tokenizer=tokenizer, train=train, val=val, test=test)
+
+    def n_tokens(self) -> int:
+        return self.train.numel() + self.val.numel() + self.test.numel()
+
+
+# -- batches -------------------------------------------------------------------------------------
+
+
+class LMBatches:
+    """Language-model batches ``x, y`` of shape (batch, seq_len), ``y`` = ``x`` shifted by one.
+
+    - ``"sequential"``: the data is cut into ``batch`` contiguous streams; row r of batch i+1
+      continues row r of batch i, so the hidden state is carried over (detached) between batches.
+    - ``"random"``: every epoch starts at a random offset in [0, seq_len) and serves the
+      non-overlapping chunks from there in a shuffled order; the state is reset every batch.
+
+    ``get(epoch, i)`` depends only on (seed, epoch, i), so a run resumes mid-epoch exactly.
+    """
+
+    def __init__(self, data: torch.Tensor, batch: int, seq_len: int, scheme: str = "random", seed: int = 0) -> None:
+        if scheme not in ("sequential", "random"):
+            raise RnnTuiError(f"unknown batching {scheme!r}; choose sequential or random")
+        if batch < 1 or seq_len < 1:
+            raise RnnTuiError(f"--batch and --seq-len must be at least 1; got {batch} and {seq_len}")
+        n = data.numel()
+        if n < batch * seq_len + 1:
+            raise RnnTuiError(
+                f"dataset too small: {n} tokens for batch {batch} × seq-len {seq_len}; lower --batch or --seq-len"
+            )
+        self.data, self.batch, self.seq_len, self.scheme, self.seed = data, batch, seq_len, scheme, seed
+        self.stateful = scheme == "sequential"
+        if self.stateful:
+            stream = (n - 1) // batch  # tokens per stream (one more is needed for the last target)
+            self.n_batches = stream // seq_len
+            self.x = data[: batch * stream].view(batch, stream)
+            self.y = data[1 : batch * stream + 1].view(batch, stream)
+        else:
+            # prefer as many whole batches as fit after the largest offset (seq_len - 1); a tiny
+            # dataset gives up some offsets instead of its only batch
+            self.n_batches = ((n - seq_len) // seq_len) // batch or ((n - 1) // seq_len) // batch
+            self.max_offset = min(seq_len - 1, n - 1 - self.n_batches * batch * seq_len)
+            self._epoch = -1
+            self._starts = torch.empty(0, dtype=torch.int64)
+
+    def __len__(self) -> int:
+        return self.n_batches
+
+    def _epoch_starts(self, epoch: int) -> torch.Tensor:
+        """Start positions of this epoch's chunks in serving order (cached for the epoch)."""
+        if epoch != self._epoch:
+            g = torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) % (2**63))
+            offset = int(torch.randint(0, self.max_offset + 1, (1,), generator=g))
+            n_chunks = self.n_batches * self.batch
+            self._starts = offset + torch.randperm(n_chunks, generator=g) * self.seq_len
+            self._epoch = epoch
+        return self._starts
+
+    def get(self, epoch: int, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Batch ``i`` (0 <= i < len) of ``epoch``: ``x, y`` int64 of shape (batch, seq_len)."""
+        if not 0 <= i < self.n_batches:
+            raise IndexError(f"batch {i} out of range for {self.n_batches} batches")
+        T = self.seq_len
+        if self.stateful:
+            return self.x[:, i * T : (i + 1) * T].long(), self.y[:, i * T : (i + 1) * T].long()
+        starts = self._epoch_starts(epoch)[i * self.batch : (i + 1) * self.batch]
+        index = starts[:, None] + torch.arange(T)
+        return self.data[index].long(), self.data[index + 1].long()

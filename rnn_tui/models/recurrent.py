@@ -1,0 +1,159 @@
+"""A stacked recurrent layer with one interface for the fused PyTorch kernels and our own cell.
+
+    rnn, rnn-relu, gru, lstm   ->  nn.RNN / nn.GRU / nn.LSTM (fused; used for training, scoring)
+    peephole-lstm              ->  PeepholeLSTM: a Python time loop over cells.peephole_lstm_step
+
+Both keep their weights under the fused module's names (``core.weight_ih_l0``, ...), so the
+step functions in cells.py can run on them: ``step`` (one token through all layers, for cheap
+incremental decoding) and ``trace`` (every intermediate, for inspection) never call the fused
+module, and a test checks they reproduce it.
+
+The state is stacked per layer, nn.LSTM's convention: (h,) or (h, c), each (L, B, H).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from rnn_tui.models.cells import CELLS, State
+
+FUSED = {"rnn": nn.RNN, "rnn-relu": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+
+
+def detach_state(state: State | None) -> State | None:
+    """Cut the graph behind a carried state (truncated BPTT)."""
+    return None if state is None else tuple(s.detach() for s in state)
+
+
+class PeepholeLSTM(nn.Module):
+    """A stacked peephole LSTM with nn.LSTM's interface (batch_first) and parameter names,
+    plus ``weight_peep_l{k}`` (3, H): the diagonal peepholes p_i, p_f, p_o."""
+
+    def __init__(self, input_size: int, hidden: int, layers: int = 1, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.input_size, self.hidden_size, self.num_layers, self.dropout = input_size, hidden, layers, dropout
+        for k in range(layers):
+            n_in = input_size if k == 0 else hidden
+            self.register_parameter(f"weight_ih_l{k}", nn.Parameter(torch.empty(4 * hidden, n_in)))
+            self.register_parameter(f"weight_hh_l{k}", nn.Parameter(torch.empty(4 * hidden, hidden)))
+            self.register_parameter(f"bias_ih_l{k}", nn.Parameter(torch.empty(4 * hidden)))
+            self.register_parameter(f"bias_hh_l{k}", nn.Parameter(torch.empty(4 * hidden)))
+            self.register_parameter(f"weight_peep_l{k}", nn.Parameter(torch.empty(3, hidden)))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        # nn.LSTM's default: every weight ~ U(−1/√H, 1/√H)
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)
+
+    def forward(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        step = CELLS["peephole-lstm"].step
+        h0, c0 = state
+        hs, cs = [], []
+        for k in range(self.num_layers):
+            w_ih, w_hh = getattr(self, f"weight_ih_l{k}"), getattr(self, f"weight_hh_l{k}")
+            b_ih, b_hh = getattr(self, f"bias_ih_l{k}"), getattr(self, f"bias_hh_l{k}")
+            w_peep = getattr(self, f"weight_peep_l{k}")
+            gx = F.linear(x, w_ih, b_ih)  # the input projection for all t: one matmul (B, T, 4H)
+            s, outs = (h0[k], c0[k]), []
+            for gx_t in gx.unbind(1):  # unbind, not gx[:, t]: indexing makes backward O(T²)
+                s, _ = step(gx_t, s, w_hh, b_hh, w_peep)
+                outs.append(s[0])
+            x = torch.stack(outs, dim=1)  # (B, T, H)
+            if self.dropout and self.training and k < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, training=True)  # between layers, like nn.LSTM
+            hs.append(s[0])
+            cs.append(s[1])
+        return x, (torch.stack(hs), torch.stack(cs))
+
+
+class Recurrent(nn.Module):
+    def __init__(self, cell: str, input_size: int, hidden: int, layers: int = 1, dropout: float = 0.0) -> None:
+        super().__init__()
+        if cell not in CELLS:
+            raise ValueError(f"unknown cell {cell!r}; expected one of {', '.join(CELLS)}")
+        self.cell, self.spec = cell, CELLS[cell]
+        self.input_size, self.hidden, self.layers = input_size, hidden, layers
+        between = dropout if layers > 1 else 0.0  # nn.LSTM warns about dropout with one layer
+        if cell == "peephole-lstm":
+            self.core: nn.Module = PeepholeLSTM(input_size, hidden, layers, between)
+        else:
+            kwargs = {"nonlinearity": "relu" if cell == "rnn-relu" else "tanh"} if cell.startswith("rnn") else {}
+            self.core = FUSED[cell](input_size, hidden, layers, batch_first=True, dropout=between, **kwargs)
+
+    # -- state -----------------------------------------------------------------------------------
+
+    def init_state(self, batch: int, device: torch.device | str | None = None) -> State:
+        w = self.core.weight_hh_l0
+        zeros = torch.zeros(self.layers, batch, self.hidden, device=device or w.device, dtype=w.dtype)
+        return (zeros, zeros.clone()) if self.spec.has_c else (zeros,)
+
+    # -- the whole sequence: fused kernel (or the peephole loop) ---------------------------------
+
+    def forward(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """x (B, T, I) -> outputs of the last layer (B, T, H) and the final state."""
+        if state is None:
+            state = self.init_state(x.size(0), x.device)
+        if self.spec.has_c:
+            out, (h, c) = self.core(x, tuple(state))
+            return out, (h, c)
+        out, h = self.core(x, state[0])
+        return out, (h,)
+
+    # -- the same equations on the same weights, from cells.py -----------------------------------
+
+    def layer_weights(self, layer: int) -> dict[str, torch.Tensor | None]:
+        """w_ih, w_hh, b_ih, b_hh (None without bias), and w_peep for the peephole LSTM."""
+        m = self.core
+        w = {
+            "w_ih": getattr(m, f"weight_ih_l{layer}"),
+            "w_hh": getattr(m, f"weight_hh_l{layer}"),
+            "b_ih": getattr(m, f"bias_ih_l{layer}", None),
+            "b_hh": getattr(m, f"bias_hh_l{layer}", None),
+        }
+        if self.cell == "peephole-lstm":
+            w["w_peep"] = getattr(m, f"weight_peep_l{layer}")
+        return w
+
+    def _layer_step(self, layer: int):
+        """The cell's step function bound to one layer's weights: (gx, state) -> (state, parts)."""
+        w, step = self.layer_weights(layer), self.spec.step
+        extra = (w["w_peep"],) if "w_peep" in w else ()
+        return w["w_ih"], w["b_ih"], lambda gx, s: step(gx, s, w["w_hh"], w["b_hh"], *extra)
+
+    def step(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """One token through all layers: x_t (B, I) -> top layer's h (B, H), the new state.
+        For incremental decoding (eval): no dropout, no fused call per token."""
+        new = []
+        for k in range(self.layers):
+            w_ih, b_ih, cell = self._layer_step(k)
+            s, _ = cell(F.linear(x_t, w_ih, b_ih), tuple(t[k] for t in state))
+            new.append(s)
+            x_t = s[0]
+        return x_t, tuple(torch.stack(ts) for ts in zip(*new))
+
+    def trace(self, x: torch.Tensor, state: State | None = None) -> tuple[list[list[dict[str, torch.Tensor]]], State]:
+        """Every intermediate of every step: x (T, I) or (1, T, I) -> parts[layer][t][name] (H,)
+        and the final state (each (L, 1, H)). Computed from this module's weights."""
+        if x.dim() == 2:
+            x = x.unsqueeze(0)
+        if state is None:
+            state = self.init_state(1, x.device)
+        parts: list[list[dict[str, torch.Tensor]]] = []
+        final = []
+        for k in range(self.layers):
+            w_ih, b_ih, cell = self._layer_step(k)
+            s, outs, layer_parts = tuple(t[k] for t in state), [], []
+            for gx_t in F.linear(x, w_ih, b_ih).unbind(1):
+                s, p = cell(gx_t, s)
+                layer_parts.append({name: v[0] for name, v in p.items()})
+                outs.append(s[0])
+            parts.append(layer_parts)
+            final.append(s)
+            x = torch.stack(outs, dim=1)
+        return parts, tuple(torch.stack(ts) for ts in zip(*final))

@@ -1,0 +1,151 @@
+"""The headless CLI: fast --help, one-line errors on every bad input, and the commands end to end."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from rnn_tui.cli import main
+from rnn_tui.runs.rundir import RunDir
+from rnn_tui.train.trainer import train_run
+from tests.conftest import small_config
+
+
+def run_cli(monkeypatch, capsys, *args):
+    monkeypatch.setattr(sys, "argv", ["rnn-tui", *map(str, args)])
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code or 0
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    text = root / "text.txt"
+    text.write_text("hello world, hello there.\n" * 300, encoding="utf-8")
+    for name, hidden in (("a", 32), ("b", 48)):
+        cfg = small_config(str(text), steps=20)
+        cfg.model.hidden = hidden
+        train_run(RunDir.create(root, cfg, name=name))
+    return root
+
+
+def test_help_imports_neither_torch_nor_textual():
+    code = (
+        "import sys\nfrom rnn_tui.cli import main\nsys.argv = ['rnn-tui', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'textual', 'rich', 'jieba'})\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "Commands:" in out and "train" in out
+    assert out.strip().endswith("HEAVY []")
+
+
+def test_the_console_script_runs():
+    exe = shutil.which("rnn-tui")
+    assert exe, "the package is installed with its console script"
+    result = subprocess.run([exe, "train", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "--seq-len" in result.stdout and "--resume" in result.stdout
+
+
+def _bad(tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("   \n")
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("café au lait\n".encode("latin-1") * 5)
+    bad_toml = tmp_path / "bad.toml"
+    bad_toml.write_text("[model\nhidden = 3")
+    return empty, latin, bad_toml
+
+
+@pytest.mark.parametrize("case", [
+    "bad-choice", "missing-file", "empty-file", "bad-encoding", "no-cuda", "bad-lr", "bad-toml", "missing-run",
+    "resume-change", "other-model", "empty-score", "bad-layer", "bad-temperature", "unknown-builtin",
+])
+def test_every_error_is_one_line(monkeypatch, capsys, tmp_path, trained, case):
+    empty, latin, bad_toml = _bad(tmp_path)
+    runs = ["--runs-dir", trained]
+    args = {
+        "bad-choice": ["train", "--cell", "transformer"],
+        "missing-file": ["train", "--data", tmp_path / "nope.txt", "--runs-dir", tmp_path],
+        "empty-file": ["data", "show", empty],
+        "bad-encoding": ["data", "show", latin],
+        "no-cuda": ["train", "--data", "builtin:hello", "--device", "cuda", "--runs-dir", tmp_path],
+        "bad-lr": ["train", "--data", "builtin:hello", "--lr", "-1", "--runs-dir", tmp_path],
+        "bad-toml": ["train", "--config", bad_toml],
+        "missing-run": ["generate", "nope", *runs],
+        "resume-change": ["train", "--resume", "a", "--hidden", "64", *runs],
+        "other-model": ["generate", "b", *runs],
+        "empty-score": ["score", "a", "  ", *runs],
+        "bad-layer": ["inspect", "a", "hello", "--layer", "3", *runs],
+        "bad-temperature": ["generate", "a", "--temperature", "0", *runs],
+        "unknown-builtin": ["data", "show", "builtin:nope"],
+    }[case]
+    if case == "other-model":  # a checkpoint file copied in from a run of another size
+        b = RunDir.open("b", trained).checkpoints
+        keep = (b / "latest.safetensors").read_bytes()
+        shutil.copy(RunDir.open("a", trained).checkpoints / "latest.safetensors", b / "latest.safetensors")
+    try:
+        code, out, err = run_cli(monkeypatch, capsys, *args)
+    finally:
+        if case == "other-model":
+            (b / "latest.safetensors").write_bytes(keep)
+    assert code != 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("rnn-tui: error: ") and "Traceback" not in err
+    expected = {
+        "bad-choice": "transformer", "missing-file": "no such file", "empty-file": "empty", "bad-encoding": "byte",
+        "no-cuda": "--device cuda", "bad-lr": "--lr", "bad-toml": "TOML", "missing-run": "no run 'nope'",
+        "resume-change": "cannot change --hidden", "other-model": "does not fit this model",
+        "empty-score": "empty", "bad-layer": "--layer", "bad-temperature": "--temperature", "unknown-builtin": "nope",
+    }[case]
+    assert expected in lines[0]
+    assert not list(tmp_path.glob("*/config.toml")), "a refused command leaves no run directory behind"
+
+
+def test_commands_end_to_end(monkeypatch, capsys, trained):
+    runs = ["--runs-dir", trained]
+    code, out, _ = run_cli(monkeypatch, capsys, "generate", "a", "--prime", "hello", "--length", "15", "--seed", "3", "--json", *runs)
+    assert code == 0
+    gen = json.loads(out)
+    assert len(gen["tokens"]) == 15 and all(0 < p <= 1 for p in gen["probs"]) and gen["text"] == "".join(gen["tokens"])
+    again = json.loads(run_cli(monkeypatch, capsys, "generate", "a", "--prime", "hello", "--length", "15", "--seed", "3", "--json", *runs)[1])
+    assert again["tokens"] == gen["tokens"], "a seed makes sampling reproducible"
+
+    score = json.loads(run_cli(monkeypatch, capsys, "score", "a", "hello world", "--json", *runs)[1])
+    assert score["tokens"] == list("hello world") and score["scored"] == 10
+    assert score["nll"] == pytest.approx(-sum(score["logprobs"][1:]))
+    assert score["bpt"] == pytest.approx(score["nll"] / 10 / 0.6931471805599453)
+
+    insp = json.loads(run_cli(monkeypatch, capsys, "inspect", "a", "hello", "--json", *runs)[1])
+    assert insp["cell"] == "lstm" and insp["tokens"] == list("hello")
+    first = insp["steps"][0]["layers"][0]
+    assert {"h", "c", "i", "f", "g", "o"} <= set(first) and len(first["h"]) == 32
+    assert insp["steps"][0]["next_token"] == "e" and insp["steps"][0]["next_logprob"] < 0
+    assert abs(sum(t["prob"] for t in insp["steps"][0]["topk"])) <= 1.0001
+
+    listing = json.loads(run_cli(monkeypatch, capsys, "runs", "--json", *runs)[1])
+    assert {r["id"]: r["state"] for r in listing} == {"a": "finished", "b": "finished"}
+
+    code, out, _ = run_cli(monkeypatch, capsys, "runs", *runs)
+    assert code == 0 and "finished" in out
+
+
+def test_train_json_lines_end_with_the_run(monkeypatch, capsys, tmp_path, text_file):
+    code, out, _ = run_cli(monkeypatch, capsys, "train", "--data", text_file, "--hidden", "16", "--embed", "8", "--steps", "10",
+                           "--batch", "4", "--seq-len", "16", "--log-interval", "5", "--eval-interval", "10",
+                           "--threads", "1", "--runs-dir", tmp_path, "--name", "j", "--json")
+    assert code == 0
+    events = [json.loads(line) for line in out.splitlines()]
+    assert events[0]["event"] == "start" and events[-1]["event"] == "end"
+    assert events[-1]["path"].endswith("j") and events[-1]["val_loss"] > 0
+    code, out, _ = run_cli(monkeypatch, capsys, "train", "--resume", "j", "--steps", "20", "--runs-dir", tmp_path, "--json")
+    assert code == 0 and json.loads(out.splitlines()[-1])["step"] == 20

@@ -1,0 +1,103 @@
+import pytest
+import torch
+
+from rnn_tui.data.pairs import PairCorpus, read_pairs, pad_batch
+from rnn_tui.errors import RnnTuiError
+
+ATTR = "CC-BY 2.0 (France) Attribution: tatoeba.org #2877272 (CM) & #332435 (fucongcong)"
+
+
+@pytest.fixture
+def tatoeba(tmp_path):
+    lines = [
+        f"Hi.\t嗨。\t{ATTR}",
+        f"Run!\t你用跑的。\t{ATTR}",
+        "",
+        "Wait!    等等！",  # spaces instead of a tab, as in Tatoeba's cmn.txt: skipped
+        f"I won!\t我赢了。\t{ATTR}",
+        "\t只有中文",  # empty source: skipped
+        "Help!\t帮我一下。",  # no attribution column: fine
+        "",
+    ]
+    path = tmp_path / "cmn.txt"
+    path.write_bytes(("\ufeff" + "\r\n".join(lines)).encode("utf-8"))
+    return path
+
+
+def test_read_pairs_tatoeba_format(tatoeba):
+    pf = read_pairs(tatoeba)
+    assert pf.pairs == [("Hi.", "嗨。"), ("Run!", "你用跑的。"), ("I won!", "我赢了。"), ("Help!", "帮我一下。")]
+    assert pf.skipped == 2 and pf.first_skipped == [4, 6]
+
+
+def test_read_pairs_reverse(tatoeba):
+    assert read_pairs(tatoeba, reverse=True).pairs[0] == ("嗨。", "Hi.")
+
+
+def test_first_skipped_keeps_five(tmp_path):
+    path = tmp_path / "p.tsv"
+    path.write_text("a\tb\n" + "broken\n" * 8, encoding="utf-8")
+    pf = read_pairs(path)
+    assert pf.skipped == 8 and pf.first_skipped == [2, 3, 4, 5, 6]
+
+
+def test_no_pairs_and_bad_files(tmp_path):
+    path = tmp_path / "spaces.txt"
+    path.write_text("Hi.    嗨。\nRun!    跑。\n", encoding="utf-8")
+    with pytest.raises(RnnTuiError, match="no sentence pairs"):
+        read_pairs(path)
+    with pytest.raises(RnnTuiError, match="no such file"):
+        read_pairs(tmp_path / "missing.tsv")
+    (tmp_path / "empty.tsv").write_text("\n", encoding="utf-8")
+    with pytest.raises(RnnTuiError, match="is empty"):
+        read_pairs(tmp_path / "empty.tsv")
+    (tmp_path / "latin.tsv").write_bytes(b"caf\xe9\tcoffee\n")
+    with pytest.raises(RnnTuiError, match="byte 3 .0xe9."):
+        read_pairs(tmp_path / "latin.tsv")
+    assert read_pairs(tmp_path / "latin.tsv", encoding="latin-1").pairs == [("café", "coffee")]
+
+
+def make_pairs(n):
+    return [(f"I have {i} cats .", "我有" + "猫" * (i % 7 + 1) + "。") for i in range(n)]
+
+
+def test_pair_corpus_split_and_vocabs():
+    c = PairCorpus.from_pairs(make_pairs(100), val_fraction=0.1, test_fraction=0.1, seed=3)
+    assert (len(c.train), len(c.val), len(c.test)) == (80, 10, 10)
+    assert c.src_vocab.itos[4:6] == ["I", "have"] and "猫" in c.tgt_vocab
+    src, tgt = c.train[0]
+    assert c.src_vocab.decode(src)[:2] == ["I", "have"] and c.tgt_vocab.decode(tgt)[-1] == "。"
+    again = PairCorpus.from_pairs(make_pairs(100), val_fraction=0.1, test_fraction=0.1, seed=3)
+    assert again.train == c.train
+    other = PairCorpus.from_pairs(make_pairs(100), val_fraction=0.1, test_fraction=0.1, seed=4)
+    assert other.val != c.val
+
+
+def test_vocab_comes_from_training_pairs():
+    c = PairCorpus.from_pairs(make_pairs(50), val_fraction=0.2, seed=0)
+    train_numbers = {c.src_vocab.decode(s)[2] for s, _ in c.train}
+    unk_in_val = [s for s, _ in c.val if c.src_vocab.unk_id in s]
+    assert len(unk_in_val) == len(c.val)  # every val number is unseen in training
+    assert "<unk>" not in train_numbers
+
+
+def test_max_len_and_lowercase():
+    pairs = [("Hello World", "你好"), ("a very long source sentence indeed", "长")]
+    c = PairCorpus.from_pairs(pairs, max_len=3, val_fraction=0.0, lowercase_src=True)
+    assert len(c.train) == 1 and c.src_vocab.decode(c.train[0][0]) == ["hello", "world"]
+    with pytest.raises(RnnTuiError, match="--max-len"):
+        PairCorpus.from_pairs(pairs, max_len=1)
+
+
+def test_pad_batch_with_bos_eos():
+    ids, lengths, mask = pad_batch([[5, 6, 7], [8], []], pad_id=0, bos_id=2, eos_id=3)
+    assert ids.tolist() == [[2, 5, 6, 7, 3], [2, 8, 3, 0, 0], [2, 3, 0, 0, 0]]
+    assert lengths.tolist() == [5, 3, 2] and ids.dtype == lengths.dtype == torch.int64
+    assert mask.dtype == torch.bool and mask.sum().item() == 10
+    assert torch.equal(mask, ids != 0)
+
+
+def test_pad_batch_plain():
+    ids, lengths, mask = pad_batch([[4], [4, 5]], pad_id=0)
+    assert ids.tolist() == [[4, 0], [4, 5]] and lengths.tolist() == [1, 2]
+    assert mask.tolist() == [[True, False], [True, True]]

@@ -1,0 +1,77 @@
+import pytest
+import torch
+
+from rnn_tui.data.series import Normalizer, read_series, windows
+from rnn_tui.errors import RnnTuiError
+
+
+@pytest.fixture
+def csv_file(tmp_path):
+    path = tmp_path / "sales.csv"
+    path.write_text(
+        'date,"store, name",units,price\n'
+        '2024-01-01,"Main St, 5",10,1.5\n'
+        "2024-01-02,Harbor,12,2.5\n"
+        "\n"
+        '2024-01-03,"Quoted ""x""",9,3.0\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_default_is_last_numeric_column(csv_file):
+    s = read_series(csv_file)
+    assert s.name == "price" and s.values.dtype == torch.float32
+    assert s.values.tolist() == [1.5, 2.5, 3.0]
+
+
+def test_column_by_name_and_index(csv_file):
+    assert read_series(csv_file, column="units").values.tolist() == [10, 12, 9]
+    assert read_series(csv_file, column=2).values.tolist() == [10, 12, 9]
+    assert read_series(csv_file, column="2").name == "units"
+
+
+def test_missing_column_lists_columns(csv_file):
+    with pytest.raises(RnnTuiError, match="columns are: date, store, name, units, price"):
+        read_series(csv_file, column="revenue")
+
+
+def test_non_numeric_value_names_line_and_column(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("t,value\n1,0.5\n2,oops\n", encoding="utf-8")
+    with pytest.raises(RnnTuiError, match=r"line 3, column 'value': 'oops' is not a number"):
+        read_series(path)
+    with pytest.raises(RnnTuiError, match="line 2, column 'date'"):
+        read_series(path.parent / "bad.csv", column=0) if False else read_series(_dates(tmp_path), column="date")
+
+
+def _dates(tmp_path):
+    path = tmp_path / "dates.csv"
+    path.write_text("date,v\n2024-01-01,1\n", encoding="utf-8")
+    return path
+
+
+def test_headerless_numbers_and_bom_crlf(tmp_path):
+    path = tmp_path / "plain.csv"
+    path.write_bytes("\ufeff1\r\n2\r\n4\r\n".encode("utf-8"))
+    s = read_series(path)
+    assert s.values.tolist() == [1, 2, 4] and s.name == "plain"
+
+
+def test_normalizer_round_trip_and_constant():
+    values = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    norm = Normalizer.fit(values)
+    z = norm.apply(values)
+    assert abs(z.mean().item()) < 1e-6 and abs(z.std(correction=0).item() - 1) < 1e-6
+    assert torch.allclose(norm.invert(z), values)
+    assert Normalizer.fit([5.0, 5.0]).std == 1.0
+
+
+def test_windows_shapes_and_alignment():
+    values = torch.arange(10, dtype=torch.float32)
+    x, y = windows(values, length=3, horizon=2)
+    assert x.shape == (6, 3) and y.shape == (6, 2)
+    assert x[0].tolist() == [0, 1, 2] and y[0].tolist() == [3, 4]
+    assert x[-1].tolist() == [5, 6, 7] and y[-1].tolist() == [8, 9]
+    with pytest.raises(RnnTuiError, match="series too short"):
+        windows(values, length=9, horizon=2)

@@ -1,0 +1,271 @@
+"""The step functions in cells.py are the one source of truth for the equations: they must
+reproduce the fused PyTorch kernels on the kernels' own weights, and the peephole LSTM (which
+has no fused kernel) must match a straightforward independent implementation."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from rnn_tui.models.cells import CELLS, gru_step, lstm_step, unit_equation
+from rnn_tui.models.recurrent import Recurrent, detach_state
+
+B, T, I, H = 3, 7, 5, 6
+TOL = 1e-5
+
+
+def _random_state(rec: Recurrent, batch: int) -> tuple[torch.Tensor, ...]:
+    return tuple(torch.randn_like(s) * 0.8 for s in rec.init_state(batch))
+
+
+def _max_diff(a, b) -> float:
+    return float((a - b).detach().abs().max())
+
+
+@pytest.mark.parametrize("layers", [1, 2, 3])
+@pytest.mark.parametrize("cell", list(CELLS))
+@pytest.mark.parametrize("zero_state", [True, False])
+def test_step_and_trace_reproduce_forward(cell: str, layers: int, zero_state: bool) -> None:
+    torch.manual_seed(layers * 10 + len(cell))
+    rec = Recurrent(cell, I, H, layers, dropout=0.3).eval()  # dropout is off in eval
+    x = torch.randn(B, T, I)
+    state = None if zero_state else _random_state(rec, B)
+    with torch.no_grad():
+        out, final = rec(x, state)
+        assert out.shape == (B, T, H)
+        assert len(final) == (2 if CELLS[cell].has_c else 1)
+        assert all(s.shape == (layers, B, H) for s in final)
+
+        # Recurrent.step: one token at a time through all layers
+        s = state if state is not None else rec.init_state(B)
+        outs = []
+        for x_t in x.unbind(1):
+            h, s = rec.step(x_t, s)
+            outs.append(h)
+        assert _max_diff(torch.stack(outs, 1), out) <= TOL
+        for a, b in zip(s, final):
+            assert _max_diff(a, b) <= TOL
+
+        # Recurrent.trace: every intermediate, one sequence at a time
+        for b in range(B):
+            st = None if state is None else tuple(t[:, b:b + 1] for t in state)
+            parts, fin = rec.trace(x[b], st)
+            assert len(parts) == layers and all(len(p) == T for p in parts)
+            assert set(parts[0][0]) == set(CELLS[cell].vectors)
+            assert all(v.shape == (H,) for v in parts[-1][0].values())
+            top = torch.stack([p["h"] for p in parts[-1]])
+            assert _max_diff(top, out[b]) <= TOL
+            for k in range(layers):  # every layer's last h (and c) is in the fused final state
+                assert _max_diff(parts[k][-1]["h"], final[0][k, b]) <= TOL
+                if CELLS[cell].has_c:
+                    assert _max_diff(parts[k][-1]["c"], final[1][k, b]) <= TOL
+            for a, f in zip(fin, final):
+                assert _max_diff(a[:, 0], f[:, b]) <= TOL
+
+
+def test_swapped_gru_convention_would_be_caught() -> None:
+    """The textbook form h = (1 − z) ⊙ h_prev + z ⊙ n differs from PyTorch's far beyond TOL."""
+    torch.manual_seed(0)
+    rec = Recurrent("gru", I, H, 1).eval()
+    x = torch.randn(B, T, I)
+    w = rec.layer_weights(0)
+    with torch.no_grad():
+        out, _ = rec(x)
+        h, ours, swapped = torch.zeros(B, H), [], []
+        hs = torch.zeros(B, H)
+        for x_t in x.unbind(1):
+            gx = F.linear(x_t, w["w_ih"], w["b_ih"])
+            (h,), _ = gru_step(gx, (h,), w["w_hh"], w["b_hh"])
+            ours.append(h)
+            _, p = gru_step(gx, (hs,), w["w_hh"], w["b_hh"])
+            hs = (1 - p["z"]) * hs + p["z"] * p["n"]  # the swapped convention
+            swapped.append(hs)
+    assert _max_diff(torch.stack(ours, 1), out) <= TOL
+    assert _max_diff(torch.stack(swapped, 1), out) > 1000 * TOL
+
+
+def test_lstm_gate_order_matters() -> None:
+    """Reading the rows as i, g, f, o (another layout) would be caught too."""
+    torch.manual_seed(1)
+    rec = Recurrent("lstm", I, H, 1).eval()
+    x = torch.randn(B, T, I)
+    w = rec.layer_weights(0)
+    perm = torch.cat([torch.arange(0, H), torch.arange(2 * H, 3 * H), torch.arange(H, 2 * H), torch.arange(3 * H, 4 * H)])
+    with torch.no_grad():
+        out, _ = rec(x)
+        s = (torch.zeros(B, H), torch.zeros(B, H))
+        for x_t in x.unbind(1):
+            s, _ = lstm_step(F.linear(x_t, w["w_ih"][perm], w["b_ih"][perm]), s, w["w_hh"][perm], w["b_hh"][perm])
+    assert _max_diff(s[0], out[:, -1]) > 1000 * TOL
+
+
+# -- the peephole LSTM: no fused kernel, so an independent reference ----------------------------
+
+
+def _reference_peephole(rec: Recurrent, x: torch.Tensor, state) -> tuple[torch.Tensor, tuple]:
+    """Written out gate by gate with explicit per-gate matrices and x[:, t]: slow but plain."""
+    h0, c0 = state
+    hs, cs = [], []
+    for k in range(rec.layers):
+        w = rec.layer_weights(k)
+        W_i, W_f, W_g, W_o = w["w_ih"].split(H)
+        U_i, U_f, U_g, U_o = w["w_hh"].split(H)
+        b = w["b_ih"] + w["b_hh"]
+        b_i, b_f, b_g, b_o = b.split(H)
+        p_i, p_f, p_o = w["w_peep"]
+        h, c, outs = h0[k], c0[k], []
+        for t in range(x.size(1)):
+            xt = x[:, t]
+            i = torch.sigmoid(xt @ W_i.T + h @ U_i.T + b_i + p_i * c)
+            f = torch.sigmoid(xt @ W_f.T + h @ U_f.T + b_f + p_f * c)
+            g = torch.tanh(xt @ W_g.T + h @ U_g.T + b_g)
+            c = f * c + i * g
+            o = torch.sigmoid(xt @ W_o.T + h @ U_o.T + b_o + p_o * c)
+            h = o * torch.tanh(c)
+            outs.append(h)
+        x = torch.stack(outs, 1)
+        hs.append(h)
+        cs.append(c)
+    return x, (torch.stack(hs), torch.stack(cs))
+
+
+@pytest.mark.parametrize("layers", [1, 2, 3])
+def test_peephole_matches_reference_and_trains(layers: int) -> None:
+    torch.manual_seed(layers)
+    rec = Recurrent("peephole-lstm", I, H, layers)
+    with torch.no_grad():  # make the peepholes matter
+        for k in range(layers):
+            rec.layer_weights(k)["w_peep"].uniform_(-1, 1)
+    x = torch.randn(B, T, I)
+    state = _random_state(rec, B)
+    names = [n for n, _ in rec.named_parameters()]
+    assert f"core.weight_peep_l{layers - 1}" in names and "core.weight_ih_l0" in names
+
+    out, (h, c) = rec(x, state)
+    ref, (rh, rc) = _reference_peephole(rec, x, state)
+    assert _max_diff(out, ref) <= TOL and _max_diff(h, rh) <= TOL and _max_diff(c, rc) <= TOL
+
+    # gradients flow to every parameter and equal the reference's
+    loss = (out ** 2).sum() + c.sum()
+    grads = torch.autograd.grad(loss, list(rec.parameters()))
+    ref_loss = (ref ** 2).sum() + rc.sum()
+    ref_grads = torch.autograd.grad(ref_loss, list(rec.parameters()))
+    for name, g, rg in zip(names, grads, ref_grads):
+        assert float(g.abs().sum()) > 0, name
+        assert _max_diff(g, rg) <= 1e-4, name
+
+    # dropout between layers only in training mode; the whole thing backpropagates
+    rec.core.dropout = 0.5
+    rec.train()
+    out_train, _ = rec(x, state)
+    out_train.sum().backward()
+    assert rec.core.weight_peep_l0.grad is not None
+
+
+def test_detach_state() -> None:
+    rec = Recurrent("lstm", I, H, 2)
+    out, state = rec(torch.randn(B, T, I))
+    d = detach_state(state)
+    assert all(s.requires_grad for s in state) and not any(s.requires_grad for s in d)
+    assert detach_state(None) is None
+
+
+def test_cell_specs_match_step_outputs() -> None:
+    for name, spec in CELLS.items():
+        rec = Recurrent(name, I, H, 1)
+        parts, _ = rec.trace(torch.randn(2, I))
+        assert set(parts[0][0]) == set(spec.vectors) and len(spec.vectors) == len(set(spec.vectors))
+        assert spec.vectors[0] == "h" and spec.equations and spec.convention
+        assert rec.layer_weights(0)["w_ih"].shape == (spec.chunks * H, I)
+    assert "(1 − z) ⊙ n + z ⊙ h_{t-1}" in " ".join(CELLS["gru"].equations)
+    assert "c_t = f ⊙ c_{t-1} + i ⊙ g" in CELLS["lstm"].equations
+
+
+# -- unit equations: the numbers on screen are the tensors' numbers ------------------------------
+
+NUM = re.compile(r"[−-]?\d+\.\d+")
+
+
+def _numbers(line: str) -> list[float]:
+    return [float(s.replace("−", "-")) for s in NUM.findall(line)]
+
+
+def _check(lines: list[str], expected: list[list[float]]) -> None:
+    assert len(lines) == len(expected)
+    for line, want in zip(lines, expected):
+        got = _numbers(line)
+        assert len(got) == len(want), line
+        for g, w in zip(got, want):
+            assert abs(g - w) <= 0.005 + 1e-6, (line, g, w)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "peephole-lstm"])
+def test_unit_equation_lstm(cell: str) -> None:
+    torch.manual_seed(3)
+    rec = Recurrent(cell, I, H, 1)
+    if cell == "peephole-lstm":
+        with torch.no_grad():
+            rec.core.weight_peep_l0.uniform_(-1, 1)
+    state = tuple(s[0] for s in _random_state(rec, B))
+    w = rec.layer_weights(0)
+    extra = (w["w_peep"],) if "w_peep" in w else ()
+    with torch.no_grad():
+        _, p = CELLS[cell].step(F.linear(torch.randn(B, I), w["w_ih"], w["b_ih"]), state, w["w_hh"], w["b_hh"], *extra)
+    u, b = 4, 2
+    v = {k: float(t[b, u]) for k, t in p.items()}
+    c_prev = float(state[1][b, u])
+    lines = unit_equation(cell, p, state, u, b)
+    expected = [
+        [v["pre_i"], v["i"]], [v["pre_f"], v["f"]], [v["pre_g"], v["g"]],
+        [v["f"], c_prev, v["i"], v["g"], v["c"]],
+        [v["pre_o"], v["o"]], [v["o"], v["c"], v["o"], v["tanh_c"], v["h"]],
+    ]
+    if cell == "peephole-lstm":
+        expected = [
+            [v["pre_i"] - v["peep_i"], v["peep_i"], v["pre_i"]], [v["pre_f"] - v["peep_f"], v["peep_f"], v["pre_f"]],
+            *expected[:4], [v["pre_o"] - v["peep_o"], v["peep_o"], v["pre_o"]], *expected[4:],
+        ]
+    _check(lines, expected)
+    c_line = next(line for line in lines if line.startswith("c = "))
+    f_, cp, i_, g_, c_ = _numbers(c_line)
+    assert abs(f_ * cp + i_ * g_ - c_) < 0.02  # the shown numbers add up
+    # negative operands in parentheses, real minus signs
+    if v["g"] < 0:
+        assert f"·({_fmt(v['g'])})" in c_line
+    assert "-" not in "".join(lines).replace("h_{t-1}", "")
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.2f}".replace("-", "−")
+
+
+def test_unit_equation_gru() -> None:
+    torch.manual_seed(4)
+    rec = Recurrent("gru", I, H, 1)
+    state = (torch.randn(B, H),)
+    w = rec.layer_weights(0)
+    with torch.no_grad():
+        _, p = gru_step(F.linear(torch.randn(B, I), w["w_ih"], w["b_ih"]), state, w["w_hh"], w["b_hh"])
+    for u in range(H):
+        v = {k: float(t[0, u]) for k, t in p.items()}
+        h_prev = float(state[0][0, u])
+        lines = unit_equation("gru", p, state, u)
+        _check(lines, [
+            [v["pre_r"], v["r"]], [v["pre_z"], v["z"]], [v["hn"], h_prev],
+            [v["pre_n"] - v["r"] * v["hn"], v["r"], v["hn"], v["pre_n"], v["n"]],
+            [v["z"], v["n"], v["z"], h_prev, v["h"]],
+        ])
+        *_, z, n, z2, hp, h = _numbers(lines[-1])
+        assert abs((1 - z) * n + z2 * hp - h) < 0.02
+
+
+def test_unit_equation_rnn_and_1d_parts() -> None:
+    rec = Recurrent("rnn-relu", I, H, 1)
+    parts, _ = rec.trace(torch.randn(3, I))
+    p = parts[0][1]  # (H,) tensors, as a trace holds them
+    lines = unit_equation("rnn-relu", p, (parts[0][0]["h"],), 2)
+    assert lines[1].startswith("h = relu(pre)")
+    _check(lines, [[float(p["pre"][2].detach()), float(parts[0][0]["h"][2].detach())], [float(p["pre"][2].detach()), float(p["h"][2].detach())]])

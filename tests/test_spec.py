@@ -1,0 +1,146 @@
+"""Dataset SPECs: builtin:NAME, files, folders and downloaded corpora; loading by kind."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+
+import pytest
+
+from rnn_tui.data import download
+from rnn_tui.data.download import Remote
+from rnn_tui.data.spec import list_datasets, load_pairs, load_series, load_text, resolve
+from rnn_tui.errors import RnnTuiError
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("RNN_TUI_CACHE", str(folder))
+    return folder
+
+
+def test_resolve_builtin():
+    source = resolve("builtin:numbers-en-zh")
+    assert (source.kind, source.name, source.path) == ("pairs", "builtin:numbers-en-zh", None)
+    assert source.spec == "builtin:numbers-en-zh" and source.description
+    with pytest.raises(RnnTuiError, match="no built-in dataset 'nope'"):
+        resolve("builtin:nope")
+
+
+@pytest.mark.parametrize("filename, content, kind", [
+    ("a.txt", "hello world\n", "text"),
+    ("a.md", "no tabs here\tbut on line one\n", "pairs"),
+    ("b.txt", "\n\n  \nEnglish\t中文\n", "pairs"),  # first non-empty line has a TAB
+    ("c.txt", "plain first line\nsecond\twith tab\n", "text"),
+    ("d.tsv", "no tab at all\n", "pairs"),
+    ("e.csv", "t,v\n1,2\n", "series"),
+    ("f.CSV", "t,v\n1,2\n", "series"),
+])
+def test_resolve_file_kind(tmp_path, filename, content, kind):
+    path = tmp_path / filename
+    path.write_text(content, encoding="utf-8")
+    source = resolve(str(path))
+    assert (source.kind, source.name, source.path) == (kind, filename, path)
+
+
+def test_resolve_folder_of_txt_files(tmp_path):
+    (tmp_path / "b.txt").write_text("second\n", encoding="utf-8")
+    (tmp_path / "a.txt").write_text("first", encoding="utf-8")
+    (tmp_path / "skip.csv").write_text("x\n1\n", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "c.txt").write_text("third\n", encoding="utf-8")
+    source = resolve(str(tmp_path))
+    assert source.kind == "text" and "3 .txt files" in source.description
+    assert load_text(source) == "first\nsecond\n\nthird\n"
+    empty = tmp_path.parent / (tmp_path.name + "-empty")
+    empty.mkdir()
+    with pytest.raises(RnnTuiError, match="no .txt files"):
+        resolve(str(empty))
+
+
+def test_resolve_corpus_name_needs_a_download_first(cache, monkeypatch):
+    body = "To be, or not to be\n".encode()
+    remote = Remote("toy", "http://127.0.0.1:9/toy.txt", "sha1:" + hashlib.sha1(body).hexdigest(),
+                    "toy.txt", "text", "a toy corpus", "CC0")
+    monkeypatch.setitem(download.CORPORA, "toy", remote)
+    with pytest.raises(RnnTuiError) as excinfo:
+        resolve("toy")
+    assert "run `rnn-tui data get toy` first" in str(excinfo.value)
+    assert [row["downloaded"] for row in list_datasets() if row["spec"] == "toy"] == [False]
+
+    cache.mkdir()
+    (cache / "toy.txt").write_bytes(body)
+    source = resolve("toy")
+    assert (source.kind, source.path, source.description) == ("text", cache / "toy.txt",
+                                                              "a toy corpus")
+    assert load_text(source) == "To be, or not to be\n"
+    assert [row["downloaded"] for row in list_datasets() if row["spec"] == "toy"] == [True]
+
+    (cache / "toy.txt").write_bytes(b"tampered\n")  # a file that fails its checksum is not used
+    with pytest.raises(RnnTuiError, match="data get toy"):
+        resolve("toy")
+
+
+def test_resolve_nothing_matches(cache):
+    with pytest.raises(RnnTuiError) as excinfo:
+        resolve("no/such/file.txt")
+    assert str(excinfo.value) == (
+        "no such file or dataset: no/such/file.txt; see `rnn-tui data list`")
+
+
+def test_load_builtins_of_each_kind():
+    assert load_text(resolve("builtin:hello")).startswith("hello\nhello\n")
+    pairs = load_pairs(resolve("builtin:numbers-en-zh"))
+    assert len(pairs.pairs) == 10_000 and pairs.skipped == 0 and pairs.first_skipped == []
+    assert ("two thousand and nine", "两千零九") in pairs.pairs
+    reversed_pairs = load_pairs(resolve("builtin:numbers-en-zh"), reverse=True)
+    assert ("两千零九", "two thousand and nine") in reversed_pairs.pairs
+    series = load_series(resolve("builtin:sine"))
+    assert series.name == "sine" and tuple(series.values.shape)[0] == 4000
+
+
+def test_load_files_through_the_readers(tmp_path):
+    text = tmp_path / "t.txt"
+    text.write_text("héllo\n", encoding="utf-8")
+    assert load_text(resolve(str(text))) == "héllo\n"
+    tsv = tmp_path / "p.tsv"
+    tsv.write_text("Hi.\t嗨。\nRun.\t跑。\n", encoding="utf-8")
+    pairs = load_pairs(resolve(str(tsv)))
+    assert pairs.pairs == [("Hi.", "嗨。"), ("Run.", "跑。")]
+    assert load_pairs(resolve(str(tsv)), reverse=True).pairs[0] == ("嗨。", "Hi.")
+    csv = tmp_path / "s.csv"
+    csv.write_text('"Month","Passengers"\n"1949-01",112\n"1949-02",118\n', encoding="utf-8")
+    assert [float(v) for v in load_series(resolve(str(csv))).values] == [112.0, 118.0]
+
+
+@pytest.mark.parametrize("spec, loader, said", [
+    ("builtin:sine", load_text, "a time series"),
+    ("builtin:hello", load_pairs, "text"),
+    ("builtin:phrases-en-zh", load_series, "sentence pairs"),
+])
+def test_loading_the_wrong_kind_says_what_it_is(spec, loader, said):
+    with pytest.raises(RnnTuiError) as excinfo:
+        loader(resolve(spec))
+    message = str(excinfo.value)
+    assert message.startswith(f"{spec} holds {said}, not ") and "\n" not in message
+
+
+def test_list_datasets(cache):
+    rows = list_datasets()
+    specs = [row["spec"] for row in rows]
+    assert specs[:7] == ["builtin:hello", "builtin:brackets", "builtin:arith",
+                         "builtin:numbers-en-zh", "builtin:phrases-en-zh", "builtin:sine",
+                         "builtin:python-stdlib"]
+    assert {"tinyshakespeare", "timemachine", "cmn-eng", "fra-eng"} <= set(specs)
+    for row in rows:
+        assert set(row) == {"spec", "kind", "description", "downloaded"}
+        assert row["downloaded"] is row["spec"].startswith("builtin:")  # empty cache
+
+
+def test_spec_imports_neither_torch_nor_textual():
+    code = ("import sys, rnn_tui.data.spec, rnn_tui.data.download, rnn_tui.data.builtin; "
+            "bad = [m for m in ('torch', 'textual', 'rich') if m in sys.modules]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,127 @@
+"""The trainer writes a consistent run directory, resumes exactly and obeys commands."""
+
+import threading
+import time
+
+import pytest
+
+from rnn_tui.errors import RnnTuiError
+from rnn_tui.runs.checkpoint import load_checkpoint
+from rnn_tui.runs.rundir import RunDir
+from rnn_tui.train.trainer import train_run
+from tests.conftest import small_config
+
+
+def _train(tmp_path, cfg, name, resume=False, on_event=None):
+    run = RunDir.open(name, tmp_path) if resume else RunDir.create(tmp_path, cfg, name=name)
+    return run, train_run(run, on_event=on_event, resume=resume)
+
+
+def _numbers(records, event):
+    keep = ("step", "loss", "grad_norm", "lr", "clip_frac", "val_loss")
+    return [{k: r[k] for k in keep if k in r} for r in records if r["event"] == event]
+
+
+def test_a_run_learns_and_writes_every_file(tmp_path, text_file):
+    run, end = _train(tmp_path, small_config(str(text_file), steps=60, lr=0.01), "r")
+    assert end["state"] == "finished" and end["step"] == 60
+    metrics = run.read_metrics()
+    train = [r for r in metrics if r["event"] == "train"]
+    assert [r["step"] for r in train] == list(range(5, 61, 5))
+    assert train[-1]["loss"] < train[0]["loss"] - 0.5, "the loss should fall on a repetitive text"
+    for r in train:
+        assert r["ppl"] == pytest.approx(2.718281828 ** r["loss"], rel=1e-6)
+        assert r["bpt"] == pytest.approx(r["loss"] / 0.693147, rel=1e-4)
+        assert r["tokens_per_s"] > 0 and 0 <= r["clip_frac"] <= 1 and r["grad_norm"] > 0
+    vals = [r for r in metrics if r["event"] == "val"]
+    assert [r["step"] for r in vals] == [20, 40, 60]
+    assert metrics[0]["event"] == "start" and metrics[-1]["event"] == "end"
+    samples = run.read_samples()
+    assert [s["step"] for s in samples] == [20, 40, 60] and all(len(s["text"]) > 0 for s in samples)
+    status = run.read_status()
+    assert status["state"] == "finished" and status["step"] == 60
+    assert load_checkpoint(run.checkpoints, "latest").meta["step"] == 60
+    best = load_checkpoint(run.checkpoints, "best").meta
+    assert best["val_loss"] == min(v["val_loss"] for v in vals)
+
+
+def test_same_seed_same_numbers(tmp_path, text_file):
+    cfg = small_config(str(text_file), steps=20, dropout=0.0)
+    _, _ = _train(tmp_path, cfg, "a")
+    _, _ = _train(tmp_path, cfg, "b")
+    a, b = RunDir.open("a", tmp_path).read_metrics(), RunDir.open("b", tmp_path).read_metrics()
+    assert _numbers(a, "train") == _numbers(b, "train") and _numbers(a, "val") == _numbers(b, "val")
+
+
+@pytest.mark.parametrize("batching", ["sequential", "random"])
+def test_resume_continues_exactly(tmp_path, text_file, batching):
+    cfg = small_config(str(text_file), steps=40, batching=batching)
+    cfg.model.dropout, cfg.model.layers = 0.2, 2  # dropout makes the RNG state matter
+    _train(tmp_path, cfg, "whole")
+    cfg.train.steps = 20
+    _train(tmp_path, cfg, "split")
+    run = RunDir.open("split", tmp_path)
+    resumed = run.config()
+    resumed.train.steps = 40
+    run.config_path.write_text(resumed.to_toml())
+    _train(tmp_path, None, "split", resume=True)
+    whole, split = RunDir.open("whole", tmp_path).read_metrics(), run.read_metrics()
+    assert _numbers(whole, "train") == _numbers(split, "train")
+    assert _numbers(whole, "val") == _numbers(split, "val")
+    assert [r["event"] for r in split].count("start") == 2
+
+
+def test_commands_apply_within_one_step(tmp_path, text_file):
+    cfg = small_config(str(text_file), steps=400, log_interval=1, eval_interval=1000, sample_interval=1000)
+    run = RunDir.create(tmp_path, cfg, name="ctl")
+    seen_paused = []
+
+    def on_event(event):
+        if event["event"] == "train" and event["step"] == 10:
+            run.send("set-lr", lr=0.0123)
+        if event["event"] == "train" and event["step"] == 15:
+            run.send("pause")
+
+            def later():
+                time.sleep(0.6)
+                seen_paused.append(run.read_status()["state"])
+                run.send("resume")
+
+            threading.Thread(target=later).start()
+        if event["event"] == "train" and event["step"] == 25:
+            run.send("stop")
+
+    end = train_run(run, on_event=on_event)
+    metrics = run.read_metrics()
+    lr = {r["step"]: r["lr"] for r in metrics if r["event"] == "train"}
+    assert lr[10] == 0.002 and lr[11] == pytest.approx(0.0123)
+    assert [(r["cmd"], r["step"]) for r in metrics if r["event"] == "control"] == [("set-lr", 10), ("pause", 15), ("resume", 15), ("stop", 25)]
+    assert seen_paused == ["paused"]
+    assert end["state"] == "stopped" and end["step"] == 25
+    assert run.read_status()["state"] == "stopped"
+    assert load_checkpoint(run.checkpoints).meta["step"] == 25
+
+
+def test_non_finite_loss_fails_cleanly_and_keeps_the_checkpoint(tmp_path, text_file):
+    cfg = small_config(str(text_file), steps=200, optimizer="sgd", lr=50.0, clip=0.0, checkpoint_interval=1,
+                       log_interval=1, eval_interval=1000, sample_interval=1000)
+    cfg.model.cell = "rnn-relu"
+    run = RunDir.create(tmp_path, cfg, name="nan")
+    with pytest.raises(RnnTuiError, match="became (nan|inf).*last good checkpoint is kept"):
+        train_run(run)
+    status = run.read_status()
+    assert status["state"] == "failed" and "became" in status["error"]
+    ckpt = load_checkpoint(run.checkpoints, "latest")  # still loads: never overwritten by a bad step
+    import math
+
+    assert all(math.isfinite(float(v.abs().max())) for v in ckpt.model.values())
+    assert run.read_metrics()[-1]["state"] == "failed"
+
+
+def test_bad_data_fails_with_one_line_and_a_failed_status(tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    run = RunDir.create(tmp_path, small_config(str(empty)), name="empty")
+    with pytest.raises(RnnTuiError, match="empty"):
+        train_run(run)
+    assert run.read_status()["state"] == "failed"
