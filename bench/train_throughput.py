@@ -35,8 +35,8 @@ from rnn_tui.train.trainer import Trainer  # noqa: E402
 
 SHAKESPEARE = ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"
 SIZES = {  # name: (embed, hidden, layers, seq_len, batch, steps per timing)
-    "small": (128, 256, 1, 35, 32, 60),
-    "large": (64, 512, 2, 100, 32, 12),
+    "small": (128, 256, 1, 35, 32, 120),
+    "large": (64, 512, 2, 100, 32, 30),
 }
 
 
@@ -109,6 +109,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="fewer steps (a smoke run)")
     parser.add_argument("--cells", default="rnn,gru,lstm")
+    parser.add_argument("--sizes", default=",".join(SIZES))
     args = parser.parse_args()
 
     if SHAKESPEARE.is_file():
@@ -131,13 +132,17 @@ def main() -> None:
     print("-" * len(header))
     ratios = []
     with tempfile.TemporaryDirectory() as tmp:
-        for size_name, size in SIZES.items():
+        for size_name in args.sizes.split(","):
+            size = SIZES[size_name]
             steps = max(3, size[-1] // 4) if args.quick else size[-1]
             for cell in args.cells.split(","):
                 plain, ours = [], []
-                for _ in range(args.reps):
+                for rep in range(args.reps):  # alternate, and alternate who goes first
+                    if rep % 2:
+                        ours.append(trainer_loop(cell, data_path, size, steps, Path(tmp)))
                     plain.append(plain_loop(cell, data, vocab, size, steps))
-                    ours.append(trainer_loop(cell, data_path, size, steps, Path(tmp)))
+                    if not rep % 2:
+                        ours.append(trainer_loop(cell, data_path, size, steps, Path(tmp)))
                 ratio = statistics.median(ours) / statistics.median(plain)
                 ratios.append(ratio)
                 print(f"{cell:<5} {size_name:<6} {statistics.median(plain):>12,.0f} {statistics.median(ours):>14,.0f} {ratio:>6.3f}")

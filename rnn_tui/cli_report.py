@@ -122,8 +122,12 @@ def print_data_info(info: dict[str, Any]) -> None:
         console.print(Text(f"  │ {sample if isinstance(sample, str) else ' → '.join(sample)}"))
 
 
+VISIBLE = {" ": "␣", "\n": "⏎", "\t": "⇥"}
+
+
 def _show_token(token: str) -> str:
-    return repr(token)[1:-1] if token.strip() == "" or token != token.strip() else token
+    """Whitespace tokens drawn visibly: a space is ␣, a newline ⏎."""
+    return "".join(VISIBLE.get(ch, ch) for ch in token)
 
 
 # -- generate, score, inspect ----------------------------------------------------------------------

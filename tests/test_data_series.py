@@ -41,14 +41,10 @@ def test_non_numeric_value_names_line_and_column(tmp_path):
     path.write_text("t,value\n1,0.5\n2,oops\n", encoding="utf-8")
     with pytest.raises(RnnTuiError, match=r"line 3, column 'value': 'oops' is not a number"):
         read_series(path)
+    dates = tmp_path / "dates.csv"
+    dates.write_text("date,v\n2024-01-01,1\n", encoding="utf-8")
     with pytest.raises(RnnTuiError, match="line 2, column 'date'"):
-        read_series(path.parent / "bad.csv", column=0) if False else read_series(_dates(tmp_path), column="date")
-
-
-def _dates(tmp_path):
-    path = tmp_path / "dates.csv"
-    path.write_text("date,v\n2024-01-01,1\n", encoding="utf-8")
-    return path
+        read_series(dates, column="date")
 
 
 def test_headerless_numbers_and_bom_crlf(tmp_path):
