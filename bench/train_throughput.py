@@ -1,11 +1,11 @@
 """Training throughput: rnn-tui's trainer vs a plain PyTorch loop, same model, data and optimizer.
 
-For each cell and size, the two are alternated (plain, trainer, plain, trainer, …) in one
-process, and the ratio of median tokens/s is reported, so machine noise hits both alike.
+For each cell and size, both loops are built once and then timed in short blocks of steps,
+alternated (plain, ours, ours, plain, …) in one process; the ratio of median tokens/s is
+reported, so slow drifts of a noisy machine hit both alike.
 
 The trainer is timed as a user runs it: ``Trainer.run_loop`` over a real run directory (metric
-records, status heartbeats and control polling included; no validation split, samples and
-checkpoints only at the end). The plain loop is the textbook one: random chunks, embedding →
+records, status heartbeats and control polling included; no validation split). The plain loop is the textbook one: random chunks, embedding →
 nn.RNN/GRU/LSTM → linear, cross-entropy, backward, clip_grad_norm_, Adam step.
 
     python bench/train_throughput.py [--reps 3] [--quick]
@@ -34,9 +34,9 @@ from rnn_tui.runs.rundir import RunDir  # noqa: E402
 from rnn_tui.train.trainer import Trainer  # noqa: E402
 
 SHAKESPEARE = ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"
-SIZES = {  # name: (embed, hidden, layers, seq_len, batch, steps per timing)
-    "small": (128, 256, 1, 35, 32, 120),
-    "large": (64, 512, 2, 100, 32, 30),
+SIZES = {  # name: (embed, hidden, layers, seq_len, batch, steps per timed block)
+    "small": (128, 256, 1, 35, 32, 20),
+    "large": (64, 512, 2, 100, 32, 4),
 }
 
 
@@ -53,60 +53,69 @@ class PlainLM(nn.Module):
         return self.head(out)
 
 
-def plain_loop(cell: str, data: torch.Tensor, vocab: int, size: tuple, steps: int) -> float:
-    embed, hidden, layers, seq_len, batch, _ = size
-    torch.manual_seed(0)
-    model = PlainLM(cell, vocab, embed, hidden, layers)
-    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-    gen = torch.Generator().manual_seed(0)
+class PlainLoop:
+    """The textbook loop: random chunks, forward, cross-entropy, backward, clip, Adam step."""
 
-    def one_step():
-        ix = torch.randint(len(data) - seq_len - 1, (batch,), generator=gen)
-        x = torch.stack([data[i : i + seq_len] for i in ix]).long()
-        y = torch.stack([data[i + 1 : i + seq_len + 1] for i in ix]).long()
-        loss = F.cross_entropy(model(x).reshape(-1, vocab), y.reshape(-1))
-        opt.zero_grad(set_to_none=True)
+    def __init__(self, cell: str, data: torch.Tensor, vocab: int, size: tuple) -> None:
+        embed, hidden, layers, self.seq_len, self.batch, _ = size
+        torch.manual_seed(0)
+        self.data, self.vocab = data, vocab
+        self.model = PlainLM(cell, vocab, embed, hidden, layers)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=2e-3)
+        self.gen = torch.Generator().manual_seed(0)
+
+    def step(self) -> float:
+        data, T = self.data, self.seq_len
+        ix = torch.randint(len(data) - T - 1, (self.batch,), generator=self.gen)
+        x = torch.stack([data[i : i + T] for i in ix]).long()
+        y = torch.stack([data[i + 1 : i + T + 1] for i in ix]).long()
+        loss = F.cross_entropy(self.model(x).reshape(-1, self.vocab), y.reshape(-1))
+        self.opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.opt.step()
         return loss.item()
 
-    for _ in range(2):  # warm-up
-        one_step()
-    start = time.perf_counter()
-    for _ in range(steps):
-        one_step()
-    return steps * batch * seq_len / (time.perf_counter() - start)
+    def block(self, steps: int) -> float:
+        start = time.perf_counter()
+        for _ in range(steps):
+            self.step()
+        return time.perf_counter() - start
 
 
-def trainer_loop(cell: str, data_path: Path, size: tuple, steps: int, root: Path) -> float:
-    embed, hidden, layers, seq_len, batch, _ = size
-    cfg = Config()
-    cfg.data.spec, cfg.data.val_fraction = str(data_path), 0.0
-    cfg.model.cell, cfg.model.embed, cfg.model.hidden, cfg.model.layers = cell, embed, hidden, layers
-    t = cfg.train
-    t.batch, t.seq_len, t.lr, t.schedule, t.clip = batch, seq_len, 2e-3, "constant", 1.0
-    t.steps, t.log_interval, t.sample_interval, t.checkpoint_interval, t.sample_length = steps + 2, 10**9, 10**9, 10**9, 1
-    t.log_interval = steps + 2  # one record, at the last step
-    run = RunDir.create(root, cfg.validate())
-    done: list[float] = []
+class TrainerLoop:
+    """rnn-tui's trainer as a user runs it: ``Trainer.run_loop`` on a real run directory, its
+    budget raised by one block at a time; timed until the record of the block's last step."""
 
-    def on_event(event: dict) -> None:  # the last step's record; the end-of-run save is not throughput
-        if event["event"] == "train" and event["step"] == t.steps:
-            done.append(time.perf_counter())
+    def __init__(self, cell: str, data_path: Path, size: tuple, root: Path) -> None:
+        embed, hidden, layers, seq_len, batch, _ = size
+        cfg = Config()
+        cfg.data.spec, cfg.data.val_fraction = str(data_path), 0.0
+        cfg.model.cell, cfg.model.embed, cfg.model.hidden, cfg.model.layers = cell, embed, hidden, layers
+        t = cfg.train
+        t.batch, t.seq_len, t.lr, t.schedule, t.clip = batch, seq_len, 2e-3, "constant", 1.0
+        t.steps, t.sample_interval, t.checkpoint_interval, t.sample_length = 1, 10**9, 10**9, 1
+        self.done: list[float] = []
+        self.trainer = Trainer(RunDir.create(root, cfg.validate()), on_event=self._on_event)
+        self.trainer.setup()
 
-    trainer = Trainer(run, on_event=on_event)
-    trainer.setup()
-    for _ in range(2):  # warm-up, as for the plain loop
-        trainer._train_step()
-    start = time.perf_counter()
-    trainer.run_loop()
-    return steps * batch * seq_len / (done[0] - start)
+    def _on_event(self, event: dict) -> None:
+        if event["event"] == "train" and event["step"] == self.trainer.total_steps:
+            self.done.append(time.perf_counter())
+
+    def block(self, steps: int) -> float:
+        trainer = self.trainer
+        trainer.cfg.train.log_interval = steps  # one metric record per block, at its last step
+        trainer.total_steps = trainer.step + steps
+        self.done.clear()
+        start = time.perf_counter()
+        trainer.run_loop()  # ends with a sample and a checkpoint: not throughput, not timed
+        return self.done[0] - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--reps", type=int, default=9, help="timed blocks per loop")
     parser.add_argument("--quick", action="store_true", help="fewer steps (a smoke run)")
     parser.add_argument("--cells", default="rnn,gru,lstm")
     parser.add_argument("--sizes", default=",".join(SIZES))
@@ -127,25 +136,27 @@ def main() -> None:
 
     print(f"data {data_path.name}: {len(text):,} chars, vocab {vocab}; torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")
-    header = f"{'cell':<5} {'size':<6} {'plain tok/s':>12} {'rnn-tui tok/s':>14} {'ratio':>6}   (medians of {args.reps})"
+    header = f"{'cell':<5} {'size':<6} {'plain tok/s':>12} {'rnn-tui tok/s':>14} {'ratio':>6}   (medians of {args.reps} blocks)"
     print(header)
     print("-" * len(header))
     ratios = []
     with tempfile.TemporaryDirectory() as tmp:
         for size_name in args.sizes.split(","):
             size = SIZES[size_name]
-            steps = max(3, size[-1] // 4) if args.quick else size[-1]
+            steps = max(2, size[-1] // 2) if args.quick else size[-1]
             for cell in args.cells.split(","):
-                plain, ours = [], []
-                for rep in range(args.reps):  # alternate, and alternate who goes first
-                    if rep % 2:
-                        ours.append(trainer_loop(cell, data_path, size, steps, Path(tmp)))
-                    plain.append(plain_loop(cell, data, vocab, size, steps))
-                    if not rep % 2:
-                        ours.append(trainer_loop(cell, data_path, size, steps, Path(tmp)))
+                loops = {"plain": PlainLoop(cell, data, vocab, size), "ours": TrainerLoop(cell, data_path, size, Path(tmp))}
+                for loop in loops.values():
+                    loop.block(2)  # warm-up
+                rates: dict[str, list[float]] = {"plain": [], "ours": []}
+                tokens = steps * size[3] * size[4]
+                for rep in range(args.reps):  # short blocks, alternated, who goes first alternated too
+                    for name in (("plain", "ours") if rep % 2 == 0 else ("ours", "plain")):
+                        rates[name].append(tokens / loops[name].block(steps))
+                plain, ours = rates["plain"], rates["ours"]
                 ratio = statistics.median(ours) / statistics.median(plain)
                 ratios.append(ratio)
-                print(f"{cell:<5} {size_name:<6} {statistics.median(plain):>12,.0f} {statistics.median(ours):>14,.0f} {ratio:>6.3f}")
+                print(f"{cell:<5} {size_name:<6} {statistics.median(plain):>12,.0f} {statistics.median(ours):>14,.0f} {ratio:>6.3f}", flush=True)
     print(f"RESULT min_ratio={min(ratios):.3f}")
 
 

@@ -120,7 +120,7 @@ def data_get(name: str, url: str | None) -> None:
 # flag name -> (section, field); the flags left unset keep the config file's (or default) value
 TRAIN_FLAGS: dict[str, tuple[str, str]] = {
     "data_spec": ("data", "spec"), "tokenizer": ("data", "tokenizer"), "encoding": ("data", "encoding"),
-    "val_fraction": ("data", "val_fraction"),
+    "val_fraction": ("data", "val_fraction"), "min_freq": ("data", "min_freq"), "max_vocab": ("data", "max_vocab"),
     "cell": ("model", "cell"), "layers": ("model", "layers"), "hidden": ("model", "hidden"),
     "embed": ("model", "embed"), "dropout": ("model", "dropout"), "tie_weights": ("model", "tie_weights"),
     "init": ("model", "init"), "forget_bias": ("model", "forget_bias"),
@@ -144,6 +144,8 @@ RESUME_FLAGS = {"epochs", "steps", "time_budget", "device", "threads", "patience
 @click.option("--tokenizer", type=click.Choice(["char", "word", "jieba"]), default=None, help="[default: char]")
 @click.option("--encoding", default=None, help="Text encoding of the data file [default: utf-8].")
 @click.option("--val-fraction", type=float, default=None, help="Last fraction of the text for validation [default: 0.1].")
+@click.option("--min-freq", type=int, default=None, help="Rarer tokens become <unk> [default: 1].")
+@click.option("--max-vocab", type=int, default=None, help="Keep the N most frequent tokens; 0 = all [default: 0].")
 @click.option("--cell", type=click.Choice(CELL_CHOICES), default=None, help="[default: lstm]")
 @click.option("--layers", type=int, default=None, help="[default: 1]")
 @click.option("--hidden", type=int, default=None, help="[default: 512]")
@@ -193,6 +195,7 @@ def train(config_file: str | None, task: str, runs_dir: str | None, name: str | 
         if locked:
             raise RnnTuiError(f"--resume cannot change --{locked[0].replace('_', '-')}; start a new run for a different setup")
         run = RunDir.open(resume_spec, root)
+        _claim_for_resume(run)
         cfg = run.config()
         _apply_flags(cfg, given)
         run.config_path.write_text(cfg.to_toml(), encoding="utf-8")
@@ -210,6 +213,25 @@ def train(config_file: str | None, task: str, runs_dir: str | None, name: str | 
 
     with train_reporter(run, as_json) as on_event:
         train_run(run, on_event=on_event, resume=bool(resume_spec))
+
+
+def _claim_for_resume(run) -> None:
+    """Refuse a run whose trainer is alive (two writers would corrupt it); else mark it ours.
+
+    A ``starting`` status written by ``RunDir.create`` in the process that launched us (the app
+    creates a run, then starts this command on it) is not a trainer. Claiming the status with
+    our pid at once lets readers see a trainer that dies during set-up as failed.
+    """
+    import os
+
+    from rnn_tui.runs.rundir import LIVE_STATES
+
+    status = run.read_status()  # a live state whose pid is gone already reads as failed
+    pid = status.get("pid")
+    if status.get("state") in LIVE_STATES and not (status["state"] == "starting" and pid == os.getppid()):
+        raise RnnTuiError(f"run {run.id} is already training (pid {pid}); `rnn-tui control {run.id} stop` first")
+    keep = {k: v for k, v in status.items() if k not in ("version", "run", "pid", "heartbeat", "state", "written_state", "error", "reason")}
+    run.write_status(**{**keep, "state": "starting"})
 
 
 def _apply_flags(cfg, given: dict[str, Any]) -> None:

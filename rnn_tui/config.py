@@ -114,6 +114,8 @@ class Config:
         _range("clip", self.train.clip, 0.0, 1e6)
         _range("val-fraction", self.data.val_fraction, 0.0, 0.5)
         _range("test-fraction", self.data.test_fraction, 0.0, 0.5)
+        _range("min-freq", self.data.min_freq, 1, 1e12)
+        _range("max-vocab", self.data.max_vocab, 0, 1e12)
         for name in ("epochs", "steps", "time", "patience", "threads", "warmup"):
             _range(name, getattr(self.train, name), 0, 1e12)
         for name in ("eval_interval", "log_interval", "sample_interval", "checkpoint_interval"):

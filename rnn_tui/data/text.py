@@ -102,27 +102,34 @@ def _lines(text: str) -> Iterator[str]:
         start = end
 
 
+def _code_points(text: str, start: int, stop: int) -> torch.Tensor:
+    """Code points of ``text[start:stop]`` as int32, via one UTF-32 encode (no per-char objects)."""
+    raw = bytearray(text[start:stop].encode("utf-32-le", "surrogatepass"))
+    return torch.frombuffer(raw, dtype=torch.int32) if raw else torch.empty(0, dtype=torch.int32)
+
+
 def _encode_chars(text: str, vocab: Vocab | None, min_freq: int, max_vocab: int) -> tuple[Vocab, torch.Tensor]:
-    """Character ids with tensor ops: no Python list of one string per character."""
-    raw = bytearray(text.encode("utf-32-le", "surrogatepass"))
-    cp = torch.frombuffer(raw, dtype=torch.int32) if raw else torch.empty(0, dtype=torch.int32)
-    counts = torch.bincount(cp)  # occurrences of every code point
+    """Character ids with tensor ops, a chunk of text at a time: no Python list of one string per
+    character, and no full-size temporary copies, so memory stays near text + ids."""
+    n = len(text)
+    counts = torch.zeros(0x110000 if n else 1, dtype=torch.int64)  # occurrences of every code point
+    first = torch.full(counts.shape, n, dtype=torch.int64)  # first position, so ties keep text order
+    for s in range(0, n, CHUNK):
+        part = _code_points(text, s, s + CHUNK).long()
+        counts += torch.bincount(part, minlength=len(counts))
+        if vocab is None:
+            first.scatter_reduce_(0, part, torch.arange(s, s + len(part)), "amin")
     present = torch.nonzero(counts).flatten()
     if vocab is None:
-        # first appearance of every code point, so that ties in frequency keep text order
-        first = torch.full(counts.shape, len(cp), dtype=torch.int64)
-        for s in range(0, len(cp), CHUNK):
-            part = cp[s : s + CHUNK].long()
-            first.scatter_reduce_(0, part, torch.arange(s, s + len(part)), "amin")
         order = present[torch.argsort(first[present])].tolist()
         freq = counts.tolist()
         vocab = Vocab.build(Counter({chr(c): freq[c] for c in order}), min_freq=min_freq, max_size=max_vocab)
     dtype = id_dtype(len(vocab))
     table = torch.zeros(counts.shape, dtype=dtype)  # code point -> id
     table[present] = torch.tensor([vocab.stoi.get(chr(c), vocab.unk_id) for c in present.tolist()], dtype=dtype)
-    ids = torch.empty(len(cp), dtype=dtype)
-    for s in range(0, len(cp), CHUNK):
-        ids[s : s + CHUNK] = table[cp[s : s + CHUNK].long()]
+    ids = torch.empty(n, dtype=dtype)
+    for s in range(0, n, CHUNK):
+        ids[s : s + CHUNK] = table[_code_points(text, s, s + CHUNK).long()]
     return vocab, ids
 
 
