@@ -6,7 +6,7 @@ import sys
 
 import rnn_tui
 
-UI_MODULES = {"rnn_tui.cli", "rnn_tui.cli_report"}
+UI_MODULES = {"rnn_tui.cli", "rnn_tui.cli_report", "rnn_tui.__main__"}
 
 
 def core_modules() -> list[str]:
