@@ -195,7 +195,7 @@ def train(config_file: str | None, task: str, runs_dir: str | None, name: str | 
         if locked:
             raise RnnTuiError(f"--resume cannot change --{locked[0].replace('_', '-')}; start a new run for a different setup")
         run = RunDir.open(resume_spec, root)
-        _claim_for_resume(run)
+        _claim(run, resume=True)
         cfg = run.config()
         _apply_flags(cfg, given)
         run.config_path.write_text(cfg.to_toml(), encoding="utf-8")
@@ -206,6 +206,7 @@ def train(config_file: str | None, task: str, runs_dir: str | None, name: str | 
         cfg.validate()
         _check_setup(cfg)
         run = RunDir.create(root, cfg, name=name)
+        _claim(run, resume=False)
     cfg.validate()
 
     from rnn_tui.cli_report import train_reporter
@@ -215,23 +216,23 @@ def train(config_file: str | None, task: str, runs_dir: str | None, name: str | 
         train_run(run, on_event=on_event, resume=bool(resume_spec))
 
 
-def _claim_for_resume(run) -> None:
-    """Refuse a run whose trainer is alive (two writers would corrupt it); else mark it ours.
+def _claim(run, resume: bool) -> None:
+    """Mark ``run`` as taken by this trainer; with ``resume``, first refuse a run whose trainer
+    is alive (two writers would corrupt it).
 
-    A ``starting`` status written by ``RunDir.create`` in the process that launched us (the app
-    creates a run, then starts this command on it) is not a trainer. Claiming the status with
-    our pid at once lets readers see a trainer that dies during set-up as failed.
+    ``RunDir.create`` writes ``starting`` under the creating process's pid (the app creates a
+    run, then starts `train --resume` on it): that is no trainer. A trainer claims the status
+    with its own pid and ``claimed: true`` at once, so a second one is refused even during
+    set-up, and a trainer that dies in set-up reads as failed.
     """
-    import os
-
     from rnn_tui.runs.rundir import LIVE_STATES
 
     status = run.read_status()  # a live state whose pid is gone already reads as failed
-    pid = status.get("pid")
-    if status.get("state") in LIVE_STATES and not (status["state"] == "starting" and pid == os.getppid()):
+    pid, state = status.get("pid"), status.get("state")
+    if resume and state in LIVE_STATES and (state != "starting" or status.get("claimed")):
         raise RnnTuiError(f"run {run.id} is already training (pid {pid}); `rnn-tui control {run.id} stop` first")
     keep = {k: v for k, v in status.items() if k not in ("version", "run", "pid", "heartbeat", "state", "written_state", "error", "reason")}
-    run.write_status(**{**keep, "state": "starting"})
+    run.write_status(**{**keep, "state": "starting", "claimed": True})
 
 
 def _apply_flags(cfg, given: dict[str, Any]) -> None:

@@ -86,7 +86,7 @@ def train_reporter(run, as_json: bool) -> Iterator[Callable[[dict[str, Any]], No
 
 @contextlib.contextmanager
 def download_progress(name: str) -> Iterator[Callable[[int, int | None], None]]:
-    progress = Progress(TextColumn(name), BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=err_console)
+    progress = Progress(TextColumn(name), BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=err_console, transient=True)
     task = progress.add_task(name, total=None)
 
     def update(done: int, total: int | None) -> None:

@@ -149,3 +149,31 @@ def test_train_json_lines_end_with_the_run(monkeypatch, capsys, tmp_path, text_f
     assert events[-1]["path"].endswith("j") and events[-1]["val_loss"] > 0
     code, out, _ = run_cli(monkeypatch, capsys, "train", "--resume", "j", "--steps", "20", "--runs-dir", tmp_path, "--json")
     assert code == 0 and json.loads(out.splitlines()[-1])["step"] == 20
+
+
+def test_bare_rnn_tui_says_the_app_is_not_built(monkeypatch, capsys):
+    code, out, err = run_cli(monkeypatch, capsys)
+    assert code == 0 and "not built yet" in out and "--help" in out
+
+
+def test_data_get_downloads_over_http_and_refuses_a_bad_checksum(monkeypatch, capsys, tmp_path):
+    from tests.test_download import Server
+
+    monkeypatch.setenv("RNN_TUI_CACHE", str(tmp_path / "cache"))
+    server = Server()
+    try:
+        server.files["/tm.txt"] = b"not the time machine\n"
+        code, out, err = run_cli(monkeypatch, capsys, "data", "get", "timemachine", "--url", f"{server.url}/tm.txt")
+        assert code == 1 and len(err.strip().splitlines()) == 1 and "checksum" in err
+        assert not list((tmp_path / "cache").rglob("*.txt")), "a file that failed its checksum is not kept"
+        assert server.requests == ["/tm.txt"]
+    finally:
+        server.close()
+
+
+def test_runs_dir_from_the_environment(monkeypatch, capsys, tmp_path, text_file):
+    monkeypatch.setenv("RNN_TUI_RUNS", str(tmp_path / "elsewhere"))
+    code, out, _ = run_cli(monkeypatch, capsys, "train", "--data", text_file, "--hidden", "8", "--embed", "4", "--steps", "3",
+                           "--batch", "2", "--seq-len", "8", "--threads", "1", "--name", "env", "--json")
+    assert code == 0 and (tmp_path / "elsewhere" / "env" / "config.toml").is_file()
+    assert json.loads(run_cli(monkeypatch, capsys, "runs", "--json")[1])[0]["id"] == "env"

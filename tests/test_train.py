@@ -125,3 +125,21 @@ def test_bad_data_fails_with_one_line_and_a_failed_status(tmp_path):
     with pytest.raises(RnnTuiError, match="empty"):
         train_run(run)
     assert run.read_status()["state"] == "failed"
+
+
+@pytest.mark.parametrize("cell", ["rnn", "rnn-relu", "gru", "lstm", "peephole-lstm"])
+def test_every_cell_trains(tmp_path, text_file, cell):
+    cfg = small_config(str(text_file), steps=30, lr=0.01, log_interval=10, eval_interval=30, sample_interval=30)
+    cfg.model.cell, cfg.model.layers = cell, 2
+    run, end = _train(tmp_path, cfg, cell)
+    losses = [r["loss"] for r in run.read_metrics() if r["event"] == "train"]
+    assert end["state"] == "finished" and losses[-1] < losses[0]
+
+
+def test_early_stopping_ends_the_run_after_patience(tmp_path, text_file):
+    # a learning rate this small cannot improve validation loss by the 1e-6 that counts
+    cfg = small_config(str(text_file), steps=400, lr=1e-8, eval_interval=5, patience=2, log_interval=5, sample_interval=1000)
+    run, end = _train(tmp_path, cfg, "early")
+    vals = [r for r in run.read_metrics() if r["event"] == "val"]
+    assert end["state"] == "finished" and end["reason"].startswith("early stop")
+    assert len(vals) == 3 and end["step"] == 15

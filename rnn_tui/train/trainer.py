@@ -45,6 +45,8 @@ class Trainer:
         self.best_val = math.inf
         self.steps_per_epoch, self.total_steps = 1, None
         self.device = None
+        # commands already in control.jsonl are history; those sent while we set up are applied
+        self.control_offset = run.control_size()
 
     # -- set-up ----------------------------------------------------------------------------------
 
@@ -59,9 +61,12 @@ class Trainer:
         self.device = pick_device(t.device)
         ckpt = None
         if self.resume:
-            if not checkpoint_exists(self.run.checkpoints, "latest"):
+            if checkpoint_exists(self.run.checkpoints, "latest"):
+                ckpt = load_checkpoint(self.run.checkpoints, "latest")
+            elif any(r.get("event") == "start" for r in self.run.read_metrics()):
                 raise RnnTuiError(f"run {self.run.id} has no checkpoint to resume from; start a new run")
-            ckpt = load_checkpoint(self.run.checkpoints, "latest")
+            else:  # created but never started (the app creates a run, then launches it): start fresh
+                self.resume = False
         vocab = Vocab.from_json(ckpt.meta["vocab"]) if ckpt else None
         self.corpus = load_text_corpus(cfg.data, vocab=vocab)
         self.vocab = self.corpus.vocab
@@ -115,7 +120,6 @@ class Trainer:
     def run_loop(self) -> Event:
         t = self.cfg.train
         self._install_signal_handlers()
-        control_offset = self.run.control_size()  # commands written before this process started are history
         self._status("running")
         self._emit(self.run.append_metric, {"event": "start", "resumed": self.resume, "params": self.model.num_params(),
                                             "vocab": len(self.vocab), "train_tokens": self.corpus.train.numel(),
@@ -124,8 +128,8 @@ class Trainer:
         acc = _Accumulator()
         last_beat = clock = time.perf_counter()
         while self.stop_reason is None and self.progress() < 1.0:
-            if self.run.control_size() > control_offset:
-                commands, control_offset = self.run.read_commands(control_offset)
+            if self.run.control_size() > self.control_offset:
+                commands, self.control_offset = self.run.read_commands(self.control_offset)
                 for command in commands:
                     self._apply(command)
                 continue  # re-check stop/pause before stepping

@@ -1,0 +1,1 @@
+"""runs layer of the rnn-tui core (no Textual, no Rich)."""

@@ -1,0 +1,175 @@
+"""Following run directories: the only reader of a run directory inside the app.
+
+``RunFollower.poll()`` turns what changed in one run directory since the previous poll into a
+small immutable ``RunSnapshot``; ``Follower`` does it for several runs (the app overlays runs).
+Pure Python, no threads: the app calls ``poll()`` from a thread worker a few times a second and
+posts the snapshots as messages.
+
+A poll is cheap: it ``os.stat``s status.json, metrics.jsonl, samples.jsonl and
+checkpoints/latest.json and reads only what changed — the bytes appended to the ``.jsonl``
+files since the last offset (a torn last line is left for the next poll, see
+``files.read_jsonl``), status.json when it was replaced, latest.json when it was replaced.
+status.json is read before the logs, so the records are never behind the status (the trainer
+appends ``end`` before it writes the final status).
+
+A trainer that dies without a final status (SIGKILL, OOM, power cut) changes no file, so while
+the status is live the poll also asks whether its pid still exists; ``RunDir.read_status``
+then reports ``failed``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from rnn_tui.runs.files import read_json, read_jsonl
+from rnn_tui.runs.rundir import LIVE_STATES, RunDir, pid_alive
+
+Record = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class RunSnapshot:
+    run_id: str
+    path: str
+    status: Mapping[str, Any]  # RunDir.read_status(): a live state with a dead pid already reads "failed"
+    new_metrics: tuple[Record, ...]  # records appended to metrics.jsonl since the previous snapshot
+    new_samples: tuple[Record, ...]  # records appended to samples.jsonl since the previous snapshot
+    checkpoint_step: int | None  # step of checkpoints/latest.json, None while there is none
+    reset: bool  # first snapshot (or the files were replaced): new_* hold everything so far
+
+    @property
+    def state(self) -> str | None:
+        return self.status.get("state")
+
+
+def _stat(path: os.PathLike[str] | str) -> tuple[int, int, int] | None:
+    """(inode, size, mtime_ns) of ``path``, or None when it is missing."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class _Log:
+    """An append-only .jsonl file read incrementally."""
+
+    def __init__(self, path) -> None:
+        self.path = path
+        self.offset = 0  # bytes consumed (complete lines only)
+        self.seen: tuple[int, int, int] | None = None  # stat at the last read
+
+    def read(self) -> tuple[list[dict[str, Any]], bool]:
+        """New complete records, and whether the file was replaced or truncated (start over)."""
+        st = _stat(self.path)
+        if st == self.seen:
+            return [], False
+        replaced = self.seen is not None and (st is None or st[0] != self.seen[0] or st[1] < self.offset)
+        if replaced:
+            self.offset = 0
+        self.seen = st
+        if st is None or st[1] <= self.offset:
+            return [], replaced
+        records, self.offset = read_jsonl(self.path, self.offset)
+        return records, replaced
+
+
+class RunFollower:
+    """Follows one run directory; see the module docstring."""
+
+    def __init__(self, run: RunDir) -> None:
+        self.run = run
+        self._metrics = _Log(run.metrics_path)
+        self._samples = _Log(run.samples_path)
+        self._latest_path = run.checkpoints / "latest.json"
+        self._status_stat: tuple[int, int, int] | None = None
+        self._latest_stat: tuple[int, int, int] | None = None
+        self._status: dict[str, Any] | None = None
+        self._checkpoint_step: int | None = None
+        self._first = True
+
+    @property
+    def run_id(self) -> str:
+        return self.run.id
+
+    @property
+    def status(self) -> Mapping[str, Any] | None:
+        """The status of the last snapshot (None before the first poll)."""
+        return self._status
+
+    def poll(self) -> RunSnapshot | None:
+        """What changed since the previous poll, or None when nothing did."""
+        status = self._status
+        st = _stat(self.run.status_path)
+        if (self._first or st != self._status_stat
+                or (status is not None and status.get("state") in LIVE_STATES and not pid_alive(status.get("pid")))):
+            self._status_stat = st
+            status = self.run.read_status()
+        metrics, metrics_replaced = self._metrics.read()
+        samples, samples_replaced = self._samples.read()
+        reset = self._first
+        if (metrics_replaced or samples_replaced) and not reset:
+            # the run directory was rewritten under us: start over from the beginning of both logs
+            reset = True
+            for log in (self._metrics, self._samples):
+                log.offset, log.seen = 0, None
+            metrics, _ = self._metrics.read()
+            samples, _ = self._samples.read()
+
+        latest = _stat(self._latest_path)
+        checkpoint_step = self._checkpoint_step
+        if latest != self._latest_stat:
+            self._latest_stat = latest
+            meta = read_json(self._latest_path) if latest is not None else None
+            step = meta.get("step") if meta else None
+            checkpoint_step = step if isinstance(step, int) else None
+
+        if not reset and not metrics and not samples and status == self._status and checkpoint_step == self._checkpoint_step:
+            return None
+        self._first = False
+        self._status, self._checkpoint_step = status, checkpoint_step
+        return RunSnapshot(
+            run_id=self.run.id,
+            path=str(self.run.path),
+            status=dict(status),  # the snapshot's own copy: nothing shared with the follower's state
+            new_metrics=tuple(metrics),
+            new_samples=tuple(samples),
+            checkpoint_step=checkpoint_step,
+            reset=reset,
+        )
+
+
+class Follower:
+    """Follows several runs; ``poll()`` returns a snapshot per run that changed, in follow order."""
+
+    def __init__(self) -> None:
+        self._runs: dict[str, RunFollower] = {}
+
+    def follow(self, run: RunDir) -> None:
+        """Start following ``run``; its next snapshot has ``reset`` set. Already followed: no-op."""
+        current = self._runs.get(run.id)
+        if current is None or current.run.path != run.path:
+            self._runs[run.id] = RunFollower(run)
+
+    def unfollow(self, run_id: str) -> None:
+        self._runs.pop(run_id, None)
+
+    def __contains__(self, run_id: object) -> bool:
+        return run_id in self._runs
+
+    @property
+    def run_ids(self) -> list[str]:
+        return list(self._runs)
+
+    def poll(self) -> list[RunSnapshot]:
+        from rnn_tui.runs.launcher import reap
+
+        reap()  # trainers this process started and that have ended: no zombies (non-blocking)
+        snapshots = []
+        for follower in list(self._runs.values()):
+            snapshot = follower.poll()
+            if snapshot is not None:
+                snapshots.append(snapshot)
+        return snapshots
