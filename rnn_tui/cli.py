@@ -45,8 +45,15 @@ def cli(ctx: click.Context) -> None:
 @click.option("--data", "data_spec", default=None, help="Open this dataset.")
 @click.option("--runs-dir", default=None, help=RUNS_DIR_HELP)
 def app(run_spec: str | None, data_spec: str | None, runs_dir: str | None) -> None:
-    """Open the Textual app."""
-    click.echo("rnn-tui: the app is not built yet; see `rnn-tui --help` for the headless commands.")
+    """Open the Textual app (on the built-in default dataset unless --data or --run is given)."""
+    from rnn_tui.data.spec import resolve
+    from rnn_tui.runs.rundir import runs_root
+
+    if data_spec:
+        resolve(data_spec)  # a bad --data is one line here, not an error inside the app
+    from rnn_tui.tui.app import run_app
+
+    run_app(runs_root(runs_dir), data_spec=data_spec, open_run=run_spec)
 
 
 # -- data ------------------------------------------------------------------------------------------

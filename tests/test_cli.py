@@ -151,9 +151,9 @@ def test_train_json_lines_end_with_the_run(monkeypatch, capsys, tmp_path, text_f
     assert code == 0 and json.loads(out.splitlines()[-1])["step"] == 20
 
 
-def test_bare_rnn_tui_says_the_app_is_not_built(monkeypatch, capsys):
-    code, out, err = run_cli(monkeypatch, capsys)
-    assert code == 0 and "not built yet" in out and "--help" in out
+def test_app_with_a_bad_dataset_is_one_line(monkeypatch, capsys):
+    code, out, err = run_cli(monkeypatch, capsys, "app", "--data", "builtin:nope")
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "nope" in err
 
 
 def test_data_get_downloads_over_http_and_refuses_a_bad_checksum(monkeypatch, capsys, tmp_path):

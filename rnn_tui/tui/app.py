@@ -1,0 +1,327 @@
+"""The Textual app: tabs over a followed training process.
+
+Threading rule (docs/architecture.md): only the run follower (a thread worker) reads run
+directories; it posts small immutable snapshots. Listing runs, previewing data and launching a
+trainer also happen in thread workers that only post messages. Message handlers update widgets.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+
+from rnn_tui.config import Config
+from rnn_tui.errors import RnnTuiError
+from rnn_tui.runs.follower import Follower
+from rnn_tui.runs.rundir import LIVE_STATES, RunDir
+from rnn_tui.tui.history import RunHistory
+from rnn_tui.tui.messages import DataPreviewed, RunsListed, RunsUpdated, TrainerStarted, UserError
+from rnn_tui.tui.panes.data import DataPane
+from rnn_tui.tui.panes.runs import RunsPane
+from rnn_tui.tui.panes.train import TrainPane
+from rnn_tui.tui.screens.dialogs import HelpScreen, LrScreen, QuitScreen
+
+MIN_SIZE = (60, 20)
+
+
+def default_config() -> Config:
+    """What one key trains: real text (Python's own source), a model that visibly learns in a
+    minute on a laptop CPU with the one thread an attached trainer gets."""
+    cfg = Config()
+    cfg.model.hidden, cfg.model.embed = 256, 64
+    cfg.train.time, cfg.train.eval_interval, cfg.train.sample_interval = 300, 100, 100
+    cfg.train.log_interval = 10
+    return cfg
+
+
+class RnnTuiApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "rnn-tui"
+    # a too-small terminal gets a message instead of a squashed layout (app.tcss)
+    HORIZONTAL_BREAKPOINTS = [(0, "-too-narrow"), (MIN_SIZE[0], "-wide-enough")]
+    VERTICAL_BREAKPOINTS = [(0, "-too-short"), (MIN_SIZE[1], "-tall-enough")]
+    BINDINGS = [
+        Binding("1", "tab('data')", "Data", id="app.tab.data"),
+        Binding("2", "tab('train')", "Train", id="app.tab.train"),
+        Binding("3", "tab('runs')", "Runs", id="app.tab.runs"),
+        Binding("f1", "help", "Help", id="app.help"),
+        Binding("ctrl+q", "quit_app", "Quit", id="app.quit", priority=True),
+    ]
+
+    def __init__(self, runs_root: Path, config: Config | None = None, open_run: str | None = None,
+                 poll_interval: float = 0.25, list_interval: float = 2.0) -> None:
+        super().__init__()
+        self.runs_root = Path(runs_root)
+        self.config = config or default_config()
+        self.open_run = open_run
+        self.poll_interval, self.list_interval = poll_interval, list_interval
+        self.histories: dict[str, RunHistory] = {}
+        self.current: str | None = None
+        self.overlays: list[str] = []
+        self.follower = Follower()
+        self.follow_lock = threading.Lock()
+        self.listed_once = False
+
+    def compose(self) -> ComposeResult:
+        from rnn_tui.data.builtin import BUILTINS
+
+        builtins = [(f"builtin:{b.name}", b.description) for b in BUILTINS.values() if b.kind == "text"]
+        yield Header()
+        with TabbedContent(initial="train"):
+            with TabPane("Data", id="data"):
+                yield DataPane(self.config.data, builtins)
+            with TabPane("Train", id="train"):
+                yield TrainPane(self.config)
+            with TabPane("Runs", id="runs"):
+                yield RunsPane()
+        yield Static(f"The terminal is too small: rnn-tui needs at least {MIN_SIZE[0]}×{MIN_SIZE[1]}.", id="too-small")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.follow_runs()
+        self.list_runs()
+        self.preview_data(self.config.data)
+        if self.open_run:
+            try:
+                run = RunDir.open(self.open_run, self.runs_root)
+            except RnnTuiError as exc:
+                self.notify(str(exc), severity="error")
+            else:
+                self.open(run)
+        self.query_one("#start").focus()  # so the one key, s, starts training at once
+
+    # -- workers: they only post messages -----------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
+    def follow_runs(self) -> None:
+        worker = self._current_worker()
+        while not worker.is_cancelled:
+            with self.follow_lock:
+                snapshots = self.follower.poll()
+            if snapshots:
+                self.post_message(RunsUpdated(tuple(snapshots)))
+            time.sleep(self.poll_interval)
+
+    @work(thread=True, exclusive=True, group="list", exit_on_error=False)
+    def list_runs(self) -> None:
+        from rnn_tui.runs.rundir import list_runs
+
+        worker = self._current_worker()
+        while not worker.is_cancelled:
+            rows = [r.summary() for r in reversed(list_runs(self.runs_root))]
+            self.post_message(RunsListed(tuple(rows)))
+            for _ in range(max(1, int(self.list_interval / 0.1))):
+                if worker.is_cancelled:
+                    return
+                time.sleep(0.1)
+
+    @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
+    def preview_data(self, data) -> None:
+        from rnn_tui.data import spec as specs
+        from rnn_tui.data.stats import describe_text
+
+        try:
+            if not 0 <= data.val_fraction <= 0.5:
+                raise RnnTuiError("validation fraction must be between 0 and 0.5")
+            source = specs.resolve(data.spec)
+            if source.kind != "text":
+                raise RnnTuiError(f"{data.spec} is a {source.kind} dataset; the language model trains on text")
+            info = describe_text(specs.load_text(source, data.encoding), tokenizer=data.tokenizer, val_fraction=data.val_fraction)
+            info = {"spec": data.spec, "description": source.description, **info}
+        except RnnTuiError as exc:
+            self.post_message(DataPreviewed(data.spec, None, str(exc)))
+            return
+        self.post_message(DataPreviewed(data.spec, info))
+
+    @work(thread=True, group="launch", exit_on_error=False)
+    def launch(self, cfg: Config, resume_path: str | None = None) -> None:
+        from rnn_tui.data.spec import resolve
+        from rnn_tui.runs.launcher import start_trainer
+
+        try:
+            if resume_path:
+                run = RunDir.open(resume_path)
+            else:
+                resolve(cfg.data.spec)
+                run = RunDir.create(self.runs_root, cfg)
+            start_trainer(run)
+        except RnnTuiError as exc:
+            self.post_message(UserError(str(exc)))
+            return
+        self.post_message(TrainerStarted(run.id, str(run.path)))
+
+    def _current_worker(self):
+        from textual.worker import get_current_worker
+
+        return get_current_worker()
+
+    # -- following runs ---------------------------------------------------------------------------
+
+    def open(self, run: RunDir, overlay: bool = False) -> None:
+        with self.follow_lock:
+            self.follower.follow(run)
+        self.histories.setdefault(run.id, RunHistory(run.id, str(run.path)))
+        if overlay and self.current and run.id != self.current:
+            if run.id not in self.overlays:
+                self.overlays.append(run.id)
+        else:
+            self.current = run.id
+            self.query_one(TrainPane).clear_samples()
+            self.query_one(TrainPane).add_samples(self.histories[run.id], self.histories[run.id].samples)
+        self.redraw()
+
+    @on(RunsUpdated)
+    def runs_updated(self, message: RunsUpdated) -> None:
+        pane = self.query_one(TrainPane)
+        for snap in message.snapshots:
+            history = self.histories.setdefault(snap.run_id, RunHistory(snap.run_id, snap.path))
+            before = len(history.samples)
+            history.apply(snap)
+            if snap.run_id == self.current:
+                pane.add_samples(history, history.samples[0 if snap.reset else before:] if not snap.reset else history.samples)
+        self.redraw()
+
+    def redraw(self) -> None:
+        current = self.histories.get(self.current) if self.current else None
+        self.query_one(TrainPane).show(current, [self.histories[r] for r in self.overlays if r in self.histories])
+
+    @on(RunsListed)
+    def runs_listed(self, message: RunsListed) -> None:
+        self.query_one(RunsPane).show_rows(list(message.rows))
+        if not self.listed_once:
+            self.listed_once = True
+            live = [r for r in message.rows if r["state"] in LIVE_STATES]
+            if live and self.current is None:
+                self.open(RunDir(Path(live[0]["path"])))
+                self.notify(f"reattached to {live[0]['id']} ({live[0]['state']})")
+
+    @on(RunsPane.RunChosen)
+    def run_chosen(self, message: RunsPane.RunChosen) -> None:
+        run = RunDir(Path(message.path))
+        if message.how == "resume":
+            self.launch(self.config, resume_path=message.path)
+            return
+        self.open(run, overlay=message.how == "overlay")
+        self.action_tab("train")
+
+    # -- data -------------------------------------------------------------------------------------
+
+    @on(DataPane.PreviewRequested)
+    def preview_requested(self, message: DataPane.PreviewRequested) -> None:
+        self.preview_data(message.data)
+
+    @on(DataPreviewed)
+    def data_previewed(self, message: DataPreviewed) -> None:
+        self.query_one(DataPane).show_preview(message.info, message.error)
+        if message.info is not None:
+            self.config.data = self.query_one(DataPane).read_data()
+            self.sub_title = f"data: {self.config.data.spec} ({self.config.data.tokenizer})"
+
+    # -- training ---------------------------------------------------------------------------------
+
+    @on(TrainPane.StartRequested)
+    def start_requested(self, message: TrainPane.StartRequested) -> None:
+        cfg = message.config
+        cfg.data = self.config.data
+        self.config = cfg
+        self.notify(f"starting a {cfg.model.cell} {cfg.model.layers}×{cfg.model.hidden} on {cfg.data.spec}")
+        self.launch(cfg)
+
+    @on(TrainerStarted)
+    def trainer_started(self, message: TrainerStarted) -> None:
+        self.open(RunDir(Path(message.path)))
+
+    @on(UserError)
+    def user_error(self, message: UserError) -> None:
+        self.notify(message.message, severity="error", timeout=8)
+
+    @on(TrainPane.ControlRequested)
+    def control_requested(self, message: TrainPane.ControlRequested) -> None:
+        history = self.histories.get(self.current) if self.current else None
+        if history is None or history.state not in LIVE_STATES:
+            self.notify("no training is running; press s to start one, or r on a run in Runs to resume it")
+            return
+        run = RunDir(Path(history.path))
+        cmd = message.cmd
+        if cmd == "pause" and history.state == "paused":
+            cmd = "resume"
+        if cmd == "set-lr":
+            lr = history.train[-1]["lr"] if history.train else None
+
+            def apply(value: float | None) -> None:
+                if value is not None:
+                    run.send("set-lr", lr=value)
+                    self.notify(f"learning rate → {value:g}")
+
+            self.push_screen(LrScreen(lr), apply)
+            return
+        run.send(cmd)
+        self.notify(f"{cmd} sent to {run.id}")
+
+    # -- app actions ------------------------------------------------------------------------------
+
+    def action_tab(self, name: str) -> None:
+        # Focus left inside the old pane would pull TabbedContent straight back to it: move it first.
+        self.set_focus(None)
+        tabs = self.query_one(TabbedContent)
+        tabs.active = name
+        self.call_after_refresh(self._focus_first, name)
+
+    def _focus_first(self, name: str) -> None:
+        focusable = [w for w in self.query_one(TabbedContent).get_pane(name).query("*") if w.focusable]
+        if focusable:
+            self.set_focus(focusable[-1] if name == "train" else focusable[0])  # Train: its Start button
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def live_runs(self) -> list[RunHistory]:
+        return [h for h in self.histories.values() if h.state in LIVE_STATES]
+
+    def action_quit_app(self) -> None:
+        live = self.live_runs()
+        if not live:
+            self.exit()
+            return
+
+        def chosen(choice: str | None) -> None:
+            if choice == "stop":
+                for h in live:
+                    RunDir(Path(h.path)).send("stop")
+                self.exit()
+            elif choice == "leave":
+                self.exit()
+
+        self.push_screen(QuitScreen([h.run_id for h in live]), chosen)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Data", "Choose and preview a dataset", lambda: self.action_tab("data"))
+        yield SystemCommand("Train", "Curves and samples of the current run", lambda: self.action_tab("train"))
+        yield SystemCommand("Runs", "Every run under the runs folder", lambda: self.action_tab("runs"))
+        yield SystemCommand("Start training", "Train the model in the form on the chosen data",
+                            lambda: self.query_one(TrainPane).action_start())
+        yield SystemCommand("Pause / resume training", "Pause or resume the current run",
+                            lambda: self.query_one(TrainPane).action_pause())
+        yield SystemCommand("Stop training", "Stop the current run (it saves a checkpoint)",
+                            lambda: self.query_one(TrainPane).action_stop())
+        yield SystemCommand("Set learning rate", "Change the running run's learning rate",
+                            lambda: self.query_one(TrainPane).action_set_lr())
+        yield SystemCommand("Help", "Keys and the equations as implemented", self.action_help)
+
+
+def run_app(runs_root: Path, data_spec: str | None = None, open_run: str | None = None) -> None:
+    config = default_config()
+    if data_spec:
+        config.data.spec = data_spec
+    RnnTuiApp(runs_root, config, open_run=open_run).run()
+
+

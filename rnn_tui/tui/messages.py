@@ -1,0 +1,46 @@
+"""Messages that workers post to the app. Small and immutable: workers only post these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+from rnn_tui.runs.follower import RunSnapshot
+
+
+@dataclass
+class RunsUpdated(Message):
+    """The run follower saw changes (a snapshot per changed run)."""
+
+    snapshots: tuple[RunSnapshot, ...]
+
+
+@dataclass
+class RunsListed(Message):
+    """Every run under the runs root, newest first (RunDir.summary() rows)."""
+
+    rows: tuple[dict[str, Any], ...]
+
+
+@dataclass
+class DataPreviewed(Message):
+    """A dataset preview computed in a worker (``info`` from data.stats, or ``error``)."""
+
+    spec: str
+    info: dict[str, Any] | None
+    error: str | None = None
+
+
+@dataclass
+class TrainerStarted(Message):
+    run_id: str
+    path: str
+
+
+@dataclass
+class UserError(Message):
+    """A worker hit an RnnTuiError: one line to show."""
+
+    message: str

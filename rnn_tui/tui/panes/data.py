@@ -1,0 +1,90 @@
+"""The Data pane: choose a built-in dataset or a file, a tokenizer and a split; see a preview."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, Select, Static
+
+from rnn_tui.config import TOKENIZERS, DataConfig
+
+VISIBLE = {" ": "␣", "\n": "⏎", "\t": "⇥"}
+
+
+class DataPane(Widget):
+    BINDINGS = [Binding("ctrl+r", "preview", "Preview", id="data.preview")]
+
+    @dataclass
+    class PreviewRequested(Message):
+        data: DataConfig
+
+    def __init__(self, data: DataConfig, builtins: list[tuple[str, str]], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.data = data
+        self.builtins = builtins  # (spec, description) of text datasets
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            with VerticalScroll(id="data-form"):
+                yield Label("built-in dataset", classes="form-label")
+                options = [(spec.removeprefix("builtin:"), spec) for spec, _ in self.builtins]
+                chosen = self.data.spec if self.data.spec.startswith("builtin:") else Select.NULL
+                yield Select(options, value=chosen, id="d-builtin", compact=True, prompt="(a file below)")
+                yield Label("or a text file / folder of .txt", classes="form-label")
+                yield Input("" if self.data.spec.startswith("builtin:") else self.data.spec, id="d-path",
+                            placeholder="path/to/text.txt", compact=True)
+                yield Label("tokenizer", classes="form-label")
+                yield Select([(t, t) for t in TOKENIZERS], value=self.data.tokenizer, allow_blank=False, id="d-tokenizer", compact=True)
+                yield Label("validation fraction", classes="form-label")
+                yield Input(str(self.data.val_fraction), id="d-val", compact=True)
+                yield Button("Preview (ctrl+r)", id="preview", compact=True)
+            with Vertical(id="data-main"):
+                yield Static("", id="data-error")
+                yield Static("Choose a dataset; the preview shows sizes, vocabulary and sample lines.", id="data-preview")
+
+    def read_data(self) -> DataConfig:
+        path = self.query_one("#d-path", Input).value.strip()
+        builtin = self.query_one("#d-builtin", Select).value
+        spec = path or (builtin if builtin is not Select.NULL else self.data.spec)
+        try:
+            val = float(self.query_one("#d-val", Input).value)
+        except ValueError:
+            val = -1.0
+        return DataConfig(spec=str(spec), tokenizer=str(self.query_one("#d-tokenizer", Select).value), val_fraction=val)
+
+    def action_preview(self) -> None:
+        self.post_message(self.PreviewRequested(self.read_data()))
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "preview":
+            self.action_preview()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "d-builtin" and event.value is not Select.NULL:
+            self.query_one("#d-path", Input).value = ""
+        self.action_preview()
+
+    def show_preview(self, info: dict[str, Any] | None, error: str | None) -> None:
+        self.query_one("#data-error", Static).update(error or "")
+        if info is None:
+            return
+        lines = [f"{info['spec']} — {info.get('description', '')}",
+                 f"{info['tokens']:,} tokens · vocabulary {info['vocab_size']:,} · {info['lines']:,} lines · {info['chars']:,} chars",
+                 "split: " + ", ".join(f"{k} {v:,}" for k, v in info["split"].items()),
+                 "top tokens: " + "  ".join(f"{_show(t)}×{c}" for t, c in info["top_tokens"][:12]), "", "tokens per line:"]
+        hist = info["length_histogram"]
+        peak = max(hist["counts"]) or 1
+        for lo, hi, n in zip(hist["bins"], hist["bins"][1:], hist["counts"]):
+            lines.append(f"  {lo:>6g}–{hi:<6g} {'█' * max(1 if n else 0, round(24 * n / peak))} {n}")
+        lines += ["", "first lines:"] + [f"  │ {s}" for s in info["samples"]]
+        self.query_one("#data-preview", Static).update("\n".join(lines))
+
+
+def _show(token: str) -> str:
+    return "".join(VISIBLE.get(ch, ch) for ch in token)

@@ -1,0 +1,157 @@
+"""The Train pane: the model/training form, live curves, samples, and run controls."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, RichLog, Select, Static
+
+from rnn_tui.config import CELLS, DEVICES, OPTIMIZERS, SCHEDULES, Config
+from rnn_tui.errors import RnnTuiError
+from rnn_tui.tui.history import RunHistory
+from rnn_tui.tui.widgets.plot import LinePlot, Series
+
+COLORS = ("#4e9fd6", "#e8a33d", "#6cc26c", "#d16ba5", "#a38fe0", "#c9c94a")
+# (form id, section, field, label, kind) — the kind converts the typed text
+FIELDS = (
+    ("cell", "model", "cell", "cell", CELLS),
+    ("layers", "model", "layers", "layers", int),
+    ("hidden", "model", "hidden", "hidden", int),
+    ("embed", "model", "embed", "embed (0=one-hot)", int),
+    ("dropout", "model", "dropout", "dropout", float),
+    ("optimizer", "train", "optimizer", "optimizer", OPTIMIZERS),
+    ("lr", "train", "lr", "learning rate", float),
+    ("schedule", "train", "schedule", "schedule", SCHEDULES),
+    ("clip", "train", "clip", "clip (0=off)", float),
+    ("batch", "train", "batch", "batch", int),
+    ("seq_len", "train", "seq_len", "seq len (BPTT)", int),
+    ("time", "train", "time", "budget (seconds)", float),
+    ("device", "train", "device", "device", DEVICES),
+    ("seed", "train", "seed", "seed", int),
+)
+SECOND_PLOT = ("grad_norm", "lr", "ppl", "tokens_per_s")
+
+
+class TrainPane(Widget):
+    BINDINGS = [
+        Binding("s", "start", "Start", id="train.start"),
+        Binding("p", "pause", "Pause/resume", id="train.pause"),
+        Binding("x", "stop", "Stop", id="train.stop"),
+        Binding("l", "set_lr", "Set lr", id="train.set_lr"),
+        Binding("v", "cycle_plot", "Next curve", id="train.cycle_plot"),
+    ]
+
+    @dataclass
+    class StartRequested(Message):
+        config: Config
+
+    @dataclass
+    class ControlRequested(Message):
+        cmd: str  # pause | resume | stop | set-lr (the app asks for the value)
+
+    def __init__(self, config: Config, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.config = config
+        self.second = 0
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            with VerticalScroll(id="train-form"):
+                for form_id, section, field, label, kind in FIELDS:
+                    value = getattr(getattr(self.config, section), field)
+                    yield Label(label, classes="form-label")
+                    if isinstance(kind, tuple):
+                        yield Select([(c, c) for c in kind], value=value, allow_blank=False, id=f"f-{form_id}", compact=True,
+                                     type_to_search=False)
+                    else:
+                        yield Input(str(value), id=f"f-{form_id}", compact=True)
+                yield Static("", id="form-error")
+                yield Button("Start training (s)", id="start", variant="primary", compact=True)
+            with Vertical(id="train-main"):
+                yield Static("No run yet: press s to train on the dataset chosen in Data.", id="run-status")
+                yield LinePlot("loss (nats/token)", id="loss-plot")
+                yield LinePlot("grad norm", id="second-plot")
+                yield RichLog(id="samples", wrap=True, markup=False, max_lines=400)
+
+    # -- form --------------------------------------------------------------------------------------
+
+    def read_config(self) -> Config:
+        """The form as a validated Config (raises RnnTuiError with one line)."""
+        cfg = Config.from_dict(self.config.to_dict())
+        for form_id, section, field, label, kind in FIELDS:
+            widget = self.query_one(f"#f-{form_id}")
+            raw = widget.value
+            if not isinstance(kind, tuple):
+                try:
+                    raw = kind(str(raw).strip())
+                except ValueError:
+                    raise RnnTuiError(f"{label}: {raw!r} is not a {'whole number' if kind is int else 'number'}") from None
+            setattr(getattr(cfg, section), field, raw)
+        return cfg.validate()
+
+    def show_error(self, message: str) -> None:
+        self.query_one("#form-error", Static).update(message)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "start":
+            self.action_start()
+
+    def action_start(self) -> None:
+        try:
+            cfg = self.read_config()
+        except RnnTuiError as exc:
+            self.show_error(str(exc))
+            return
+        self.show_error("")
+        self.post_message(self.StartRequested(cfg))
+
+    def action_pause(self) -> None:
+        self.post_message(self.ControlRequested("pause"))
+
+    def action_stop(self) -> None:
+        self.post_message(self.ControlRequested("stop"))
+
+    def action_set_lr(self) -> None:
+        self.post_message(self.ControlRequested("set-lr"))
+
+    def action_cycle_plot(self) -> None:
+        self.second = (self.second + 1) % len(SECOND_PLOT)
+        self.query_one("#second-plot", LinePlot).title = SECOND_PLOT[self.second].replace("_", " ")
+        self._last = None
+
+    # -- showing runs ----------------------------------------------------------------------------
+
+    def show(self, current: RunHistory | None, overlays: list[RunHistory]) -> None:
+        """Redraw from the histories (called by the app at most a few times a second)."""
+        if current is None:
+            return
+        self.query_one("#run-status", Static).update(current.summary())
+        runs = [current] + [h for h in overlays if h.run_id != current.run_id]
+        loss, second = [], []
+        key = SECOND_PLOT[self.second]
+        for k, h in enumerate(runs):
+            color = COLORS[k % len(COLORS)]
+            tag = "" if k == 0 else f"{h.run_id} "
+            xs = tuple(r["step"] for r in h.train)
+            loss.append(Series(f"{tag}train", xs, tuple(r["loss"] for r in h.train), color))
+            if h.val:
+                loss.append(Series(f"{tag}val", tuple(r["step"] for r in h.val), tuple(r["val_loss"] for r in h.val),
+                                   COLORS[(k + 3) % len(COLORS)] if k == 0 else color))
+            second.append(Series(f"{tag}{key}", xs, tuple(float(r.get(key) or math.nan) for r in h.train), color))
+        self.query_one("#loss-plot", LinePlot).set_series(loss)
+        self.query_one("#second-plot", LinePlot).set_series(second)
+
+    def add_samples(self, history: RunHistory, samples: list[dict]) -> None:
+        log = self.query_one("#samples", RichLog)
+        for s in samples:
+            log.write(f"── step {s['step']} · {history.run_id} ──")
+            log.write(s["prime"] + s["text"])
+
+    def clear_samples(self) -> None:
+        self.query_one("#samples", RichLog).clear()

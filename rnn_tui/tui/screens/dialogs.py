@@ -1,0 +1,94 @@
+"""Small modal dialogs: help, quit-while-training, set learning rate."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from rnn_tui.models.cells import CELLS
+
+HELP = """\
+[b]rnn-tui[/b] — a terminal playground for recurrent networks
+
+[b]Tabs[/b]   1 Data · 2 Train · 3 Runs        [b]Anywhere[/b]   ctrl+p command palette · F1 this help · ctrl+q quit
+[b]Data[/b]   pick a built-in dataset or a file, a tokenizer; ctrl+r previews it
+[b]Train[/b]  s start · p pause/resume · x stop · l set learning rate · v next curve (grad norm, lr, perplexity, tokens/s)
+[b]Runs[/b]   enter open · o overlay its curves on the current run · r resume a stopped run
+
+Training runs in its own process writing a run directory (runs/<id>/): quitting can leave it
+running, and reopening the app (or `rnn-tui app --run ID`) reattaches. The same runs are used by
+`rnn-tui generate / score / inspect` headless.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,f1,q", "dismiss", "Close", id="help.close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box"):
+            yield Static(HELP)
+            yield Static("[b]Equations as implemented[/b] (PyTorch conventions; the Inspect screen shows these)")
+            for spec in CELLS.values():
+                yield Static(f"[b]{spec.name}[/b]  {spec.convention}\n" + "\n".join(f"    {e}" for e in spec.equations))
+
+    def action_dismiss(self) -> None:
+        self.dismiss(None)
+
+
+class QuitScreen(ModalScreen[str]):
+    """Asked when a trainer is still running: stop it, leave it, or stay."""
+
+    BINDINGS = [
+        Binding("s", "choose('stop')", "Stop & quit", id="quit.stop"),
+        Binding("l", "choose('leave')", "Leave running", id="quit.leave"),
+        Binding("escape", "choose('cancel')", "Cancel", id="quit.cancel"),
+    ]
+
+    def __init__(self, running: list[str]) -> None:
+        super().__init__()
+        self.running = running
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="quit-box"):
+            yield Label(f"Training is running: {', '.join(self.running)}")
+            yield Label("Leave it running (reopen the app to reattach) or stop it?")
+            with Horizontal():
+                yield Button("Leave running (l)", id="leave", variant="primary")
+                yield Button("Stop & quit (s)", id="stop", variant="error")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id)
+
+    def action_choose(self, choice: str) -> None:
+        self.dismiss(choice)
+
+
+class LrScreen(ModalScreen[float | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="lr.cancel")]
+
+    def __init__(self, current: float | None) -> None:
+        super().__init__()
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="lr-box"):
+            yield Label("New learning rate (enter to apply, esc to cancel)")
+            yield Input(f"{self.current:g}" if self.current else "", id="lr-input")
+            yield Static("", id="lr-error")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        try:
+            lr = float(event.value)
+            if not 0 < lr < 100:
+                raise ValueError
+        except ValueError:
+            self.query_one("#lr-error", Static).update("a number between 0 and 100, e.g. 0.001")
+            return
+        self.dismiss(lr)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,101 @@
+"""The app with Pilot, against runs trained in a fixture (no live trainer during key presses)."""
+
+from pathlib import Path
+
+import pytest
+
+from rnn_tui.runs.rundir import RunDir
+from rnn_tui.train.trainer import train_run
+from rnn_tui.tui.app import RnnTuiApp
+from rnn_tui.tui.panes.runs import RunsPane
+from rnn_tui.tui.panes.train import TrainPane
+from rnn_tui.tui.widgets.plot import LinePlot
+from tests.conftest import small_config
+
+
+@pytest.fixture(scope="module")
+def runs_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("appruns")
+    text = root / "text.txt"
+    text.write_text("the cat sat on the mat.\n" * 200, encoding="utf-8")
+    train_run(RunDir.create(root, small_config(str(text), steps=40), name="fixture"))
+    return root
+
+
+async def wait_for(pilot, condition, seconds=10.0):
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return True
+        await pilot.pause(0.05)
+    return condition()
+
+
+def status_text(app) -> str:
+    return str(app.query_one("#run-status").render())
+
+
+async def test_opens_on_train_with_the_default_dataset(tmp_path):
+    app = RnnTuiApp(tmp_path / "runs")
+    async with app.run_test(size=(100, 32)) as pilot:
+        assert app.query_one("TabbedContent").active == "train"
+        assert "press s" in status_text(app)
+        assert await wait_for(pilot, lambda: "python-stdlib" in str(app.sub_title))
+        await pilot.press("1")
+        assert app.query_one("TabbedContent").active == "data"
+        preview = str(app.query_one("#data-preview").render())
+        assert "tokens" in preview and "vocabulary" in preview
+
+
+async def test_runs_tab_lists_and_opens_a_run(runs_root):
+    app = RnnTuiApp(runs_root, list_interval=0.2)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("3")
+        assert app.query_one("TabbedContent").active == "runs"
+        assert await wait_for(pilot, lambda: len(app.query_one(RunsPane).rows) == 1)
+        assert app.query_one(RunsPane).rows[0]["state"] == "finished"
+        app.query_one("#runs-table").focus()
+        await pilot.press("enter")
+        assert app.query_one("TabbedContent").active == "train"
+        assert await wait_for(pilot, lambda: "fixture: finished" in status_text(app))
+        plot = app.query_one("#loss-plot", LinePlot)
+        assert await wait_for(pilot, lambda: len(plot.series) == 2)  # train and val curves
+        assert plot.series[0].xs[-1] == 40
+
+
+async def test_open_run_from_the_command_line(runs_root):
+    app = RnnTuiApp(runs_root, open_run="fixture")
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert await wait_for(pilot, lambda: "step 40" in status_text(app))
+
+
+async def test_form_errors_are_one_line_and_start_nothing(tmp_path):
+    app = RnnTuiApp(tmp_path / "runs")
+    async with app.run_test(size=(100, 40)) as pilot:
+        app.query_one("#f-hidden").value = "lots"
+        app.query_one(TrainPane).action_start()
+        await pilot.pause()
+        assert "hidden: 'lots' is not a whole number" in str(app.query_one("#form-error").render())
+        app.query_one("#f-hidden").value = "64"
+        app.query_one("#f-lr").value = "-1"
+        app.query_one(TrainPane).action_start()
+        await pilot.pause()
+        assert "--lr must be between" in str(app.query_one("#form-error").render())
+        assert not (tmp_path / "runs").exists()
+
+
+async def test_help_quit_and_a_tiny_terminal(tmp_path):
+    app = RnnTuiApp(tmp_path / "runs")
+    async with app.run_test(size=(50, 15)) as pilot:
+        assert app.screen.has_class("-too-narrow") and app.screen.has_class("-too-short")
+        assert app.query_one("#too-small").display and not app.query_one("TabbedContent").display
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        assert not app.screen.has_class("-too-narrow") and not app.screen.has_class("-too-short")
+        assert not app.query_one("#too-small").display
+        await pilot.press("f1")
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape")
+        assert type(app.screen).__name__ != "HelpScreen"
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert app.return_code == 0
