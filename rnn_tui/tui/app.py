@@ -180,6 +180,8 @@ class RnnTuiApp(App[None]):
 
     @on(RunsUpdated)
     def runs_updated(self, message: RunsUpdated) -> None:
+        if not self.query(TrainPane):  # a worker's message arriving while the app shuts down
+            return
         pane = self.query_one(TrainPane)
         for snap in message.snapshots:
             history = self.histories.setdefault(snap.run_id, RunHistory(snap.run_id, snap.path))
@@ -195,6 +197,8 @@ class RnnTuiApp(App[None]):
 
     @on(RunsListed)
     def runs_listed(self, message: RunsListed) -> None:
+        if not self.query(RunsPane):  # a worker's message arriving while the app shuts down
+            return
         self.query_one(RunsPane).show_rows(list(message.rows))
         if not self.listed_once:
             self.listed_once = True
@@ -220,6 +224,8 @@ class RnnTuiApp(App[None]):
 
     @on(DataPreviewed)
     def data_previewed(self, message: DataPreviewed) -> None:
+        if not self.query(DataPane):  # a worker's message arriving while the app shuts down
+            return
         self.query_one(DataPane).show_preview(message.info, message.error)
         if message.info is not None:
             self.config.data = self.query_one(DataPane).read_data()
