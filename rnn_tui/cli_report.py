@@ -107,11 +107,11 @@ def print_data_info(info: dict[str, Any]) -> None:
         if key in info:
             console.print(f"{key}: " + ", ".join(f"{k} {v:,}" for k, v in info[key].items()))
     if "top_tokens" in info:
-        console.print("top tokens: " + "  ".join(f"{_show_token(t)}×{c}" for t, c in info["top_tokens"]))
+        console.print(Text("top tokens: " + "  ".join(f"{_show_token(t)}×{c}" for t, c in info["top_tokens"])))
     for side in ("source", "target", "src", "tgt"):
         if isinstance(info.get(side), dict) and "top_tokens" in info[side]:
-            console.print(f"{side} vocab {info[side].get('vocab_size')}: " +
-                          "  ".join(f"{_show_token(t)}×{c}" for t, c in info[side]["top_tokens"][:15]))
+            console.print(Text(f"{side} vocab {info[side].get('vocab_size')}: " +
+                               "  ".join(f"{_show_token(t)}×{c}" for t, c in info[side]["top_tokens"][:15])))
     hist = info.get("length_histogram")
     if hist:
         console.print("tokens per line:")
@@ -166,25 +166,25 @@ def print_score(result: dict[str, Any], top: int) -> None:
                   f"NLL {result['nll']:.2f} nats  perplexity {result['ppl']:.3f}  bits/token {result['bpt']:.3f}")
     table = Table("position", "token", "bits", title="most surprising")
     for row in result["most_surprising"][:top]:
-        table.add_row(str(row["position"]), repr(result["tokens"][row["position"]]), f"{row['bits']:.2f}")
+        table.add_row(str(row["position"]), Text(repr(result["tokens"][row["position"]])), f"{row['bits']:.2f}")
     console.print(table)
 
 
 def print_inspect(result: dict[str, Any]) -> None:
-    console.print(f"[bold]{result['cell']}[/] · {result['layers']} layer(s) × {result['hidden']} units · {result['convention']}")
-    for eq in result["equations"]:
-        console.print(f"  {eq}")
+    console.print(Text(f"{result['cell']} · {result['layers']} layer(s) × {result['hidden']} units · {result['convention']}", style="bold"))
+    for eq in result["equations"]:  # equations hold [brackets]: never markup
+        console.print(Text(f"  {eq}"))
     for step in result["steps"]:
         topk = "  ".join(f"{t['token']!r} {t['prob']:.2f}" for t in step["topk"])
         nxt = f"  next {step['next_token']!r} logp {step['next_logprob']:.2f}" if "next_token" in step else ""
-        console.print(f"[bold]t={step['t']:<3}[/] {step['token']!r:<8} top: {topk}{nxt}")
+        console.print(Text(f"t={step['t']:<3} {step['token']!r:<8} top: {topk}{nxt}"))
         for layer in step["layers"]:
             for name in result["vectors"]:
                 if name in layer:
                     values = layer[name]
                     head = " ".join(f"{v:+.2f}" for v in values[:8])
                     more = " …" if len(values) > 8 else ""
-                    console.print(f"      L{layer['layer']} {name:<7} {head}{more}")
+                    console.print(Text(f"      L{layer['layer']} {name:<7} {head}{more}"))
 
 
 def print_runs(rows: list[dict[str, Any]], root: Path) -> None:
@@ -195,6 +195,6 @@ def print_runs(rows: list[dict[str, Any]], root: Path) -> None:
     colours = {"running": "green", "paused": "yellow", "failed": "red", "stopped": "yellow", "finished": "cyan"}
     for r in rows:
         val = f"{r['val_loss']:.4f}" if r["val_loss"] is not None else "–"
-        table.add_row(r["id"], Text(str(r["state"]), style=colours.get(str(r["state"]), "")), str(r["step"]),
-                      f"{r['epoch']:.2f}", val, r["model"], r["data"])
+        table.add_row(Text(r["id"]), Text(str(r["state"]), style=colours.get(str(r["state"]), "")), str(r["step"]),
+                      f"{r['epoch']:.2f}", val, Text(r["model"]), Text(r["data"]))
     console.print(table)

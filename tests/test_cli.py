@@ -177,3 +177,10 @@ def test_runs_dir_from_the_environment(monkeypatch, capsys, tmp_path, text_file)
                            "--batch", "2", "--seq-len", "8", "--threads", "1", "--name", "env", "--json")
     assert code == 0 and (tmp_path / "elsewhere" / "env" / "config.toml").is_file()
     assert json.loads(run_cli(monkeypatch, capsys, "runs", "--json")[1])[0]["id"] == "env"
+
+
+def test_text_output_prints_brackets_literally(monkeypatch, capsys, trained):
+    code, out, _ = run_cli(monkeypatch, capsys, "inspect", "a", "[b]", "--runs-dir", trained)
+    assert code == 0
+    assert "[pre_i, pre_f, pre_g, pre_o] = W_ih x_t" in out  # not eaten as Rich markup
+    assert "'['" in out and "'b'" in out
