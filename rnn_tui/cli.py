@@ -253,7 +253,9 @@ def _check_setup(cfg) -> None:
     from rnn_tui.data.spec import resolve
     from rnn_tui.train.device import pick_device
 
-    resolve(cfg.data.spec)
+    source = resolve(cfg.data.spec)
+    if cfg.task == "lm" and source.kind != "text":
+        raise RnnTuiError(f"{cfg.data.spec} is a {source.kind} dataset; a language model (--task lm) trains on text")
     pick_device(cfg.train.device)
 
 

@@ -67,7 +67,7 @@ def _bad(tmp_path):
 
 @pytest.mark.parametrize("case", [
     "bad-choice", "missing-file", "empty-file", "bad-encoding", "no-cuda", "bad-lr", "bad-toml", "missing-run",
-    "resume-change", "other-model", "empty-score", "bad-layer", "bad-temperature", "unknown-builtin",
+    "resume-change", "other-model", "empty-score", "bad-layer", "bad-temperature", "unknown-builtin", "pairs-for-lm",
 ])
 def test_every_error_is_one_line(monkeypatch, capsys, tmp_path, trained, case):
     empty, latin, bad_toml = _bad(tmp_path)
@@ -87,6 +87,7 @@ def test_every_error_is_one_line(monkeypatch, capsys, tmp_path, trained, case):
         "bad-layer": ["inspect", "a", "hello", "--layer", "3", *runs],
         "bad-temperature": ["generate", "a", "--temperature", "0", *runs],
         "unknown-builtin": ["data", "show", "builtin:nope"],
+        "pairs-for-lm": ["train", "--data", "builtin:numbers-en-zh", "--runs-dir", tmp_path],
     }[case]
     if case == "other-model":  # a checkpoint file copied in from a run of another size
         b = RunDir.open("b", trained).checkpoints
@@ -106,6 +107,7 @@ def test_every_error_is_one_line(monkeypatch, capsys, tmp_path, trained, case):
         "no-cuda": "--device cuda", "bad-lr": "--lr", "bad-toml": "TOML", "missing-run": "no run 'nope'",
         "resume-change": "cannot change --hidden", "other-model": "does not fit this model",
         "empty-score": "empty", "bad-layer": "--layer", "bad-temperature": "--temperature", "unknown-builtin": "nope",
+        "pairs-for-lm": "pairs dataset",
     }[case]
     assert expected in lines[0]
     assert not list(tmp_path.glob("*/config.toml")), "a refused command leaves no run directory behind"
