@@ -32,3 +32,10 @@ def test_no_core_module_imports_textual_or_rich():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_app_module_does_not_import_torch():
+    """The first frame must not wait for torch (~1.6 s): the app imports it in a worker."""
+    code = "import sys, rnn_tui.tui.app; print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'jieba'}))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -86,6 +86,7 @@ class RnnTuiApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.preload()
         self.follow_runs()
         self.list_runs()
         self.preview_data(self.config.data)
@@ -99,6 +100,11 @@ class RnnTuiApp(App[None]):
         self.query_one("#start").focus()  # so the one key, s, starts training at once
 
     # -- workers: they only post messages -----------------------------------------------------------
+
+    @work(thread=True, group="preload", exit_on_error=False)
+    def preload(self) -> None:
+        """Import torch (~1.6 s) off the UI thread after the first frame, before anyone needs it."""
+        import rnn_tui.models.cells  # noqa: F401
 
     @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
     def follow_runs(self) -> None:

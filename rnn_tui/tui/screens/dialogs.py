@@ -8,8 +8,6 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from rnn_tui.models.cells import CELLS
-
 HELP = """\
 [b]rnn-tui[/b] — a terminal playground for recurrent networks
 
@@ -28,6 +26,8 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,f1,q", "dismiss", "Close", id="help.close")]
 
     def compose(self) -> ComposeResult:
+        from rnn_tui.models.cells import CELLS  # imports torch: the app preloads it after the first frame
+
         with VerticalScroll(id="help-box"):
             yield Static(HELP)
             yield Static("[b]Equations as implemented[/b] (PyTorch conventions; the Inspect screen shows these)")
