@@ -18,6 +18,8 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskProgressColum
 from rich.table import Table
 from rich.text import Text
 
+from rnn_tui.display import prob_style, visible_token
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -107,11 +109,11 @@ def print_data_info(info: dict[str, Any]) -> None:
         if key in info:
             console.print(f"{key}: " + ", ".join(f"{k} {v:,}" for k, v in info[key].items()))
     if "top_tokens" in info:
-        console.print(Text("top tokens: " + "  ".join(f"{_show_token(t)}×{c}" for t, c in info["top_tokens"])))
+        console.print(Text("top tokens: " + "  ".join(f"{visible_token(t)}×{c}" for t, c in info["top_tokens"])))
     for side in ("source", "target", "src", "tgt"):
         if isinstance(info.get(side), dict) and "top_tokens" in info[side]:
             console.print(Text(f"{side} vocab {info[side].get('vocab_size')}: " +
-                               "  ".join(f"{_show_token(t)}×{c}" for t, c in info[side]["top_tokens"][:15])))
+                               "  ".join(f"{visible_token(t)}×{c}" for t, c in info[side]["top_tokens"][:15])))
     hist = info.get("length_histogram")
     if hist:
         console.print("tokens per line:")
@@ -122,26 +124,7 @@ def print_data_info(info: dict[str, Any]) -> None:
         console.print(Text(f"  │ {sample if isinstance(sample, str) else ' → '.join(sample)}"))
 
 
-VISIBLE = {" ": "␣", "\n": "⏎", "\t": "⇥"}
-
-
-def _show_token(token: str) -> str:
-    """Whitespace tokens drawn visibly: a space is ␣, a newline ⏎."""
-    return "".join(VISIBLE.get(ch, ch) for ch in token)
-
-
 # -- generate, score, inspect ----------------------------------------------------------------------
-
-
-def _prob_style(prob: float) -> str:
-    """Likely tokens plain, unlikely ones warmer: a reader sees where the model was unsure."""
-    if prob >= 0.5:
-        return ""
-    if prob >= 0.2:
-        return "yellow"
-    if prob >= 0.05:
-        return "dark_orange"
-    return "bold red"
 
 
 def stream_generation(prime: str, tokens: Iterator[dict[str, Any]], model) -> None:
@@ -153,14 +136,14 @@ def stream_generation(prime: str, tokens: Iterator[dict[str, Any]], model) -> No
         text = model.detokenize(prev)
         new = text[len(shown):] if text.startswith(shown) else text
         shown = text
-        console.print(Text(new, style=_prob_style(tok["prob"])), end="")
+        console.print(Text(new, style=prob_style(tok["prob"])), end="")
     console.print()
 
 
 def print_score(result: dict[str, Any], top: int) -> None:
     line = Text()
     for token, lp in zip(result["tokens"], result["logprobs"]):
-        line.append(token if token != "\n" else "⏎\n", style="dim" if lp is None else _prob_style(math.exp(lp)))
+        line.append(token if token != "\n" else "⏎\n", style="dim" if lp is None else prob_style(math.exp(lp)))
     console.print(line)
     console.print(f"tokens {len(result['tokens'])} (scored {result['scored']}, unknown {result['unknown']})  "
                   f"NLL {result['nll']:.2f} nats  perplexity {result['ppl']:.3f}  bits/token {result['bpt']:.3f}")

@@ -68,7 +68,7 @@ def test_train_watch_kill_and_reopen(tmp_path):
         assert any(r["event"] == "train" for r in records), "metrics written before the kill are intact"
         tmux = Tmux("reopen", tmp_path)
         tmux.start(f"{sys.executable} -m rnn_tui app --runs-dir {runs}")
-        tmux.keys("3")
+        tmux.keys("5")
         screen = tmux.wait_for(run.name[:20])
         assert "failed" in screen
         tmux.keys("enter")

@@ -49,7 +49,7 @@ async def test_opens_on_train_with_the_default_dataset(tmp_path):
 async def test_runs_tab_lists_and_opens_a_run(runs_root):
     app = RnnTuiApp(runs_root, list_interval=0.2)
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.press("3")
+        await pilot.press("5")
         assert app.query_one("TabbedContent").active == "runs"
         assert await wait_for(pilot, lambda: len(app.query_one(RunsPane).rows) == 1)
         assert app.query_one(RunsPane).rows[0]["state"] == "finished"
@@ -99,3 +99,22 @@ async def test_help_quit_and_a_tiny_terminal(tmp_path):
         await pilot.press("ctrl+q")
         await pilot.pause()
     assert app.return_code == 0
+
+
+async def test_the_current_run_drives_inspect_and_generate(runs_root):
+    from rnn_tui.tui.panes.generate import GeneratePane
+    from rnn_tui.tui.panes.inspect import InspectPane
+
+    app = RnnTuiApp(runs_root, open_run="fixture")
+    async with app.run_test(size=(110, 34)) as pilot:
+        await pilot.press("3")
+        assert app.query_one("TabbedContent").active == "inspect"
+        inspect = app.query_one(InspectPane)
+        assert await wait_for(pilot, lambda: inspect.data is not None, seconds=20)
+        assert inspect.path.endswith("fixture") and inspect.step == 40
+        await pilot.press("4")
+        assert app.query_one("TabbedContent").active == "generate"
+        generate = app.query_one(GeneratePane)
+        assert generate.run_path.endswith("fixture") and generate.checkpoint_step == 40
+        await pilot.press("ctrl+g")
+        assert await wait_for(pilot, lambda: len(generate.generated) > 0, seconds=20)

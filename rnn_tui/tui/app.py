@@ -25,6 +25,8 @@ from rnn_tui.runs.rundir import LIVE_STATES, RunDir
 from rnn_tui.tui.history import RunHistory
 from rnn_tui.tui.messages import DataPreviewed, RunsListed, RunsUpdated, TrainerStarted, UserError
 from rnn_tui.tui.panes.data import DataPane
+from rnn_tui.tui.panes.generate import GeneratePane
+from rnn_tui.tui.panes.inspect import InspectPane
 from rnn_tui.tui.panes.runs import RunsPane
 from rnn_tui.tui.panes.train import TrainPane
 from rnn_tui.tui.screens.dialogs import HelpScreen, LrScreen, QuitScreen
@@ -51,7 +53,9 @@ class RnnTuiApp(App[None]):
     BINDINGS = [
         Binding("1", "tab('data')", "Data", id="app.tab.data"),
         Binding("2", "tab('train')", "Train", id="app.tab.train"),
-        Binding("3", "tab('runs')", "Runs", id="app.tab.runs"),
+        Binding("3", "tab('inspect')", "Inspect", id="app.tab.inspect"),
+        Binding("4", "tab('generate')", "Generate", id="app.tab.generate"),
+        Binding("5", "tab('runs')", "Runs", id="app.tab.runs"),
         Binding("f1", "help", "Help", id="app.help"),
         Binding("ctrl+q", "quit_app", "Quit", id="app.quit", priority=True),
     ]
@@ -80,6 +84,10 @@ class RnnTuiApp(App[None]):
                 yield DataPane(self.config.data, builtins)
             with TabPane("Train", id="train"):
                 yield TrainPane(self.config)
+            with TabPane("Inspect", id="inspect"):
+                yield InspectPane()
+            with TabPane("Generate", id="generate"):
+                yield GeneratePane()
             with TabPane("Runs", id="runs"):
                 yield RunsPane()
         yield Static(f"The terminal is too small: rnn-tui needs at least {MIN_SIZE[0]}×{MIN_SIZE[1]}.", id="too-small")
@@ -182,7 +190,13 @@ class RnnTuiApp(App[None]):
             self.current = run.id
             self.query_one(TrainPane).clear_samples()
             self.query_one(TrainPane).add_samples(self.histories[run.id], self.histories[run.id].samples)
+            self.models_follow(self.histories[run.id])
         self.redraw()
+
+    def models_follow(self, history: RunHistory) -> None:
+        """Inspect and Generate use the current run's latest checkpoint (reloaded when it grows)."""
+        for pane in (self.query_one(InspectPane), self.query_one(GeneratePane)):
+            pane.set_run(history.path, history.checkpoint_step)
 
     @on(RunsUpdated)
     def runs_updated(self, message: RunsUpdated) -> None:
@@ -191,10 +205,12 @@ class RnnTuiApp(App[None]):
         pane = self.query_one(TrainPane)
         for snap in message.snapshots:
             history = self.histories.setdefault(snap.run_id, RunHistory(snap.run_id, snap.path))
-            before = len(history.samples)
+            before, step = len(history.samples), history.checkpoint_step
             history.apply(snap)
             if snap.run_id == self.current:
-                pane.add_samples(history, history.samples[0 if snap.reset else before:] if not snap.reset else history.samples)
+                pane.add_samples(history, history.samples if snap.reset else history.samples[before:])
+                if history.checkpoint_step != step:
+                    self.models_follow(history)
         self.redraw()
 
     def redraw(self) -> None:
@@ -287,10 +303,14 @@ class RnnTuiApp(App[None]):
         tabs.active = name
         self.call_after_refresh(self._focus_first, name)
 
+    # where focus goes on entering a tab: the widget its keys act on (digits still switch tabs
+    # from there; inside a text input they type, and tab / ctrl+p get out)
+    FOCUS_ON_ENTER = {"data": "#d-builtin", "train": "#start", "inspect": "TokenStrip", "generate": "Input", "runs": "#runs-table"}
+
     def _focus_first(self, name: str) -> None:
-        focusable = [w for w in self.query_one(TabbedContent).get_pane(name).query("*") if w.focusable]
-        if focusable:
-            self.set_focus(focusable[-1] if name == "train" else focusable[0])  # Train: its Start button
+        found = self.query_one(TabbedContent).get_pane(name).query(self.FOCUS_ON_ENTER[name])
+        if found:
+            self.set_focus(found.first())
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
@@ -318,6 +338,8 @@ class RnnTuiApp(App[None]):
         yield from super().get_system_commands(screen)
         yield SystemCommand("Data", "Choose and preview a dataset", lambda: self.action_tab("data"))
         yield SystemCommand("Train", "Curves and samples of the current run", lambda: self.action_tab("train"))
+        yield SystemCommand("Inspect", "Step through a sequence: h, c and every gate", lambda: self.action_tab("inspect"))
+        yield SystemCommand("Generate", "Sample text from the current run, or score a text", lambda: self.action_tab("generate"))
         yield SystemCommand("Runs", "Every run under the runs folder", lambda: self.action_tab("runs"))
         yield SystemCommand("Start training", "Train the model in the form on the chosen data",
                             lambda: self.query_one(TrainPane).action_start())

@@ -13,9 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static
 
 from rnn_tui.config import TOKENIZERS, DataConfig
-
-VISIBLE = {" ": "␣", "\n": "⏎", "\t": "⇥"}
-
+from rnn_tui.display import visible_token
 
 class DataPane(Widget):
     BINDINGS = [Binding("ctrl+r", "preview", "Preview", id="data.preview")]
@@ -77,14 +75,10 @@ class DataPane(Widget):
         lines = [f"{info['spec']} — {info.get('description', '')}",
                  f"{info['tokens']:,} tokens · vocabulary {info['vocab_size']:,} · {info['lines']:,} lines · {info['chars']:,} chars",
                  "split: " + ", ".join(f"{k} {v:,}" for k, v in info["split"].items()),
-                 "top tokens: " + "  ".join(f"{_show(t)}×{c}" for t, c in info["top_tokens"][:12]), "", "tokens per line:"]
+                 "top tokens: " + "  ".join(f"{visible_token(t)}×{c}" for t, c in info["top_tokens"][:12]), "", "tokens per line:"]
         hist = info["length_histogram"]
         peak = max(hist["counts"]) or 1
         for lo, hi, n in zip(hist["bins"], hist["bins"][1:], hist["counts"]):
             lines.append(f"  {lo:>6g}–{hi:<6g} {'█' * max(1 if n else 0, round(24 * n / peak))} {n}")
         lines += ["", "first lines:"] + [f"  │ {s}" for s in info["samples"]]
         self.query_one("#data-preview", Static).update("\n".join(lines))
-
-
-def _show(token: str) -> str:
-    return "".join(VISIBLE.get(ch, ch) for ch in token)

@@ -15,25 +15,11 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-WHITESPACE = {" ": "␣", "\n": "⏎", "\t": "⇥", "\r": "␍", "\u3000": "␣"}
+from rnn_tui.display import visible_token
+
 SEPARATOR = " "
 MARGIN = 4
 """Cells of context kept beside the cursor when the strip scrolls."""
-
-
-def visible_token(token: str) -> str:
-    """The token as drawn: whitespace as ␣ ⏎ ⇥, other control characters escaped."""
-    if not token:
-        return "∅"
-    out = []
-    for char in token:
-        if char in WHITESPACE:
-            out.append(WHITESPACE[char])
-        elif not char.isprintable():
-            out.append(char.encode("unicode_escape").decode("ascii"))
-        else:
-            out.append(char)
-    return "".join(out)
 
 
 class TokenStrip(Widget, can_focus=True):

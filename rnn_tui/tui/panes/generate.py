@@ -1,0 +1,353 @@
+"""The Generate pane: sample from the current run's latest checkpoint, or score a text under it.
+
+Threading rule (docs/architecture.md): loading the model, generating and scoring happen in one
+thread worker group (``generate``, exclusive); the worker checks ``is_cancelled`` every token and
+only posts the small messages below. Streamed tokens are batched (at most one message per
+``BATCH_S``) and a newer progress message replaces a pending older one (``can_replace``), so a
+busy app draws the latest state once instead of every intermediate one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Input, Label, Select, Static
+
+from rnn_tui.display import prob_style, visible_token
+from rnn_tui.errors import RnnTuiError
+
+BATCH_S = 0.03  # post streamed tokens at most this often
+TOP_SURPRISING = 5
+
+
+def parse_sampling(mode: str, temperature: str, top_k: str, top_p: str, length: str, seed: str):
+    """The typed sampling fields as a Sampling (raises RnnTuiError with one line)."""
+    from rnn_tui.decode.sampling import Sampling
+
+    def number(label: str, raw: str, kind):
+        try:
+            return kind(raw.strip())
+        except ValueError:
+            what = "whole number" if kind is int else "number"
+            raise RnnTuiError(f"{label}: {raw.strip()!r} is not a {what}") from None
+
+    t = number("temperature", temperature, float)
+    if not (t > 0 and math.isfinite(t)):
+        raise RnnTuiError(f"temperature must be above 0; got {t:g}")
+    k = number("top-k", top_k, int)
+    if k < 0:
+        raise RnnTuiError(f"top-k must be 0 (off) or more; got {k}")
+    p = number("top-p", top_p, float)
+    if not 0 < p <= 1:
+        raise RnnTuiError(f"top-p must be in (0, 1] (1 = off); got {p:g}")
+    n = number("length", length, int)
+    if not 1 <= n <= 1_000_000:
+        raise RnnTuiError(f"length must be between 1 and 1000000 tokens; got {n}")
+    s = None if not seed.strip() else number("seed", seed, int)
+    return Sampling(greedy=mode == "greedy", temperature=t, top_k=k, top_p=p, length=n, seed=s)
+
+
+class GeneratePane(Widget):
+    BINDINGS = [
+        Binding("ctrl+g", "generate", "Generate", id="generate.run"),
+        Binding("escape", "stop", "Stop", id="generate.stop"),
+        Binding("ctrl+s", "toggle_score", "Score mode", id="generate.score"),
+    ]
+
+    DEFAULT_CSS = """
+    GeneratePane { height: 1fr; }
+    GeneratePane #gen-prompt { width: 1fr; }
+    GeneratePane #gen-controls { height: 1; margin-top: 1; }
+    GeneratePane #gen-controls Label { padding: 0 1 0 1; color: $text-muted; }
+    GeneratePane #gen-mode { width: 12; }
+    GeneratePane #gen-controls Input { width: 7; }
+    GeneratePane #gen-length { width: 8; }
+    GeneratePane #gen-seed { width: 8; }
+    GeneratePane #gen-run { height: auto; padding: 0 1; color: $text-muted; }
+    GeneratePane #gen-error { height: auto; padding: 0 1; color: $error; }
+    GeneratePane #gen-scroll { height: 1fr; border-top: hkey $panel; padding: 0 1; }
+    GeneratePane #gen-output { height: auto; }
+    GeneratePane #gen-status { height: 1; padding: 0 1; background: $panel; }
+    """
+
+    # -- messages: posted by the worker, small and immutable ---------------------------------------
+
+    @dataclass
+    class Progress(Message):
+        """Everything generated so far (cumulative, so a newer one may replace a pending older one)."""
+
+        job: int
+        prime: str
+        pieces: tuple[tuple[str, float], ...]  # (new text, probability) per token
+        seconds: float
+        done: bool = False
+        stopped: bool = False
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, GeneratePane.Progress) and message.job == self.job and not self.done
+
+    @dataclass
+    class Scored(Message):
+        job: int
+        pieces: tuple[tuple[str, float | None], ...]  # (text, logprob or None for the context token)
+        ppl: float
+        bpt: float
+        nll: float
+        scored: int
+        unknown: int
+        surprising: tuple[tuple[str, float], ...]  # (token, bits)
+
+    @dataclass
+    class Failed(Message):
+        job: int
+        message: str
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.run_path: str | None = None
+        self.checkpoint_step: int | None = None
+        self.score_mode = False
+        self.job = 0  # the job whose messages are shown; older workers' messages are ignored
+        self.running = False
+        self.generated = ""  # the generated text (detokenized), without the prime
+        self.status = ""
+        self._cache: tuple[tuple[str, int | None], object] | None = None  # ((path, step), LoadedRun)
+        self._shown = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static("No run yet: train one, or open one in Runs.", id="gen-run")
+        yield Input(placeholder="prime (empty: the run's own start) · in score mode: the text to score",
+                    id="gen-prompt", compact=True)
+        with Horizontal(id="gen-controls"):
+            yield Select([("sample", "sample"), ("greedy", "greedy")], value="sample", allow_blank=False,
+                         id="gen-mode", compact=True, type_to_search=False)
+            yield Label("temp")
+            yield Input("1.0", id="gen-temperature", compact=True)
+            yield Label("top-k")
+            yield Input("0", id="gen-top-k", compact=True)
+            yield Label("top-p")
+            yield Input("1.0", id="gen-top-p", compact=True)
+            yield Label("len")
+            yield Input("200", id="gen-length", compact=True)
+            yield Label("seed")
+            yield Input("", placeholder="none", id="gen-seed", compact=True)
+        error = Static("", id="gen-error")
+        error.display = False
+        yield error
+        with VerticalScroll(id="gen-scroll"):
+            yield Static("ctrl+g generates from the prime · ctrl+s scores the prompt text instead", id="gen-output")
+        yield Static("", id="gen-status")
+
+    # -- what the app calls ------------------------------------------------------------------------
+
+    def set_run(self, path: str | None, checkpoint_step: int | None) -> None:
+        """The current run (or its latest checkpoint) changed; the model reloads on next use."""
+        self.run_path, self.checkpoint_step = path, checkpoint_step
+        if path is None:
+            text = "No run yet: train one, or open one in Runs."
+        else:
+            from pathlib import Path
+
+            step = f" · checkpoint at step {checkpoint_step}" if checkpoint_step is not None else ""
+            text = f"run {Path(path).name}{step}"
+        self.query_one("#gen-run", Static).update(text)
+
+    # -- reading the form --------------------------------------------------------------------------
+
+    def _value(self, name: str) -> str:
+        return str(self.query_one(f"#gen-{name}", Input).value)
+
+    def read_sampling(self):
+        mode = str(self.query_one("#gen-mode", Select).value)
+        return parse_sampling(mode, self._value("temperature"), self._value("top-k"), self._value("top-p"),
+                              self._value("length"), self._value("seed"))
+
+    def show_error(self, message: str) -> None:
+        error = self.query_one("#gen-error", Static)
+        error.update(message)
+        error.display = bool(message)
+
+    def set_status(self, text: str) -> None:
+        self.status = text
+        self.query_one("#gen-status", Static).update(text)
+
+    # -- actions -----------------------------------------------------------------------------------
+
+    def action_generate(self) -> None:
+        if self.score_mode:
+            self._start_score()
+            return
+        try:
+            sampling = self.read_sampling()
+        except RnnTuiError as exc:
+            self.show_error(str(exc))
+            return
+        if self.run_path is None:
+            self.show_error("no run to generate from: train one, or open one in Runs")
+            return
+        self.show_error("")
+        self.job += 1
+        self.running = True
+        self.generated, self._shown = "", 0
+        self.query_one("#gen-output", Static).update("")
+        self.set_status("loading the model…" if not self._cached() else "generating…")
+        self.generate_worker(self.job, self.run_path, self.checkpoint_step, self._value("prompt"), sampling)
+
+    def action_stop(self) -> None:
+        if not self.running:
+            return
+        self.workers.cancel_group(self, "generate")
+        self.running = False
+        self.set_status(self.status.replace("generating", "stopped") if "generating" in self.status else "stopped")
+
+    def action_toggle_score(self) -> None:
+        self.score_mode = not self.score_mode
+        self.query_one("#gen-controls").disabled = self.score_mode
+        if self.score_mode:
+            self._start_score()
+        else:
+            self.action_stop()
+            self.set_status("generate mode: ctrl+g generates")
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_generate()
+
+    def _cached(self) -> bool:
+        return self._cache is not None and self._cache[0] == (self.run_path, self.checkpoint_step)
+
+    def _start_score(self) -> None:
+        if self.run_path is None:
+            self.show_error("no run to score with: train one, or open one in Runs")
+            return
+        self.show_error("")
+        self.workers.cancel_group(self, "generate")
+        self.job += 1
+        self.running = False
+        self.set_status("score mode: scoring…")
+        self.score_worker(self.job, self.run_path, self.checkpoint_step, self._value("prompt"))
+
+    # -- workers: they only post messages ----------------------------------------------------------
+
+    def _load(self, path: str, step: int | None):
+        """The run's model, loaded at most once per checkpoint (in a worker thread)."""
+        key = (path, step)
+        cache = self._cache
+        if cache is not None and cache[0] == key:
+            return cache[1]
+        from rnn_tui.api import load_run
+
+        lm = load_run(path)
+        self._cache = (key, lm)
+        return lm
+
+    @work(thread=True, exclusive=True, group="generate", exit_on_error=False)
+    def generate_worker(self, job: int, path: str, step: int | None, prompt: str, sampling) -> None:
+        from textual.worker import get_current_worker
+
+        worker = get_current_worker()
+        try:
+            lm = self._load(path, step)
+            prime = prompt or lm.default_prime()
+            tokens: list[str] = []
+            pieces: list[tuple[str, float]] = []
+            shown = ""
+            start = last = time.perf_counter()
+            self.post_message(self.Progress(job, prime, (), 0.0))
+            for tok in lm.generate(prime, sampling):
+                if worker.is_cancelled:
+                    break
+                tokens.append(tok["token"])
+                text = lm.detokenize(tokens)
+                pieces.append((text[len(shown):], tok["prob"]))  # as cli_report.stream_generation
+                shown = text
+                now = time.perf_counter()
+                if now - last >= BATCH_S:
+                    last = now
+                    self.post_message(self.Progress(job, prime, tuple(pieces), now - start))
+            self.post_message(self.Progress(job, prime, tuple(pieces), time.perf_counter() - start, done=True,
+                                            stopped=worker.is_cancelled))
+        except RnnTuiError as exc:
+            self.post_message(self.Failed(job, str(exc)))
+        except Exception as exc:  # noqa: BLE001 — show one line, never crash the app
+            self.post_message(self.Failed(job, f"generation failed: {type(exc).__name__}: {exc}"))
+
+    @work(thread=True, exclusive=True, group="generate", exit_on_error=False)
+    def score_worker(self, job: int, path: str, step: int | None, text: str) -> None:
+        try:
+            lm = self._load(path, step)
+            text = text or lm.default_prime()
+            result = lm.score(text)
+            tokens = result["tokens"]
+            pieces, shown = [], ""
+            for i, lp in enumerate(result["logprobs"]):
+                joined = lm.detokenize(tokens[: i + 1])
+                pieces.append((joined[len(shown):], lp))
+                shown = joined
+            surprising = tuple((tokens[r["position"]], r["bits"]) for r in result["most_surprising"][:TOP_SURPRISING])
+            self.post_message(self.Scored(job, tuple(pieces), result["ppl"], result["bpt"], result["nll"],
+                                          result["scored"], result["unknown"], surprising))
+        except RnnTuiError as exc:
+            self.post_message(self.Failed(job, str(exc)))
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(self.Failed(job, f"scoring failed: {type(exc).__name__}: {exc}"))
+
+    # -- showing results ---------------------------------------------------------------------------
+
+    @on(Progress)
+    def _progress(self, message: Progress) -> None:
+        message.stop()
+        if message.job != self.job:
+            return
+        n = len(message.pieces)
+        text = Text()
+        text.append(message.prime, style="bold")  # not Text(prime, style=…): that styles every token
+        for piece, prob in message.pieces:
+            text.append(piece, style=prob_style(prob))
+        self.generated = "".join(p for p, _ in message.pieces)
+        self.query_one("#gen-output", Static).update(text)
+        if n > self._shown:
+            self._shown = n
+            self.query_one("#gen-scroll", VerticalScroll).scroll_end(animate=False)
+        rate = n / message.seconds if message.seconds > 0 else 0.0
+        mean = sum(p for _, p in message.pieces) / n if n else 0.0
+        if message.done:
+            self.running = False
+            what = "stopped" if message.stopped else "done"
+        else:
+            what = "generating" if self.running else "stopped"
+        self.set_status(f"{what} · {n} tokens · {rate:,.0f} tok/s · mean p {mean:.3f}")
+
+    @on(Scored)
+    def _scored(self, message: Scored) -> None:
+        message.stop()
+        if message.job != self.job:
+            return
+        text = Text()
+        for piece, lp in message.pieces:
+            text.append(piece, style="dim" if lp is None else prob_style(math.exp(lp)))
+        text.append("\n\nmost surprising: ", style="bold")
+        text.append("  ".join(f"«{visible_token(t)}» {bits:.1f} bits" for t, bits in message.surprising))
+        self.query_one("#gen-output", Static).update(text)
+        unknown = f" · {message.unknown} unknown" if message.unknown else ""
+        self.set_status(f"score · {message.scored} tokens scored{unknown} · perplexity {message.ppl:.3f} · "
+                        f"bits/token {message.bpt:.3f}")
+
+    @on(Failed)
+    def _failed(self, message: Failed) -> None:
+        message.stop()
+        if message.job != self.job:
+            return
+        self.running = False
+        self.show_error(message.message)
+        self.set_status("")

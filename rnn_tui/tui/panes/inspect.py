@@ -1,0 +1,522 @@
+"""The Inspect pane: step through a text token by token and watch every unit of the model.
+
+Loading a checkpoint and tracing a text happen in a thread worker that only posts messages
+holding plain Python lists (docs/architecture.md). When a trace arrives the pane keeps, per
+(layer, vector), the (T, H) matrix by time and its (H, T) transpose by unit, so moving the
+cursor only picks rows out of lists: the ▼ of the time × unit heatmap, the per-layer strip of
+the current token, the next-token top-k and the selected unit's equations with its numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Input, Static
+
+from rnn_tui.errors import RnnTuiError
+from rnn_tui.tui.widgets.heatmap import DEFAULT_RANGES, Heatmap, HeatLegend
+from rnn_tui.tui.widgets.token_strip import TokenStrip, visible_token
+
+SEQUENTIAL = frozenset({"i", "f", "o", "r", "z"})
+"""Vectors in [0, 1] (the sigmoid gates): a sequential scale; everything else diverges at 0."""
+SORTS = ("none", "variance", "|activation|")
+TOPK = 5
+DEFAULT_TEXT = "def main():\\n    return 0"
+
+
+def vector_kind(name: str) -> str:
+    return "sequential" if name in SEQUENTIAL else "diverging"
+
+
+def text_from_input(value: str) -> str:
+    """The Input is one line: a typed \\n or \\t stands for a newline or a tab."""
+    return value.replace("\\n", "\n").replace("\\t", "\t")
+
+
+def shown(token: str) -> str:
+    return f"'{visible_token(token)}'"
+
+
+@dataclass
+class TraceData:
+    """One trace as plain lists (built in the worker, owned by the pane afterwards)."""
+
+    cell: str
+    layers: int
+    hidden: int
+    tokens: list[str]  # the input tokens as strings, length T
+    by_time: dict[str, list[list[float]]]  # "0.h" -> T rows of H values
+    by_unit: dict[str, list[list[float]]]  # "0.h" -> H rows of T values
+    ranges: dict[str, tuple[float, float]]  # vector name -> colour range over all layers
+    state_before: list[list[list[float]]]  # per layer, the state before t = 0: [h] or [h, c]
+    topk: list[list[tuple[str, float]]]  # per t: (next token, probability), best first
+    next_logprob: list[float]  # per t < T-1: log-prob of the actual next token
+    variance: dict[str, list[float]] = field(default_factory=dict)  # key -> per-unit variance (lazy)
+
+    @property
+    def length(self) -> int:
+        return len(self.tokens)
+
+
+def trace_data(loaded, text: str, topk: int = TOPK) -> TraceData:
+    """Trace `text` with a LoadedRun and turn everything into lists (worker side)."""
+    from rnn_tui.models.cells import CELLS
+
+    trace = loaded.trace(text, topk=topk)
+    itos = loaded.vocab.itos
+    by_time = {key: v.tolist() for key, v in trace.vectors.items()}
+    by_unit = {key: v.t().tolist() for key, v in trace.vectors.items()}
+    ranges: dict[str, tuple[float, float]] = {}
+    for name in CELLS[trace.cell].vectors:
+        kind = vector_kind(name)
+        lo, hi = DEFAULT_RANGES[kind]
+        for layer in range(trace.layers):
+            v = trace.vectors[f"{layer}.{name}"]
+            finite = v[v.isfinite()]
+            if finite.numel():
+                lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
+        if kind == "diverging":
+            bound = max(abs(lo), abs(hi))
+            lo, hi = -bound, bound
+        ranges[name] = (lo, hi)
+    return TraceData(
+        cell=trace.cell, layers=trace.layers, hidden=trace.hidden,
+        tokens=[itos[i] for i in trace.tokens], by_time=by_time, by_unit=by_unit, ranges=ranges,
+        state_before=[[s.tolist() for s in state] for state in trace.state_before],
+        topk=[[(itos[i], p) for i, p in zip(ids, probs)]
+              for ids, probs in zip(trace.topk_ids.tolist(), trace.topk_probs.tolist())],
+        next_logprob=trace.next_logprob.tolist(),
+    )
+
+
+def variance(row: list[float]) -> float:
+    n = len(row)
+    if n == 0:
+        return 0.0
+    mean = sum(row) / n
+    return sum((x - mean) ** 2 for x in row) / n
+
+
+class InspectPane(Widget):
+    """Step-through of a trained run: text → tokens → every unit at every step."""
+
+    DEFAULT_CSS = """
+    InspectPane { layout: vertical; }
+    InspectPane #ins-inputs { height: 1; }
+    InspectPane #ins-text { width: 1fr; }
+    InspectPane #ins-search { width: 14; margin-left: 1; }
+    InspectPane #ins-tokens { margin: 0 0 0 0; background: $panel; }
+    InspectPane #ins-header { height: 1; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; color: $text; }
+    InspectPane #ins-message { height: auto; max-height: 2; padding: 0 1; color: $error; display: none; }
+    InspectPane #ins-message.-shown { display: block; }
+    InspectPane #ins-body { height: 1fr; }
+    InspectPane #ins-left { width: 1fr; }
+    InspectPane #ins-layers { height: auto; max-height: 5; min-height: 2; }
+    InspectPane #ins-layers-title, InspectPane #ins-time-title { height: 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis; }
+    InspectPane #ins-time { height: 1fr; min-height: 3; }
+    InspectPane #ins-side { width: 45%; max-width: 64; border-left: vkey $panel; padding: 0 1; scrollbar-size-vertical: 1; }
+    InspectPane #ins-topk { height: auto; }
+    InspectPane #ins-equations { height: auto; margin-top: 1; }
+    """
+
+    BINDINGS = [
+        Binding("up", "unit(-1)", "Unit ↑", id="inspect.unit_up"),
+        Binding("down", "unit(1)", "Unit ↓", id="inspect.unit_down"),
+        Binding("left_square_bracket", "layer(-1)", "Layer −", id="inspect.layer_prev"),
+        Binding("right_square_bracket", "layer(1)", "Layer +", id="inspect.layer_next"),
+        Binding("v", "next_vector", "Vector", id="inspect.vector"),
+        Binding("o", "cycle_sort", "Sort units", id="inspect.sort"),
+        Binding("slash", "search", "Find unit", id="inspect.search"),
+    ]
+
+    @dataclass
+    class RunLoaded(Message):
+        """The worker loaded `path` at `step`; `loaded` is a rnn_tui.api.LoadedRun."""
+
+        path: str
+        step: int | None
+        loaded: object
+
+    @dataclass
+    class TraceReady(Message):
+        generation: int
+        data: TraceData
+
+    @dataclass
+    class TraceFailed(Message):
+        generation: int
+        message: str  # one line
+
+    def __init__(self, default_text: str | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.default_text = DEFAULT_TEXT if default_text is None else default_text.replace("\n", "\\n")
+        self.path: str | None = None
+        self.step: int | None = None
+        self.loaded = None  # the LoadedRun, only ever used inside the worker
+        self.loaded_key: tuple[str, int | None] | None = None
+        self.generation = 0
+        self.data: TraceData | None = None
+        self.t = 0
+        self.layer_index = 0
+        self.vector = "h"
+        self.unit = 0
+        self.sort = 0
+        self.order: list[int] = []
+        self.position: dict[int, int] = {}
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="ins-inputs"):
+            yield Input(self.default_text, placeholder="text to inspect (\\n for a newline)", id="ins-text", compact=True)
+            yield Input(placeholder="/ unit #", id="ins-search", compact=True, restrict=r"[0-9]*", max_length=6)
+        yield TokenStrip(id="ins-tokens")
+        yield Static("No run: train one in Train, or open one in Runs.", id="ins-header", markup=False)
+        yield Static("", id="ins-message", markup=False)
+        with Horizontal(id="ins-body"):
+            with Vertical(id="ins-left"):
+                yield Static("", id="ins-layers-title", markup=False)
+                yield Heatmap(id="ins-layers")
+                yield Static("", id="ins-time-title", markup=False)
+                yield Heatmap(id="ins-time")
+                yield HeatLegend(id="ins-legend")
+            with VerticalScroll(id="ins-side"):
+                yield Static("", id="ins-topk")
+                yield Static("", id="ins-equations")
+
+    def on_mount(self) -> None:
+        for heat in self.query(Heatmap):
+            heat.can_focus = False  # the pane's ↑/↓ select units; the heatmaps follow
+        self.query_one("#ins-side").can_focus = False
+
+    # -- the run and the worker --------------------------------------------------------------------
+
+    def set_run(self, path: str | None, checkpoint_step: int | None) -> None:
+        """Show the run at `path` (None: no run); called again when its checkpoint's step grows."""
+        if path == self.path and checkpoint_step == self.step and (self.data is not None or path is None):
+            return
+        self.path, self.step = path, checkpoint_step
+        if path is None:
+            self.generation += 1
+            self.data = None
+            self.show_message("")
+            self.query_one("#ins-header", Static).update("No run: train one in Train, or open one in Runs.")
+            return
+        self.refresh_trace()
+
+    def refresh_trace(self) -> None:
+        """(Re)trace the current text in the worker (loading the run first if needed)."""
+        if self.path is None:
+            return
+        self.generation += 1
+        text = text_from_input(self.query_one("#ins-text", Input).value)
+        loaded = self.loaded if self.loaded_key == (self.path, self.step) else None
+        self._compute(self.generation, self.path, self.step, text, loaded)
+
+    @work(thread=True, exclusive=True, group="inspect", exit_on_error=False)
+    def _compute(self, generation: int, path: str, step: int | None, text: str, loaded) -> None:
+        from textual.worker import get_current_worker
+
+        worker = get_current_worker()
+        try:
+            if loaded is None:
+                from rnn_tui.api import load_run
+
+                loaded = load_run(path)
+                if worker.is_cancelled:
+                    return
+                self.post_message(self.RunLoaded(path, step, loaded))
+            if not text:
+                raise RnnTuiError("type some text to inspect")
+            data = trace_data(loaded, text)
+        except RnnTuiError as exc:
+            self.post_message(self.TraceFailed(generation, str(exc)))
+            return
+        except Exception as exc:  # a broken checkpoint must not take the app down
+            self.post_message(self.TraceFailed(generation, f"could not inspect: {type(exc).__name__}: {exc}".splitlines()[0]))
+            return
+        if not worker.is_cancelled:
+            self.post_message(self.TraceReady(generation, data))
+
+    @on(RunLoaded)
+    def run_loaded(self, message: RunLoaded) -> None:
+        if message.path == self.path:
+            self.loaded, self.loaded_key = message.loaded, (message.path, message.step)
+
+    @on(TraceFailed)
+    def trace_failed(self, message: TraceFailed) -> None:
+        if message.generation == self.generation:
+            self.show_message(message.message)
+
+    @on(TraceReady)
+    def trace_ready(self, message: TraceReady) -> None:
+        if message.generation != self.generation:
+            return
+        self.show_message("")
+        self.set_trace(message.data)
+
+    def show_message(self, text: str) -> None:
+        box = self.query_one("#ins-message", Static)
+        box.update(text)
+        box.set_class(bool(text), "-shown")
+
+    # -- a new trace ---------------------------------------------------------------------------------
+
+    def set_trace(self, data: TraceData) -> None:
+        """Show a trace (the worker's result); keeps layer, vector and unit where they still exist."""
+        from rnn_tui.models.cells import CELLS
+
+        self.data = data
+        self.layer_index = min(self.layer_index, data.layers - 1)
+        if self.vector not in CELLS[data.cell].vectors:
+            self.vector = "h"
+        self.unit = min(self.unit, data.hidden - 1)
+        t = min(self.t, data.length - 1)
+        self.t = t
+        self._reorder()
+        self._show_matrix()
+        strip = self.query_one(TokenStrip)
+        strip.set_tokens(data.tokens, cursor=t)  # posts CursorMoved -> the per-step parts
+        self._show_step()
+
+    @on(Input.Changed, "#ins-text")
+    def text_changed(self) -> None:
+        self.refresh_trace()
+
+    @on(Input.Submitted, "#ins-text")
+    def text_submitted(self) -> None:
+        self.query_one(TokenStrip).focus()
+
+    @on(Input.Submitted, "#ins-search")
+    def search_submitted(self, event: Input.Submitted) -> None:
+        try:
+            unit = int(event.value)
+        except ValueError:
+            unit = -1
+        if self.data is not None and 0 <= unit < self.data.hidden:
+            self.unit = unit
+            self._show_unit()
+            self.show_message("")
+        elif self.data is not None:
+            self.show_message(f"no unit {event.value!r}: units are 0–{self.data.hidden - 1}")
+        event.input.value = ""
+        self.query_one(TokenStrip).focus()
+
+    @on(TokenStrip.CursorMoved)
+    def cursor_moved(self, message: TokenStrip.CursorMoved) -> None:
+        if self.data is None or not 0 <= message.index < self.data.length:
+            return
+        self.t = message.index
+        self._show_step()
+
+    # -- ordering and drawing --------------------------------------------------------------------------
+
+    @property
+    def key(self) -> str:
+        return f"{self.layer_index}.{self.vector}"
+
+    def _reorder(self) -> bool:
+        """Recompute the unit order; True if it changed."""
+        data = self.data
+        if data is None:
+            return False
+        mode = SORTS[self.sort]
+        if mode == "none":
+            order = list(range(data.hidden))
+        elif mode == "variance":
+            var = data.variance.get(self.key)
+            if var is None:
+                var = data.variance[self.key] = [variance(row) for row in data.by_unit[self.key]]
+            order = sorted(range(data.hidden), key=lambda u: -var[u])
+        else:
+            row = data.by_time[self.key][self.t]
+            order = sorted(range(data.hidden), key=lambda u: -abs(row[u]))
+        if order == self.order:
+            return False
+        self.order = order
+        self.position = {u: k for k, u in enumerate(order)}
+        return True
+
+    def _show_matrix(self) -> None:
+        """The time × unit heatmap and legend for the current (layer, vector) and order."""
+        data = self.data
+        if data is None:
+            return
+        kind = vector_kind(self.vector)
+        lo, hi = data.ranges[self.vector]
+        cols = data.by_unit[self.key]
+        heat = self.query_one("#ins-time", Heatmap)
+        heat.set_data([cols[u] for u in self.order], kind=kind, vmin=lo, vmax=hi,
+                      row_labels=[str(u) for u in self.order])
+        heat.cursor_col = self.t
+        heat.selected_row = self.position[self.unit]
+        self.query_one("#ins-legend", HeatLegend).set_range(kind, lo, hi)
+        by = "" if SORTS[self.sort] == "none" else f", sorted by {SORTS[self.sort]}"
+        self.query_one("#ins-time-title", Static).update(
+            f"layer {self.layer_index} {self.vector}: units (rows{by}) × time (cols)")
+
+    def _show_layers(self) -> None:
+        """Every layer's selected vector at the cursor, one row each, in the unit order."""
+        data = self.data
+        if data is None:
+            return
+        rows = []
+        for layer in range(data.layers):
+            row = data.by_time[f"{layer}.{self.vector}"][self.t]
+            rows.append([row[u] for u in self.order])
+        lo, hi = data.ranges[self.vector]
+        heat = self.query_one("#ins-layers", Heatmap)
+        heat.set_data(rows, kind=vector_kind(self.vector), vmin=lo, vmax=hi,
+                      row_labels=[f"L{k}" for k in range(data.layers)])
+        heat.styles.height = 1 + (data.layers + 1) // 2 + 1  # header, data lines, scrollbar
+        heat.selected_row = self.layer_index
+        heat.cursor_col = self.position[self.unit]
+        self.query_one("#ins-layers-title", Static).update(self._layers_title())
+
+    def _layers_title(self) -> str:
+        layers = self.data.layers if self.data else 1
+        which = ("layer 0" if layers == 1 else "L0 top, L1 bottom half" if layers == 2
+                 else f"layers 0–{layers - 1}, two a line")
+        return f"{self.vector} at t={self.t}, {which} · ▼ unit {self.unit}"
+
+    def _show_step(self) -> None:
+        """Everything that depends on the cursor: cheap (list lookups and a few strings)."""
+        data = self.data
+        if data is None:
+            return
+        if SORTS[self.sort] == "|activation|" and self._reorder():
+            self._show_matrix()
+        self.query_one("#ins-time", Heatmap).cursor_col = self.t
+        self._show_layers()
+        self._show_header()
+        self._show_topk()
+        self._show_equations()
+
+    def _show_unit(self) -> None:
+        self.query_one("#ins-time", Heatmap).selected_row = self.position[self.unit]
+        heat = self.query_one("#ins-layers", Heatmap)
+        heat.cursor_col = self.position[self.unit]
+        self.query_one("#ins-layers-title", Static).update(self._layers_title())
+        self._show_header()
+        self._show_equations()
+
+    def _show_header(self) -> None:
+        from rnn_tui.models.cells import CELLS
+
+        data = self.data
+        if data is None:
+            return
+        token = data.tokens[self.t]
+        self.query_one("#ins-header", Static).update(
+            f"t={self.t} token {shown(token)} · layer {self.layer_index} · vector {self.vector} · unit {self.unit} "
+            f"· cell {data.cell} ({CELLS[data.cell].convention})")
+
+    def _show_topk(self) -> None:
+        data = self.data
+        if data is None:
+            return
+        t = self.t
+        out = Text()
+        out.append(f"next after {shown(data.tokens[t])}\n", style="bold")
+        actual = data.tokens[t + 1] if t + 1 < data.length else None
+        for token, p in data.topk[t]:
+            bar = "█" * max(0, round(p * 10))
+            style = "bold" if token == actual else ""
+            out.append(f" {shown(token):<8} {p:6.3f} ", style=style)
+            out.append(f"{bar}\n", style="cyan")
+        if actual is not None:
+            lp = data.next_logprob[t]
+            out.append(f"actual {shown(actual)}: log p = {lp:.3f} (p = {math.exp(lp):.3f})")
+        else:
+            out.append("(last token: no actual next)", style="dim")
+        self.query_one("#ins-topk", Static).update(out)
+
+    def equation_lines(self) -> list[str]:
+        """The selected unit's equations with this step's numbers (cells.unit_equation)."""
+        import torch
+
+        from rnn_tui.models.cells import CELLS, unit_equation
+
+        data = self.data
+        if data is None:
+            return []
+        layer, t, u = self.layer_index, self.t, self.unit
+        parts = {name: torch.tensor([data.by_time[f"{layer}.{name}"][t][u]])
+                 for name in CELLS[data.cell].vectors}
+        if t == 0:
+            prev = tuple(torch.tensor([s[u]]) for s in data.state_before[layer])
+        else:
+            names = ("h", "c") if CELLS[data.cell].has_c else ("h",)
+            prev = tuple(torch.tensor([data.by_time[f"{layer}.{n}"][t - 1][u]]) for n in names)
+        return unit_equation(data.cell, parts, prev, 0)
+
+    def _show_equations(self) -> None:
+        from rnn_tui.models.cells import CELLS
+
+        data = self.data
+        if data is None:
+            return
+        out = Text()
+        out.append(f"unit {self.unit} · layer {self.layer_index} · t={self.t}\n", style="bold")
+        for line in self.equation_lines():
+            out.append(line + "\n")
+        out.append(CELLS[data.cell].convention, style="dim italic")
+        self.query_one("#ins-equations", Static).update(out)
+
+    # -- actions --------------------------------------------------------------------------------------
+
+    def action_unit(self, delta: int) -> None:
+        if self.data is None:
+            return
+        k = max(0, min(self.position[self.unit] + delta, len(self.order) - 1))
+        self.unit = self.order[k]
+        self._show_unit()
+
+    def action_layer(self, delta: int) -> None:
+        if self.data is None:
+            return
+        layer = max(0, min(self.layer_index + delta, self.data.layers - 1))
+        if layer == self.layer_index:
+            return
+        self.layer_index = layer
+        self._reorder()
+        self._show_matrix()
+        self._show_step()
+
+    def action_next_vector(self) -> None:
+        from rnn_tui.models.cells import CELLS
+
+        if self.data is None:
+            return
+        names = CELLS[self.data.cell].vectors
+        self.vector = names[(names.index(self.vector) + 1) % len(names)]
+        self._reorder()
+        self._show_matrix()
+        self._show_step()
+
+    def action_cycle_sort(self) -> None:
+        self.sort = (self.sort + 1) % len(SORTS)
+        if self.data is None:
+            return
+        self._reorder()
+        if SORTS[self.sort] != "none":
+            self.unit = self.order[0]  # the most interesting unit under the new order
+        self._show_matrix()
+        self._show_step()
+        self.notify(f"units sorted by {SORTS[self.sort]}" if self.sort else "units in their own order", timeout=2)
+
+    def action_search(self) -> None:
+        self.query_one("#ins-search", Input).focus()
+
+    def key_escape(self) -> None:
+        if self.query_one("#ins-search", Input).has_focus:
+            self.query_one(TokenStrip).focus()
+
+
+__all__ = ["InspectPane", "TraceData", "trace_data", "vector_kind"]

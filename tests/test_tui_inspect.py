@@ -1,0 +1,197 @@
+"""The Inspect pane with Pilot, against a 2-layer run trained in a fixture (no live trainer)."""
+
+import random
+import time
+
+import pytest
+from textual.app import App, ComposeResult
+
+from rnn_tui.api import load_run
+from rnn_tui.models.cells import unit_equation
+from rnn_tui.runs.rundir import RunDir
+from rnn_tui.train.trainer import train_run
+from rnn_tui.tui.panes.inspect import InspectPane, TraceData
+from rnn_tui.tui.widgets.heatmap import Heatmap, HeatLegend
+from rnn_tui.tui.widgets.token_strip import TokenStrip
+from tests.conftest import small_config
+
+TEXT = "the cat sat"
+
+
+@pytest.fixture(scope="module")
+def run_path(tmp_path_factory) -> str:
+    root = tmp_path_factory.mktemp("inspectruns")
+    text = root / "text.txt"
+    text.write_text("the cat sat on the mat.\n猫坐在垫子上。\n" * 150, encoding="utf-8")
+    cfg = small_config(str(text), steps=30)
+    cfg.model.layers = 2
+    run = RunDir.create(root, cfg.validate(), name="inspect")
+    train_run(run)
+    return str(run.path)
+
+
+class PaneApp(App[None]):
+    def __init__(self, default_text: str = TEXT) -> None:
+        super().__init__()
+        self.default_text = default_text
+
+    def compose(self) -> ComposeResult:
+        yield InspectPane(default_text=self.default_text)
+
+
+async def wait_for(pilot, condition, seconds=10.0):
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return True
+        await pilot.pause(0.05)
+    return condition()
+
+
+def text_of(app, selector) -> str:
+    return str(app.query_one(selector).render())
+
+
+async def open_pane(pilot, app, path):
+    pane = app.query_one(InspectPane)
+    pane.set_run(path, 30)
+    assert await wait_for(pilot, lambda: pane.data is not None)
+    await pilot.pause()
+    app.query_one(TokenStrip).focus()
+    await pilot.pause()
+    return pane
+
+
+async def test_step_through_units_layers_vectors(run_path):
+    app = PaneApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_pane(pilot, app, run_path)
+        assert pane.data.tokens == list(TEXT)
+        assert text_of(app, "#ins-header").startswith("t=0 token 't' · layer 0 · vector h · unit 0")
+        await pilot.press("right")
+        assert "t=1 token 'h'" in text_of(app, "#ins-header")
+        assert app.query_one("#ins-time", Heatmap).cursor_col == 1
+
+        # the equation panel shows cells.unit_equation for this step, from the real trace
+        await pilot.press("down", "down", "down")
+        assert pane.unit == 3 and "unit 3" in text_of(app, "#ins-header")
+        await pilot.press("up")
+        assert pane.unit == 2
+        trace = load_run(run_path).trace(TEXT)
+        expected = unit_equation("lstm", trace.parts(0, 1), trace.prev_state(0, 1), 2)
+        c_line = next(line for line in expected if line.startswith("c = "))
+        assert c_line in text_of(app, "#ins-equations")
+        assert app.query_one("#ins-time", Heatmap).selected_row == 2
+
+        # layers
+        await pilot.press("right_square_bracket")
+        assert pane.layer_index == 1 and "layer 1" in text_of(app, "#ins-header")
+        expected = unit_equation("lstm", trace.parts(1, 1), trace.prev_state(1, 1), 2)
+        assert expected[-1] in text_of(app, "#ins-equations")
+        await pilot.press("right_square_bracket")
+        assert pane.layer_index == 1  # only two layers
+        await pilot.press("left_square_bracket")
+        assert pane.layer_index == 0
+
+        # vectors: h (diverging) -> c -> i (a gate: sequential)
+        legend = app.query_one("#ins-legend", HeatLegend)
+        assert legend._kind == "diverging"
+        await pilot.press("v")
+        assert pane.vector == "c" and legend._kind == "diverging"
+        await pilot.press("v")
+        assert pane.vector == "i" and legend._kind == "sequential"
+        assert app.query_one("#ins-time", Heatmap).kind == "sequential"
+        assert "vector i" in text_of(app, "#ins-header")
+
+        # end of the text: the last token has no actual next
+        app.save_screenshot("inspect-80x24.svg", path="/tmp")
+        await pilot.press("end")
+        assert f"t={len(TEXT) - 1}" in text_of(app, "#ins-header")
+        assert "no actual next" in text_of(app, "#ins-topk")
+
+
+async def test_sort_by_variance_puts_that_unit_first(run_path):
+    app = PaneApp()
+    async with app.run_test(size=(100, 32)) as pilot:
+        pane = await open_pane(pilot, app, run_path)
+        trace = load_run(run_path).trace(TEXT)
+        top = int(trace.vectors["0.h"].var(0, unbiased=False).argmax())
+        await pilot.press("o")
+        heat = app.query_one("#ins-time", Heatmap)
+        assert pane.order[0] == top and heat._labels[0] == str(top)
+        assert pane.unit == top and heat.selected_row == 0
+        await pilot.press("down")
+        assert pane.unit == pane.order[1]
+        await pilot.press("o")  # by |activation at the cursor|
+        row = trace.vectors["0.h"][0].abs()
+        assert pane.order[0] == int(row.argmax())
+        await pilot.press("o")
+        assert pane.order == list(range(32))
+
+        # / searches a unit by number
+        await pilot.press("slash")
+        assert app.focused.id == "ins-search"
+        await pilot.press("1", "7", "enter")
+        assert pane.unit == 17 and isinstance(app.focused, TokenStrip)
+
+        # the top-k shows the actual next token's log-prob
+        assert "actual 'h': log p =" in text_of(app, "#ins-topk")
+        app.save_screenshot("inspect.svg", path="/tmp")
+
+
+async def test_chinese_text_and_retrace(run_path):
+    app = PaneApp(default_text="猫坐")
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_pane(pilot, app, run_path)
+        assert pane.data.tokens == ["猫", "坐"]
+        app.query_one("#ins-text").value = "猫坐在垫子上\\n"
+        assert await wait_for(pilot, lambda: pane.data.tokens == list("猫坐在垫子上\n"))
+        await pilot.press("end")
+        assert "token '⏎'" in text_of(app, "#ins-header")
+
+
+async def test_missing_run_is_one_error_line(tmp_path):
+    app = PaneApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(InspectPane)
+        pane.set_run(str(tmp_path / "nope"), None)
+        message = app.query_one("#ins-message")
+        assert await wait_for(pilot, lambda: message.has_class("-shown"))
+        text = text_of(app, "#ins-message")
+        assert text and "\n" not in text.strip()
+        await pilot.press("right", "down", "v", "o", "right_square_bracket")  # no crash without a trace
+        pane.set_run(None, None)
+        await pilot.pause()
+        assert "No run" in text_of(app, "#ins-header")
+
+
+def fake_trace(layers=2, hidden=512, length=120) -> TraceData:
+    rng = random.Random(0)
+    names = ("h", "c", "i", "f", "g", "o", "tanh_c", "pre_i", "pre_f", "pre_g", "pre_o")
+    by_time = {f"{k}.{n}": [[rng.uniform(-1, 1) for _ in range(hidden)] for _ in range(length)]
+               for k in range(layers) for n in names}
+    return TraceData(
+        cell="lstm", layers=layers, hidden=hidden, tokens=[rng.choice("abc ") for _ in range(length)],
+        by_time=by_time, by_unit={k: [list(c) for c in zip(*v)] for k, v in by_time.items()},
+        ranges={n: (-1.0, 1.0) if n not in "ifo" else (0.0, 1.0) for n in names},
+        state_before=[[[0.0] * hidden, [0.0] * hidden] for _ in range(layers)],
+        topk=[[("a", 0.5), ("b", 0.3)] for _ in range(length)], next_logprob=[-0.7] * (length - 1),
+    )
+
+
+async def test_cursor_move_is_cheap_for_a_2x512_lstm():
+    app = PaneApp()
+    async with app.run_test(size=(100, 32)) as pilot:
+        pane = app.query_one(InspectPane)
+        pane.set_trace(fake_trace())
+        await pilot.pause()
+        strip = app.query_one(TokenStrip)
+        strip.focus()
+        times = []
+        for _ in range(10):
+            start = time.perf_counter()
+            strip.cursor += 1
+            pane.cursor_moved(TokenStrip.CursorMoved(strip, strip.cursor))
+            times.append(time.perf_counter() - start)
+        await pilot.pause()
+        print(f"\ncursor move (2×512 LSTM, T=120): median {sorted(times)[5] * 1000:.2f} ms")
+        assert pane.t == 10 and "t=10" in text_of(app, "#ins-header")
