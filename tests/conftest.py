@@ -28,3 +28,26 @@ def small_config(data: str, **train) -> Config:
     for key, value in train.items():
         setattr(t, key, value)
     return cfg.validate()
+
+
+def train_tiny_run(root, text: str, name: str, steps: int = 30, layers: int = 1, tokenizer: str = "char"):
+    """A small run trained in-process on ``text`` (a checkpoint to drive the app and commands)."""
+    from rnn_tui.runs.rundir import RunDir
+    from rnn_tui.train.trainer import train_run
+
+    path = root / f"{name}.txt"
+    path.write_text(text, encoding="utf-8")
+    cfg = small_config(str(path), steps=steps)
+    cfg.model.layers, cfg.data.tokenizer = layers, tokenizer
+    run = RunDir.create(root, cfg.validate(), name=name)
+    train_run(run)
+    return run
+
+
+async def wait_for(pilot, condition, seconds: float = 10.0) -> bool:
+    """Let the app run until ``condition()`` holds (workers post messages asynchronously)."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return True
+        await pilot.pause(0.05)
+    return condition()

@@ -56,6 +56,18 @@ def test_train_watch_kill_and_reopen(tmp_path):
         tmux.wait_for("━ train")  # the loss curve's legend with a value
         screen = tmux.wait_for("sat on the", seconds=120)  # a sample streamed in beside the curves
         assert "loss (nats/token)" in screen
+        tmux.keys("3")  # Inspect: the trace of the default text, on the latest checkpoint
+        tmux.wait_for("t=0 token")
+        tmux.keys("Right", "Right", "Down")
+        screen = tmux.wait_for("t=2 token")
+        assert "unit 1" in screen and "c = f·c_prev + i·g" in screen
+        tmux.keys("4")  # Generate from a prime
+        tmux.keys("C-u", "the cat", "C-g")
+        tmux.wait_for("done ·", seconds=120)  # the status line after generating: "done · N tokens · … tok/s"
+        tmux.keys("Escape")  # esc leaves the prompt (sent alone: ESC then 2 at once would read as alt+2)
+        time.sleep(0.5)
+        tmux.keys("2")  # back to Train
+        tmux.wait_for("loss (nats/token)")
         (run,) = [p for p in runs.iterdir() if (p / "config.toml").is_file()]
         pid = json.loads((run / "status.json").read_text())["pid"]
         os.kill(pid, signal.SIGKILL)

@@ -4,30 +4,18 @@ from pathlib import Path
 
 import pytest
 
-from rnn_tui.runs.rundir import RunDir
-from rnn_tui.train.trainer import train_run
 from rnn_tui.tui.app import RnnTuiApp
 from rnn_tui.tui.panes.runs import RunsPane
 from rnn_tui.tui.panes.train import TrainPane
 from rnn_tui.tui.widgets.plot import LinePlot
-from tests.conftest import small_config
+from tests.conftest import train_tiny_run, wait_for
 
 
 @pytest.fixture(scope="module")
 def runs_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("appruns")
-    text = root / "text.txt"
-    text.write_text("the cat sat on the mat.\n" * 200, encoding="utf-8")
-    train_run(RunDir.create(root, small_config(str(text), steps=40), name="fixture"))
+    train_tiny_run(root, "the cat sat on the mat.\n" * 200, "fixture", steps=40)
     return root
-
-
-async def wait_for(pilot, condition, seconds=10.0):
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return True
-        await pilot.pause(0.05)
-    return condition()
 
 
 def status_text(app) -> str:

@@ -7,32 +7,20 @@ from textual.widgets import Footer
 
 from rnn_tui.api import load_run
 from rnn_tui.decode.sampling import Sampling
-from rnn_tui.runs.rundir import RunDir
-from rnn_tui.train.trainer import train_run
 from rnn_tui.tui.panes.generate import GeneratePane
-from tests.conftest import small_config
+from tests.conftest import train_tiny_run, wait_for
 
 
 @pytest.fixture(scope="module")
 def run_path(tmp_path_factory) -> str:
     root = tmp_path_factory.mktemp("genruns")
-    text = root / "text.txt"
-    text.write_text("the cat sat on the mat. the dog ate the hat.\n" * 100, encoding="utf-8")
-    run = RunDir.create(root, small_config(str(text), steps=30), name="en")
-    train_run(run)
-    return str(run.path)
+    return str(train_tiny_run(root, "the cat sat on the mat. the dog ate the hat.\n" * 100, "en").path)
 
 
 @pytest.fixture(scope="module")
 def zh_run_path(tmp_path_factory) -> str:
     root = tmp_path_factory.mktemp("zhruns")
-    text = root / "zh.txt"
-    text.write_text("床前明月光，疑是地上霜。举头望明月，低头思故乡。\n" * 80, encoding="utf-8")
-    cfg = small_config(str(text), steps=60)
-    cfg.data.tokenizer = "char"
-    run = RunDir.create(root, cfg.validate(), name="zh")
-    train_run(run)
-    return str(run.path)
+    return str(train_tiny_run(root, "床前明月光，疑是地上霜。举头望明月，低头思故乡。\n" * 80, "zh", steps=60).path)
 
 
 class PaneApp(App[None]):
@@ -48,14 +36,6 @@ class PaneApp(App[None]):
         pane = self.query_one(GeneratePane)
         pane.set_run(self.path, self.step)
         pane.query_one("#gen-prompt").focus()
-
-
-async def wait_for(pilot, condition, seconds=10.0):
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return True
-        await pilot.pause(0.05)
-    return condition()
 
 
 def shown(app, wid: str) -> str:

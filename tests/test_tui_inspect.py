@@ -8,12 +8,10 @@ from textual.app import App, ComposeResult
 
 from rnn_tui.api import load_run
 from rnn_tui.models.cells import unit_equation
-from rnn_tui.runs.rundir import RunDir
-from rnn_tui.train.trainer import train_run
 from rnn_tui.tui.panes.inspect import InspectPane, TraceData
 from rnn_tui.tui.widgets.heatmap import Heatmap, HeatLegend
 from rnn_tui.tui.widgets.token_strip import TokenStrip
-from tests.conftest import small_config
+from tests.conftest import train_tiny_run, wait_for
 
 TEXT = "the cat sat"
 
@@ -21,13 +19,7 @@ TEXT = "the cat sat"
 @pytest.fixture(scope="module")
 def run_path(tmp_path_factory) -> str:
     root = tmp_path_factory.mktemp("inspectruns")
-    text = root / "text.txt"
-    text.write_text("the cat sat on the mat.\n猫坐在垫子上。\n" * 150, encoding="utf-8")
-    cfg = small_config(str(text), steps=30)
-    cfg.model.layers = 2
-    run = RunDir.create(root, cfg.validate(), name="inspect")
-    train_run(run)
-    return str(run.path)
+    return str(train_tiny_run(root, "the cat sat on the mat.\n猫坐在垫子上。\n" * 150, "inspect", layers=2).path)
 
 
 class PaneApp(App[None]):
@@ -37,14 +29,6 @@ class PaneApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield InspectPane(default_text=self.default_text)
-
-
-async def wait_for(pilot, condition, seconds=10.0):
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return True
-        await pilot.pause(0.05)
-    return condition()
 
 
 def text_of(app, selector) -> str:

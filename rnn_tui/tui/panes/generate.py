@@ -203,7 +203,8 @@ class GeneratePane(Widget):
         self.generate_worker(self.job, self.run_path, self.checkpoint_step, self._value("prompt"), sampling)
 
     def action_stop(self) -> None:
-        if not self.running:
+        if not self.running:  # nothing to stop: leave the text field, so the tab keys (1–5) work again
+            self.screen.set_focus(None)
             return
         self.workers.cancel_group(self, "generate")
         self.running = False

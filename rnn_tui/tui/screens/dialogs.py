@@ -15,7 +15,7 @@ HELP = """\
 [b]Data[/b]   pick a built-in dataset or a file, a tokenizer; ctrl+r previews it
 [b]Train[/b]  s start · p pause/resume · x stop · l set learning rate · v next curve (grad norm, lr, perplexity, tokens/s)
 [b]Inspect[/b] type a text; ←/→ token · ↑/↓ unit · [ ] layer · v vector · o sort units · / find a unit
-[b]Generate[/b] ctrl+g generate · esc stop · ctrl+s score mode (colours a text by surprisal)
+[b]Generate[/b] ctrl+g generate · esc stop (or leave the text field) · ctrl+s score mode (colours a text by surprisal)
 [b]Runs[/b]   enter open · o overlay its curves on the current run · r resume a stopped run
 
 Training runs in its own process writing a run directory (runs/<id>/): quitting can leave it
