@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -164,6 +165,8 @@ class InspectPane(Widget):
         self.loaded_key: tuple[str, int | None] | None = None
         self.generation = 0
         self.data: TraceData | None = None
+        self._layers_height = 0
+        self._lines: dict[str, int] = {}  # lines last shown per auto-height Static
         self.t = 0
         self.layer_index = 0
         self.vector = "h"
@@ -359,7 +362,7 @@ class InspectPane(Widget):
         self.query_one("#ins-legend", HeatLegend).set_range(kind, lo, hi)
         by = "" if SORTS[self.sort] == "none" else f", sorted by {SORTS[self.sort]}"
         self.query_one("#ins-time-title", Static).update(
-            f"layer {self.layer_index} {self.vector}: units (rows{by}) × time (cols)")
+            f"layer {self.layer_index} {self.vector}: units (rows{by}) × time (cols)", layout=False)
 
     def _show_layers(self) -> None:
         """Every layer's selected vector at the cursor, one row each, in the unit order."""
@@ -374,10 +377,12 @@ class InspectPane(Widget):
         heat = self.query_one("#ins-layers", Heatmap)
         heat.set_data(rows, kind=vector_kind(self.vector), vmin=lo, vmax=hi,
                       row_labels=[f"L{k}" for k in range(data.layers)])
-        heat.styles.height = 1 + (data.layers + 1) // 2 + 1  # header, data lines, scrollbar
+        height = 1 + (data.layers + 1) // 2 + 1  # header, data lines, scrollbar
+        if height != self._layers_height:  # a new height means a layout pass: only when it changes
+            heat.styles.height = self._layers_height = height
         heat.selected_row = self.layer_index
         heat.cursor_col = self.position[self.unit]
-        self.query_one("#ins-layers-title", Static).update(self._layers_title())
+        self.query_one("#ins-layers-title", Static).update(self._layers_title(), layout=False)
 
     def _layers_title(self) -> str:
         layers = self.data.layers if self.data else 1
@@ -402,9 +407,18 @@ class InspectPane(Widget):
         self.query_one("#ins-time", Heatmap).selected_row = self.position[self.unit]
         heat = self.query_one("#ins-layers", Heatmap)
         heat.cursor_col = self.position[self.unit]
-        self.query_one("#ins-layers-title", Static).update(self._layers_title())
+        self.query_one("#ins-layers-title", Static).update(self._layers_title(), layout=False)
         self._show_header()
         self._show_equations()
+
+    def _update_sized(self, selector: str, content: Text) -> None:
+        """Update an auto-height Static, asking for a layout pass only when its line count changes
+        (a layout pass is most of the cost of a cursor move)."""
+        static = self.query_one(selector, Static)
+        width = max(1, static.content_size.width)
+        lines = sum(max(1, -(-cell_len(line) // width)) for line in content.plain.split("\n"))  # wrapped
+        static.update(content, layout=lines != self._lines.get(selector))
+        self._lines[selector] = lines
 
     def _show_header(self) -> None:
         from rnn_tui.models.cells import CELLS
@@ -415,7 +429,7 @@ class InspectPane(Widget):
         token = data.tokens[self.t]
         self.query_one("#ins-header", Static).update(
             f"t={self.t} token {shown(token)} · layer {self.layer_index} · vector {self.vector} · unit {self.unit} "
-            f"· cell {data.cell} ({CELLS[data.cell].convention})")
+            f"· cell {data.cell} ({CELLS[data.cell].convention})", layout=False)  # fixed height: no layout pass
 
     def _show_topk(self) -> None:
         data = self.data
@@ -435,7 +449,7 @@ class InspectPane(Widget):
             out.append(f"actual {shown(actual)}: log p = {lp:.3f} (p = {math.exp(lp):.3f})")
         else:
             out.append("(last token: no actual next)", style="dim")
-        self.query_one("#ins-topk", Static).update(out)
+        self._update_sized("#ins-topk", out)
 
     def equation_lines(self) -> list[str]:
         """The selected unit's equations with this step's numbers (cells.unit_equation)."""
@@ -467,7 +481,7 @@ class InspectPane(Widget):
         for line in self.equation_lines():
             out.append(line + "\n")
         out.append(CELLS[data.cell].convention, style="dim italic")
-        self.query_one("#ins-equations", Static).update(out)
+        self._update_sized("#ins-equations", out)
 
     # -- actions --------------------------------------------------------------------------------------
 
