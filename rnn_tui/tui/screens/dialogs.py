@@ -11,16 +11,15 @@ from textual.widgets import Button, Input, Label, Static
 HELP = """\
 [b]rnn-tui[/b] — a terminal playground for recurrent networks
 
-[b]Tabs[/b]   1 Data · 2 Train · 3 Inspect · 4 Generate · 5 Runs        [b]Anywhere[/b]   ctrl+p command palette · F1 this help · ctrl+q quit
-[b]Data[/b]   pick a built-in dataset or a file, a tokenizer; ctrl+r previews it
-[b]Train[/b]  s start · p pause/resume · x stop · l set learning rate · v next curve (grad norm, lr, perplexity, tokens/s)
-[b]Inspect[/b] type a text; ←/→ token · ↑/↓ unit · [ ] layer · v vector · o sort units · / find a unit
+[b]Tabs    [/b] 1 Data · 2 Train · 3 Inspect · 4 Generate · 5 Runs
+[b]Anywhere[/b] ctrl+p command palette · F1 this help · ctrl+q quit
+[b]Data    [/b] pick a built-in dataset or a file, a tokenizer; ctrl+r previews it
+[b]Train   [/b] s start · p pause/resume · x stop · l set learning rate · v next curve (grad norm, lr, perplexity, tokens/s)
+[b]Inspect [/b] type a text; ←/→ token · ↑/↓ unit · [ ] layer · v vector · o sort units · / find a unit
 [b]Generate[/b] ctrl+g generate · esc stop (or leave the text field) · ctrl+s score mode (colours a text by surprisal)
-[b]Runs[/b]   enter open · o overlay its curves on the current run · r resume a stopped run
+[b]Runs    [/b] enter open · o overlay its curves on the current run · r resume a stopped run
 
-Training runs in its own process writing a run directory (runs/<id>/): quitting can leave it
-running, and reopening the app (or `rnn-tui app --run ID`) reattaches. The same runs are used by
-`rnn-tui generate / score / inspect` headless.
+Training runs in its own process writing a run directory (runs/<id>/): quitting can leave it running, and reopening the app (or `rnn-tui app --run ID`) reattaches. The same runs are used by `rnn-tui generate / score / inspect` headless.
 """
 
 
