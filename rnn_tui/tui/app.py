@@ -7,6 +7,7 @@ trainer also happen in thread workers that only post messages. Message handlers 
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Iterable
@@ -15,6 +16,7 @@ from pathlib import Path
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
@@ -32,6 +34,20 @@ from rnn_tui.tui.panes.train import TrainPane
 from rnn_tui.tui.screens.dialogs import HelpScreen, LrScreen, QuitScreen
 
 MIN_SIZE = (60, 20)
+
+
+def _unless_shut_down(handler):
+    """For handlers of worker messages: a worker can post after the app began shutting down and
+    removed the widgets the handler updates; such a late message is dropped."""
+
+    @functools.wraps(handler)
+    def handle(self, message):
+        try:
+            handler(self, message)
+        except NoMatches:  # the widgets are already gone; the Pilot tests check every update lands
+            pass
+
+    return handle
 
 
 def default_config() -> Config:
@@ -199,9 +215,8 @@ class RnnTuiApp(App[None]):
             pane.set_run(history.path, history.checkpoint_step)
 
     @on(RunsUpdated)
+    @_unless_shut_down
     def runs_updated(self, message: RunsUpdated) -> None:
-        if not self.query(TrainPane):  # a worker's message arriving while the app shuts down
-            return
         pane = self.query_one(TrainPane)
         for snap in message.snapshots:
             history = self.histories.setdefault(snap.run_id, RunHistory(snap.run_id, snap.path))
@@ -218,9 +233,8 @@ class RnnTuiApp(App[None]):
         self.query_one(TrainPane).show(current, [self.histories[r] for r in self.overlays if r in self.histories])
 
     @on(RunsListed)
+    @_unless_shut_down
     def runs_listed(self, message: RunsListed) -> None:
-        if not self.query(RunsPane):  # a worker's message arriving while the app shuts down
-            return
         self.query_one(RunsPane).show_rows(list(message.rows))
         if not self.listed_once:
             self.listed_once = True
@@ -245,9 +259,8 @@ class RnnTuiApp(App[None]):
         self.preview_data(message.data)
 
     @on(DataPreviewed)
+    @_unless_shut_down
     def data_previewed(self, message: DataPreviewed) -> None:
-        if not self.query(DataPane):  # a worker's message arriving while the app shuts down
-            return
         self.query_one(DataPane).show_preview(message.info, message.error)
         if message.info is not None:
             self.config.data = self.query_one(DataPane).read_data()
