@@ -179,3 +179,15 @@ async def test_cursor_move_is_cheap_for_a_2x512_lstm():
         await pilot.pause()
         print(f"\ncursor move (2×512 LSTM, T=120): median {sorted(times)[5] * 1000:.2f} ms")
         assert pane.t == 10 and "t=10" in text_of(app, "#ins-header")
+
+
+async def test_clicking_the_time_map_selects_unit_and_step(run_path):
+    app = PaneApp()
+    async with app.run_test(size=(100, 32)) as pilot:
+        pane = await open_pane(pilot, app, run_path)
+        heat = app.query_one("#ins-time", Heatmap)
+        # the data cell of row 4 (unit 4, unsorted), column 5: line 1 + 4 // 2 (header first), x past the gutter
+        await pilot.click("#ins-time", offset=(heat.gutter_width + 5 * heat.col_width, 1 + 4 // 2))
+        await pilot.pause()
+        assert pane.unit == 4 and pane.t == 5
+        assert "t=5 token" in text_of(app, "#ins-header") and "unit 4" in text_of(app, "#ins-header")

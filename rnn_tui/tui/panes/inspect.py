@@ -318,6 +318,16 @@ class InspectPane(Widget):
         self.t = message.index
         self._show_step()
 
+    @on(Heatmap.CellClicked, "#ins-time")
+    def time_cell_clicked(self, message: Heatmap.CellClicked) -> None:
+        """A click on the time × unit map selects that unit and moves the cursor to that step."""
+        if self.data is None or not 0 <= message.row < len(self.order):
+            return
+        self.unit = self.order[message.row]
+        self._show_unit()
+        if 0 <= message.col < self.data.length:
+            self.query_one(TokenStrip).cursor = message.col  # posts CursorMoved: the step follows
+
     # -- ordering and drawing --------------------------------------------------------------------------
 
     @property
