@@ -106,3 +106,13 @@ async def test_the_current_run_drives_inspect_and_generate(runs_root):
         assert generate.run_path.endswith("fixture") and generate.checkpoint_step == 40
         await pilot.press("ctrl+g")
         assert await wait_for(pilot, lambda: len(generate.generated) > 0, seconds=20)
+
+
+async def test_opening_a_run_fills_the_train_form_with_its_config(runs_root):
+    app = RnnTuiApp(runs_root, open_run="fixture", list_interval=0.2)
+    async with app.run_test(size=(100, 40)) as pilot:
+        assert await wait_for(pilot, lambda: app.query_one("#f-hidden").value == "32")  # small_config's size
+        assert app.query_one("#f-embed").value == "16" and app.query_one("#f-schedule").value == "constant"
+        app.query_one("#f-hidden").value = "48"
+        await pilot.pause(0.6)  # more listings arrive: the user's edit stays
+        assert app.query_one("#f-hidden").value == "48"

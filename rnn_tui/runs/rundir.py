@@ -187,10 +187,12 @@ class RunDir:
     def summary(self) -> dict[str, Any]:
         """One row of `rnn-tui runs`: id, state, step, best val loss, model and data."""
         status = self.read_status()
+        config = None
         try:
             cfg = self.config()
             model = f"{cfg.model.cell} {cfg.model.layers}x{cfg.model.hidden}"
             data = f"{cfg.data.spec} ({cfg.data.tokenizer})"
+            config = cfg.to_dict()
         except RnnTuiError as exc:
             model, data = "?", f"bad config: {exc}"
         return {
@@ -204,6 +206,7 @@ class RunDir:
             "data": data,
             "error": status.get("error"),
             "heartbeat": status.get("heartbeat"),
+            "config": config,
         }
 
 

@@ -89,6 +89,7 @@ class RnnTuiApp(App[None]):
         self.follower = Follower()
         self.follow_lock = threading.Lock()
         self.listed_once = False
+        self.form_run: str | None = None  # the run whose config the Train form shows
 
     def compose(self) -> ComposeResult:
         from rnn_tui.data.builtin import BUILTINS
@@ -236,6 +237,10 @@ class RnnTuiApp(App[None]):
     @_unless_shut_down
     def runs_listed(self, message: RunsListed) -> None:
         self.query_one(RunsPane).show_rows(list(message.rows))
+        row = next((r for r in message.rows if r["id"] == self.current), None)
+        if row is not None and row.get("config") and self.form_run != self.current:
+            self.form_run = self.current  # once per opened run: later listings keep the user's edits
+            self.query_one(TrainPane).load_config(Config.from_dict(row["config"]))
         if not self.listed_once:
             self.listed_once = True
             live = [r for r in message.rows if r["state"] in LIVE_STATES]

@@ -95,6 +95,14 @@ class TrainPane(Widget):
             setattr(getattr(cfg, section), field, raw)
         return cfg.validate()
 
+    def load_config(self, cfg: Config) -> None:
+        """Fill the form with a run's config (the app does this when a run is opened)."""
+        self.config = cfg
+        for form_id, section, field, label, kind in FIELDS:
+            value = getattr(getattr(cfg, section), field)
+            widget = self.query_one(f"#f-{form_id}")
+            widget.value = value if isinstance(kind, tuple) else str(value)
+
     def show_error(self, message: str) -> None:
         self.query_one("#form-error", Static).update(message)
 
