@@ -64,6 +64,7 @@ async def test_snapshot(tmp_path, screen):
     async with app.run_test(size=(100, 30)) as pilot:
         assert await wait_for(pilot, lambda: "snapshot-run: finished" in str(app.query_one("#run-status").render()))
         assert await wait_for(pilot, lambda: "python-stdlib" in str(app.sub_title))  # the data preview arrived
+        assert await wait_for(pilot, lambda: app.form_run == "snapshot-run")  # the form shows the run's config
         if screen == "help":
             await pilot.press("f1")
         await pilot.pause(0.3)
