@@ -29,7 +29,7 @@ from typing import Any
 
 from rnn_tui.runs.rundir import LIVE_STATES, RunDir, pid_alive
 
-ATTACHED_ENV = "RNN_TUI_ATTACHED"  # same name as rnn_tui.train.device.ATTACHED_ENV (which imports torch)
+ATTACHED_ENV = "RNN_TUI_ATTACHED"  # in a trainer's environment: started by the app (train/device.py reads it)
 LOG_NAME = "trainer.log"
 
 # pid -> (Popen, run path) of the trainers this process started and has not reaped yet

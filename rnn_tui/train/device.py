@@ -7,8 +7,7 @@ import os
 import torch
 
 from rnn_tui.errors import RnnTuiError
-
-ATTACHED_ENV = "RNN_TUI_ATTACHED"  # set by the app in the environment of a trainer it starts
+from rnn_tui.runs.launcher import ATTACHED_ENV  # set by the app in the environment of a trainer it starts
 
 
 def pick_device(name: str) -> torch.device:

@@ -43,6 +43,8 @@ class Trainer:
         self.step, self.epoch, self.index = 0, 0, 0
         self.elapsed = 0.0  # training seconds, summed over resumes
         self.best_val = math.inf
+        self.last_val: float | None = None  # the latest validation loss of this process
+        self.last_eval_step: int | None = None
         self.steps_per_epoch, self.total_steps = 1, None
         self.device = None
         # commands already in control.jsonl are history; those sent while we set up are applied
@@ -253,7 +255,7 @@ class Trainer:
             "val_loss": val, "val_ppl": math.exp(min(val, 50)), "val_bpt": val / LN2, "best": improved,
             "lr_reduced": reduced,
         })
-        self.last_eval_step = self.step
+        self.last_val, self.last_eval_step = val, self.step
         if improved:
             self._save("best", val_loss=val)
         patience = self.cfg.train.patience
@@ -337,7 +339,7 @@ class Trainer:
         t = self.cfg.train
         if acc.n:
             self._log(acc, self.schedule.lr(max(self.step - 1, 0), self.epoch, self.progress()))
-        if self.val_batches is not None and getattr(self, "last_eval_step", None) != self.step:
+        if self.val_batches is not None and self.last_eval_step != self.step:
             self._evaluate_and_checkpoint()
         if self.step % t.sample_interval != 0:
             self._sample()
@@ -345,15 +347,11 @@ class Trainer:
         state = "stopped" if self.stop_reason and not self.stop_reason.startswith("early stop") else "finished"
         reason = self.stop_reason or "budget reached"
         end = {"event": "end", "state": state, "reason": reason, "step": self.step, "epoch": self._epoch_float(),
-               "elapsed": round(self.elapsed, 3), "val_loss": self._last_val(), "best_val_loss": _finite_or_none(self.best_val),
+               "elapsed": round(self.elapsed, 3), "val_loss": self.last_val, "best_val_loss": _finite_or_none(self.best_val),
                "run": self.run.id, "path": str(self.run.path)}
         self._emit(self.run.append_metric, end)
         self._status(state, reason=reason)
         return end
-
-    def _last_val(self) -> float | None:
-        vals = [r["val_loss"] for r in self.run.read_metrics() if r.get("event") == "val"]
-        return vals[-1] if vals else None
 
     def fail(self, message: str) -> Event:
         end = {"event": "end", "state": "failed", "error": message, "step": self.step,
