@@ -19,7 +19,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-TASKS = ("lm",)
+TASKS = ("lm", "seq2seq")
+ATTENTIONS = ("none", "additive", "dot", "general")
+SEQ2SEQ_CELLS = ("rnn", "gru", "lstm")
 TOKENIZERS = ("char", "word", "jieba")
 CELLS = ("rnn", "rnn-relu", "gru", "lstm", "peephole-lstm")
 INITS = ("default", "xavier", "orthogonal")
@@ -40,6 +42,11 @@ class DataConfig:
     min_freq: int = 1
     max_vocab: int = 0  # 0 = no limit
     lowercase: bool = False
+    # seq2seq (translation) only: a TSV of source<TAB>target pairs
+    src_tokenizer: str = "word"
+    tgt_tokenizer: str = "char"
+    max_len: int = 0  # drop pairs with more tokens than this on either side (0 = keep all)
+    reverse: bool = False  # the second column is the source
 
 
 @dataclass
@@ -52,6 +59,10 @@ class ModelConfig:
     tie_weights: bool = False
     init: str = "default"
     forget_bias: float = 0.0  # 1.0 is the classic "forget-gate bias 1" (LSTM cells only)
+    # seq2seq only
+    attention: str = "additive"  # none | additive (Bahdanau) | dot | general (Luong)
+    bidirectional: bool = False  # encoder reads the source both ways
+    feed_context: bool = True  # attention=none: feed the final encoder state to every decoder step
 
 
 @dataclass
@@ -85,6 +96,7 @@ class TrainConfig:
     device: str = "auto"
     seed: int = 1337
     threads: int = 0  # 0 = choose from what else runs
+    teacher_forcing: float = 1.0  # seq2seq: probability of feeding the reference token (1 = always)
 
 
 @dataclass
@@ -97,6 +109,13 @@ class Config:
     def validate(self) -> "Config":
         _choice("task", self.task, TASKS)
         _choice("tokenizer", self.data.tokenizer, TOKENIZERS)
+        _choice("src-tokenizer", self.data.src_tokenizer, TOKENIZERS)
+        _choice("tgt-tokenizer", self.data.tgt_tokenizer, TOKENIZERS)
+        _choice("attention", self.model.attention, ATTENTIONS)
+        _range("teacher-forcing", self.train.teacher_forcing, 0.0, 1.0)
+        _range("max-len", self.data.max_len, 0, 1e6)
+        if self.task == "seq2seq":
+            _choice("cell", self.model.cell, SEQ2SEQ_CELLS)
         _choice("cell", self.model.cell, CELLS)
         _choice("init", self.model.init, INITS)
         _choice("optimizer", self.train.optimizer, OPTIMIZERS)
