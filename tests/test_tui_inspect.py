@@ -8,7 +8,7 @@ from textual.app import App, ComposeResult
 
 from rnn_tui.api import load_run
 from rnn_tui.models.cells import unit_equation
-from rnn_tui.tui.panes.inspect import InspectPane, TraceData
+from rnn_tui.tui.panes.inspect import equation_rows, InspectPane, TraceData
 from rnn_tui.tui.widgets.heatmap import Heatmap, HeatLegend
 from rnn_tui.tui.widgets.token_strip import TokenStrip
 from tests.conftest import train_tiny_run, wait_for
@@ -40,7 +40,7 @@ async def open_pane(pilot, app, path):
     pane.set_run(path, 30)
     assert await wait_for(pilot, lambda: pane.data is not None)
     await pilot.pause()
-    app.query_one(TokenStrip).focus()
+    pane.focus()
     await pilot.pause()
     return pane
 
@@ -63,14 +63,14 @@ async def test_step_through_units_layers_vectors(run_path):
         trace = load_run(run_path).trace(TEXT)
         expected = unit_equation("lstm", trace.parts(0, 1), trace.prev_state(0, 1), 2)
         c_line = next(line for line in expected if line.startswith("c = "))
-        assert c_line in text_of(app, "#ins-equations")
+        assert "\n".join(equation_rows(c_line)) in text_of(app, "#ins-equations")
         assert app.query_one("#ins-time", Heatmap).selected_row == 2
 
         # layers
         await pilot.press("right_square_bracket")
         assert pane.layer_index == 1 and "layer 1" in text_of(app, "#ins-header")
         expected = unit_equation("lstm", trace.parts(1, 1), trace.prev_state(1, 1), 2)
-        assert expected[-1] in text_of(app, "#ins-equations")
+        assert "\n".join(equation_rows(expected[-1])) in text_of(app, "#ins-equations")
         await pilot.press("right_square_bracket")
         assert pane.layer_index == 1  # only two layers
         await pilot.press("left_square_bracket")
@@ -115,7 +115,7 @@ async def test_sort_by_variance_puts_that_unit_first(run_path):
         await pilot.press("slash")
         assert app.focused.id == "ins-search"
         await pilot.press("1", "7", "enter")
-        assert pane.unit == 17 and isinstance(app.focused, TokenStrip)
+        assert pane.unit == 17 and app.focused is pane
 
         # the top-k shows the actual next token's log-prob
         assert "actual 'h': log p =" in text_of(app, "#ins-topk")
@@ -169,14 +169,14 @@ async def test_cursor_move_is_cheap_for_a_2x512_lstm():
         pane.set_trace(fake_trace())
         await pilot.pause()
         strip = app.query_one(TokenStrip)
-        strip.focus()
+        pane.focus()
         times = []
         for _ in range(10):
             start = time.perf_counter()
-            strip.cursor += 1
-            pane.cursor_moved(TokenStrip.CursorMoved(strip, strip.cursor))
+            pane.action_step(1)
             times.append(time.perf_counter() - start)
         await pilot.pause()
+        assert strip.cursor == 10
         print(f"\ncursor move (2×512 LSTM, T=120): median {sorted(times)[5] * 1000:.2f} ms")
         assert pane.t == 10 and "t=10" in text_of(app, "#ins-header")
 
@@ -191,3 +191,13 @@ async def test_clicking_the_time_map_selects_unit_and_step(run_path):
         await pilot.pause()
         assert pane.unit == 4 and pane.t == 5
         assert "t=5 token" in text_of(app, "#ins-header") and "unit 4" in text_of(app, "#ins-header")
+
+
+def test_equation_rows_put_the_numbers_under_the_symbols():
+    assert equation_rows("c = f·c_prev + i·g = 0.93·0.41 + 0.12·(−0.55) = 0.31") == [
+        "c = f·c_prev + i·g", "  = 0.93·0.41 + 0.12·(−0.55) = 0.31"]
+    # an " = " inside parentheses is not a step
+    assert equation_rows("hn = W_hn h_prev + b_hn = 0.12   (h_prev = 0.30)") == [
+        "hn = W_hn h_prev + b_hn", "   = 0.12   (h_prev = 0.30)"]
+    assert equation_rows("pre = W_ih x + b_ih + W_hh h_prev + b_hh = 0.52   (h_prev = −0.10)")[1].startswith("    = 0.52")
+    assert equation_rows("no equation here") == ["no equation here"]

@@ -323,7 +323,7 @@ class RnnTuiApp(App[None]):
 
     # where focus goes on entering a tab: the widget its keys act on (digits still switch tabs
     # from there; inside a text input they type, and tab / ctrl+p get out)
-    FOCUS_ON_ENTER = {"data": "#d-builtin", "train": "#start", "inspect": "TokenStrip", "generate": "Input", "runs": "#runs-table"}
+    FOCUS_ON_ENTER = {"data": "#d-builtin", "train": "#start", "inspect": "InspectPane", "generate": "Input", "runs": "#runs-table"}
 
     def _focus_first(self, name: str) -> None:
         found = self.query_one(TabbedContent).get_pane(name).query(self.FOCUS_ON_ENTER[name])

@@ -98,6 +98,25 @@ def trace_data(loaded, text: str, topk: int = TOPK) -> TraceData:
     )
 
 
+def equation_rows(line: str) -> list[str]:
+    """One equation of cells.unit_equation as two rows: the symbols, then the numbers under
+    them (never split inside parentheses), e.g. ``c = f·c_prev + i·g`` over
+    ``  = 0.93·0.41 + 0.12·(−0.55) = 0.31``. Rows per equation depend on the cell only, so the
+    panel keeps its height as the cursor moves (a new height would cost a layout pass)."""
+    depth = 0
+    for k, ch in enumerate(line):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0 and line.startswith(" = ", k):
+            second = line.find(" = ", k + 3)
+            while second != -1 and line[:second].count("(") != line[:second].count(")"):
+                second = line.find(" = ", second + 3)
+            if second == -1:
+                return [line]
+            indent = " " * (cell_len(line[:k]) + 1)
+            return [line[:second], f"{indent}= {line[second + 3:]}"]
+    return [line]
+
+
 def variance(row: list[float]) -> float:
     n = len(row)
     if n == 0:
@@ -106,8 +125,12 @@ def variance(row: list[float]) -> float:
     return sum((x - mean) ** 2 for x in row) / n
 
 
-class InspectPane(Widget):
-    """Step-through of a trained run: text → tokens → every unit at every step."""
+class InspectPane(Widget, can_focus=True):
+    """Step-through of a trained run: text → tokens → every unit at every step.
+
+    The pane, not the token strip, owns ←/→/Home/End: one handler moves the strip's cursor and
+    redraws everything that depends on it, so a key press costs one frame, not two (the strip
+    refreshing on its own would be painted a frame ahead of the rest)."""
 
     DEFAULT_CSS = """
     InspectPane { layout: vertical; }
@@ -129,6 +152,10 @@ class InspectPane(Widget):
     """
 
     BINDINGS = [
+        Binding("left", "step(-1)", "Prev", id="inspect.prev"),
+        Binding("right", "step(1)", "Next", id="inspect.next"),
+        Binding("home", "step(-1_000_000)", "First", show=False, id="inspect.first"),
+        Binding("end", "step(1_000_000)", "Last", show=False, id="inspect.last"),
         Binding("up", "unit(-1)", "Unit ↑", id="inspect.unit_up"),
         Binding("down", "unit(1)", "Unit ↓", id="inspect.unit_down"),
         Binding("left_square_bracket", "layer(-1)", "Layer −", id="inspect.layer_prev"),
@@ -197,6 +224,7 @@ class InspectPane(Widget):
         for heat in self.query(Heatmap):
             heat.can_focus = False  # the pane's ↑/↓ select units; the heatmaps follow
         self.query_one("#ins-side").can_focus = False
+        self.query_one(TokenStrip).can_focus = False  # its keys are the pane's (see the class doc)
 
     # -- the run and the worker --------------------------------------------------------------------
 
@@ -294,7 +322,7 @@ class InspectPane(Widget):
 
     @on(Input.Submitted, "#ins-text")
     def text_submitted(self) -> None:
-        self.query_one(TokenStrip).focus()
+        self.focus()
 
     @on(Input.Submitted, "#ins-search")
     def search_submitted(self, event: Input.Submitted) -> None:
@@ -309,13 +337,26 @@ class InspectPane(Widget):
         elif self.data is not None:
             self.show_message(f"no unit {event.value!r}: units are 0–{self.data.hidden - 1}")
         event.input.value = ""
-        self.query_one(TokenStrip).focus()
+        self.focus()
 
     @on(TokenStrip.CursorMoved)
     def cursor_moved(self, message: TokenStrip.CursorMoved) -> None:
-        if self.data is None or not 0 <= message.index < self.data.length:
+        """A click on the strip (keys come through action_step)."""
+        if self.data is None or not 0 <= message.index < self.data.length or message.index == self.t:
             return
         self.t = message.index
+        self._show_step()
+
+    def action_step(self, delta: int) -> None:
+        if self.data is None:
+            return
+        t = max(0, min(self.t + delta, self.data.length - 1))
+        if t == self.t:
+            return
+        strip = self.query_one(TokenStrip)
+        with strip.prevent(TokenStrip.CursorMoved):  # this handler draws the step itself
+            strip.cursor = t
+        self.t = t
         self._show_step()
 
     @on(Heatmap.CellClicked, "#ins-time")
@@ -326,7 +367,7 @@ class InspectPane(Widget):
         self.unit = self.order[message.row]
         self._show_unit()
         if 0 <= message.col < self.data.length:
-            self.query_one(TokenStrip).cursor = message.col  # posts CursorMoved: the step follows
+            self.action_step(message.col - self.t)
 
     # -- ordering and drawing --------------------------------------------------------------------------
 
@@ -489,7 +530,8 @@ class InspectPane(Widget):
         out = Text()
         out.append(f"unit {self.unit} · layer {self.layer_index} · t={self.t}\n", style="bold")
         for line in self.equation_lines():
-            out.append(line + "\n")
+            for row in equation_rows(line):
+                out.append(row + "\n")
         out.append(CELLS[data.cell].convention, style="dim italic")
         self._update_sized("#ins-equations", out)
 
@@ -540,7 +582,7 @@ class InspectPane(Widget):
 
     def key_escape(self) -> None:
         if self.query_one("#ins-search", Input).has_focus:
-            self.query_one(TokenStrip).focus()
+            self.focus()
 
 
 __all__ = ["InspectPane", "TraceData", "trace_data", "vector_kind"]

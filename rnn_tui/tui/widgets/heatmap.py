@@ -16,7 +16,7 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -202,7 +202,9 @@ class Heatmap(ScrollView, can_focus=True):
             x = col * self.col_width
             if not self.scroll_x <= x < self.scroll_x + view - self.col_width + 1:
                 self.scroll_to(x=max(0, x - view // 2), animate=False, immediate=True)
-        self.refresh()
+                self.refresh()
+                return
+        self.refresh(Region(0, 0, self.size.width, 1))  # the ▼ lives on the header line only
 
     def watch_selected_row(self, row: int | None) -> None:
         if row is not None and self.is_mounted:
