@@ -14,9 +14,14 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from rnn_tui.config import TOKENIZERS, DataConfig
 from rnn_tui.display import visible_token
+from rnn_tui.tui.screens.file_picker import FilePickerScreen
+from rnn_tui.tui.widgets.path_suggester import PathSuggester
 
 class DataPane(Widget):
-    BINDINGS = [Binding("ctrl+r", "preview", "Preview", id="data.preview")]
+    BINDINGS = [
+        Binding("ctrl+r", "preview", "Preview", id="data.preview"),
+        Binding("ctrl+o", "browse", "Browse files", id="data.browse"),
+    ]
 
     @dataclass
     class PreviewRequested(Message):
@@ -36,7 +41,8 @@ class DataPane(Widget):
                 yield Select(options, value=chosen, id="d-builtin", compact=True, prompt="(a file below)")
                 yield Label("or a text file / folder of .txt", classes="form-label")
                 yield Input("" if self.data.spec.startswith("builtin:") else self.data.spec, id="d-path",
-                            placeholder="path/to/text.txt", compact=True)
+                            placeholder="path/to/text.txt (→ completes)", compact=True, suggester=PathSuggester())
+                yield Button("Browse… (ctrl+o)", id="browse", compact=True)
                 yield Label("tokenizer", classes="form-label")
                 yield Select([(t, t) for t in TOKENIZERS], value=self.data.tokenizer, allow_blank=False, id="d-tokenizer", compact=True)
                 yield Label("validation fraction", classes="form-label")
@@ -59,9 +65,20 @@ class DataPane(Widget):
     def action_preview(self) -> None:
         self.post_message(self.PreviewRequested(self.read_data()))
 
+    def action_browse(self) -> None:
+        def picked(path: str | None) -> None:
+            if path:
+                self.query_one("#d-path", Input).value = path
+                self.action_preview()
+
+        typed = self.query_one("#d-path", Input).value.strip()
+        self.app.push_screen(FilePickerScreen(typed or "."), picked)
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "preview":
             self.action_preview()
+        elif event.button.id == "browse":
+            self.action_browse()
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "d-builtin" and event.value is not Select.NULL:
