@@ -131,6 +131,12 @@ async def test_chinese_text_and_retrace(run_path):
         assert await wait_for(pilot, lambda: pane.data.tokens == list("猫坐在垫子上\n"))
         await pilot.press("end")
         assert "token '⏎'" in text_of(app, "#ins-header")
+        # a character the run never saw is shown as typed, and the header says the model read <unk>
+        app.query_one("#ins-text").value = "猫龘"
+        assert await wait_for(pilot, lambda: pane.data.tokens == ["猫", "龘"])
+        assert pane.data.unknown == {1}
+        await pilot.press("end")
+        assert "token '龘' (not in the vocabulary: read as <unk>)" in text_of(app, "#ins-header")
 
 
 async def test_missing_run_is_one_error_line(tmp_path):

@@ -61,6 +61,7 @@ class TraceData:
     topk: list[list[tuple[str, float]]]  # per t: (next token, probability), best first
     next_logprob: list[float]  # per t < T-1: log-prob of the actual next token
     variance: dict[str, list[float]] = field(default_factory=dict)  # key -> per-unit variance (lazy)
+    unknown: set[int] = field(default_factory=set)  # positions whose typed token is not in the vocabulary (read as <unk>)
 
     @property
     def length(self) -> int:
@@ -73,6 +74,8 @@ def trace_data(loaded, text: str, topk: int = TOPK) -> TraceData:
 
     trace = loaded.trace(text, topk=topk)
     itos = loaded.vocab.itos
+    typed = loaded.tokenize(text)  # shown as typed; the model reads <unk> where unknown
+    unknown = {t for t, i in enumerate(trace.tokens) if i == loaded.vocab.unk_id and typed[t] != itos[i]}
     by_time = {key: v.tolist() for key, v in trace.vectors.items()}
     by_unit = {key: v.t().tolist() for key, v in trace.vectors.items()}
     ranges: dict[str, tuple[float, float]] = {}
@@ -90,7 +93,7 @@ def trace_data(loaded, text: str, topk: int = TOPK) -> TraceData:
         ranges[name] = (lo, hi)
     return TraceData(
         cell=trace.cell, layers=trace.layers, hidden=trace.hidden,
-        tokens=[itos[i] for i in trace.tokens], by_time=by_time, by_unit=by_unit, ranges=ranges,
+        tokens=typed, unknown=unknown, by_time=by_time, by_unit=by_unit, ranges=ranges,
         state_before=[[s.tolist() for s in state] for state in trace.state_before],
         topk=[[(itos[i], p) for i, p in zip(ids, probs)]
               for ids, probs in zip(trace.topk_ids.tolist(), trace.topk_probs.tolist())],
@@ -477,9 +480,9 @@ class InspectPane(Widget, can_focus=True):
         data = self.data
         if data is None:
             return
-        token = data.tokens[self.t]
+        token = shown(data.tokens[self.t]) + (" (not in the vocabulary: read as <unk>)" if self.t in data.unknown else "")
         self.query_one("#ins-header", Static).update(
-            f"t={self.t} token {shown(token)} · layer {self.layer_index} · vector {self.vector} · unit {self.unit} "
+            f"t={self.t} token {token} · layer {self.layer_index} · vector {self.vector} · unit {self.unit} "
             f"· cell {data.cell} ({CELLS[data.cell].convention})", layout=False)  # fixed height: no layout pass
 
     def _show_topk(self) -> None:
