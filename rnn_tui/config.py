@@ -45,7 +45,8 @@ class DataConfig:
     # seq2seq (translation) only: a TSV of source<TAB>target pairs
     src_tokenizer: str = "word"
     tgt_tokenizer: str = "char"
-    max_len: int = 0  # drop pairs with more tokens than this on either side (0 = keep all)
+    max_src_words: int = 0  # drop pairs whose source has more words (tokens with a letter or digit) than this; 0 = keep all
+    test_size: int = 0  # hold out exactly this many pairs (a seeded random choice) for testing; 0 = test_fraction
     reverse: bool = False  # the second column is the source
 
 
@@ -113,7 +114,8 @@ class Config:
         _choice("tgt-tokenizer", self.data.tgt_tokenizer, TOKENIZERS)
         _choice("attention", self.model.attention, ATTENTIONS)
         _range("teacher-forcing", self.train.teacher_forcing, 0.0, 1.0)
-        _range("max-len", self.data.max_len, 0, 1e6)
+        _range("max-src-words", self.data.max_src_words, 0, 1e6)
+        _range("test-size", self.data.test_size, 0, 1e9)
         if self.task == "seq2seq":
             _choice("cell", self.model.cell, SEQ2SEQ_CELLS)
         _choice("cell", self.model.cell, CELLS)

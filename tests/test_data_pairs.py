@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from rnn_tui.data.pairs import PairCorpus, read_pairs, pad_batch
+from rnn_tui.data.pairs import PairBatches, PairCorpus, pad_batch, read_pairs
 from rnn_tui.errors import RnnTuiError
 
 ATTR = "CC-BY 2.0 (France) Attribution: tatoeba.org #2877272 (CM) & #332435 (fucongcong)"
@@ -79,12 +79,41 @@ def test_vocab_comes_from_training_pairs():
     assert all(s[2] == c.src_vocab.unk_id for s, _ in c.val)  # each val number is unseen in training
 
 
-def test_max_len_and_lowercase():
-    pairs = [("Hello World", "你好"), ("a very long source sentence indeed", "长")]
-    c = PairCorpus.from_pairs(pairs, max_len=3, val_fraction=0.0, lowercase_src=True)
-    assert len(c.train) == 1 and c.src_vocab.decode(c.train[0][0]) == ["hello", "world"]
-    with pytest.raises(RnnTuiError, match="--max-len"):
-        PairCorpus.from_pairs(pairs, max_len=1)
+def test_max_src_words_and_lowercase():
+    pairs = [("Hello, World!", "你好"), ("a very long source sentence indeed", "长")]
+    # words are tokens with a letter or digit: "Hello , World !" is two words
+    c = PairCorpus.from_pairs(pairs, max_src_words=2, val_fraction=0.0, lowercase_src=True)
+    assert len(c.train) == 1 and c.src_vocab.decode(c.train[0][0]) == ["hello", ",", "world", "!"]
+    with pytest.raises(RnnTuiError, match="--max-src-words"):
+        PairCorpus.from_pairs(pairs, max_src_words=1)
+
+
+def test_test_size_is_exact_and_fixed_by_the_seed():
+    c = PairCorpus.from_pairs(make_pairs(200), val_fraction=0.1, test_size=37, seed=5)
+    assert (len(c.test), len(c.val), len(c.train)) == (37, 16, 147)
+    assert len(c.test_text) == 37 and c.test_text[0][0].startswith("I have ")
+    # the test split depends on the seed and data only, not on the validation fraction
+    other = PairCorpus.from_pairs(make_pairs(200), val_fraction=0.3, test_size=37, seed=5)
+    assert other.test_text == c.test_text
+    with pytest.raises(RnnTuiError, match="--test-size"):
+        PairCorpus.from_pairs(make_pairs(10), test_size=10)
+
+
+def test_pair_batches_cover_an_epoch_deterministically():
+    c = PairCorpus.from_pairs(make_pairs(300), val_fraction=0.0, seed=0)
+    batches = PairBatches(c.train, batch=16, seed=2)
+    assert len(batches) == 19
+    seen = []
+    for i in range(len(batches)):
+        b = batches.get(0, i)
+        assert b.tgt_in[:, 0].eq(2).all()  # <bos> first
+        assert b.tokens == int(b.tgt_out.ne(0).sum())  # target + <eos>, pads not counted
+        lengths = b.src_len.tolist()
+        seen += [tuple(b.src[k, :n].tolist()) for k, n in enumerate(lengths)]
+    assert sorted(seen) == sorted(tuple(s) for s, _ in c.train)  # every pair once per epoch
+    again = PairBatches(c.train, batch=16, seed=2)
+    assert torch.equal(again.get(0, 5).src, batches.get(0, 5).src)
+    assert not torch.equal(batches.get(1, 5).src, batches.get(0, 5).src)  # a new epoch reshuffles
 
 
 def test_pad_batch_with_bos_eos():

@@ -63,6 +63,7 @@ class PairCorpus:
     train: Encoded
     val: Encoded
     test: Encoded
+    test_text: list[tuple[str, str]] = field(default_factory=list)  # the test pairs as text (source tokens joined by spaces)
 
     @classmethod
     def from_pairs(
@@ -70,30 +71,44 @@ class PairCorpus:
         pairs: list[tuple[str, str]],
         src_tokenizer: str = "word",
         tgt_tokenizer: str = "char",
-        max_len: int = 0,
+        max_src_words: int = 0,
         val_fraction: float = 0.1,
         test_fraction: float = 0.0,
+        test_size: int = 0,
         min_freq: int = 1,
         seed: int = 0,
         lowercase_src: bool = False,
+        vocabs: tuple[Vocab, Vocab] | None = None,
     ) -> PairCorpus:
-        """Tokenize, drop pairs longer than ``max_len`` tokens on either side (0 = keep all),
-        shuffle with ``seed``, split, and build each side's vocabulary from the training pairs."""
+        """Tokenize, drop pairs whose source has more than ``max_src_words`` words (tokens with
+        a letter or digit; 0 = keep all), shuffle with ``seed``, split — the test split first,
+        ``test_size`` pairs or ``test_fraction`` of them, then validation — and build each
+        side's vocabulary from the training pairs (or reuse ``vocabs`` when resuming)."""
         src_tok, tgt_tok = get_tokenizer(src_tokenizer), get_tokenizer(tgt_tokenizer)
         tokenized = []
         for src, tgt in pairs:
             s = src_tok.tokenize(src.lower() if lowercase_src else src)
             t = tgt_tok.tokenize(tgt)
-            if s and t and (max_len <= 0 or (len(s) <= max_len and len(t) <= max_len)):
+            if s and t and (max_src_words <= 0 or sum(1 for w in s if _has_alnum(w)) <= max_src_words):
                 tokenized.append((s, t))
         if not tokenized:
-            hint = f"raise --max-len (now {max_len})" if max_len > 0 else "check the file"
+            hint = f"raise --max-src-words (now {max_src_words})" if max_src_words > 0 else "check the file"
             raise RnnTuiError(f"no sentence pairs left out of {len(pairs)}; {hint}")
         random.Random(seed).shuffle(tokenized)
-        n_train, n_val, _ = split_sizes(len(tokenized), val_fraction, test_fraction)
-        train_part = tokenized[:n_train]
-        src_vocab = Vocab.build(Counter(tok for s, _ in train_part for tok in s), min_freq=min_freq)
-        tgt_vocab = Vocab.build(Counter(tok for _, t in train_part for tok in t), min_freq=min_freq)
+        if test_size:
+            if test_size >= len(tokenized):
+                raise RnnTuiError(f"--test-size {test_size} leaves no pairs to train on ({len(tokenized)} in all)")
+            n_test = test_size
+            _, n_val, _ = split_sizes(len(tokenized) - n_test, val_fraction, 0.0)
+        else:
+            _, n_val, n_test = split_sizes(len(tokenized), val_fraction, test_fraction)
+        test_part, val_part, train_part = (tokenized[:n_test], tokenized[n_test:n_test + n_val],
+                                           tokenized[n_test + n_val:])
+        if vocabs is not None:
+            src_vocab, tgt_vocab = vocabs
+        else:
+            src_vocab = Vocab.build(Counter(tok for s, _ in train_part for tok in s), min_freq=min_freq)
+            tgt_vocab = Vocab.build(Counter(tok for _, t in train_part for tok in t), min_freq=min_freq)
 
         def encode(part: list[tuple[list[str], list[str]]]) -> Encoded:
             return [(src_vocab.encode(s), tgt_vocab.encode(t)) for s, t in part]
@@ -104,9 +119,14 @@ class PairCorpus:
             src_tokenizer=src_tokenizer,
             tgt_tokenizer=tgt_tokenizer,
             train=encode(train_part),
-            val=encode(tokenized[n_train : n_train + n_val]),
-            test=encode(tokenized[n_train + n_val :]),
+            val=encode(val_part),
+            test=encode(test_part),
+            test_text=[(" ".join(s), tgt_tok.detokenize(t)) for s, t in test_part],
         )
+
+
+def _has_alnum(token: str) -> bool:
+    return any(ch.isalnum() for ch in token)
 
 
 def pad_batch(
@@ -122,3 +142,60 @@ def pad_batch(
         ids[row, : len(s)] = torch.tensor(s, dtype=torch.int64)
     mask = torch.arange(T)[None, :] < lengths[:, None]
     return ids, lengths, mask
+
+
+@dataclass
+class PairBatch:
+    """One batch of pairs, padded: the decoder reads ``tgt_in`` (<bos> + target) and is
+    scored on ``tgt_out`` (target + <eos>); ``tokens`` counts the real target tokens."""
+
+    src: torch.Tensor  # (B, S) int64
+    src_len: torch.Tensor  # (B,) int64
+    tgt_in: torch.Tensor  # (B, T) int64
+    tgt_out: torch.Tensor  # (B, T) int64
+    tokens: int
+
+    def to(self, device) -> PairBatch:
+        return PairBatch(self.src.to(device), self.src_len.to(device), self.tgt_in.to(device),
+                         self.tgt_out.to(device), self.tokens)
+
+
+class PairBatches:
+    """Batches of sentence pairs, indexable and deterministic per (seed, epoch, index), so a
+    resumed run sees the same batches. Each epoch shuffles the pairs, sorts pools of 50 batches
+    by source length (little padding), cuts them into batches and shuffles the batch order.
+    ``shuffle=False`` keeps the file order (validation)."""
+
+    POOL = 50
+
+    def __init__(self, pairs: Encoded, batch: int, seed: int = 0, shuffle: bool = True) -> None:
+        if not pairs:
+            raise RnnTuiError("no sentence pairs in this split")
+        self.pairs, self.batch, self.seed, self.shuffle = pairs, batch, seed, shuffle
+        self._epoch: int | None = None
+        self._order: list[list[int]] = []
+
+    def __len__(self) -> int:
+        return -(-len(self.pairs) // self.batch)
+
+    def _batches(self, epoch: int) -> list[list[int]]:
+        if self._epoch != epoch:
+            idx = list(range(len(self.pairs)))
+            if self.shuffle:
+                rng = random.Random(self.seed * 1_000_003 + epoch)
+                rng.shuffle(idx)
+                pool = self.POOL * self.batch
+                idx = [i for start in range(0, len(idx), pool)
+                       for i in sorted(idx[start:start + pool], key=lambda i: len(self.pairs[i][0]))]
+            batches = [idx[k:k + self.batch] for k in range(0, len(idx), self.batch)]
+            if self.shuffle:
+                rng.shuffle(batches)
+            self._epoch, self._order = epoch, batches
+        return self._order
+
+    def get(self, epoch: int, index: int) -> PairBatch:
+        rows = [self.pairs[i] for i in self._batches(epoch)[index]]
+        src, src_len, _ = pad_batch([s for s, _ in rows], Vocab.pad_id)
+        tgt_in, _, _ = pad_batch([t for _, t in rows], Vocab.pad_id, bos_id=Vocab.bos_id)
+        tgt_out, _, _ = pad_batch([t for _, t in rows], Vocab.pad_id, eos_id=Vocab.eos_id)
+        return PairBatch(src, src_len, tgt_in, tgt_out, tokens=sum(len(t) + 1 for _, t in rows))
