@@ -1,0 +1,388 @@
+"""The encoder–decoder (seq2seq) model for translation, with or without attention.
+
+Encoder: reads the source x_1..x_S (a Recurrent, so the cell's equations are cells.py's)
+    e_j  = E_src[x_j]
+    h_j  = Encoder(e_j, h_{j-1})                           h_0 = 0, every layer
+    bidirectional: a second encoder reads x_S..x_1 (each sentence reversed within its own length);
+         h_j = [→h_j ; ←h_j]  (2H);   for every layer  s_0 = tanh(W_b [→h_S ; ←h_1] + b_b)
+         (one W_b shared by the layers; the LSTM's c gets its own W_b', b_b'). The two directions
+         are separate stacks: layer k of each reads layer k−1 of the same direction only (in
+         nn.LSTM(bidirectional=True) it reads both), so each is a plain Recurrent to step through.
+    unidirectional: s_0 = the encoder's final state, layer by layer
+
+Decoder: y_0 = <bos>; step t reads y_{t-1} and scores y_t (trained on <bos> y_1..y_T against
+y_1..y_T <eos>). s_t is the decoder's state; s_t in the lines below means its top layer's h.
+    none      (the classic encoder–decoder) c = s_0 (top layer), one fixed context vector
+              s_t = Decoder([E_tgt[y_{t-1}] ; c], s_{t-1})     ("; c" only with feed_context)
+              logits_t = W_out s_t + b_out
+    additive  (Bahdanau; d2l's Seq2SeqAttentionDecoder)
+              e_tj = vᵀ tanh(W_q s_{t-1} + W_k h_j)     (W_k h_j computed once per sentence)
+              α_t = softmax_j(e_tj)                    c_t = Σ_j α_tj h_j
+              s_t = Decoder([E_tgt[y_{t-1}] ; c_t], s_{t-1})
+              logits_t = W_out [s_t ; c_t] + b_out     (the context also reaches the output)
+    dot       (Luong) s_t = Decoder(E_tgt[y_{t-1}], s_{t-1})      (no input feeding)
+              e_tj = s_tᵀ h_j     (bidirectional: s_tᵀ W_k h_j, W_k maps 2H -> H)
+    general   (Luong) as dot with e_tj = s_tᵀ W_k h_j
+              dot/general: α_t, c_t as above;  s̃_t = tanh(W_c [c_t ; s_t]);  logits_t = W_out s̃_t + b_out
+    p(y_t | y_<t, x) = softmax(logits_t). Padding: e_tj = −inf on pad positions, so α_tj = 0 exactly.
+
+Variable-length batches are packed (pack_padded_sequence) through the fused encoder, so a sentence
+gives the same numbers alone or in a padded batch. Ways to run, all on the same weights:
+    forward      a whole batch, teacher-forced (fused decoder over all steps for none/dot/general)
+                 or with scheduled sampling (a step loop)
+    decode_step  one token per sentence (greedy, beam search)
+    trace        every gate and state of encoder and decoder for one sentence (inspection)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from rnn_tui.config import ATTENTIONS, SEQ2SEQ_CELLS, ModelConfig
+from rnn_tui.data.vocab import Vocab
+from rnn_tui.errors import RnnTuiError
+from rnn_tui.models.cells import State
+from rnn_tui.models.init import init_weights
+from rnn_tui.models.recurrent import Recurrent
+
+PAD, UNK, BOS, EOS = Vocab.pad_id, Vocab.unk_id, Vocab.bos_id, Vocab.eos_id
+NEVER_GENERATED = (PAD, UNK, BOS)  # a decoder never emits these (greedy, beam search, trace)
+LUONG = ("dot", "general")
+
+DecoderState = State  # (h,) or (h, c), each (L, B, H): the batch is dim 1, as in Recurrent
+
+
+def reorder_state(state: DecoderState, index: torch.Tensor) -> DecoderState:
+    """Pick (and repeat) sentences of a batched state: beam search follows its back-pointers."""
+    return tuple(s.index_select(1, index) for s in state)
+
+
+def loss(logits: torch.Tensor, tgt_out: torch.Tensor, pad_id: int = PAD) -> torch.Tensor:
+    """Cross-entropy of logits (B, T, V) against tgt_out (B, T), mean over the real (non-pad) tokens."""
+    return F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1), ignore_index=pad_id)
+
+
+@dataclass
+class Encoded:
+    """What the decoder needs from the source, computed once per sentence (batch in dim 0)."""
+
+    outputs: torch.Tensor  # (B, S, He) the top layer's h_j (He = 2H when bidirectional); 0 on pads
+    keys: torch.Tensor | None  # (B, S, ·) what queries are scored against: W_k h_j (or h_j for dot); None without attention
+    mask: torch.Tensor  # (B, S) bool, True on real source tokens
+    state: DecoderState  # the decoder's initial state s_0, each (L, B, H)
+    context: torch.Tensor | None  # (B, H) the fixed context c (attention "none"), else None
+
+    def select(self, index: torch.Tensor) -> Encoded:
+        """The sentences at ``index`` (repeats allowed): e.g. one source expanded to a beam of K."""
+
+        def rows(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.index_select(0, index)
+
+        return Encoded(rows(self.outputs), rows(self.keys), rows(self.mask), reorder_state(self.state, index),
+                       rows(self.context))
+
+
+@dataclass
+class Seq2SeqTrace:
+    """One sentence pair through the model, every intermediate kept (float32, on the cpu)."""
+
+    src_ids: list[int]  # S source ids
+    tgt_ids: list[int]  # T ids the decoder produced at each step (forced or greedy), <eos> included if reached
+    inputs: list[int]  # T ids the decoder read: <bos> + tgt_ids[:-1]
+    cell: str
+    layers: int
+    hidden: int
+    attention_kind: str
+    bidirectional: bool
+    encoder: dict[str, torch.Tensor]  # f"{layer}.{name}" -> (S, H); backward direction "b{layer}.{name}",
+    #                                   row j = after reading x_S..x_j (so rows line up with source tokens)
+    decoder: dict[str, torch.Tensor]  # f"{layer}.{name}" -> (T, H), every gate of every step
+    attention: torch.Tensor | None  # (T, S): α_t over the source, rows sum to 1
+    topk_ids: torch.Tensor  # (T, k) the most likely tokens at each step
+    topk_probs: torch.Tensor  # (T, k)
+    logprobs: torch.Tensor  # (T,) log p(tgt_ids[t])
+    decoder_state_before: list[State] = field(default_factory=list)  # per layer, s_0 (each (H,))
+
+    def encoder_parts(self, layer: int, j: int, backward: bool = False) -> dict[str, torch.Tensor]:
+        """Every intermediate of one encoder layer at source position j, each (H,)."""
+        prefix = f"{'b' if backward else ''}{layer}."
+        return {key[len(prefix):]: v[j] for key, v in self.encoder.items() if key.startswith(prefix)}
+
+    def encoder_prev_state(self, layer: int, j: int, backward: bool = False) -> State:
+        """The state that encoder layer had before it read position j (zeros at its first token)."""
+        prefix, S = f"{'b' if backward else ''}{layer}.", len(self.src_ids)
+        prev = j + 1 if backward else j - 1
+        names = ("h", "c") if f"{prefix}c" in self.encoder else ("h",)
+        if not 0 <= prev < S:
+            return tuple(torch.zeros(self.hidden) for _ in names)
+        return tuple(self.encoder[prefix + n][prev] for n in names)
+
+    def decoder_parts(self, layer: int, t: int) -> dict[str, torch.Tensor]:
+        """Every intermediate of one decoder layer at step t, each (H,)."""
+        prefix = f"{layer}."
+        return {key[len(prefix):]: v[t] for key, v in self.decoder.items() if key.startswith(prefix)}
+
+    def decoder_prev_state(self, layer: int, t: int) -> State:
+        """The state that decoder layer had before step t (s_0 from the encoder at t = 0)."""
+        if t == 0:
+            return self.decoder_state_before[layer]
+        names = ("h", "c") if f"{layer}.c" in self.decoder else ("h",)
+        return tuple(self.decoder[f"{layer}.{n}"][t - 1] for n in names)
+
+
+def _reverse_within_length(lengths: torch.Tensor, S: int) -> torch.Tensor:
+    """(B, S) time index that reverses each row's first len positions and leaves its pads alone
+    (it is its own inverse)."""
+    j = torch.arange(S, device=lengths.device)[None, :]
+    n = lengths[:, None]
+    return torch.where(j < n, n - 1 - j, j)
+
+
+def _gather_time(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """x (B, S, D) reordered along time by index (B, S)."""
+    return x.gather(1, index[:, :, None].expand_as(x))
+
+
+def _run_packed(rnn: Recurrent, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, State]:
+    """The fused kernel over a padded batch, each sentence stopping at its own length: outputs
+    (B, S, H) with 0 on pads, and each sentence's state after its last real token."""
+    packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+    out, state = rnn(packed, rnn.init_state(x.size(0), x.device))  # the fused module takes packed input
+    out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.size(1))
+    return out, state
+
+
+def _vectors(parts: list[list[dict[str, torch.Tensor]]], prefix: str = "") -> dict[str, torch.Tensor]:
+    """Recurrent.trace's parts[layer][t][name] (H,) -> {f"{prefix}{layer}.{name}": (T, H)}."""
+    return {f"{prefix}{k}.{name}": torch.stack([p[name] for p in layer]).float().cpu()
+            for k, layer in enumerate(parts) for name in layer[0]}
+
+
+class Seq2Seq(nn.Module):
+    def __init__(self, cfg: ModelConfig, src_vocab_size: int, tgt_vocab_size: int) -> None:
+        super().__init__()
+        if cfg.embed <= 0:
+            raise RnnTuiError("seq2seq needs a learned embedding: set --embed > 0 (one-hot input is for language models)")
+        if cfg.cell not in SEQ2SEQ_CELLS:
+            raise RnnTuiError(f"seq2seq supports --cell {', '.join(SEQ2SEQ_CELLS)}; got {cfg.cell!r}")
+        if cfg.attention not in ATTENTIONS:
+            raise RnnTuiError(f"--attention must be one of {', '.join(ATTENTIONS)}; got {cfg.attention!r}")
+        if cfg.tie_weights:
+            raise RnnTuiError("--tie-weights is for language models; turn it off for seq2seq")
+        self.cfg, self.src_vocab_size, self.tgt_vocab_size = cfg, src_vocab_size, tgt_vocab_size
+        self.attention = cfg.attention
+        E, H, L = cfg.embed, cfg.hidden, cfg.layers
+        self.src_embed = nn.Embedding(src_vocab_size, E)
+        self.tgt_embed = nn.Embedding(tgt_vocab_size, E)
+        self.drop = nn.Dropout(cfg.dropout)  # on the embeddings and on what the output layer reads
+
+        # encoder (and its backward twin), and the bridge to the decoder's first state
+        self.encoder = Recurrent(cfg.cell, E, H, L, cfg.dropout)
+        self.encoder_b = Recurrent(cfg.cell, E, H, L, cfg.dropout) if cfg.bidirectional else None
+        He = 2 * H if cfg.bidirectional else H
+        self.enc_size = He
+        n_state = len(self.encoder.init_state(1))  # 1 for (h,), 2 for (h, c)
+        self.bridge = nn.ModuleList([nn.Linear(2 * H, H) for _ in range(n_state)]) if cfg.bidirectional else None
+
+        # attention: W_k h_j is precomputed per sentence (additive: W_k; general: W; dot: only to match sizes)
+        needs_w_k = cfg.attention in ("additive", "general") or (cfg.attention == "dot" and He != H)
+        self.w_k = nn.Linear(He, H, bias=False) if needs_w_k else None
+        self.w_q = nn.Linear(H, H, bias=False) if cfg.attention == "additive" else None
+        self.v = nn.Linear(H, 1, bias=False) if cfg.attention == "additive" else None
+        self.w_c = nn.Linear(He + H, H, bias=False) if cfg.attention in LUONG else None
+
+        # decoder: its input is the target embedding, plus c_t (additive) or c (none + feed_context)
+        extra = He if cfg.attention == "additive" else (H if cfg.attention == "none" and cfg.feed_context else 0)
+        self.decoder = Recurrent(cfg.cell, E + extra, H, L, cfg.dropout)
+        self.head = nn.Linear(H + He if cfg.attention == "additive" else H, tgt_vocab_size)
+        init_weights(self, cfg.init, cfg.forget_bias)
+
+    # -- the encoder -------------------------------------------------------------------------------
+
+    def encode(self, src: torch.Tensor, src_len: torch.Tensor) -> Encoded:
+        """src (B, S) padded ids, src_len (B,) -> Encoded (outputs, keys, mask, s_0, context)."""
+        B, S = src.shape
+        if bool((src_len < 1).any()):
+            raise RnnTuiError("a source sentence has no tokens; nothing to translate")
+        src_len = src_len.to(src.device)
+        x = self.drop(self.src_embed(src))
+        out, state = _run_packed(self.encoder, x, src_len)
+        if self.encoder_b is not None:
+            rev = _reverse_within_length(src_len, S)
+            out_b, state_b = _run_packed(self.encoder_b, _gather_time(x, rev), src_len)
+            out = torch.cat([out, _gather_time(out_b, rev)], dim=-1)  # h_j = [→h_j ; ←h_j]
+            # s_0 = tanh(W_b [→h_S ; ←h_1] + b_b), layer by layer (and for c with its own W_b')
+            state = tuple(torch.tanh(bridge(torch.cat([f, b], dim=-1)))
+                          for bridge, f, b in zip(self.bridge, state, state_b))
+        mask = torch.arange(S, device=src.device)[None, :] < src_len[:, None]
+        if self.w_k is not None:
+            keys = self.w_k(out)
+        else:
+            keys = out if self.attention == "dot" else None
+        context = state[0][-1] if self.attention == "none" else None
+        return Encoded(outputs=out, keys=keys, mask=mask, state=state, context=context)
+
+    # -- the pieces of a decoder step ----------------------------------------------------------------
+
+    def _attend(self, query: torch.Tensor, enc: Encoded) -> tuple[torch.Tensor, torch.Tensor]:
+        """query (B, T, H) -> context c_t (B, T, He) and weights α_t (B, T, S)."""
+        if self.attention == "additive":
+            scores = self.v(torch.tanh(self.w_q(query)[:, :, None, :] + enc.keys[:, None, :, :])).squeeze(-1)
+        else:  # dot / general: s_tᵀ keys_j
+            scores = query @ enc.keys.transpose(1, 2)
+        scores = scores.masked_fill(~enc.mask[:, None, :], float("-inf"))  # pads get weight exactly 0
+        alpha = torch.softmax(scores, dim=-1)
+        return alpha @ enc.outputs, alpha
+
+    def _input(self, emb: torch.Tensor, ctx: torch.Tensor | None, enc: Encoded) -> torch.Tensor:
+        """The decoder's input: emb (B, [T,] E), joined by c_t (additive) or c (none + feed_context)."""
+        if self.attention == "additive":
+            return torch.cat([emb, ctx], dim=-1)
+        if self.attention == "none" and self.cfg.feed_context:
+            c = enc.context if emb.dim() == 2 else enc.context[:, None, :].expand(-1, emb.size(1), -1)
+            return torch.cat([emb, c], dim=-1)
+        return emb
+
+    def _output(self, s: torch.Tensor, ctx: torch.Tensor | None) -> torch.Tensor:
+        """Logits from the decoder's top-layer h (and the context)."""
+        if self.attention == "additive":
+            out = torch.cat([s, ctx], dim=-1)  # W_out [s_t ; c_t]
+        elif self.attention in LUONG:
+            out = torch.tanh(self.w_c(torch.cat([ctx, s], dim=-1)))  # s̃_t = tanh(W_c [c_t ; s_t])
+        else:
+            out = s
+        return self.head(self.drop(out))
+
+    def _step(self, emb: torch.Tensor, state: DecoderState, enc: Encoded,
+              rnn: Callable[[torch.Tensor, State], tuple[torch.Tensor, State]]):
+        """One decoder step on embedded inputs emb (B, E); ``rnn`` runs the recurrent layers
+        ((B, I), state) -> (top layer's h (B, H), new state). Returns logits, state, α_t or None."""
+        ctx = alpha = None
+        if self.attention == "additive":  # Bahdanau: the query is the previous state s_{t-1}
+            ctx, alpha = self._attend(state[0][-1][:, None, :], enc)
+            ctx, alpha = ctx[:, 0], alpha[:, 0]
+        s, state = rnn(self._input(emb, ctx, enc), state)
+        if self.attention in LUONG:  # Luong: the query is the new state s_t
+            ctx, alpha = self._attend(s[:, None, :], enc)
+            ctx, alpha = ctx[:, 0], alpha[:, 0]
+        return self._output(s, ctx), state, alpha
+
+    def _decoder_rnn(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """One token through the decoder's layers inside forward: the step functions, except while
+        training with dropout between layers, where the fused kernel on a length-1 sequence
+        applies that dropout exactly as the fused path over all steps does."""
+        if self.training and self.decoder.layers > 1 and self.cfg.dropout > 0:
+            out, state = self.decoder(x[:, None, :], state)
+            return out[:, 0], state
+        return self.decoder.step(x, state)
+
+    # -- the whole batch ---------------------------------------------------------------------------------
+
+    def forward(self, src: torch.Tensor, src_len: torch.Tensor, tgt_in: torch.Tensor, teacher_forcing: float = 1.0,
+                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """src (B, S), src_len (B,), tgt_in (B, T) = <bos> + target -> logits (B, T, V), α (B, T, S) or None.
+
+        teacher_forcing < 1 is scheduled sampling: at each step after the first, each sentence
+        reads the reference token with that probability, otherwise the model's own argmax of the
+        previous step (drawn with ``generator``, or torch's global generator)."""
+        enc = self.encode(src, src_len)
+        emb = self.drop(self.tgt_embed(tgt_in))
+        if teacher_forcing >= 1.0 and self.attention != "additive":
+            # every input is known: the fused decoder runs all T steps in one call
+            s, _ = self.decoder(self._input(emb, None, enc), enc.state)
+            ctx, alpha = self._attend(s, enc) if self.attention in LUONG else (None, None)
+            return self._output(s, ctx), alpha
+        B, T = tgt_in.shape
+        use_ref = None
+        if teacher_forcing < 1.0:
+            use_ref = (torch.rand((B, T), generator=generator) < teacher_forcing).to(tgt_in.device)
+        state, logits, alphas = enc.state, [], []
+        for t, emb_t in enumerate(emb.unbind(1)):  # unbind, not emb[:, t] (backward stays O(T))
+            if use_ref is not None and t > 0:
+                own = self.drop(self.tgt_embed(logits[-1].detach().argmax(-1)))  # the model's own guess
+                emb_t = torch.where(use_ref[:, t, None], emb_t, own)
+            lg, state, alpha = self._step(emb_t, state, enc, self._decoder_rnn)
+            logits.append(lg)
+            alphas.append(alpha)
+        return torch.stack(logits, 1), (torch.stack(alphas, 1) if alphas[0] is not None else None)
+
+    # -- one token at a time (decoding) ----------------------------------------------------------------
+
+    @torch.no_grad()
+    def decode_step(self, y_prev: torch.Tensor, state: DecoderState, enc: Encoded):
+        """y_prev (B,) -> logits (B, V), the new state, α_t (B, S) or None. Start from enc.state
+        with y_prev = <bos>. Same numbers as forward (teacher-forced) in eval mode."""
+        return self._step(self.drop(self.tgt_embed(y_prev)), state, enc, self.decoder.step)
+
+    # -- one sentence, every intermediate (inspection) ---------------------------------------------------
+
+    @torch.no_grad()
+    def trace(self, src_ids: list[int], tgt_ids: list[int] | None = None, topk: int = 5) -> Seq2SeqTrace:
+        """Run one source sentence, and the target given (forced; <eos> appended) or decoded greedily
+        (up to <eos>, at most 2·S + 10 steps), through the step functions, keeping everything."""
+        src_ids = [int(i) for i in src_ids]
+        if not src_ids:
+            raise RnnTuiError("nothing to translate: the source has no tokens")
+        was_training = self.training
+        self.eval()
+        try:
+            device = self.head.weight.device
+            src = torch.tensor([src_ids], device=device)
+            enc = self.encode(src, torch.tensor([len(src_ids)], device=device))
+            x = self.src_embed(src[0])  # (S, E)
+            encoder = _vectors(self.encoder.trace(x)[0])
+            if self.encoder_b is not None:  # read reversed, stored by source position
+                encoder.update({k: v.flip(0) for k, v in _vectors(self.encoder_b.trace(x.flip(0))[0], "b").items()})
+
+            forced = None
+            if tgt_ids is not None:
+                forced = [int(i) for i in tgt_ids]
+                forced = forced if forced and forced[-1] == EOS else forced + [EOS]
+            steps = len(forced) if forced is not None else 2 * len(src_ids) + 10
+            step_parts: list[list[list[dict[str, torch.Tensor]]]] = []
+
+            def rnn(inp: torch.Tensor, s: State) -> tuple[torch.Tensor, State]:
+                parts, s = self.decoder.trace(inp, s)  # a length-1 sequence: parts[layer][0][name]
+                step_parts.append(parts)
+                return s[0][-1], s
+
+            y, state = BOS, enc.state
+            inputs, outputs, logps, alphas, tops = [], [], [], [], []
+            for t in range(steps):
+                logits, state, alpha = self._step(self.tgt_embed(torch.tensor([y], device=device)), state, enc, rnn)
+                logp = torch.log_softmax(logits[0].float(), dim=-1)
+                if forced is not None:
+                    nxt = forced[t]
+                else:
+                    nxt = int(logp.index_fill(0, torch.tensor(NEVER_GENERATED, device=device), float("-inf")).argmax())
+                inputs.append(y)
+                outputs.append(nxt)
+                logps.append(logp[nxt])
+                tops.append(torch.topk(logp, min(topk, self.tgt_vocab_size)))
+                if alpha is not None:
+                    alphas.append(alpha[0])
+                y = nxt
+                if forced is None and nxt == EOS:
+                    break
+            decoder = _vectors([[p[k][0] for p in step_parts] for k in range(self.cfg.layers)])
+            return Seq2SeqTrace(
+                src_ids=src_ids, tgt_ids=outputs, inputs=inputs, cell=self.cfg.cell, layers=self.cfg.layers,
+                hidden=self.cfg.hidden, attention_kind=self.attention, bidirectional=self.encoder_b is not None,
+                encoder=encoder, decoder=decoder,
+                attention=torch.stack(alphas).float().cpu() if alphas else None,
+                topk_ids=torch.stack([tp.indices for tp in tops]).cpu(),
+                topk_probs=torch.stack([tp.values for tp in tops]).exp().cpu(),
+                logprobs=torch.stack(logps).cpu(),
+                decoder_state_before=[tuple(s[k, 0].float().cpu() for s in enc.state) for k in range(self.cfg.layers)],
+            )
+        finally:
+            self.train(was_training)
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
