@@ -386,6 +386,54 @@ def control(run_spec: str, command: str, value: float | None, runs_dir: str | No
     click.echo(f"sent {command} to {run.id}")
 
 
+@cli.command()
+@click.argument("hyp_file", metavar="HYP_FILE")
+@click.argument("ref_files", metavar="REF_FILE...", nargs=-1, required=True)
+@click.option("--tokenize", type=click.Choice(["13a", "zh", "char", "none"]), default="13a", show_default=True,
+              help="13a: mteval-v13a (WMT's default); zh: Chinese characters one by one; char: every character.")
+@click.option("--smooth", type=click.Choice(["exp", "floor", "add-k", "none"]), default="exp", show_default=True)
+@click.option("--lowercase", is_flag=True, help="Case-insensitive BLEU.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def bleu(hyp_file: str, ref_files: tuple[str, ...], tokenize: str, smooth: str, lowercase: bool, as_json: bool) -> None:
+    """Corpus BLEU of HYP_FILE against REF_FILEs, as sacrebleu computes it.
+
+    Files are UTF-8, one sentence per line; several REF_FILEs are several references per line.
+    """
+    from rnn_tui.decode.bleu import corpus_bleu
+
+    hyps = _read_lines(hyp_file)
+    refs = [_read_lines(path) for path in ref_files]
+    for path, lines in zip(ref_files, refs):
+        if len(lines) != len(hyps):
+            raise RnnTuiError(f"{hyp_file} has {len(hyps)} lines but {path} has {len(lines)}; BLEU needs one reference line per hypothesis line")
+    result = corpus_bleu(hyps, refs, tokenize=tokenize, smooth=smooth, lowercase=lowercase)
+    if as_json:
+        _print_json({"score": result.score, "precisions": result.precisions, "bp": result.bp, "ratio": result.ratio,
+                     "hyp_len": result.sys_len, "ref_len": result.ref_len, "tokenize": tokenize, "smooth": smooth})
+    else:
+        click.echo(result.format())
+
+
+def _read_lines(path: str) -> list[str]:
+    """The lines of a UTF-8 file (a BOM dropped), without their "\\n"; nothing else is stripped."""
+    from pathlib import Path
+
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise RnnTuiError(f"no such file: {path}") from None
+    except OSError as exc:
+        raise RnnTuiError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RnnTuiError(f"{path}: not valid UTF-8 at byte {exc.start} (0x{data[exc.start]:02x})") from None
+    lines = text.removeprefix("\ufeff").split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the newline that ends the last line starts no line
+    return lines
+
+
 def _read_text_arg(text: str | None, path: str | None) -> str:
     if path:
         from rnn_tui.data.text import read_text
