@@ -1,7 +1,8 @@
-"""The training loop of a language-model run, writing its run directory as it goes.
+"""The training loop of a run (language model or translator), writing its run directory as it goes.
 
 One ``Trainer`` is one OS process's work on one run: build data, model and optimizer from the
-run's config (and its latest checkpoint when resuming), then loop — read commands, take a
+run's config (and its latest checkpoint when resuming) — the data and model through the run's
+task (tasks.py) — then loop — read commands, take a
 step, log, evaluate, sample, checkpoint — until a budget is spent, early stopping triggers, a
 ``stop`` command or SIGINT/SIGTERM arrives, or the loss stops being finite.
 
@@ -19,7 +20,6 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from rnn_tui.config import Config
 from rnn_tui.errors import RnnTuiError
@@ -53,10 +53,7 @@ class Trainer:
     # -- set-up ----------------------------------------------------------------------------------
 
     def setup(self) -> None:
-        from rnn_tui.data.corpus import load_text_corpus
-        from rnn_tui.data.text import LMBatches
-        from rnn_tui.data.vocab import Vocab
-        from rnn_tui.models.lm import LanguageModel
+        from rnn_tui.train.tasks import TASKS
 
         cfg, t = self.cfg, self.cfg.train
         self.threads = set_threads(t.threads)
@@ -69,29 +66,18 @@ class Trainer:
                 raise RnnTuiError(f"run {self.run.id} has no checkpoint to resume from; start a new run")
             else:  # created but never started (the app creates a run, then launches it): start fresh
                 self.resume = False
-        vocab = Vocab.from_json(ckpt.meta["vocab"]) if ckpt else None
-        self.corpus = load_text_corpus(cfg.data, vocab=vocab)
-        self.vocab = self.corpus.vocab
-        self.batches = LMBatches(self.corpus.train, t.batch, t.seq_len, scheme=t.batching, seed=t.seed)
-        self.val_batches = None
-        if self.corpus.val.numel() > 1:
-            val_batch = max(1, min(t.batch, (self.corpus.val.numel() - 1) // t.seq_len))
-            val_len = min(t.seq_len, self.corpus.val.numel() - 1)
-            self.val_batches = LMBatches(self.corpus.val, val_batch, val_len, scheme="sequential", seed=0)
+        self.task = TASKS[cfg.task](cfg, ckpt.meta if ckpt else None)
 
         torch.manual_seed(t.seed)
-        self.model = LanguageModel(cfg.model, len(self.vocab)).to(self.device)
+        self.model = self.task.build_model(self.device)
         self.optimizer = make_optimizer(t, self.model.parameters())
         self.schedule = Schedule.from_config(t)
         self.bad_evals = 0
-        self.state = None  # hidden state carried between batches (sequential scheme)
         if ckpt:
             self._restore(ckpt)
 
-        self.steps_per_epoch = len(self.batches)
+        self.steps_per_epoch = len(self.task)
         self.total_steps = self._total_steps()
-        self.tokens_per_step = t.batch * t.seq_len
-        self.prime = self._sample_prime()
 
     def _total_steps(self) -> int | None:
         """Steps the budget allows, or None when only a time budget is set."""
@@ -113,18 +99,14 @@ class Trainer:
             done.append(self.elapsed / self.cfg.train.time)
         return min(1.0, max(done)) if done else 0.0
 
-    def _sample_prime(self) -> list[int]:
-        source = self.corpus.val if self.corpus.val.numel() >= 8 else self.corpus.train
-        return [int(i) for i in source[: min(8, source.numel())]]
-
     # -- the loop ---------------------------------------------------------------------------------
 
     def run_loop(self) -> Event:
         t = self.cfg.train
         self._install_signal_handlers()
         self._status("running")
-        self._emit(self.run.append_metric, {"event": "start", "resumed": self.resume, "params": self.model.num_params(),
-                                            "vocab": len(self.vocab), "train_tokens": self.corpus.train.numel(),
+        self._emit(self.run.append_metric, {"event": "start", "task": self.cfg.task, "resumed": self.resume,
+                                            "params": self.model.num_params(), **self.task.start_info(),
                                             "steps_per_epoch": self.steps_per_epoch, "total_steps": self.total_steps,
                                             "device": str(self.device), "threads": self.threads})
         acc = _Accumulator()
@@ -144,15 +126,15 @@ class Trainer:
                 clock = now  # paused time is not training time
                 continue
 
-            loss, grad_norm, clipped, lr = self._train_step()
+            loss, tokens, grad_norm, clipped, lr = self._train_step()
             now = time.perf_counter()
             self.elapsed += now - clock
-            acc.add(loss, grad_norm, clipped, now - clock)
+            acc.add(loss, tokens, grad_norm, clipped, now - clock)
 
             if t.log_interval and self.step % t.log_interval == 0:
                 self._log(acc, lr)
                 acc = _Accumulator()
-            if self.val_batches is not None and self.step % t.eval_interval == 0:
+            if self.task.val_batches is not None and self.step % t.eval_interval == 0:
                 self._evaluate_and_checkpoint()
             if self.step % t.sample_interval == 0:
                 self._sample()
@@ -165,13 +147,9 @@ class Trainer:
 
         return self._finish(acc)
 
-    def _train_step(self) -> tuple[float, float, bool, float]:
+    def _train_step(self) -> tuple[float, int, float, bool, float]:
         t = self.cfg.train
-        x, y = self.batches.get(self.epoch, self.index)
-        x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
-        state = self.state if self.batches.stateful else None
-        logits, state = self.model(x, state)
-        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
+        loss, tokens = self.task.loss(self.epoch, self.index)
         loss_value = loss.item()
         if not math.isfinite(loss_value):
             raise _NonFinite(f"loss became {loss_value} at step {self.step + 1}")
@@ -194,12 +172,13 @@ class Trainer:
         set_lr(self.optimizer, lr)
         self.optimizer.step()
 
-        self.state = _detach(state) if self.batches.stateful else None
         self.step += 1
         self.index += 1
-        if self.index == self.steps_per_epoch:
-            self.epoch, self.index, self.state = self.epoch + 1, 0, None
-        return loss_value, grad_norm, clipped, lr
+        new_epoch = self.index == self.steps_per_epoch
+        if new_epoch:
+            self.epoch, self.index = self.epoch + 1, 0
+        self.task.after_step(new_epoch)
+        return loss_value, tokens, grad_norm, clipped, lr
 
     # -- what the loop writes --------------------------------------------------------------------
 
@@ -207,7 +186,7 @@ class Trainer:
         if not acc.n:
             return
         loss = acc.loss / acc.n
-        rate = self.tokens_per_step * acc.n / max(acc.seconds, 1e-9)
+        rate = acc.tokens / max(acc.seconds, 1e-9)
         record = {
             "event": "train", "step": self.step, "epoch": self._epoch_float(), "elapsed": round(self.elapsed, 3),
             "loss": loss, "ppl": math.exp(min(loss, 50)), "bpt": loss / LN2,
@@ -223,25 +202,18 @@ class Trainer:
     def _epoch_float(self) -> float:
         return self.epoch + self.index / self.steps_per_epoch
 
-    @torch.no_grad()
-    def evaluate(self) -> float:
-        """Mean cross-entropy (nats/token) on the validation split, hidden state carried through."""
-        assert self.val_batches is not None
+    def evaluate(self) -> dict[str, float]:
+        """The task's validation numbers: ``val_loss`` (nats/token), and ``val_bleu`` for seq2seq."""
+        assert self.task.val_batches is not None
         self.model.eval()
-        n = len(self.val_batches)
-        if self.cfg.train.eval_batches:
-            n = min(n, self.cfg.train.eval_batches)
-        total, count, state = 0.0, 0, None
-        for i in range(n):
-            x, y = self.val_batches.get(0, i)
-            logits, state = self.model(x.to(self.device), state)
-            total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.to(self.device).reshape(-1), reduction="sum").item()
-            count += y.numel()
-        self.model.train()
-        return total / max(count, 1)
+        try:
+            return self.task.evaluate(self.cfg.train.eval_batches)
+        finally:
+            self.model.train()
 
     def _evaluate_and_checkpoint(self) -> None:
-        val = self.evaluate()
+        result = self.evaluate()
+        val = result["val_loss"]
         if not math.isfinite(val):
             raise _NonFinite(f"validation loss became {val} at step {self.step}")
         improved = val < self.best_val - 1e-6
@@ -253,7 +225,7 @@ class Trainer:
         self._emit(self.run.append_metric, {
             "event": "val", "step": self.step, "epoch": self._epoch_float(), "elapsed": round(self.elapsed, 3),
             "val_loss": val, "val_ppl": math.exp(min(val, 50)), "val_bpt": val / LN2, "best": improved,
-            "lr_reduced": reduced,
+            "lr_reduced": reduced, **{k: v for k, v in result.items() if k != "val_loss"},
         })
         self.last_val, self.last_eval_step = val, self.step
         if improved:
@@ -263,28 +235,22 @@ class Trainer:
             self.stop_reason = f"early stop: no validation improvement in {patience} evaluations"
 
     def _sample(self) -> None:
-        from rnn_tui.data.tokenizers import get_tokenizer
-        from rnn_tui.decode.sampling import Sampling, sample
-
-        s = Sampling(temperature=0.8, length=self.cfg.train.sample_length, seed=self.cfg.train.seed + self.step)
-        v = self.vocab
-        ids = [tok.id for tok in sample(self.model, self.prime, s, banned=(v.pad_id, v.bos_id), eos_id=v.eos_id, unk_id=v.unk_id)]
-        detok = get_tokenizer(self.cfg.data.tokenizer).detokenize
+        self.model.eval()
+        try:
+            sampled = self.task.sample(seed=self.cfg.train.seed + self.step)
+        finally:
+            self.model.train()
         self._emit(self.run.append_sample, {
-            "event": "sample", "step": self.step, "epoch": self._epoch_float(), "elapsed": round(self.elapsed, 3),
-            "prime": detok(v.decode(self.prime)), "text": detok(v.decode(ids)), "temperature": s.temperature,
+            "event": "sample", "step": self.step, "epoch": self._epoch_float(), "elapsed": round(self.elapsed, 3), **sampled,
         })
 
     def _save(self, tag: str, val_loss: float | None = None) -> None:
         extra = {"rng/cpu": torch.get_rng_state()}
         if self.device.type == "cuda":
             extra["rng/cuda"] = torch.cuda.get_rng_state(self.device)
-        if self.state is not None:
-            for k, tensor in enumerate(self.state):
-                extra[f"state/{k}"] = tensor
+        extra.update(self.task.extra())
         meta = {
-            "task": self.cfg.task, "config": self.cfg.to_dict(), "vocab": self.vocab.to_json(),
-            "tokenizer": self.cfg.data.tokenizer, "step": self.step, "epoch": self.epoch, "index": self.index,
+            "task": self.cfg.task, "config": self.cfg.to_dict(), **self.task.meta(), "step": self.step, "epoch": self.epoch, "index": self.index,
             "elapsed": self.elapsed, "val_loss": val_loss, "best_val_loss": _finite_or_none(self.best_val),
             "bad_evals": self.bad_evals, "schedule": self.schedule.state(), "saved": time.time(),
         }
@@ -303,8 +269,7 @@ class Trainer:
         torch.set_rng_state(ckpt.extra["rng/cpu"])
         if self.device.type == "cuda" and "rng/cuda" in ckpt.extra:
             torch.cuda.set_rng_state(ckpt.extra["rng/cuda"], self.device)
-        states = [ckpt.extra[f"state/{k}"].to(self.device) for k in range(2) if f"state/{k}" in ckpt.extra]
-        self.state = tuple(states) if states else None
+        self.task.restore_extra(ckpt.extra)
 
     # -- commands, status, end -------------------------------------------------------------------
 
@@ -339,7 +304,7 @@ class Trainer:
         t = self.cfg.train
         if acc.n:
             self._log(acc, self.schedule.lr(max(self.step - 1, 0), self.epoch, self.progress()))
-        if self.val_batches is not None and self.last_eval_step != self.step:
+        if self.task.val_batches is not None and self.last_eval_step != self.step:
             self._evaluate_and_checkpoint()
         if self.step % t.sample_interval != 0:
             self._sample()
@@ -405,18 +370,15 @@ class _Accumulator:
     """Sums over one log interval."""
 
     def __init__(self) -> None:
-        self.n, self.loss, self.grad_norm, self.clipped, self.seconds = 0, 0.0, 0.0, 0, 0.0
+        self.n, self.tokens, self.loss, self.grad_norm, self.clipped, self.seconds = 0, 0, 0.0, 0.0, 0, 0.0
 
-    def add(self, loss: float, grad_norm: float, clipped: bool, seconds: float) -> None:
+    def add(self, loss: float, tokens: int, grad_norm: float, clipped: bool, seconds: float) -> None:
         self.n += 1
+        self.tokens += tokens
         self.loss += loss
         self.grad_norm += grad_norm
         self.clipped += int(clipped)
         self.seconds += seconds  # training time only: evaluation and sampling are left out
-
-
-def _detach(state):
-    return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
 
 
 def _finite_or_none(x: float) -> float | None:

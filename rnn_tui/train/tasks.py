@@ -1,0 +1,210 @@
+"""What a Trainer trains: the parts that differ between a language model and a translator.
+
+The Trainer (trainer.py) owns the loop, the optimizer, the budgets, the commands and the run
+directory; a task owns the data, the model and what "one step", "evaluate" and "a sample" mean:
+
+    LMTask       text -> next-token prediction (sequential batches may carry the hidden state)
+    Seq2SeqTask  source<TAB>target pairs -> encoder–decoder, validation loss and greedy BLEU
+
+Both are built in two steps — ``__init__`` reads the data (with the checkpoint's vocabularies
+when resuming), ``build_model`` makes the model after the Trainer has seeded torch — so a run's
+numbers depend on its seed alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from rnn_tui.config import Config
+from rnn_tui.errors import RnnTuiError
+
+SPLIT_SEED = 0  # the train/val/test split of sentence pairs depends on the data only, not the run's seed
+BLEU_PAIRS = 1000  # validation BLEU decodes at most this many validation pairs (greedy, batched)
+
+
+class LMTask:
+    """Language modelling on a text: cross-entropy of every next token."""
+
+    def __init__(self, cfg: Config, meta: dict[str, Any] | None) -> None:
+        from rnn_tui.data.corpus import load_text_corpus
+        from rnn_tui.data.text import LMBatches
+        from rnn_tui.data.vocab import Vocab
+
+        self.cfg, t = cfg, cfg.train
+        self.corpus = load_text_corpus(cfg.data, vocab=Vocab.from_json(meta["vocab"]) if meta else None)
+        self.vocab = self.corpus.vocab
+        self.batches = LMBatches(self.corpus.train, t.batch, t.seq_len, scheme=t.batching, seed=t.seed)
+        self.val_batches = None
+        if self.corpus.val.numel() > 1:
+            val_batch = max(1, min(t.batch, (self.corpus.val.numel() - 1) // t.seq_len))
+            val_len = min(t.seq_len, self.corpus.val.numel() - 1)
+            self.val_batches = LMBatches(self.corpus.val, val_batch, val_len, scheme="sequential", seed=0)
+        source = self.corpus.val if self.corpus.val.numel() >= 8 else self.corpus.train
+        self.prime = [int(i) for i in source[: min(8, source.numel())]]
+        self.state = None  # the hidden state carried between batches (sequential scheme)
+        self._next_state = None
+
+    def build_model(self, device: torch.device) -> torch.nn.Module:
+        from rnn_tui.models.lm import LanguageModel
+
+        self.device = device
+        self.model = LanguageModel(self.cfg.model, len(self.vocab)).to(device)
+        return self.model
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def start_info(self) -> dict[str, Any]:
+        return {"vocab": len(self.vocab), "train_tokens": self.corpus.train.numel()}
+
+    def loss(self, epoch: int, index: int) -> tuple[torch.Tensor, int]:
+        """The mean loss of batch ``index`` of ``epoch`` (with its graph) and its token count."""
+        x, y = self.batches.get(epoch, index)
+        x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+        logits, state = self.model(x, self.state if self.batches.stateful else None)
+        self._next_state = state
+        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1)), y.numel()
+
+    def after_step(self, new_epoch: bool) -> None:
+        """Carry the state into the next batch (truncated BPTT); a new epoch starts from zeros."""
+        stateful = self.batches.stateful and not new_epoch
+        self.state = tuple(s.detach() for s in self._next_state) if stateful else None
+
+    @torch.no_grad()
+    def evaluate(self, max_batches: int = 0) -> dict[str, float]:
+        """Mean cross-entropy (nats/token) on the validation split, hidden state carried through."""
+        n = len(self.val_batches) if not max_batches else min(len(self.val_batches), max_batches)
+        total, count, state = 0.0, 0, None
+        for i in range(n):
+            x, y = self.val_batches.get(0, i)
+            logits, state = self.model(x.to(self.device), state)
+            total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.to(self.device).reshape(-1), reduction="sum").item()
+            count += y.numel()
+        return {"val_loss": total / max(count, 1)}
+
+    def sample(self, seed: int) -> dict[str, Any]:
+        from rnn_tui.data.tokenizers import get_tokenizer
+        from rnn_tui.decode.sampling import Sampling, sample
+
+        s = Sampling(temperature=0.8, length=self.cfg.train.sample_length, seed=seed)
+        v = self.vocab
+        ids = [tok.id for tok in sample(self.model, self.prime, s, banned=(v.pad_id, v.bos_id), eos_id=v.eos_id, unk_id=v.unk_id)]
+        detok = get_tokenizer(self.cfg.data.tokenizer).detokenize
+        return {"prime": detok(v.decode(self.prime)), "text": detok(v.decode(ids)), "temperature": s.temperature}
+
+    def meta(self) -> dict[str, Any]:
+        return {"vocab": self.vocab.to_json(), "tokenizer": self.cfg.data.tokenizer}
+
+    def extra(self) -> dict[str, torch.Tensor]:
+        return {f"state/{k}": s for k, s in enumerate(self.state)} if self.state is not None else {}
+
+    def restore_extra(self, extra: dict[str, torch.Tensor]) -> None:
+        states = [extra[f"state/{k}"].to(self.device) for k in range(2) if f"state/{k}" in extra]
+        self.state = tuple(states) if states else None
+
+
+class Seq2SeqTask:
+    """Translation: masked cross-entropy of every target token given the source and the target
+    before it (teacher forcing, or scheduled sampling below ratio 1); validation adds corpus
+    BLEU-4 of greedy translations, computed on the target tokens."""
+
+    def __init__(self, cfg: Config, meta: dict[str, Any] | None) -> None:
+        from rnn_tui.data.pairs import PairBatches, PairCorpus
+        from rnn_tui.data.spec import load_pairs, resolve
+        from rnn_tui.data.vocab import Vocab
+
+        self.cfg, d, t = cfg, cfg.data, cfg.train
+        source = resolve(d.spec)
+        if source.kind != "pairs":
+            raise RnnTuiError(f"{d.spec} is a {source.kind} dataset; translation (--task seq2seq) needs "
+                              "sentence pairs, source<TAB>target per line")
+        self.file = load_pairs(source, d.encoding, reverse=d.reverse)
+        vocabs = (Vocab.from_json(meta["src_vocab"]), Vocab.from_json(meta["tgt_vocab"])) if meta else None
+        self.corpus = PairCorpus.from_pairs(
+            self.file.pairs, src_tokenizer=d.src_tokenizer, tgt_tokenizer=d.tgt_tokenizer,
+            max_src_words=d.max_src_words, val_fraction=d.val_fraction, test_fraction=d.test_fraction,
+            test_size=d.test_size, min_freq=d.min_freq, seed=SPLIT_SEED, lowercase_src=d.lowercase, vocabs=vocabs)
+        self.src_vocab, self.tgt_vocab = self.corpus.src_vocab, self.corpus.tgt_vocab
+        self.vocab = self.tgt_vocab
+        self.batches = PairBatches(self.corpus.train, t.batch, seed=t.seed)
+        self.val_batches = PairBatches(self.corpus.val, t.batch, shuffle=False) if self.corpus.val else None
+
+    def build_model(self, device: torch.device) -> torch.nn.Module:
+        from rnn_tui.models.seq2seq import Seq2Seq
+
+        self.device = device
+        self.model = Seq2Seq(self.cfg.model, len(self.src_vocab), len(self.tgt_vocab)).to(device)
+        return self.model
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def start_info(self) -> dict[str, Any]:
+        c = self.corpus
+        return {"vocab": len(self.tgt_vocab), "src_vocab": len(self.src_vocab), "train_pairs": len(c.train),
+                "val_pairs": len(c.val), "test_pairs": len(c.test),
+                "train_tokens": sum(len(tgt) + 1 for _, tgt in c.train),
+                "skipped_lines": self.file.skipped, "first_skipped": self.file.first_skipped}
+
+    def loss(self, epoch: int, index: int) -> tuple[torch.Tensor, int]:
+        from rnn_tui.models.seq2seq import loss
+
+        b = self.batches.get(epoch, index).to(self.device)
+        logits, _ = self.model(b.src, b.src_len, b.tgt_in, teacher_forcing=self.cfg.train.teacher_forcing)
+        return loss(logits, b.tgt_out), b.tokens
+
+    def after_step(self, new_epoch: bool) -> None:
+        pass
+
+    @torch.no_grad()
+    def evaluate(self, max_batches: int = 0) -> dict[str, float]:
+        from rnn_tui.decode.beam import greedy_batch
+        from rnn_tui.decode.bleu import corpus_bleu_tokens
+
+        n = len(self.val_batches) if not max_batches else min(len(self.val_batches), max_batches)
+        total, count = 0.0, 0
+        for i in range(n):
+            b = self.val_batches.get(0, i).to(self.device)
+            logits, _ = self.model(b.src, b.src_len, b.tgt_in)
+            total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), b.tgt_out.reshape(-1),
+                                     ignore_index=0, reduction="sum").item()
+            count += b.tokens
+        pairs = self.corpus.val[:BLEU_PAIRS]
+        hyps = greedy_batch(self.model, [src for src, _ in pairs])
+        bleu = corpus_bleu_tokens([self.tgt_vocab.decode(h) for h in hyps], [self.tgt_vocab.decode(t) for _, t in pairs])
+        return {"val_loss": total / max(count, 1), "val_bleu": bleu.score}
+
+    def sample(self, seed: int) -> dict[str, Any]:
+        """Three validation pairs (a different three each time): source, reference, greedy output."""
+        from rnn_tui.data.tokenizers import get_tokenizer
+        from rnn_tui.decode.beam import greedy
+
+        pairs = self.corpus.val or self.corpus.train
+        src_detok = get_tokenizer(self.cfg.data.src_tokenizer).detokenize
+        tgt_detok = get_tokenizer(self.cfg.data.tgt_tokenizer).detokenize
+        lines, shown = [], []
+        for k in range(3):
+            src, tgt = pairs[(seed * 3 + k) % len(pairs)]
+            hyp = greedy(self.model, src).ids
+            item = {"source": src_detok(self.src_vocab.decode(src)), "reference": tgt_detok(self.tgt_vocab.decode(tgt)),
+                    "hypothesis": tgt_detok(self.tgt_vocab.decode(hyp))}
+            shown.append(item)
+            lines.append(f"{item['source']}\n  → {item['hypothesis']}\n  ✓ {item['reference']}")
+        return {"prime": "", "text": "\n".join(lines), "translations": shown}
+
+    def meta(self) -> dict[str, Any]:
+        d = self.cfg.data
+        return {"src_vocab": self.src_vocab.to_json(), "tgt_vocab": self.tgt_vocab.to_json(),
+                "src_tokenizer": d.src_tokenizer, "tgt_tokenizer": d.tgt_tokenizer, "tokenizer": d.tgt_tokenizer}
+
+    def extra(self) -> dict[str, torch.Tensor]:
+        return {}
+
+    def restore_extra(self, extra: dict[str, torch.Tensor]) -> None:
+        pass
+
+
+TASKS = {"lm": LMTask, "seq2seq": Seq2SeqTask}
