@@ -19,7 +19,9 @@ y_1..y_T <eos>). s_t is the decoder's state; s_t in the lines below means its to
               e_tj = vᵀ tanh(W_q s_{t-1} + W_k h_j)     (W_k h_j computed once per sentence)
               α_t = softmax_j(e_tj)                    c_t = Σ_j α_tj h_j
               s_t = Decoder([E_tgt[y_{t-1}] ; c_t], s_{t-1})
-              logits_t = W_out [s_t ; c_t] + b_out     (the context also reaches the output)
+              s̃_t = tanh(W_c [c_t ; s_t]);  logits_t = W_out s̃_t + b_out
+              (the context reaches the output through an H-wide readout, as Bahdanau's maxout
+              layer does: W_out reads H values, not H + 2H, which makes it ~2× cheaper)
     dot       (Luong) s_t = Decoder(E_tgt[y_{t-1}], s_{t-1})      (no input feeding)
               e_tj = s_tᵀ h_j     (bidirectional: s_tᵀ W_k h_j, W_k maps 2H -> H)
     general   (Luong) as dot with e_tj = s_tᵀ W_k h_j
@@ -195,12 +197,12 @@ class Seq2Seq(nn.Module):
         self.w_k = nn.Linear(He, H, bias=False) if needs_w_k else None
         self.w_q = nn.Linear(H, H, bias=False) if cfg.attention == "additive" else None
         self.v = nn.Linear(H, 1, bias=False) if cfg.attention == "additive" else None
-        self.w_c = nn.Linear(He + H, H, bias=False) if cfg.attention in LUONG else None
+        self.w_c = nn.Linear(He + H, H, bias=False) if cfg.attention != "none" else None
 
         # decoder: its input is the target embedding, plus c_t (additive) or c (none + feed_context)
         extra = He if cfg.attention == "additive" else (H if cfg.attention == "none" and cfg.feed_context else 0)
         self.decoder = Recurrent(cfg.cell, E + extra, H, L, cfg.dropout)
-        self.head = nn.Linear(H + He if cfg.attention == "additive" else H, tgt_vocab_size)
+        self.head = nn.Linear(H, tgt_vocab_size)
         init_weights(self, cfg.init, cfg.forget_bias)
 
     # -- the encoder -------------------------------------------------------------------------------
@@ -251,12 +253,10 @@ class Seq2Seq(nn.Module):
 
     def _output(self, s: torch.Tensor, ctx: torch.Tensor | None) -> torch.Tensor:
         """Logits from the decoder's top-layer h (and the context)."""
-        if self.attention == "additive":
-            out = torch.cat([s, ctx], dim=-1)  # W_out [s_t ; c_t]
-        elif self.attention in LUONG:
-            out = torch.tanh(self.w_c(torch.cat([ctx, s], dim=-1)))  # s̃_t = tanh(W_c [c_t ; s_t])
-        else:
+        if self.attention == "none":
             out = s
+        else:
+            out = torch.tanh(self.w_c(torch.cat([ctx, s], dim=-1)))  # s̃_t = tanh(W_c [c_t ; s_t])
         return self.head(self.drop(out))
 
     def _step(self, emb: torch.Tensor, state: DecoderState, enc: Encoded,
