@@ -13,7 +13,7 @@ def tatoeba(tmp_path):
         f"Hi.\t嗨。\t{ATTR}",
         f"Run!\t你用跑的。\t{ATTR}",
         "",
-        "Wait!    等等！",  # spaces instead of a tab, as in Tatoeba's cmn.txt: skipped
+        f"Wait!    等等！\t{ATTR}",  # spaces instead of the first tab, as in Tatoeba's cmn.txt: skipped
         f"I won!\t我赢了。\t{ATTR}",
         "\t只有中文",  # empty source: skipped
         "Help!\t帮我一下。",  # no attribution column: fine

@@ -2,7 +2,8 @@
 
 The file format is Tatoeba's (manythings.org): ``english<TAB>chinese<TAB>attribution``. Columns
 after the second are ignored; a line without two non-empty tab-separated columns is skipped and
-counted, never guessed at.
+counted, never guessed at — so is one whose second column is the attribution (Tatoeba's cmn.txt
+has two lines with spaces instead of the first TAB: the "pair" would be sentence → licence).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def read_pairs(path: str | Path, encoding: str = "utf-8", reverse: bool = False)
         if not line.strip():
             continue
         cols = line.split("\t")
-        if len(cols) < 2 or not cols[0].strip() or not cols[1].strip():
+        if len(cols) < 2 or not cols[0].strip() or not cols[1].strip() or _is_attribution(cols[1]):
             skipped += 1
             if len(first_skipped) < 5:
                 first_skipped.append(number)
@@ -50,6 +51,10 @@ def read_pairs(path: str | Path, encoding: str = "utf-8", reverse: bool = False)
     if not pairs:
         raise RnnTuiError(f"{path} has no sentence pairs; expected lines of source<TAB>target")
     return PairFile(pairs=pairs, skipped=skipped, first_skipped=first_skipped)
+
+
+def _is_attribution(column: str) -> bool:
+    return column.lstrip().startswith("CC-BY")
 
 
 @dataclass
