@@ -5,6 +5,9 @@
     >>> lm.score("To be, or not to be")["ppl"]
     >>> "".join(t["token"] for t in lm.generate("ROMEO:", Sampling(length=100, seed=0)))
     >>> lm.inspect("hello")["steps"][0]["layers"][0]["h"]
+    >>> mt = load_run("runs/my-translator")     # a seq2seq run gives a LoadedTranslator
+    >>> mt.translate("I love you.", beam=5)["hypotheses"][0]["text"]
+    >>> mt.evaluate("test", beam=5)["bleu"]
 """
 
 from __future__ import annotations
@@ -84,8 +87,101 @@ class LoadedRun:
         return trace_to_dict(self.trace(text, topk=topk), self.vocab, layer=layer)
 
 
-def load_run(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "latest", device: str = "cpu") -> LoadedRun:
-    """Load a run's ``latest`` (or ``best``) checkpoint, checking it fits the run's model."""
+@dataclass
+class LoadedTranslator:
+    """A trained encoder–decoder with both vocabularies and tokenizers, ready to translate."""
+
+    run: RunDir
+    config: Config
+    model: Any  # rnn_tui.models.seq2seq.Seq2Seq
+    src_vocab: Any
+    tgt_vocab: Any
+    src_tokenizer: Any
+    tgt_tokenizer: Any
+    meta: dict[str, Any]
+
+    def source_tokens(self, text: str) -> list[str]:
+        return self.src_tokenizer.tokenize(text.lower() if self.config.data.lowercase else text)
+
+    def detokenize(self, ids: list[int]) -> str:
+        return self.tgt_tokenizer.detokenize(self.tgt_vocab.decode(ids))
+
+    def translate(self, text: str, beam: int = 1, alpha: float = 0.75, nbest: int = 1,
+                  max_len: int | None = None) -> dict[str, Any]:
+        """Greedy (beam 1) or beam search: the source tokens (and which are unknown), the n-best
+        hypotheses with their scores (log P / L^α), and the best one's attention (rows: its
+        tokens and <eos>; columns: the source tokens), or None without attention."""
+        from rnn_tui.decode.beam import beam_search, greedy
+
+        if beam < 1 or not (1 <= nbest <= beam):
+            raise RnnTuiError(f"--beam must be ≥ 1 and --nbest between 1 and the beam width; got beam {beam}, nbest {nbest}")
+        if alpha < 0:
+            raise RnnTuiError(f"--alpha must be ≥ 0; got {alpha}")
+        tokens = self.source_tokens(text)
+        if not tokens:
+            raise RnnTuiError("nothing to translate: the text has no tokens")
+        ids = self.src_vocab.encode(tokens)
+        if beam == 1:
+            hyps = [greedy(self.model, ids, max_len=max_len, alpha=alpha)]
+        else:
+            hyps = beam_search(self.model, ids, beam=beam, alpha=alpha, nbest=nbest, max_len=max_len)
+        best = hyps[0]
+        return {
+            "source": text, "source_tokens": tokens,
+            "unknown": [t for t, i in zip(tokens, ids) if i == self.src_vocab.unk_id],
+            "hypotheses": [{"text": self.detokenize(h.ids), "tokens": self.tgt_vocab.decode(h.ids), "score": h.score,
+                            "logprob": h.logprob, "ended": h.ended} for h in hyps],
+            "attention": best.attention.tolist() if best.attention is not None else None,
+            "beam": beam, "alpha": alpha,
+        }
+
+    def trace(self, text: str, target: str | None = None, topk: int = 5):
+        """Encoder and decoder, every gate and state, for one sentence (the target forced, or greedy)."""
+        tokens = self.source_tokens(text)
+        if not tokens:
+            raise RnnTuiError("nothing to translate: the text has no tokens")
+        forced = self.tgt_vocab.encode(self.tgt_tokenizer.tokenize(target)) if target else None
+        return self.model.trace(self.src_vocab.encode(tokens), forced, topk=topk)
+
+    def evaluate(self, split: str = "test", beam: int = 1, alpha: float = 0.75, tokenize: str = "zh",
+                 limit: int = 0) -> dict[str, Any]:
+        """Translate a held-out split of the run's own data (rebuilt exactly as the trainer split
+        it) and score it with corpus BLEU: the hypotheses, the references and the score."""
+        from rnn_tui.decode.beam import beam_search, greedy_batch
+        from rnn_tui.decode.bleu import corpus_bleu
+        from rnn_tui.train.tasks import Seq2SeqTask
+
+        if split not in ("test", "val"):
+            raise RnnTuiError(f"--split must be test or val; got {split!r}")
+        corpus = Seq2SeqTask(self.config, self.meta).corpus
+        pairs = corpus.test if split == "test" else corpus.val
+        if limit:
+            pairs = pairs[:limit]
+        if not pairs:
+            hint = "train with --test-size N (or --test-fraction)" if split == "test" else "train with --val-fraction > 0"
+            raise RnnTuiError(f"run {self.run.id} has no {split} split; {hint}")
+        sources = [src for src, _ in pairs]
+        if beam == 1:
+            outputs = greedy_batch(self.model, sources)
+        else:
+            outputs = [beam_search(self.model, src, beam=beam, alpha=alpha)[0].ids for src in sources]
+        hyps = [self.detokenize(ids) for ids in outputs]
+        if split == "test":  # the references as written, not through the vocabulary (no <unk>)
+            refs = [ref for _, ref in corpus.test_text[: len(pairs)]]
+        else:
+            refs = [self.detokenize(tgt) for _, tgt in pairs]
+        score = corpus_bleu(hyps, refs, tokenize=tokenize)
+        exact = sum(h == r for h, r in zip(hyps, refs)) / len(refs)
+        return {"run": self.run.id, "split": split, "pairs": len(pairs), "beam": beam, "alpha": alpha,
+                "tokenize": tokenize, "bleu": score.score, "exact_match": exact, "summary": score.format(),
+                "sources": [self.src_tokenizer.detokenize(self.src_vocab.decode(s)) for s in sources],
+                "hypotheses": hyps, "references": refs}
+
+
+def load_run(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "latest",
+             device: str = "cpu") -> LoadedRun | LoadedTranslator:
+    """Load a run's ``latest`` (or ``best``) checkpoint, checking it fits the run's model: a
+    LoadedRun for a language model, a LoadedTranslator for a seq2seq run."""
     from rnn_tui.data.tokenizers import get_tokenizer
     from rnn_tui.data.vocab import Vocab
     from rnn_tui.models.lm import LanguageModel
@@ -94,6 +190,8 @@ def load_run(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "l
     ckpt = load_checkpoint(run.checkpoints, tag, device=device)
     try:
         cfg = Config.from_dict(ckpt.meta["config"], where=f"{run.id} checkpoint").validate()
+        if cfg.task == "seq2seq":
+            return _load_translator(run, cfg, ckpt, tag, device)
         vocab = Vocab.from_json(ckpt.meta["vocab"])
     except (KeyError, TypeError, ValueError) as exc:
         raise RnnTuiError(f"{run.id} checkpoint metadata is incomplete ({exc}); retrain the run") from None
@@ -103,4 +201,34 @@ def load_run(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "l
     return LoadedRun(run=run, config=cfg, model=model, vocab=vocab, tokenizer=get_tokenizer(cfg.data.tokenizer), meta=ckpt.meta)
 
 
-__all__ = ["LoadedRun", "Sampling", "load_run"]
+def _load_translator(run: RunDir, cfg: Config, ckpt, tag: str, device: str) -> LoadedTranslator:
+    from rnn_tui.data.tokenizers import get_tokenizer
+    from rnn_tui.data.vocab import Vocab
+    from rnn_tui.models.seq2seq import Seq2Seq
+
+    src_vocab, tgt_vocab = Vocab.from_json(ckpt.meta["src_vocab"]), Vocab.from_json(ckpt.meta["tgt_vocab"])
+    model = Seq2Seq(cfg.model, len(src_vocab), len(tgt_vocab)).to(device)
+    load_model_state(model, ckpt.model, f"{run.id} {tag} checkpoint")
+    model.eval()
+    return LoadedTranslator(run=run, config=cfg, model=model, src_vocab=src_vocab, tgt_vocab=tgt_vocab,
+                            src_tokenizer=get_tokenizer(cfg.data.src_tokenizer),
+                            tgt_tokenizer=get_tokenizer(cfg.data.tgt_tokenizer), meta=ckpt.meta)
+
+
+def load_lm(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "latest", device: str = "cpu") -> LoadedRun:
+    """load_run for commands that need a language model: a translation run is one clear line."""
+    loaded = load_run(spec, runs_dir, tag, device)
+    if not isinstance(loaded, LoadedRun):
+        raise RnnTuiError(f"{loaded.run.id} is a translation run (seq2seq); use `rnn-tui translate {loaded.run.id} TEXT`")
+    return loaded
+
+
+def load_translator(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "latest", device: str = "cpu") -> LoadedTranslator:
+    """load_run for translation: a language-model run is one clear line."""
+    loaded = load_run(spec, runs_dir, tag, device)
+    if not isinstance(loaded, LoadedTranslator):
+        raise RnnTuiError(f"{loaded.run.id} is a language model; translation needs a run trained with --task seq2seq")
+    return loaded
+
+
+__all__ = ["LoadedRun", "LoadedTranslator", "Sampling", "load_lm", "load_run", "load_translator"]

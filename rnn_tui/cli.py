@@ -139,6 +139,12 @@ TRAIN_FLAGS: dict[str, tuple[str, str]] = {
     "log_interval": ("train", "log_interval"), "sample_interval": ("train", "sample_interval"),
     "checkpoint_interval": ("train", "checkpoint_interval"), "device": ("train", "device"), "seed": ("train", "seed"),
     "threads": ("train", "threads"),
+    # seq2seq
+    "src_tokenizer": ("data", "src_tokenizer"), "tgt_tokenizer": ("data", "tgt_tokenizer"),
+    "max_src_words": ("data", "max_src_words"), "test_size": ("data", "test_size"),
+    "test_fraction": ("data", "test_fraction"), "reverse": ("data", "reverse"), "lowercase": ("data", "lowercase"),
+    "attention": ("model", "attention"), "bidirectional": ("model", "bidirectional"),
+    "feed_context": ("model", "feed_context"), "teacher_forcing": ("train", "teacher_forcing"),
 }
 # what --resume may change: the budget and where it runs
 RESUME_FLAGS = {"epochs", "steps", "time_budget", "device", "threads", "patience"}
@@ -147,12 +153,20 @@ RESUME_FLAGS = {"epochs", "steps", "time_budget", "device", "threads", "patience
 @cli.command()
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None, help="Start from this config.toml.")
 @click.option("--data", "data_spec", default=None, help="builtin:NAME, a file, a folder of .txt, or a downloaded corpus.")
-@click.option("--task", type=click.Choice(["lm"]), default="lm", show_default=True)
+@click.option("--task", type=click.Choice(["lm", "seq2seq"]), default="lm", show_default=True,
+              help="lm: a language model on text; seq2seq: translation on source<TAB>target pairs.")
 @click.option("--tokenizer", type=click.Choice(["char", "word", "jieba"]), default=None, help="[default: char]")
 @click.option("--encoding", default=None, help="Text encoding of the data file [default: utf-8].")
 @click.option("--val-fraction", type=float, default=None, help="Last fraction of the text for validation [default: 0.1].")
 @click.option("--min-freq", type=int, default=None, help="Rarer tokens become <unk> [default: 1].")
 @click.option("--max-vocab", type=int, default=None, help="Keep the N most frequent tokens; 0 = all [default: 0].")
+@click.option("--test-fraction", type=float, default=None, help="Fraction held out for testing [default: 0].")
+@click.option("--lowercase/--no-lowercase", default=None, help="Lowercase the text (seq2seq: the source) [default: no].")
+@click.option("--src-tokenizer", type=click.Choice(["char", "word", "jieba"]), default=None, help="seq2seq source side [default: word].")
+@click.option("--tgt-tokenizer", type=click.Choice(["char", "word", "jieba"]), default=None, help="seq2seq target side [default: char].")
+@click.option("--max-src-words", type=int, default=None, help="seq2seq: drop pairs with longer sources; 0 = keep all [default: 0].")
+@click.option("--test-size", type=int, default=None, help="seq2seq: hold out exactly N random pairs for testing [default: 0].")
+@click.option("--reverse/--no-reverse", default=None, help="seq2seq: the second column is the source [default: no].")
 @click.option("--cell", type=click.Choice(CELL_CHOICES), default=None, help="[default: lstm]")
 @click.option("--layers", type=int, default=None, help="[default: 1]")
 @click.option("--hidden", type=int, default=None, help="[default: 512]")
@@ -161,6 +175,13 @@ RESUME_FLAGS = {"epochs", "steps", "time_budget", "device", "threads", "patience
 @click.option("--tie-weights/--no-tie-weights", default=None, help="Share embedding and output weights.")
 @click.option("--init", type=click.Choice(["default", "xavier", "orthogonal"]), default=None, help="[default: default]")
 @click.option("--forget-bias", type=float, default=None, help="LSTM forget-gate bias (1 is the classic choice) [default: 0].")
+@click.option("--attention", type=click.Choice(["none", "additive", "dot", "general"]), default=None,
+              help="seq2seq: none (context = final encoder state), additive (Bahdanau), dot / general (Luong) [default: additive].")
+@click.option("--bidirectional/--no-bidirectional", default=None, help="seq2seq: the encoder reads both ways [default: no].")
+@click.option("--feed-context/--no-feed-context", default=None,
+              help="seq2seq, --attention none: feed the context to every decoder step [default: yes].")
+@click.option("--teacher-forcing", type=float, default=None,
+              help="seq2seq: probability of feeding the reference token; < 1 is scheduled sampling [default: 1].")
 @click.option("--optimizer", type=click.Choice(["sgd", "adam", "adamw", "rmsprop", "adagrad"]), default=None, help="[default: adam]")
 @click.option("--lr", type=float, default=None, help="[default: 0.002]")
 @click.option("--momentum", type=float, default=None, help="SGD/RMSprop momentum [default: 0].")
@@ -256,6 +277,9 @@ def _check_setup(cfg) -> None:
     source = resolve(cfg.data.spec)
     if cfg.task == "lm" and source.kind != "text":
         raise RnnTuiError(f"{cfg.data.spec} is a {source.kind} dataset; a language model (--task lm) trains on text")
+    if cfg.task == "seq2seq" and source.kind != "pairs":
+        raise RnnTuiError(f"{cfg.data.spec} is a {source.kind} dataset; translation (--task seq2seq) trains on "
+                          "source<TAB>target pairs")
     pick_device(cfg.train.device)
 
 
@@ -278,7 +302,7 @@ def _check_setup(cfg) -> None:
 def generate(run_spec: str, prime: str | None, length: int, greedy: bool, temperature: float, top_k: int, top_p: float,
              seed: int | None, allow_unk: bool, checkpoint: str, runs_dir: str | None, as_json: bool) -> None:
     """Generate text from a trained language model; tokens stream as they are produced."""
-    from rnn_tui.api import load_run
+    from rnn_tui.api import load_lm
     from rnn_tui.decode.sampling import Sampling
 
     if temperature <= 0:
@@ -287,7 +311,7 @@ def generate(run_spec: str, prime: str | None, length: int, greedy: bool, temper
         raise RnnTuiError("--top-p must be in (0, 1]")
     if length < 0 or top_k < 0:
         raise RnnTuiError("--length and --top-k must be ≥ 0")
-    model = load_run(run_spec, runs_dir=runs_dir, tag=checkpoint)
+    model = load_lm(run_spec, runs_dir=runs_dir, tag=checkpoint)
     s = Sampling(greedy=greedy, temperature=temperature, top_k=top_k, top_p=top_p, length=length, seed=seed, allow_unk=allow_unk)
     prime_text = prime if prime is not None else model.default_prime()
     if as_json:
@@ -310,10 +334,10 @@ def generate(run_spec: str, prime: str | None, length: int, greedy: bool, temper
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def score(run_spec: str, text: str | None, path: str | None, checkpoint: str, runs_dir: str | None, top: int, as_json: bool) -> None:
     """Probability, perplexity and bits per token of TEXT (or - for stdin) under a language model."""
-    from rnn_tui.api import load_run
+    from rnn_tui.api import load_lm
 
     text = _read_text_arg(text, path)
-    model = load_run(run_spec, runs_dir=runs_dir, tag=checkpoint)
+    model = load_lm(run_spec, runs_dir=runs_dir, tag=checkpoint)
     result = model.score(text)
     if as_json:
         _print_json(result)
@@ -335,10 +359,10 @@ def score(run_spec: str, text: str | None, path: str | None, checkpoint: str, ru
 def inspect(run_spec: str, text: str | None, path: str | None, layer: int | None, topk: int, checkpoint: str,
             runs_dir: str | None, as_json: bool) -> None:
     """Step through TEXT token by token: h, c, every gate, and the next-token top-k."""
-    from rnn_tui.api import load_run
+    from rnn_tui.api import load_lm
 
     text = _read_text_arg(text, path)
-    model = load_run(run_spec, runs_dir=runs_dir, tag=checkpoint)
+    model = load_lm(run_spec, runs_dir=runs_dir, tag=checkpoint)
     result = model.inspect(text, layer=layer, topk=topk)
     if as_json:
         _print_json(result)
@@ -346,6 +370,57 @@ def inspect(run_spec: str, text: str | None, path: str | None, layer: int | None
         from rnn_tui.cli_report import print_inspect
 
         print_inspect(result)
+
+
+@cli.command()
+@click.argument("run_spec", metavar="RUN")
+@click.argument("text", required=False)
+@click.option("--beam", default=1, show_default=True, help="Beam width; 1 = greedy.")
+@click.option("--alpha", default=0.75, show_default=True, help="Length penalty: hypotheses are ranked by log P / L^α.")
+@click.option("--nbest", default=1, show_default=True, help="How many hypotheses to show (≤ --beam).")
+@click.option("--max-len", type=int, default=None, help="Most target tokens [default: 2 × source tokens + 10].")
+@click.option("--split", type=click.Choice(["test", "val"]), default=None,
+              help="Translate the run's held-out split instead of TEXT and report corpus BLEU.")
+@click.option("--tokenize", type=click.Choice(["zh", "13a", "char", "none"]), default="zh", show_default=True,
+              help="BLEU tokenization for --split.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="With --split: write the hypotheses here, one per line.")
+@click.option("--checkpoint", type=click.Choice(["latest", "best"]), default="latest", show_default=True)
+@click.option("--runs-dir", default=None, help=RUNS_DIR_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per sentence).")
+def translate(run_spec: str, text: str | None, beam: int, alpha: float, nbest: int, max_len: int | None, split: str | None,
+              tokenize: str, out: str | None, checkpoint: str, runs_dir: str | None, as_json: bool) -> None:
+    """Translate TEXT (or - for stdin, one sentence per line) with a seq2seq run: greedy or beam
+    search, the n-best with scores, the attention of the best; or --split test for corpus BLEU."""
+    from rnn_tui.api import load_translator
+
+    model = load_translator(run_spec, runs_dir=runs_dir, tag=checkpoint)
+    if split:
+        if text:
+            raise RnnTuiError("give TEXT or --split, not both")
+        result = model.evaluate(split, beam=beam, alpha=alpha, tokenize=tokenize)
+        if out:
+            from pathlib import Path
+
+            Path(out).write_text("\n".join(result["hypotheses"]) + "\n", encoding="utf-8")
+        if as_json:
+            _print_json({k: v for k, v in result.items() if k not in ("sources", "hypotheses", "references")})
+        else:
+            click.echo(f"{result['run']} {split} ({result['pairs']} pairs, {'greedy' if beam == 1 else f'beam {beam}, α {alpha}'}): "
+                       f"{result['summary']} · exact match {100 * result['exact_match']:.1f}%")
+        return
+    if text is None:
+        raise RnnTuiError("give a sentence to translate, - for stdin, or --split test")
+    sentences = [line for line in (sys.stdin.read().splitlines() if text == "-" else [text]) if line.strip()]
+    if not sentences:
+        raise RnnTuiError("nothing to translate: no sentence given (empty text or empty stdin)")
+    for sentence in sentences:
+        result = model.translate(sentence, beam=beam, alpha=alpha, nbest=nbest, max_len=max_len)
+        if as_json:
+            _print_json(result)
+        else:
+            from rnn_tui.cli_report import print_translation
+
+            print_translation(result, show_all=nbest > 1 or len(sentences) == 1)
 
 
 @cli.command()

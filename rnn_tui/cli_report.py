@@ -170,6 +170,34 @@ def print_inspect(result: dict[str, Any]) -> None:
                     console.print(Text(f"      L{layer['layer']} {name:<7} {head}{more}"))
 
 
+SHADES = " ░▒▓█"
+
+
+def print_translation(result: dict[str, Any], show_all: bool = True) -> None:
+    """The best translation; with ``show_all`` the n-best with scores and the attention grid
+    (rows: output tokens and <eos>; columns: source tokens; shade ░▒▓█ by weight)."""
+    best = result["hypotheses"][0]
+    if not show_all:
+        console.print(Text(best["text"]))
+        return
+    if result["unknown"]:
+        err_console.print(f"not in the source vocabulary (read as <unk>): {', '.join(result['unknown'])}")
+    for k, hyp in enumerate(result["hypotheses"], start=1):
+        flag = "" if hyp["ended"] else "  (cut at the length limit)"
+        console.print(Text(f"{k}. {hyp['text']}", style="bold" if k == 1 else ""), Text(f"  score {hyp['score']:.3f}  log P {hyp['logprob']:.3f}{flag}", style="dim"))
+    attention = result["attention"]
+    if not attention:
+        return
+    table = Table(show_header=True, box=None, pad_edge=False, padding=(0, 1), title="attention of 1. (rows: output, columns: source)")
+    table.add_column("")
+    for token in result["source_tokens"]:
+        table.add_column(Text(visible_token(token)), justify="center", no_wrap=True)
+    for token, row in zip(best["tokens"] + ["<eos>"], attention):
+        cells = [Text(SHADES[min(4, int(w * 5))] * 2, style="bold") for w in row]
+        table.add_row(Text(visible_token(token)), *cells)
+    console.print(table)
+
+
 def print_runs(rows: list[dict[str, Any]], root: Path) -> None:
     if not rows:
         console.print(f"no runs in {root}; start one with `rnn-tui train`")

@@ -92,6 +92,8 @@ def test_test_size_is_exact_and_fixed_by_the_seed():
     c = PairCorpus.from_pairs(make_pairs(200), val_fraction=0.1, test_size=37, seed=5)
     assert (len(c.test), len(c.val), len(c.train)) == (37, 16, 147)
     assert len(c.test_text) == 37 and c.test_text[0][0].startswith("I have ")
+    train_sources = {" ".join(c.src_vocab.decode(s)) for s, _ in c.train + c.val}
+    assert not train_sources & {src for src, _ in c.test_text}  # held out: never trained or validated on
     # the test split depends on the seed and data only, not on the validation fraction
     other = PairCorpus.from_pairs(make_pairs(200), val_fraction=0.3, test_size=37, seed=5)
     assert other.test_text == c.test_text

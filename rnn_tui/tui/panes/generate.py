@@ -246,9 +246,9 @@ class GeneratePane(Widget):
         cache = self._cache
         if cache is not None and cache[0] == key:
             return cache[1]
-        from rnn_tui.api import load_run
+        from rnn_tui.api import load_lm
 
-        lm = load_run(path)
+        lm = load_lm(path)
         self._cache = (key, lm)
         return lm
 

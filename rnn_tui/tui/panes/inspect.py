@@ -260,9 +260,9 @@ class InspectPane(Widget, can_focus=True):
         worker = get_current_worker()
         try:
             if loaded is None:
-                from rnn_tui.api import load_run
+                from rnn_tui.api import load_lm
 
-                loaded = load_run(path)
+                loaded = load_lm(path)
                 if worker.is_cancelled:
                     return
                 self.post_message(self.RunLoaded(path, step, loaded))
