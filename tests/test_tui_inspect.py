@@ -207,3 +207,47 @@ def test_equation_rows_put_the_numbers_under_the_symbols():
         "hn = W_hn h_prev + b_hn", "   = 0.12   (h_prev = 0.30)"]
     assert equation_rows("pre = W_ih x + b_ih + W_hh h_prev + b_hh = 0.52   (h_prev = −0.10)")[1].startswith("    = 0.52")
     assert equation_rows("no equation here") == ["no equation here"]
+
+
+@pytest.fixture(scope="module")
+def translator_path(tmp_path_factory) -> str:
+    from rnn_tui.runs.rundir import RunDir
+    from rnn_tui.train.trainer import train_run
+    from tests.test_train_seq2seq import pairs_file, s2s_config
+
+    root = tmp_path_factory.mktemp("inspect-mt")
+    cfg = s2s_config(str(pairs_file(root)), steps=120)
+    cfg.model.bidirectional, cfg.model.cell = True, "lstm"
+    run = RunDir.create(root / "runs", cfg, name="mt")
+    train_run(run)
+    return str(run.path)
+
+
+async def test_a_translator_steps_through_encoder_and_decoder(translator_path):
+    app = PaneApp(default_text="I have 3 cats .")
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = await open_pane(pilot, app, translator_path)
+        assert list(pane.parts) == ["encoder →", "encoder ←", "decoder"]
+        assert pane.part == "encoder →" and pane.data.tokens == ["I", "have", "3", "cats", "."]
+        assert text_of(app, "#ins-header").startswith("encoder → · t=0 token 'I'")
+        assert "attend most" in text_of(app, "#ins-topk")  # the encoder predicts nothing; attention instead
+        await pilot.press("e")
+        assert pane.part == "encoder ←" and pane.data.tokens == [".", "cats", "3", "have", "I"]  # reading order
+        await pilot.press("e")
+        assert pane.part == "decoder" and pane.data.tokens[0] == "<bos>"
+        assert "actual '我'" in text_of(app, "#ins-topk")
+
+        # the decoder's equations are cells.unit_equation on the model's own trace
+        loaded = load_run(translator_path)
+        trace = loaded.trace("I have 3 cats .")
+        await pilot.press("right", "down", "down")
+        expected = unit_equation("lstm", trace.decoder_parts(0, 1), trace.decoder_prev_state(0, 1), pane.unit)
+        assert "\n".join(equation_rows(expected[3])) in text_of(app, "#ins-equations")
+        assert [loaded.tgt_vocab.itos[i] for i in trace.tgt_ids][:3] == pane.data.actual[:3]
+
+        # source => target forces the target
+        app.query_one("#ins-text").value = "I have 3 cats . => 我有三只狗。"
+        assert await wait_for(pilot, lambda: pane.parts.get("decoder") and pane.data.actual[-2:] == ["。", "<eos>"]
+                              and "狗" in pane.data.actual)
+        await pilot.press("e")
+        assert pane.part == "encoder →"

@@ -48,7 +48,9 @@ def shown(token: str) -> str:
 
 @dataclass
 class TraceData:
-    """One trace as plain lists (built in the worker, owned by the pane afterwards)."""
+    """One trace as plain lists (built in the worker, owned by the pane afterwards). A language
+    model gives one; a translator gives one per part: encoder (→, and ← when bidirectional) and
+    decoder."""
 
     cell: str
     layers: int
@@ -58,32 +60,33 @@ class TraceData:
     by_unit: dict[str, list[list[float]]]  # "0.h" -> H rows of T values
     ranges: dict[str, tuple[float, float]]  # vector name -> colour range over all layers
     state_before: list[list[list[float]]]  # per layer, the state before t = 0: [h] or [h, c]
-    topk: list[list[tuple[str, float]]]  # per t: (next token, probability), best first
-    next_logprob: list[float]  # per t < T-1: log-prob of the actual next token
+    topk: list[list[tuple[str, float]]]  # per t: (next token, probability), best first; [] = no prediction
+    next_logprob: list[float]  # per t: log-prob of the actual next token (as long as `actual`)
     variance: dict[str, list[float]] = field(default_factory=dict)  # key -> per-unit variance (lazy)
     unknown: set[int] = field(default_factory=set)  # positions whose typed token is not in the vocabulary (read as <unk>)
+    actual: list[str] = field(default_factory=list)  # per t: the token that came next (LM: tokens[t + 1])
+    part: str = ""  # "" for a language model; "encoder →", "encoder ←", "decoder" for a translator
+    notes: list[str] = field(default_factory=list)  # per t, shown instead of a top-k where there is none
 
     @property
     def length(self) -> int:
         return len(self.tokens)
 
 
-def trace_data(loaded, text: str, topk: int = TOPK) -> TraceData:
-    """Trace `text` with a LoadedRun and turn everything into lists (worker side)."""
+def _lists(vectors: dict, cell: str, layers: int, prefix: str = "") -> tuple[dict, dict, dict]:
+    """(T, H) tensors keyed f"{prefix}{layer}.{name}" -> by_time, by_unit keyed f"{layer}.{name}",
+    and each vector's colour range over all layers (symmetric for the diverging ones)."""
     from rnn_tui.models.cells import CELLS
 
-    trace = loaded.trace(text, topk=topk)
-    itos = loaded.vocab.itos
-    typed = loaded.tokenize(text)  # shown as typed; the model reads <unk> where unknown
-    unknown = {t for t, i in enumerate(trace.tokens) if i == loaded.vocab.unk_id and typed[t] != itos[i]}
-    by_time = {key: v.tolist() for key, v in trace.vectors.items()}
-    by_unit = {key: v.t().tolist() for key, v in trace.vectors.items()}
+    picked = {key[len(prefix):]: v for key, v in vectors.items() if key.startswith(prefix) and key[len(prefix):][:1].isdigit()}
+    by_time = {key: v.tolist() for key, v in picked.items()}
+    by_unit = {key: v.t().tolist() for key, v in picked.items()}
     ranges: dict[str, tuple[float, float]] = {}
-    for name in CELLS[trace.cell].vectors:
+    for name in CELLS[cell].vectors:
         kind = vector_kind(name)
         lo, hi = DEFAULT_RANGES[kind]
-        for layer in range(trace.layers):
-            v = trace.vectors[f"{layer}.{name}"]
+        for layer in range(layers):
+            v = picked[f"{layer}.{name}"]
             finite = v[v.isfinite()]
             if finite.numel():
                 lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
@@ -91,14 +94,71 @@ def trace_data(loaded, text: str, topk: int = TOPK) -> TraceData:
             bound = max(abs(lo), abs(hi))
             lo, hi = -bound, bound
         ranges[name] = (lo, hi)
+    return by_time, by_unit, ranges
+
+
+def trace_data(loaded, text: str, topk: int = TOPK) -> TraceData:
+    """Trace `text` with a LoadedRun and turn everything into lists (worker side)."""
+    trace = loaded.trace(text, topk=topk)
+    itos = loaded.vocab.itos
+    typed = loaded.tokenize(text)  # shown as typed; the model reads <unk> where unknown
+    unknown = {t for t, i in enumerate(trace.tokens) if i == loaded.vocab.unk_id and typed[t] != itos[i]}
+    by_time, by_unit, ranges = _lists(trace.vectors, trace.cell, trace.layers)
     return TraceData(
         cell=trace.cell, layers=trace.layers, hidden=trace.hidden,
         tokens=typed, unknown=unknown, by_time=by_time, by_unit=by_unit, ranges=ranges,
         state_before=[[s.tolist() for s in state] for state in trace.state_before],
         topk=[[(itos[i], p) for i, p in zip(ids, probs)]
               for ids, probs in zip(trace.topk_ids.tolist(), trace.topk_probs.tolist())],
-        next_logprob=trace.next_logprob.tolist(),
+        next_logprob=trace.next_logprob.tolist(), actual=typed[1:],
     )
+
+
+SEQ2SEQ_SEPARATOR = " => "
+"""In the text field of a translation run: ``source => target`` forces the target (else greedy)."""
+
+
+def seq2seq_trace_data(loaded, text: str, topk: int = TOPK) -> dict[str, TraceData]:
+    """Trace one sentence through a LoadedTranslator: a TraceData per part. The backward encoder
+    is shown in its reading order (the sentence reversed), so "before t" is always t − 1."""
+    source, _, target = text.partition(SEQ2SEQ_SEPARATOR)
+    trace = loaded.trace(source, target.strip() or None, topk=topk)
+    src_tokens = loaded.source_tokens(source)
+    unknown = {j for j, i in enumerate(trace.src_ids) if i == loaded.src_vocab.unk_id}
+    itos = loaded.tgt_vocab.itos
+    attention = trace.attention.tolist() if trace.attention is not None else None
+    outputs = [itos[i] for i in trace.tgt_ids]
+    zeros = [[[0.0] * trace.hidden for _ in range(2 if trace.cell == "lstm" else 1)] for _ in range(trace.layers)]
+
+    def encoder_notes(order: list[int]) -> list[str]:
+        if attention is None:
+            return ["encoder: no prediction here (this run has no attention: the decoder reads one fixed context)"] * len(order)
+        notes = []
+        for j in order:
+            weights = sorted(((row[j], outputs[t]) for t, row in enumerate(attention)), reverse=True)[:3]
+            notes.append("encoder: no prediction here; the output tokens that attend most to this one:\n"
+                         + "\n".join(f"  {shown(tok)} α = {w:.2f}" for w, tok in weights))
+        return notes
+
+    parts = {}
+    forward = list(range(len(src_tokens)))
+    for name, prefix, order in (("encoder →", "", forward), ("encoder ←", "b", forward[::-1])):
+        if prefix == "b" and not trace.bidirectional:
+            continue
+        vectors = {key: v.flip(0) if prefix == "b" else v for key, v in trace.encoder.items()}
+        by_time, by_unit, ranges = _lists(vectors, trace.cell, trace.layers, prefix)
+        parts[name] = TraceData(
+            cell=trace.cell, layers=trace.layers, hidden=trace.hidden, tokens=[src_tokens[j] for j in order],
+            unknown={k for k, j in enumerate(order) if j in unknown}, by_time=by_time, by_unit=by_unit, ranges=ranges,
+            state_before=zeros, topk=[[] for _ in order], next_logprob=[], part=name, notes=encoder_notes(order))
+    by_time, by_unit, ranges = _lists(trace.decoder, trace.cell, trace.layers)
+    parts["decoder"] = TraceData(
+        cell=trace.cell, layers=trace.layers, hidden=trace.hidden, tokens=[itos[i] for i in trace.inputs],
+        by_time=by_time, by_unit=by_unit, ranges=ranges,
+        state_before=[[s.tolist() for s in state] for state in trace.decoder_state_before],
+        topk=[[(itos[i], p) for i, p in zip(ids, probs)] for ids, probs in zip(trace.topk_ids.tolist(), trace.topk_probs.tolist())],
+        next_logprob=trace.logprobs.tolist(), actual=outputs, part="decoder")
+    return parts
 
 
 def equation_rows(line: str) -> list[str]:
@@ -166,6 +226,7 @@ class InspectPane(Widget, can_focus=True):
         Binding("v", "next_vector", "Vector", id="inspect.vector"),
         Binding("o", "cycle_sort", "Sort units", id="inspect.sort"),
         Binding("slash", "search", "Find unit", id="inspect.search"),
+        Binding("e", "next_part", "Encoder/decoder", id="inspect.part"),
     ]
 
     @dataclass
@@ -179,7 +240,7 @@ class InspectPane(Widget, can_focus=True):
     @dataclass
     class TraceReady(Message):
         generation: int
-        data: TraceData
+        data: dict[str, TraceData]  # part -> trace: {"": ...} for a language model
 
     @dataclass
     class TraceFailed(Message):
@@ -195,6 +256,8 @@ class InspectPane(Widget, can_focus=True):
         self.loaded_key: tuple[str, int | None] | None = None
         self.generation = 0
         self.data: TraceData | None = None
+        self.parts: dict[str, TraceData] = {}  # a translator's encoder / decoder traces
+        self.part = ""
         self._layers_height = 0
         self._lines: dict[str, int] = {}  # lines last shown per auto-height Static
         self.t = 0
@@ -207,7 +270,7 @@ class InspectPane(Widget, can_focus=True):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="ins-inputs"):
-            yield Input(self.default_text, placeholder="text to inspect (\\n for a newline)", id="ins-text", compact=True)
+            yield Input(self.default_text, placeholder="text to inspect (\\n for a newline; a translator: source, or source => target)", id="ins-text", compact=True)
             yield Input(placeholder="/ unit #", id="ins-search", compact=True, restrict=r"[0-9]*", max_length=6)
         yield TokenStrip(id="ins-tokens")
         yield Static("No run: train one in Train, or open one in Runs.", id="ins-header", markup=False)
@@ -260,15 +323,17 @@ class InspectPane(Widget, can_focus=True):
         worker = get_current_worker()
         try:
             if loaded is None:
-                from rnn_tui.api import load_lm
+                from rnn_tui.api import load_run
 
-                loaded = load_lm(path)
+                loaded = load_run(path)
                 if worker.is_cancelled:
                     return
                 self.post_message(self.RunLoaded(path, step, loaded))
             if not text:
                 raise RnnTuiError("type some text to inspect")
-            data = trace_data(loaded, text)
+            from rnn_tui.api import LoadedTranslator
+
+            data = seq2seq_trace_data(loaded, text) if isinstance(loaded, LoadedTranslator) else {"": trace_data(loaded, text)}
         except RnnTuiError as exc:
             self.post_message(self.TraceFailed(generation, str(exc)))
             return
@@ -293,7 +358,11 @@ class InspectPane(Widget, can_focus=True):
         if message.generation != self.generation:
             return
         self.show_message("")
-        self.set_trace(message.data)
+        self.parts = message.data
+        if self.part not in self.parts:
+            self.part = next(iter(self.parts))
+        self.refresh_bindings()  # "e" (encoder/decoder) shows for a translation run only
+        self.set_trace(self.parts[self.part])
 
     def show_message(self, text: str) -> None:
         box = self.query_one("#ins-message", Static)
@@ -481,8 +550,9 @@ class InspectPane(Widget, can_focus=True):
         if data is None:
             return
         token = shown(data.tokens[self.t]) + (" (not in the vocabulary: read as <unk>)" if self.t in data.unknown else "")
+        part = f"{data.part} · " if data.part else ""
         self.query_one("#ins-header", Static).update(
-            f"t={self.t} token {token} · layer {self.layer_index} · vector {self.vector} · unit {self.unit} "
+            f"{part}t={self.t} token {token} · layer {self.layer_index} · vector {self.vector} · unit {self.unit} "
             f"· cell {data.cell} ({CELLS[data.cell].convention})", layout=False)  # fixed height: no layout pass
 
     def _show_topk(self) -> None:
@@ -491,8 +561,12 @@ class InspectPane(Widget, can_focus=True):
             return
         t = self.t
         out = Text()
+        if not data.topk[t]:
+            out.append(data.notes[t] if t < len(data.notes) else "no prediction at this step", style="dim")
+            self._update_sized("#ins-topk", out)
+            return
         out.append(f"next after {shown(data.tokens[t])}\n", style="bold")
-        actual = data.tokens[t + 1] if t + 1 < data.length else None
+        actual = data.actual[t] if t < len(data.actual) else None
         for token, p in data.topk[t]:
             bar = "█" * max(0, round(p * 10))
             style = "bold" if token == actual else ""
@@ -579,6 +653,21 @@ class InspectPane(Widget, can_focus=True):
         self._show_matrix()
         self._show_step()
         self.notify(f"units sorted by {SORTS[self.sort]}" if self.sort else "units in their own order", timeout=2)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Encoder/decoder only for a translation run (a hidden key otherwise)."""
+        if action == "next_part":
+            return len(self.parts) > 1
+        return True
+
+    def action_next_part(self) -> None:
+        """A translation run: encoder → (← when bidirectional) → decoder → …"""
+        if len(self.parts) < 2:
+            return
+        names = list(self.parts)
+        self.part = names[(names.index(self.part) + 1) % len(names)]
+        self.set_trace(self.parts[self.part])
+        self.notify(f"{self.part}: {self.data.length} steps", timeout=2)
 
     def action_search(self) -> None:
         self.query_one("#ins-search", Input).focus()
