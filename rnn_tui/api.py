@@ -62,6 +62,21 @@ class LoadedRun:
         for tok in sample(self.model, ids, s, banned=(v.pad_id, v.bos_id), eos_id=v.eos_id, unk_id=v.unk_id):
             yield {"id": tok.id, "token": v.itos[tok.id], "prob": tok.prob, "logprob": tok.logprob}
 
+    def beam(self, prime: str, beam: int = 5, alpha: float = 0.75, length: int = 50, nbest: int = 1) -> list[dict[str, Any]]:
+        """The ``nbest`` most likely continuations of ``prime`` by beam search (log P / L^α)."""
+        from rnn_tui.decode.beam import lm_beam_search
+
+        if beam < 1 or not (1 <= nbest <= beam):
+            raise RnnTuiError(f"--beam must be ≥ 1 and --nbest between 1 and the beam width; got beam {beam}, nbest {nbest}")
+        ids = self.encode(prime)
+        if not ids:
+            raise RnnTuiError("the prime text has no tokens; give a non-empty --prime")
+        v = self.vocab
+        hyps = lm_beam_search(self.model, ids, beam=beam, alpha=alpha, length=length, nbest=nbest,
+                              eos_id=v.eos_id, banned=(v.pad_id, v.unk_id, v.bos_id))
+        return [{"text": self.detokenize(v.decode(h.ids)), "tokens": v.decode(h.ids), "score": h.score,
+                 "logprob": h.logprob} for h in hyps]
+
     def score(self, text: str) -> dict[str, Any]:
         from rnn_tui.decode.score import score_ids
 

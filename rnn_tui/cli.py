@@ -296,11 +296,15 @@ def _check_setup(cfg) -> None:
 @click.option("--top-p", type=float, default=1.0, show_default=True, help="Nucleus sampling mass; 1 = off.")
 @click.option("--seed", type=int, default=None, help="Seed for reproducible samples.")
 @click.option("--allow-unk", is_flag=True, help="Let the model emit <unk>.")
+@click.option("--beam", type=int, default=0, help="Beam search with this width instead of sampling (the most likely continuations).")
+@click.option("--alpha", type=float, default=0.75, show_default=True, help="With --beam: rank by log P / L^α.")
+@click.option("--nbest", type=int, default=1, show_default=True, help="With --beam: how many continuations.")
 @click.option("--checkpoint", type=click.Choice(["latest", "best"]), default="latest", show_default=True)
 @click.option("--runs-dir", default=None, help=RUNS_DIR_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def generate(run_spec: str, prime: str | None, length: int, greedy: bool, temperature: float, top_k: int, top_p: float,
-             seed: int | None, allow_unk: bool, checkpoint: str, runs_dir: str | None, as_json: bool) -> None:
+             seed: int | None, allow_unk: bool, beam: int, alpha: float, nbest: int, checkpoint: str, runs_dir: str | None,
+             as_json: bool) -> None:
     """Generate text from a trained language model; tokens stream as they are produced."""
     from rnn_tui.api import load_lm
     from rnn_tui.decode.sampling import Sampling
@@ -314,6 +318,14 @@ def generate(run_spec: str, prime: str | None, length: int, greedy: bool, temper
     model = load_lm(run_spec, runs_dir=runs_dir, tag=checkpoint)
     s = Sampling(greedy=greedy, temperature=temperature, top_k=top_k, top_p=top_p, length=length, seed=seed, allow_unk=allow_unk)
     prime_text = prime if prime is not None else model.default_prime()
+    if beam:
+        hyps = model.beam(prime_text, beam=beam, alpha=alpha, length=length, nbest=nbest)
+        if as_json:
+            _print_json({"prime": prime_text, "beam": beam, "alpha": alpha, "hypotheses": hyps})
+        else:
+            for k, h in enumerate(hyps, start=1):
+                click.echo(f"{k}. {prime_text}{h['text']}    (score {h['score']:.3f}, log P {h['logprob']:.3f})")
+        return
     if as_json:
         tokens = list(model.generate(prime_text, s))
         _print_json({"prime": prime_text, "tokens": [t["token"] for t in tokens], "probs": [t["prob"] for t in tokens],

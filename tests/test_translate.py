@@ -82,3 +82,16 @@ def test_translate_errors_are_one_line(runs, monkeypatch, capsys, args, message)
     code, out, err = run_cli(monkeypatch, capsys, *args, "--runs-dir", runs)
     assert code != 0 and message in err
     assert err.count("\n") == 1 and err.startswith("rnn-tui: error:")
+
+
+def test_generate_with_beam_search_gives_ranked_continuations(runs, monkeypatch, capsys):
+    code, out, err = run_cli(monkeypatch, capsys, "generate", "lm", "--prime", "hel", "--beam", "4", "--nbest", "3",
+                             "--length", "8", "--json", "--runs-dir", runs)
+    assert code == 0, err
+    result = json.loads(out)
+    hyps = result["hypotheses"]
+    assert len(hyps) == 3 and [h["score"] for h in hyps] == sorted((h["score"] for h in hyps), reverse=True)
+    assert all(0 < len(h["tokens"]) <= 8 and "<unk>" not in h["tokens"] for h in hyps)
+    code, out, _ = run_cli(monkeypatch, capsys, "generate", "lm", "--prime", "hel", "--beam", "2", "--nbest", "2",
+                           "--length", "5", "--runs-dir", runs)
+    assert code == 0 and out.startswith("1. hel") and "\n2. hel" in out
