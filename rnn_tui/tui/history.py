@@ -45,6 +45,8 @@ class RunHistory:
                 parts.append(f"ETA {_clock(last['eta_s'])}")
         if self.val:
             parts.append(f"val {self.val[-1]['val_loss']:.3f}")
+            if self.val[-1].get("val_bleu") is not None:
+                parts.append(f"BLEU {self.val[-1]['val_bleu']:.1f}")
         if s.get("error"):
             parts.append(f"— {s['error']}")
         return " · ".join(parts)

@@ -35,7 +35,7 @@ FIELDS = (
     ("device", "train", "device", "device", DEVICES),
     ("seed", "train", "seed", "seed", int),
 )
-SECOND_PLOT = ("grad_norm", "lr", "ppl", "tokens_per_s")
+SECOND_PLOT = ("grad_norm", "lr", "ppl", "tokens_per_s", "val_bleu")  # val_*: from the validation records
 
 
 class TrainPane(Widget):
@@ -151,7 +151,9 @@ class TrainPane(Widget):
             if h.val:
                 loss.append(Series(f"{tag}val", tuple(r["step"] for r in h.val), tuple(r["val_loss"] for r in h.val),
                                    COLORS[(k + 3) % len(COLORS)] if k == 0 else color))
-            second.append(Series(f"{tag}{key}", xs, tuple(float(r.get(key) or math.nan) for r in h.train), color))
+            records = h.val if key.startswith("val_") else h.train
+            second.append(Series(f"{tag}{key}", tuple(r["step"] for r in records),
+                                 tuple(float(r.get(key) if r.get(key) is not None else math.nan) for r in records), color))
         self.query_one("#loss-plot", LinePlot).set_series(loss)
         self.query_one("#second-plot", LinePlot).set_series(second)
 
