@@ -51,3 +51,15 @@ async def wait_for(pilot, condition, seconds: float = 10.0) -> bool:
             return True
         await pilot.pause(0.05)
     return condition()
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny matrices: one thread is the fastest, and robust when other processes compete for the
+    cores (OpenMP threads spin-wait otherwise; see docs/architecture.md)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

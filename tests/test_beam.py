@@ -18,14 +18,7 @@ from rnn_tui.models.seq2seq import BOS, EOS, Seq2Seq
 SV = 10
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny matrices: one thread is the fastest, and robust when other processes compete for the
-    cores (OpenMP threads spin-wait otherwise; see docs/architecture.md)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _model(seed: int, tgt_vocab: int = 12, eos_bias: float = 0.0, **kw) -> Seq2Seq:

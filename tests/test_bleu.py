@@ -12,10 +12,10 @@ from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 from sacrebleu.tokenizers.tokenizer_char import TokenizerChar
 from sacrebleu.tokenizers.tokenizer_zh import TokenizerZh
 
-from rnn_tui.cli import main
 from rnn_tui.decode import bleu
 from rnn_tui.decode.bleu import TOKENIZERS, corpus_bleu, corpus_bleu_tokens, sentence_bleu, tokenize
 from rnn_tui.errors import RnnTuiError
+from tests.test_cli import run_cli
 
 SACRE_TOKENIZERS = {"13a": Tokenizer13a(), "zh": TokenizerZh(), "char": TokenizerChar(), "none": lambda line: line}
 SMOOTHINGS = ["exp", "floor", "add-k", "none"]
@@ -231,17 +231,6 @@ def test_corpus_bleu_tokens_is_corpus_bleu_on_joined_tokens():
 
 
 # -- the command -------------------------------------------------------------------------------------
-
-
-def run_cli(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["rnn-tui", *map(str, args)])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def write_lines(path, lines, bom=False, newline="\n"):

@@ -21,14 +21,7 @@ SRCS = [[4, 5, 6, 7, 8], [5, 6], [7, 8, 4], [6]]
 TGTS = [[4, 5, 6], [7, 8, 9, 10, 4, 5], [6], [9, 9, 8, 7]]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny matrices: one thread is the fastest, and robust when other processes compete for the
-    cores (OpenMP threads spin-wait otherwise; see docs/architecture.md)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _model(**kw) -> Seq2Seq:
