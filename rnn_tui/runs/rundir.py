@@ -190,8 +190,12 @@ class RunDir:
         config = None
         try:
             cfg = self.config()
-            model = f"{cfg.model.cell} {cfg.model.layers}x{cfg.model.hidden}"
-            data = f"{cfg.data.spec} ({cfg.data.tokenizer})"
+            m, d = cfg.model, cfg.data
+            model = f"{m.cell} {m.layers}x{m.hidden}"
+            data = f"{d.spec} ({d.tokenizer})"
+            if cfg.task == "seq2seq":
+                model += f" {'bi ' if m.bidirectional else ''}+{m.attention}"  # e.g. "gru 1x256 bi +additive"
+                data = f"{d.spec} ({d.src_tokenizer} → {d.tgt_tokenizer})"
             config = cfg.to_dict()
         except RnnTuiError as exc:
             model, data = "?", f"bad config: {exc}"
