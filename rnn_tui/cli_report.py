@@ -188,7 +188,8 @@ def print_translation(result: dict[str, Any], show_all: bool = True) -> None:
     attention = result["attention"]
     if not attention:
         return
-    table = Table(show_header=True, box=None, pad_edge=False, padding=(0, 1), title="attention of 1. (rows: output, columns: source)")
+    console.print(Text("attention of 1. (rows: output tokens, columns: source tokens; ░▒▓█ by weight)", style="dim"))
+    table = Table(show_header=True, box=None, pad_edge=False, padding=(0, 1))
     table.add_column("")
     for token in result["source_tokens"]:
         table.add_column(Text(visible_token(token)), justify="center", no_wrap=True)
