@@ -14,8 +14,8 @@ HELP = """\
 [b]Tabs    [/b] 1 Data · 2 Train · 3 Inspect · 4 Generate · 5 Runs
 [b]Anywhere[/b] ctrl+p command palette · F1 this help · ctrl+q quit
 [b]Data    [/b] pick a built-in dataset or a file (→ completes a typed path; ctrl+o browses), a tokenizer; ctrl+r previews it
-[b]Train   [/b] s start · p pause/resume · x stop · l set learning rate · v next curve (grad norm, lr, perplexity, tokens/s)
-[b]Inspect [/b] type a text; ←/→ token · ↑/↓ unit · [ ] layer · v vector · o sort units · / find a unit
+[b]Train   [/b] s start · p pause/resume · x stop · l set learning rate · v next curve (grad norm, lr, perplexity, tokens/s, validation BLEU)
+[b]Inspect [/b] type a text; ←/→ token · ↑/↓ unit · [ ] layer · v vector · o sort units · / find a unit · e encoder/decoder (a translator; "source => target" forces the target)
 [b]Generate[/b] ctrl+g generate · esc stop (or leave the text field) · ctrl+s score mode (colours a text by surprisal)
 [b]Runs    [/b] enter open · o overlay its curves on the current run · r resume a stopped run
 
