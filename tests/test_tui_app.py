@@ -116,3 +116,13 @@ async def test_opening_a_run_fills_the_train_form_with_its_config(runs_root):
         app.query_one("#f-hidden").value = "48"
         await pilot.pause(0.6)  # more listings arrive: the user's edit stays
         assert app.query_one("#f-hidden").value == "48"
+
+
+async def test_the_palette_screenshot_lands_in_the_current_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = RnnTuiApp(tmp_path / "runs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.action_screenshot()
+        await pilot.pause()
+        saved = list(tmp_path.glob("*.svg"))
+        assert len(saved) == 1 and "rnn-tui" in saved[0].read_text(encoding="utf-8")

@@ -8,6 +8,7 @@ trainer also happen in thread workers that only post messages. Message handlers 
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import time
 from collections.abc import Iterable
@@ -329,6 +330,16 @@ class RnnTuiApp(App[None]):
         found = self.query_one(TabbedContent).get_pane(name).query(self.FOCUS_ON_ENTER[name])
         if found:
             self.set_focus(found.first())
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """The palette's "Screenshot": an SVG of the screen, saved in the current directory (Textual
+        would pick ~/Downloads, which a server or a container often lacks)."""
+        try:
+            saved = self.save_screenshot(filename, path or os.getcwd())
+        except OSError as exc:
+            self.notify(f"could not save the screenshot: {exc}", severity="error")
+        else:
+            self.notify(f"screenshot saved: {saved}")
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
