@@ -122,7 +122,7 @@ async def test_the_palette_screenshot_lands_in_the_current_directory(tmp_path, m
     monkeypatch.chdir(tmp_path)
     app = RnnTuiApp(tmp_path / "runs")
     async with app.run_test(size=(80, 24)) as pilot:
-        app.action_screenshot()
-        await pilot.pause()
+        app.deliver_screenshot()  # what the palette's "Screenshot" runs
+        assert await wait_for(pilot, lambda: list(tmp_path.glob("*.svg")))
         saved = list(tmp_path.glob("*.svg"))
         assert len(saved) == 1 and "rnn-tui" in saved[0].read_text(encoding="utf-8")

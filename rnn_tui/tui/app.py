@@ -331,15 +331,11 @@ class RnnTuiApp(App[None]):
         if found:
             self.set_focus(found.first())
 
-    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
-        """The palette's "Screenshot": an SVG of the screen, saved in the current directory (Textual
-        would pick ~/Downloads, which a server or a container often lacks)."""
-        try:
-            saved = self.save_screenshot(filename, path or os.getcwd())
-        except OSError as exc:
-            self.notify(f"could not save the screenshot: {exc}", severity="error")
-        else:
-            self.notify(f"screenshot saved: {saved}")
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's "Screenshot" (an SVG of the screen) lands in the current directory:
+        Textual's default, ~/Downloads, is missing on many servers and containers."""
+        return super().deliver_screenshot(filename, path or os.getcwd(), time_format)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
