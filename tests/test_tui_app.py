@@ -123,6 +123,9 @@ async def test_the_palette_screenshot_lands_in_the_current_directory(tmp_path, m
     app = RnnTuiApp(tmp_path / "runs")
     async with app.run_test(size=(80, 24)) as pilot:
         app.deliver_screenshot()  # what the palette's "Screenshot" runs
-        assert await wait_for(pilot, lambda: list(tmp_path.glob("*.svg")))
-        saved = list(tmp_path.glob("*.svg"))
+        def written() -> list:  # delivered by a thread: wait for the whole file
+            return [p for p in tmp_path.glob("*.svg") if p.read_text(encoding="utf-8").rstrip().endswith("</svg>")]
+
+        assert await wait_for(pilot, written)
+        saved = written()
         assert len(saved) == 1 and "rnn-tui" in saved[0].read_text(encoding="utf-8")

@@ -150,7 +150,7 @@ class TrainPane(Widget):
             loss.append(Series(f"{tag}train", xs, tuple(r["loss"] for r in h.train), color))
             if h.val:
                 loss.append(Series(f"{tag}val", tuple(r["step"] for r in h.val), tuple(r["val_loss"] for r in h.val),
-                                   COLORS[(k + 3) % len(COLORS)] if k == 0 else color))
+                                   COLORS[(k + 3) % len(COLORS)]))  # its own colour: train and val stay apart
             records = h.val if key.startswith("val_") else h.train
             second.append(Series(f"{tag}{key}", tuple(r["step"] for r in records),
                                  tuple(float(r.get(key) if r.get(key) is not None else math.nan) for r in records), color))
