@@ -48,6 +48,8 @@ async def test_runs_tab_lists_and_opens_a_run(runs_root):
         plot = app.query_one("#loss-plot", LinePlot)
         assert await wait_for(pilot, lambda: len(plot.series) == 2)  # train and val curves
         assert plot.series[0].xs[-1] == 40
+        table = app.query_one("#runs-table")
+        assert app.query_one(RunsPane).shown == {"fixture": "●"} and table.get_cell_at((0, 0)) == "●"  # open in Train
 
 
 async def test_open_run_from_the_command_line(runs_root):

@@ -233,11 +233,17 @@ class RnnTuiApp(App[None]):
     def redraw(self) -> None:
         current = self.histories.get(self.current) if self.current else None
         self.query_one(TrainPane).show(current, [self.histories[r] for r in self.overlays if r in self.histories])
+        runs = self.query_one(RunsPane)
+        runs.show_rows(runs.rows, self.shown_runs())
+
+    def shown_runs(self) -> dict[str, str]:
+        """Which runs the Train tab draws: ● the open one, + the overlaid ones."""
+        return {**{r: "+" for r in self.overlays}, **({self.current: "●"} if self.current else {})}
 
     @on(RunsListed)
     @_unless_shut_down
     def runs_listed(self, message: RunsListed) -> None:
-        self.query_one(RunsPane).show_rows(list(message.rows))
+        self.query_one(RunsPane).show_rows(list(message.rows), self.shown_runs())
         row = next((r for r in message.rows if r["id"] == self.current), None)
         if row is not None and row.get("config") and self.form_run != self.current:
             self.form_run = self.current  # once per opened run: later listings keep the user's edits

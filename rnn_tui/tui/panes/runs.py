@@ -28,23 +28,27 @@ class RunsPane(Widget):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.rows: list[dict[str, Any]] = []
+        self.shown: dict[str, str] = {}  # run id -> "●" (open in Train) or "+" (overlaid)
 
     def compose(self) -> ComposeResult:
         yield Static("Enter: open in Train · o: overlay on the current run's curves · r: resume a stopped run", id="runs-help")
         table = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
-        table.add_columns("run", "state", "step", "best val", "model", "data")
+        table.add_columns("", "run", "state", "step", "best val", "model", "data")
         yield table
 
-    def show_rows(self, rows: list[dict[str, Any]]) -> None:
-        if rows == self.rows:
+    def show_rows(self, rows: list[dict[str, Any]], shown: dict[str, str] | None = None) -> None:
+        """The runs, and which are on the Train tab's curves (``shown``: id -> ● open, + overlaid)."""
+        shown = self.shown if shown is None else shown
+        if rows == self.rows and shown == self.shown:
             return
-        self.rows = rows
+        self.rows, self.shown = rows, dict(shown)
         table = self.query_one(DataTable)
         cursor = table.cursor_row
         table.clear()
         for r in rows:
             val = f"{r['val_loss']:.4f}" if r.get("val_loss") is not None else "–"
-            table.add_row(r["id"], str(r["state"]), str(r["step"]), val, r["model"], r["data"], key=r["path"])
+            table.add_row(shown.get(r["id"], ""), r["id"], str(r["state"]), str(r["step"]), val, r["model"], r["data"],
+                          key=r["path"])
         if rows:
             table.move_cursor(row=min(cursor, len(rows) - 1))
 
