@@ -202,6 +202,26 @@ def test_line_plot_two_series_legend_and_colours():
     run_app(app, body)
 
 
+def test_line_plot_legend_wraps_instead_of_hiding_series():
+    plot = LinePlot("loss")
+    app = WidgetApp(plot, css="LinePlot { height: 12; width: 60; }")
+
+    async def body(pilot):
+        xs = tuple(float(i) for i in range(20))
+        names = ["train", "val", "gru-256 train", "gru-256 val", "rnn-256 train", "rnn-256 val"]
+        plot.set_series([Series(n, xs, tuple(3 - i * 0.1 - k * 0.01 for i in range(20)), "#4ea1ff")
+                         for k, n in enumerate(names)])
+        lines = [plot.render_line(y).text for y in range(12)]
+        legend = "".join(lines[:3])
+        assert all(f"━ {n} " in legend for n in names)  # every entry shown, none split
+        assert all(len(line.rstrip()) <= 60 for line in lines)
+        first_tick = next(k for k, line in enumerate(lines) if "┤" in line)
+        assert lines[first_tick].lstrip().startswith("3┤") and first_tick == 2  # the plot starts below the legend
+        assert lines[-1].strip().startswith("└0")
+
+    run_app(app, body)
+
+
 def test_downsample_keeps_spikes_and_plot_draws_few_points():
     xs = [float(i) for i in range(10_000)]
     ys = [1.0 + 0.001 * (i % 7) for i in range(10_000)]

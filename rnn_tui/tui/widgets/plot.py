@@ -182,26 +182,29 @@ class LinePlot(Widget):
             ys = [math.log10(y) for y in ys]
         return xs, ys
 
-    def _legend(self, base: Style, width: int) -> Strip:
-        segments = []
-        if self.title:
-            segments.append(Segment(self.title, self.get_component_rich_style("line-plot--title")))
+    def _legend(self, base: Style, width: int, max_lines: int) -> list[Strip]:
+        """The title and one entry per series (``━ name last-value``), wrapped onto up to
+        ``max_lines`` lines without splitting an entry (what does not fit is cut)."""
+        entries: list[list[Segment]] = []
         for series in self._series:
             last = next((y for y in reversed(series.ys) if math.isfinite(y)), None)
             value = "–" if last is None else format_number(last, 4)
             style = self._color_style(base, series.color)
-            segments += [
-                Segment("  ", base),
-                Segment(f"━ {series.name} ", style + Style(bold=True)),
-                Segment(value, base),
-            ]
-        return Strip(segments).crop_extend(0, width, base)
+            entries.append([Segment(f"━ {series.name} ", style + Style(bold=True)), Segment(value, base)])
+        lines: list[list[Segment]] = [[Segment(self.title, self.get_component_rich_style("line-plot--title"))] if self.title else []]
+        for entry in entries:
+            used = sum(cell_len(seg.text) for seg in lines[-1])
+            need = sum(cell_len(seg.text) for seg in entry) + 2
+            if lines[-1] and used + need > width and len(lines) < max_lines:
+                lines.append([])
+            lines[-1] += ([Segment("  ", base)] if lines[-1] else []) + entry
+        return [Strip(segments).crop_extend(0, width, base) for segments in lines]
 
     def _render_lines(self, width: int, height: int) -> list[Strip]:
         base = self.visual_style.rich_style
         axis = self.get_component_rich_style("line-plot--axis")
-        lines = [self._legend(base, width)]
-        rows = height - 2
+        lines = self._legend(base, width, max_lines=max(1, height // 4))
+        rows = height - len(lines) - 1
         if rows < 1 or width < 8:
             self.points_drawn = 0
             return (lines + [Strip.blank(width, base)] * height)[:height]
