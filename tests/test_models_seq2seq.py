@@ -42,7 +42,7 @@ def _max_diff(a, b) -> float:
     return float((a - b).detach().abs().max())
 
 
-@pytest.mark.parametrize("attention,bidirectional", itertools.product(ATTENTIONS, [False, True]))
+@pytest.mark.parametrize("attention,bidirectional", list(itertools.product(ATTENTIONS, [False, True])))
 def test_shapes(attention: str, bidirectional: bool) -> None:
     torch.manual_seed(0)
     m = _model(cell="lstm", layers=2, attention=attention, bidirectional=bidirectional, dropout=0.1)
@@ -77,7 +77,7 @@ def test_shapes(attention: str, bidirectional: bool) -> None:
 
 
 @pytest.mark.parametrize("attention,cell,bidirectional,layers",
-                         itertools.product(ATTENTIONS, ["rnn", "gru", "lstm"], [False, True], [1, 2]))
+                         list(itertools.product(ATTENTIONS, ["rnn", "gru", "lstm"], [False, True], [1, 2])))
 def test_decode_step_reproduces_forward(attention: str, cell: str, bidirectional: bool, layers: int) -> None:
     torch.manual_seed(1)
     m = _model(cell=cell, layers=layers, attention=attention, bidirectional=bidirectional, dropout=0.3).eval()
