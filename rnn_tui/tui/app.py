@@ -29,6 +29,7 @@ from rnn_tui.tui.history import RunHistory
 from rnn_tui.tui.messages import DataPreviewed, RunsListed, RunsUpdated, TrainerStarted, UserError
 from rnn_tui.tui.panes.data import DataPane
 from rnn_tui.tui.panes.generate import GeneratePane
+from rnn_tui.tui.panes.translate import TranslatePane
 from rnn_tui.tui.panes.inspect import InspectPane
 from rnn_tui.tui.panes.runs import RunsPane
 from rnn_tui.tui.panes.train import TrainPane
@@ -73,6 +74,7 @@ class RnnTuiApp(App[None]):
         Binding("3", "tab('inspect')", "Inspect", id="app.tab.inspect"),
         Binding("4", "tab('generate')", "Generate", id="app.tab.generate"),
         Binding("5", "tab('runs')", "Runs", id="app.tab.runs"),
+        Binding("6", "tab('translate')", "Translate", id="app.tab.translate"),
         Binding("f1", "help", "Help", id="app.help"),
         Binding("ctrl+q", "quit_app", "Quit", id="app.quit", priority=True),
     ]
@@ -108,6 +110,8 @@ class RnnTuiApp(App[None]):
                 yield GeneratePane()
             with TabPane("Runs", id="runs"):
                 yield RunsPane()
+            with TabPane("Translate", id="translate"):
+                yield TranslatePane()
         yield Static(f"The terminal is too small: rnn-tui needs at least {MIN_SIZE[0]}×{MIN_SIZE[1]}.", id="too-small")
         yield Footer()
 
@@ -213,7 +217,7 @@ class RnnTuiApp(App[None]):
 
     def models_follow(self, history: RunHistory) -> None:
         """Inspect and Generate use the current run's latest checkpoint (reloaded when it grows)."""
-        for pane in (self.query_one(InspectPane), self.query_one(GeneratePane)):
+        for pane in (self.query_one(InspectPane), self.query_one(GeneratePane), self.query_one(TranslatePane)):
             pane.set_run(history.path, history.checkpoint_step)
 
     @on(RunsUpdated)
@@ -330,7 +334,8 @@ class RnnTuiApp(App[None]):
 
     # where focus goes on entering a tab: the widget its keys act on (digits still switch tabs
     # from there; inside a text input they type, and tab / ctrl+p get out)
-    FOCUS_ON_ENTER = {"data": "#d-builtin", "train": "#start", "inspect": "InspectPane", "generate": "Input", "runs": "#runs-table"}
+    FOCUS_ON_ENTER = {"data": "#d-builtin", "train": "#start", "inspect": "InspectPane", "generate": "Input", "runs": "#runs-table",
+                      "translate": "#tr-source"}
 
     def _focus_first(self, name: str) -> None:
         found = self.query_one(TabbedContent).get_pane(name).query(self.FOCUS_ON_ENTER[name])
@@ -372,6 +377,8 @@ class RnnTuiApp(App[None]):
         yield SystemCommand("Inspect", "Step through a sequence: h, c and every gate", lambda: self.action_tab("inspect"))
         yield SystemCommand("Generate", "Sample text from the current run, or score a text", lambda: self.action_tab("generate"))
         yield SystemCommand("Runs", "Every run under the runs folder", lambda: self.action_tab("runs"))
+        yield SystemCommand("Translate", "Translate a sentence with a seq2seq run: n-best and attention",
+                            lambda: self.action_tab("translate"))
         yield SystemCommand("Start training", "Train the model in the form on the chosen data",
                             lambda: self.query_one(TrainPane).action_start())
         yield SystemCommand("Pause / resume training", "Pause or resume the current run",
