@@ -7,7 +7,16 @@ from typing import Any
 
 from textual.message import Message
 
+from rnn_tui.errors import RnnTuiError
 from rnn_tui.runs.follower import RunSnapshot
+
+
+def failure_line(exc: Exception, doing: str) -> str:
+    """What a worker posts when it fails: a user error's own line, or one line naming anything
+    else (a broken checkpoint must not take the app down)."""
+    if isinstance(exc, RnnTuiError):
+        return str(exc)
+    return f"{doing} failed: {type(exc).__name__}: {exc}".splitlines()[0]
 
 
 @dataclass

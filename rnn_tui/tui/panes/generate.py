@@ -24,6 +24,7 @@ from textual.widgets import Input, Label, Select, Static
 
 from rnn_tui.display import prob_style, visible_token
 from rnn_tui.errors import RnnTuiError
+from rnn_tui.tui.messages import failure_line
 
 BATCH_S = 0.03  # post streamed tokens at most this often
 TOP_SURPRISING = 5
@@ -278,10 +279,8 @@ class GeneratePane(Widget):
                     self.post_message(self.Progress(job, prime, tuple(pieces), now - start))
             self.post_message(self.Progress(job, prime, tuple(pieces), time.perf_counter() - start, done=True,
                                             stopped=worker.is_cancelled))
-        except RnnTuiError as exc:
-            self.post_message(self.Failed(job, str(exc)))
-        except Exception as exc:  # noqa: BLE001 — show one line, never crash the app
-            self.post_message(self.Failed(job, f"generation failed: {type(exc).__name__}: {exc}"))
+        except Exception as exc:  # noqa: BLE001 — one line, never a crash
+            self.post_message(self.Failed(job, failure_line(exc, "generation")))
 
     @work(thread=True, exclusive=True, group="generate", exit_on_error=False)
     def score_worker(self, job: int, path: str, step: int | None, text: str) -> None:
@@ -298,10 +297,8 @@ class GeneratePane(Widget):
             surprising = tuple((tokens[r["position"]], r["bits"]) for r in result["most_surprising"][:TOP_SURPRISING])
             self.post_message(self.Scored(job, tuple(pieces), result["ppl"], result["bpt"], result["nll"],
                                           result["scored"], result["unknown"], surprising))
-        except RnnTuiError as exc:
-            self.post_message(self.Failed(job, str(exc)))
-        except Exception as exc:  # noqa: BLE001
-            self.post_message(self.Failed(job, f"scoring failed: {type(exc).__name__}: {exc}"))
+        except Exception as exc:  # noqa: BLE001 — one line, never a crash
+            self.post_message(self.Failed(job, failure_line(exc, "scoring")))
 
     # -- showing results ---------------------------------------------------------------------------
 

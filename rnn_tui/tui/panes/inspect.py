@@ -23,6 +23,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from rnn_tui.errors import RnnTuiError
+from rnn_tui.tui.messages import failure_line
 from rnn_tui.tui.widgets.heatmap import DEFAULT_RANGES, Heatmap, HeatLegend
 from rnn_tui.tui.widgets.token_strip import TokenStrip, visible_token
 
@@ -334,11 +335,8 @@ class InspectPane(Widget, can_focus=True):
             from rnn_tui.api import LoadedTranslator
 
             data = seq2seq_trace_data(loaded, text) if isinstance(loaded, LoadedTranslator) else {"": trace_data(loaded, text)}
-        except RnnTuiError as exc:
-            self.post_message(self.TraceFailed(generation, str(exc)))
-            return
-        except Exception as exc:  # a broken checkpoint must not take the app down
-            self.post_message(self.TraceFailed(generation, f"could not inspect: {type(exc).__name__}: {exc}".splitlines()[0]))
+        except Exception as exc:  # noqa: BLE001 — one line, never a crash
+            self.post_message(self.TraceFailed(generation, failure_line(exc, "inspection")))
             return
         if not worker.is_cancelled:
             self.post_message(self.TraceReady(generation, data))

@@ -21,6 +21,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
 from rnn_tui.errors import RnnTuiError
+from rnn_tui.tui.messages import failure_line
 from rnn_tui.tui.widgets.attention_map import AttentionMap
 
 NO_RUN = "No translation run: train one with `rnn-tui train --task seq2seq`, or open one in Runs."
@@ -161,11 +162,8 @@ class TranslatePane(Widget):
             vals = [r for r in loaded.run.read_metrics() if r.get("event") == "val" and r.get("val_bleu") is not None]
             info = (f"run {loaded.run.id} · validation BLEU {vals[-1]['val_bleu']:.1f} (greedy, step {vals[-1]['step']})"
                     if vals else f"run {loaded.run.id} · no validation BLEU yet")
-        except RnnTuiError as exc:
-            self.post_message(self.Failed(job, str(exc)))
-            return
-        except Exception as exc:  # a broken checkpoint must not take the app down
-            self.post_message(self.Failed(job, f"could not translate: {type(exc).__name__}: {exc}".splitlines()[0]))
+        except Exception as exc:  # noqa: BLE001 — one line, never a crash
+            self.post_message(self.Failed(job, failure_line(exc, "translation")))
             return
         self.post_message(self.Translated(job, result, bleu, info))
 
