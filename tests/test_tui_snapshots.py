@@ -65,9 +65,12 @@ async def test_snapshot(tmp_path, screen):
         assert await wait_for(pilot, lambda: "snapshot-run: finished" in str(app.query_one("#run-status").render()))
         assert await wait_for(pilot, lambda: "python-stdlib" in str(app.sub_title))  # the data preview arrived
         assert await wait_for(pilot, lambda: app.form_run == "snapshot-run")  # the form shows the run's config
+        assert await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "start")
+        await pilot.wait_for_animation()  # the form scrolls the focused button into view
         if screen == "help":
             await pilot.press("f1")
         await pilot.pause(0.3)
+        await pilot.wait_for_animation()
         svg = app.export_screenshot(simplify=True)
     svg = re.sub(r"terminal-\d+", "terminal", normalised(svg, tmp_path))
     check(screen, svg)
