@@ -24,6 +24,8 @@ from textual.widgets import Input, Label, Select, Static
 
 from rnn_tui.display import prob_style, visible_token
 from rnn_tui.errors import RnnTuiError
+from rnn_tui.tui.fields import typed_number
+from rnn_tui.tui.model_cache import ModelCache
 from rnn_tui.tui.messages import failure_line
 
 BATCH_S = 0.03  # post streamed tokens at most this often
@@ -34,26 +36,19 @@ def parse_sampling(mode: str, temperature: str, top_k: str, top_p: str, length: 
     """The typed sampling fields as a Sampling (raises RnnTuiError with one line)."""
     from rnn_tui.decode.sampling import Sampling
 
-    def number(label: str, raw: str, kind):
-        try:
-            return kind(raw.strip())
-        except ValueError:
-            what = "whole number" if kind is int else "number"
-            raise RnnTuiError(f"{label}: {raw.strip()!r} is not a {what}") from None
-
-    t = number("temperature", temperature, float)
+    t = typed_number("temperature", temperature, float)
     if not (t > 0 and math.isfinite(t)):
         raise RnnTuiError(f"temperature must be above 0; got {t:g}")
-    k = number("top-k", top_k, int)
+    k = typed_number("top-k", top_k, int)
     if k < 0:
         raise RnnTuiError(f"top-k must be 0 (off) or more; got {k}")
-    p = number("top-p", top_p, float)
+    p = typed_number("top-p", top_p, float)
     if not 0 < p <= 1:
         raise RnnTuiError(f"top-p must be in (0, 1] (1 = off); got {p:g}")
-    n = number("length", length, int)
+    n = typed_number("length", length, int)
     if not 1 <= n <= 1_000_000:
         raise RnnTuiError(f"length must be between 1 and 1000000 tokens; got {n}")
-    s = None if not seed.strip() else number("seed", seed, int)
+    s = None if not seed.strip() else typed_number("seed", seed, int)
     return Sampling(greedy=mode == "greedy", temperature=t, top_k=k, top_p=p, length=n, seed=s)
 
 
@@ -121,7 +116,7 @@ class GeneratePane(Widget):
         self.running = False
         self.generated = ""  # the generated text (detokenized), without the prime
         self.status = ""
-        self._cache: tuple[tuple[str, int | None], object] | None = None  # ((path, step), LoadedRun)
+        self.models = ModelCache()  # the LoadedRun, filled in the worker
         self._shown = 0
 
     def compose(self) -> ComposeResult:
@@ -226,7 +221,7 @@ class GeneratePane(Widget):
         self.action_generate()
 
     def _cached(self) -> bool:
-        return self._cache is not None and self._cache[0] == (self.run_path, self.checkpoint_step)
+        return self.models.holds(self.run_path, self.checkpoint_step)
 
     def _start_score(self) -> None:
         if self.run_path is None:
@@ -243,15 +238,9 @@ class GeneratePane(Widget):
 
     def _load(self, path: str, step: int | None):
         """The run's model, loaded at most once per checkpoint (in a worker thread)."""
-        key = (path, step)
-        cache = self._cache
-        if cache is not None and cache[0] == key:
-            return cache[1]
         from rnn_tui.api import load_lm
 
-        lm = load_lm(path)
-        self._cache = (key, lm)
-        return lm
+        return self.models.get(path, step, load_lm)
 
     @work(thread=True, exclusive=True, group="generate", exit_on_error=False)
     def generate_worker(self, job: int, path: str, step: int | None, prompt: str, sampling) -> None:
