@@ -128,7 +128,6 @@ class Seq2SeqTask:
             max_src_words=d.max_src_words, val_fraction=d.val_fraction, test_fraction=d.test_fraction,
             test_size=d.test_size, min_freq=d.min_freq, seed=SPLIT_SEED, lowercase_src=d.lowercase, vocabs=vocabs)
         self.src_vocab, self.tgt_vocab = self.corpus.src_vocab, self.corpus.tgt_vocab
-        self.vocab = self.tgt_vocab
         self.batches = PairBatches(self.corpus.train, t.batch, seed=t.seed)
         self.val_batches = PairBatches(self.corpus.val, t.batch, shuffle=False) if self.corpus.val else None
 
