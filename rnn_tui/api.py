@@ -19,7 +19,8 @@ from typing import Any
 
 
 from rnn_tui.config import Config
-from rnn_tui.decode.sampling import Sampling, sample
+from rnn_tui.decode.sampling import sample
+from rnn_tui.decode.settings import Beam, Sampling
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.runs.checkpoint import load_checkpoint, load_model_state
 from rnn_tui.runs.rundir import RunDir, runs_root
@@ -66,13 +67,12 @@ class LoadedRun:
         """The ``nbest`` most likely continuations of ``prime`` by beam search (log P / L^α)."""
         from rnn_tui.decode.beam import lm_beam_search
 
-        if beam < 1 or not (1 <= nbest <= beam):
-            raise RnnTuiError(f"--beam must be ≥ 1 and --nbest between 1 and the beam width; got beam {beam}, nbest {nbest}")
+        search = Beam(width=beam, alpha=alpha, nbest=nbest)
         ids = self.encode(prime)
         if not ids:
             raise RnnTuiError("the prime text has no tokens; give a non-empty --prime")
         v = self.vocab
-        hyps = lm_beam_search(self.model, ids, beam=beam, alpha=alpha, length=length, nbest=nbest,
+        hyps = lm_beam_search(self.model, ids, beam=search.width, alpha=search.alpha, length=length, nbest=search.nbest,
                               eos_id=v.eos_id, banned=(v.pad_id, v.unk_id, v.bos_id))
         return [{"text": self.detokenize(v.decode(h.ids)), "tokens": v.decode(h.ids), "score": h.score,
                  "logprob": h.logprob} for h in hyps]
@@ -128,18 +128,15 @@ class LoadedTranslator:
         tokens and <eos>; columns: the source tokens), or None without attention."""
         from rnn_tui.decode.beam import beam_search, greedy
 
-        if beam < 1 or not (1 <= nbest <= beam):
-            raise RnnTuiError(f"--beam must be ≥ 1 and --nbest between 1 and the beam width; got beam {beam}, nbest {nbest}")
-        if alpha < 0:
-            raise RnnTuiError(f"--alpha must be ≥ 0; got {alpha}")
+        search = Beam(width=beam, alpha=alpha, nbest=nbest)
         tokens = self.source_tokens(text)
         if not tokens:
             raise RnnTuiError("nothing to translate: the text has no tokens")
         ids = self.src_vocab.encode(tokens)
-        if beam == 1:
-            hyps = [greedy(self.model, ids, max_len=max_len, alpha=alpha)]
+        if search.width == 1:
+            hyps = [greedy(self.model, ids, max_len=max_len, alpha=search.alpha)]
         else:
-            hyps = beam_search(self.model, ids, beam=beam, alpha=alpha, nbest=nbest, max_len=max_len)
+            hyps = beam_search(self.model, ids, beam=search.width, alpha=search.alpha, nbest=search.nbest, max_len=max_len)
         best = hyps[0]
         return {
             "source": text, "source_tokens": tokens,
@@ -168,6 +165,7 @@ class LoadedTranslator:
 
         if split not in ("test", "val"):
             raise RnnTuiError(f"--split must be test or val; got {split!r}")
+        search = Beam(width=beam, alpha=alpha)
         corpus = Seq2SeqTask(self.config, self.meta).corpus
         pairs = corpus.test if split == "test" else corpus.val
         if limit:
@@ -179,7 +177,7 @@ class LoadedTranslator:
         if beam == 1:
             outputs = greedy_batch(self.model, sources)
         else:
-            outputs = [beam_search(self.model, src, beam=beam, alpha=alpha)[0].ids for src in sources]
+            outputs = [beam_search(self.model, src, beam=search.width, alpha=search.alpha)[0].ids for src in sources]
         hyps = [self.detokenize(ids) for ids in outputs]
         if split == "test":  # the references as written, not through the vocabulary (no <unk>)
             refs = [ref for _, ref in corpus.test_text[: len(pairs)]]

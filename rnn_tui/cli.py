@@ -13,9 +13,11 @@ from typing import Any
 
 import click
 
+from rnn_tui.cli_options import config_options, given_settings, refuse_locked_for_resume, value_options
+from rnn_tui.decode.settings import Beam, Sampling
 from rnn_tui.errors import RnnTuiError
+from rnn_tui.options import SettingError
 
-CELL_CHOICES = ["rnn", "rnn-relu", "gru", "lstm", "peephole-lstm"]
 RUNS_DIR_HELP = "Runs root (default: $RNN_TUI_RUNS or ./runs)."
 
 
@@ -124,118 +126,40 @@ def data_get(name: str, url: str | None) -> None:
 
 # -- train -----------------------------------------------------------------------------------------
 
-# flag name -> (section, field); the flags left unset keep the config file's (or default) value
-TRAIN_FLAGS: dict[str, tuple[str, str]] = {
-    "data_spec": ("data", "spec"), "tokenizer": ("data", "tokenizer"), "encoding": ("data", "encoding"),
-    "val_fraction": ("data", "val_fraction"), "min_freq": ("data", "min_freq"), "max_vocab": ("data", "max_vocab"),
-    "cell": ("model", "cell"), "layers": ("model", "layers"), "hidden": ("model", "hidden"),
-    "embed": ("model", "embed"), "dropout": ("model", "dropout"), "tie_weights": ("model", "tie_weights"),
-    "init": ("model", "init"), "forget_bias": ("model", "forget_bias"),
-    "optimizer": ("train", "optimizer"), "lr": ("train", "lr"), "momentum": ("train", "momentum"),
-    "weight_decay": ("train", "weight_decay"), "schedule": ("train", "schedule"), "clip": ("train", "clip"),
-    "clip_mode": ("train", "clip_mode"), "batch": ("train", "batch"), "seq_len": ("train", "seq_len"),
-    "batching": ("train", "batching"), "epochs": ("train", "epochs"), "steps": ("train", "steps"),
-    "time_budget": ("train", "time"), "patience": ("train", "patience"), "eval_interval": ("train", "eval_interval"),
-    "log_interval": ("train", "log_interval"), "sample_interval": ("train", "sample_interval"),
-    "checkpoint_interval": ("train", "checkpoint_interval"), "device": ("train", "device"), "seed": ("train", "seed"),
-    "threads": ("train", "threads"),
-    # seq2seq
-    "src_tokenizer": ("data", "src_tokenizer"), "tgt_tokenizer": ("data", "tgt_tokenizer"),
-    "max_src_words": ("data", "max_src_words"), "test_size": ("data", "test_size"),
-    "test_fraction": ("data", "test_fraction"), "reverse": ("data", "reverse"), "lowercase": ("data", "lowercase"),
-    "attention": ("model", "attention"), "bidirectional": ("model", "bidirectional"),
-    "feed_context": ("model", "feed_context"), "teacher_forcing": ("train", "teacher_forcing"),
-}
-# what --resume may change: the budget and where it runs
-RESUME_FLAGS = {"epochs", "steps", "time_budget", "device", "threads", "patience"}
-
-
 @cli.command()
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None, help="Start from this config.toml.")
-@click.option("--data", "data_spec", default=None, help="builtin:NAME, a file, a folder of .txt, or a downloaded corpus.")
-@click.option("--task", type=click.Choice(["lm", "seq2seq"]), default="lm", show_default=True,
-              help="lm: a language model on text; seq2seq: translation on source<TAB>target pairs.")
-@click.option("--tokenizer", type=click.Choice(["char", "word", "jieba"]), default=None, help="[default: char]")
-@click.option("--encoding", default=None, help="Text encoding of the data file [default: utf-8].")
-@click.option("--val-fraction", type=float, default=None, help="Last fraction of the text for validation [default: 0.1].")
-@click.option("--min-freq", type=int, default=None, help="Rarer tokens become <unk> [default: 1].")
-@click.option("--max-vocab", type=int, default=None, help="Keep the N most frequent tokens; 0 = all [default: 0].")
-@click.option("--test-fraction", type=float, default=None, help="Fraction held out for testing [default: 0].")
-@click.option("--lowercase/--no-lowercase", default=None, help="Lowercase the text (seq2seq: the source) [default: no].")
-@click.option("--src-tokenizer", type=click.Choice(["char", "word", "jieba"]), default=None, help="seq2seq source side [default: word].")
-@click.option("--tgt-tokenizer", type=click.Choice(["char", "word", "jieba"]), default=None, help="seq2seq target side [default: char].")
-@click.option("--max-src-words", type=int, default=None, help="seq2seq: drop pairs with longer sources; 0 = keep all [default: 0].")
-@click.option("--test-size", type=int, default=None, help="seq2seq: hold out exactly N random pairs for testing [default: 0].")
-@click.option("--reverse/--no-reverse", default=None, help="seq2seq: the second column is the source [default: no].")
-@click.option("--cell", type=click.Choice(CELL_CHOICES), default=None, help="[default: lstm]")
-@click.option("--layers", type=int, default=None, help="[default: 1]")
-@click.option("--hidden", type=int, default=None, help="[default: 512]")
-@click.option("--embed", type=int, default=None, help="Embedding size; 0 = one-hot input [default: 64].")
-@click.option("--dropout", type=float, default=None, help="[default: 0]")
-@click.option("--tie-weights/--no-tie-weights", default=None, help="Share embedding and output weights.")
-@click.option("--init", type=click.Choice(["default", "xavier", "orthogonal"]), default=None, help="[default: default]")
-@click.option("--forget-bias", type=float, default=None, help="LSTM forget-gate bias (1 is the classic choice) [default: 0].")
-@click.option("--attention", type=click.Choice(["none", "additive", "dot", "general"]), default=None,
-              help="seq2seq: none (context = final encoder state), additive (Bahdanau), dot / general (Luong) [default: additive].")
-@click.option("--bidirectional/--no-bidirectional", default=None, help="seq2seq: the encoder reads both ways [default: no].")
-@click.option("--feed-context/--no-feed-context", default=None,
-              help="seq2seq, --attention none: feed the context to every decoder step [default: yes].")
-@click.option("--teacher-forcing", type=float, default=None,
-              help="seq2seq: probability of feeding the reference token; < 1 is scheduled sampling [default: 1].")
-@click.option("--optimizer", type=click.Choice(["sgd", "adam", "adamw", "rmsprop", "adagrad"]), default=None, help="[default: adam]")
-@click.option("--lr", type=float, default=None, help="[default: 0.002]")
-@click.option("--momentum", type=float, default=None, help="SGD/RMSprop momentum [default: 0].")
-@click.option("--weight-decay", type=float, default=None, help="[default: 0]")
-@click.option("--schedule", type=click.Choice(["constant", "step", "cosine", "inverse-time", "plateau"]), default=None, help="[default: cosine]")
-@click.option("--clip", type=float, default=None, help="Gradient clipping threshold; 0 = off [default: 1].")
-@click.option("--clip-mode", type=click.Choice(["norm", "value"]), default=None, help="[default: norm]")
-@click.option("--batch", type=int, default=None, help="[default: 32]")
-@click.option("--seq-len", type=int, default=None, help="Truncated-BPTT length [default: 100].")
-@click.option("--batching", type=click.Choice(["sequential", "random"]), default=None,
-              help="sequential: stateful, hidden state carried between batches; random: random chunks [default: random].")
-@click.option("--epochs", type=float, default=None, help="Budget in epochs.")
-@click.option("--steps", type=int, default=None, help="Budget in optimizer steps.")
-@click.option("--time", "time_budget", type=float, default=None, help="Budget in seconds of training.")
-@click.option("--patience", type=int, default=None, help="Early stopping after N evaluations without improvement; 0 = off.")
-@click.option("--eval-interval", type=int, default=None, help="Steps between validations [default: 200].")
-@click.option("--log-interval", type=int, default=None, help="Steps between metric records [default: 20].")
-@click.option("--sample-interval", type=int, default=None, help="Steps between samples [default: 500].")
-@click.option("--checkpoint-interval", type=int, default=None, help="Steps between checkpoints [default: 500].")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default=None, help="[default: auto]")
-@click.option("--seed", type=int, default=None, help="[default: 1337]")
-@click.option("--threads", type=int, default=None, help="CPU threads; 0 = choose (1 when started by the app) [default: 0].")
+@config_options
 @click.option("--runs-dir", default=None, help=RUNS_DIR_HELP)
 @click.option("--name", default=None, help="Run id (default: time, cell and data).")
 @click.option("--resume", "resume_spec", default=None, help="Continue this run exactly where it stopped.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a progress bar.")
 def train(config_file: str | None, task: str, runs_dir: str | None, name: str | None, resume_spec: str | None,
           as_json: bool, **flags: Any) -> None:
-    """Train a model; the run directory records everything (see docs/run-directory.md)."""
+    """Train a model; the run directory records everything (see docs/run-directory.md).
+
+    Every setting below is also a key of config.toml ([data], [model], [train]); a flag given
+    here wins over --config.
+    """
     from rnn_tui.config import Config
     from rnn_tui.runs.rundir import RunDir, runs_root
 
-    given = {k: v for k, v in flags.items() if v is not None}
+    given = given_settings(flags)
     root = runs_root(runs_dir)
     if resume_spec:
         if config_file:
             raise RnnTuiError("--resume continues a run with its own config; drop --config")
-        locked = sorted(set(given) - RESUME_FLAGS)
-        if locked:
-            raise RnnTuiError(f"--resume cannot change --{locked[0].replace('_', '-')}; start a new run for a different setup")
+        refuse_locked_for_resume(given)
         run = RunDir.open(resume_spec, root)
+        cfg = run.config().assign(given).validate()  # a refused value changes nothing in the run
         _claim(run, resume=True)
-        cfg = run.config()
-        _apply_flags(cfg, given)
         run.config_path.write_text(cfg.to_toml(), encoding="utf-8")
     else:
         cfg = Config.load(config_file) if config_file else Config()
         cfg.task = task
-        _apply_flags(cfg, given)
-        cfg.validate()
+        cfg.assign(given).validate()
         _check_setup(cfg)
         run = RunDir.create(root, cfg, name=name)
         _claim(run, resume=False)
-    cfg.validate()
 
     from rnn_tui.cli_report import train_reporter
     from rnn_tui.train.trainer import train_run
@@ -263,12 +187,6 @@ def _claim(run, resume: bool) -> None:
     run.write_status(**{**keep, "state": "starting", "claimed": True})
 
 
-def _apply_flags(cfg, given: dict[str, Any]) -> None:
-    for flag, value in given.items():
-        section, field = TRAIN_FLAGS[flag]
-        setattr(getattr(cfg, section), field, value)
-
-
 def _check_setup(cfg) -> None:
     """Fail before a run directory is made when the data or the device cannot be had."""
     from rnn_tui.data.spec import resolve
@@ -289,39 +207,27 @@ def _check_setup(cfg) -> None:
 @cli.command()
 @click.argument("run_spec", metavar="RUN")
 @click.option("--prime", default=None, help="Text to start from (default: the start of the validation text).")
-@click.option("--length", default=200, show_default=True, help="Tokens to generate.")
-@click.option("--greedy", is_flag=True, help="Always take the most likely token.")
-@click.option("--temperature", type=float, default=1.0, show_default=True)
-@click.option("--top-k", type=int, default=0, show_default=True, help="Sample from the K most likely; 0 = off.")
-@click.option("--top-p", type=float, default=1.0, show_default=True, help="Nucleus sampling mass; 1 = off.")
-@click.option("--seed", type=int, default=None, help="Seed for reproducible samples.")
-@click.option("--allow-unk", is_flag=True, help="Let the model emit <unk>.")
-@click.option("--beam", type=int, default=0, help="Beam search with this width instead of sampling (the most likely continuations).")
-@click.option("--alpha", type=float, default=0.75, show_default=True, help="With --beam: rank by log P / L^α.")
-@click.option("--nbest", type=int, default=1, show_default=True, help="With --beam: how many continuations.")
+@value_options(Sampling)
+@value_options(Beam, defaults={"width": None}, skip=())
 @click.option("--checkpoint", type=click.Choice(["latest", "best"]), default="latest", show_default=True)
 @click.option("--runs-dir", default=None, help=RUNS_DIR_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def generate(run_spec: str, prime: str | None, length: int, greedy: bool, temperature: float, top_k: int, top_p: float,
-             seed: int | None, allow_unk: bool, beam: int, alpha: float, nbest: int, checkpoint: str, runs_dir: str | None,
-             as_json: bool) -> None:
-    """Generate text from a trained language model; tokens stream as they are produced."""
-    from rnn_tui.api import load_lm
-    from rnn_tui.decode.sampling import Sampling
+def generate(run_spec: str, prime: str | None, width: int | None, alpha: float, nbest: int, checkpoint: str,
+             runs_dir: str | None, as_json: bool, **sampling: Any) -> None:
+    """Generate text from a trained language model; tokens stream as they are produced.
 
-    if temperature <= 0:
-        raise RnnTuiError("--temperature must be > 0 (use --greedy for the most likely token)")
-    if not (0 < top_p <= 1):
-        raise RnnTuiError("--top-p must be in (0, 1]")
-    if length < 0 or top_k < 0:
-        raise RnnTuiError("--length and --top-k must be ≥ 0")
+    With --beam K: beam search instead of sampling (the most likely continuations).
+    """
+    from rnn_tui.api import load_lm
+
+    s = Sampling(**sampling)
+    search = Beam(width=width, alpha=alpha, nbest=nbest) if width is not None else None
     model = load_lm(run_spec, runs_dir=runs_dir, tag=checkpoint)
-    s = Sampling(greedy=greedy, temperature=temperature, top_k=top_k, top_p=top_p, length=length, seed=seed, allow_unk=allow_unk)
     prime_text = prime if prime is not None else model.default_prime()
-    if beam:
-        hyps = model.beam(prime_text, beam=beam, alpha=alpha, length=length, nbest=nbest)
+    if search is not None:
+        hyps = model.beam(prime_text, beam=search.width, alpha=search.alpha, length=s.length, nbest=search.nbest)
         if as_json:
-            _print_json({"prime": prime_text, "beam": beam, "alpha": alpha, "hypotheses": hyps})
+            _print_json({"prime": prime_text, "beam": search.width, "alpha": search.alpha, "hypotheses": hyps})
         else:
             for k, h in enumerate(hyps, start=1):
                 click.echo(f"{k}. {prime_text}{h['text']}    (score {h['score']:.3f}, log P {h['logprob']:.3f})")
@@ -387,9 +293,7 @@ def inspect(run_spec: str, text: str | None, path: str | None, layer: int | None
 @cli.command()
 @click.argument("run_spec", metavar="RUN")
 @click.argument("text", required=False)
-@click.option("--beam", default=1, show_default=True, help="Beam width; 1 = greedy.")
-@click.option("--alpha", default=0.75, show_default=True, help="Length penalty: hypotheses are ranked by log P / L^α.")
-@click.option("--nbest", default=1, show_default=True, help="How many hypotheses to show (≤ --beam).")
+@value_options(Beam)
 @click.option("--max-len", type=int, default=None, help="Most target tokens [default: 2 × source tokens + 10].")
 @click.option("--split", type=click.Choice(["test", "val"]), default=None,
               help="Translate the run's held-out split instead of TEXT and report corpus BLEU.")
@@ -399,12 +303,15 @@ def inspect(run_spec: str, text: str | None, path: str | None, layer: int | None
 @click.option("--checkpoint", type=click.Choice(["latest", "best"]), default="latest", show_default=True)
 @click.option("--runs-dir", default=None, help=RUNS_DIR_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per sentence).")
-def translate(run_spec: str, text: str | None, beam: int, alpha: float, nbest: int, max_len: int | None, split: str | None,
-              tokenize: str, out: str | None, checkpoint: str, runs_dir: str | None, as_json: bool) -> None:
+def translate(run_spec: str, text: str | None, width: int, alpha: float, nbest: int, max_len: int | None,
+              split: str | None, tokenize: str, out: str | None, checkpoint: str, runs_dir: str | None,
+              as_json: bool) -> None:
     """Translate TEXT (or - for stdin, one sentence per line) with a seq2seq run: greedy or beam
     search, the n-best with scores, the attention of the best; or --split test for corpus BLEU."""
     from rnn_tui.api import load_translator
 
+    search = Beam(width=width, alpha=alpha, nbest=nbest)
+    beam = search.width
     model = load_translator(run_spec, runs_dir=runs_dir, tag=checkpoint)
     if split:
         if text:
@@ -539,6 +446,8 @@ def main() -> None:
     """Entry point: run the click group, turning every user error into one line."""
     try:
         cli.main(standalone_mode=False)
+    except SettingError as exc:
+        _fail(f"{exc.message} (--{exc.flag})" if exc.flag else exc.message)
     except RnnTuiError as exc:
         _fail(exc.message)
     except click.ClickException as exc:

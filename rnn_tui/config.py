@@ -1,18 +1,23 @@
 """Configuration as plain data: three dataclasses, saved as the sections of ``config.toml``.
 
 A run directory's ``config.toml`` holds everything needed to rebuild the data pipeline, the
-model and the optimizer. Values are validated here, once, so every later layer can trust them.
+model and the optimizer. Every field a user may set is declared once, here, with its help, label,
+bounds and choices (``options.setting``): the flags of `rnn-tui train`, the app's forms and the
+validation are all read off these declarations. Values are validated here, once, so every later
+layer can trust them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from rnn_tui.errors import RnnTuiError
+from rnn_tui.options import Declared, SettingError, check, check_value, declared, setting, setting_of
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -20,131 +25,173 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 TASKS = ("lm", "seq2seq")
-ATTENTIONS = ("none", "additive", "dot", "general")
+CELL_NAMES = ("rnn", "rnn-relu", "gru", "lstm", "peephole-lstm")  # models/cells.py CELLS implements each
 SEQ2SEQ_CELLS = ("rnn", "gru", "lstm")
+ATTENTIONS = ("none", "additive", "dot", "general")
 TOKENIZERS = ("char", "word", "jieba")
-CELLS = ("rnn", "rnn-relu", "gru", "lstm", "peephole-lstm")
-INITS = ("default", "xavier", "orthogonal")
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
-SCHEDULES = ("constant", "step", "cosine", "inverse-time", "plateau")
-CLIP_MODES = ("norm", "value")
-BATCHING = ("sequential", "random")
-DEVICES = ("auto", "cpu", "cuda", "mps")
+LM, SEQ2SEQ = ("lm",), ("seq2seq",)
 
 
 @dataclass
 class DataConfig:
-    spec: str = "builtin:python-stdlib"  # builtin:NAME, a file, a folder of .txt, or a `data get` name
-    tokenizer: str = "char"
-    encoding: str = "utf-8"
-    val_fraction: float = 0.1
-    test_fraction: float = 0.0
-    min_freq: int = 1
-    max_vocab: int = 0  # 0 = no limit
-    lowercase: bool = False
-    # seq2seq (translation) only: a TSV of source<TAB>target pairs
-    src_tokenizer: str = "word"
-    tgt_tokenizer: str = "char"
-    max_src_words: int = 0  # drop pairs whose source has more words (tokens with a letter or digit) than this; 0 = keep all
-    test_size: int = 0  # hold out exactly this many pairs (a seeded random choice) for testing; 0 = test_fraction
-    reverse: bool = False  # the second column is the source
+    spec: str = setting("builtin:python-stdlib", "builtin:NAME, a file, a folder of .txt, or a downloaded corpus.",
+                        label="dataset", flag="data")
+    tokenizer: str = setting("char", "How text becomes tokens (jieba: Chinese words).", choices=TOKENIZERS, tasks=LM,
+                             form=True)
+    encoding: str = setting("utf-8", "Text encoding of the data file.", label="text encoding")
+    val_fraction: float = setting(0.1, "The last part of the text (or a share of the pairs) kept for validation.",
+                                  label="validation fraction", lo=0.0, hi=0.5, form=True)
+    test_fraction: float = setting(0.0, "The part held out for testing.", label="test fraction", lo=0.0, hi=0.5)
+    min_freq: int = setting(1, "Rarer tokens become <unk>.", label="minimum token count", lo=1, hi=1e12)
+    max_vocab: int = setting(0, "Keep the N most frequent tokens (0: all).", label="vocabulary limit", hint="0 = all", lo=0,
+                             hi=1e12)
+    lowercase: bool = setting(False, "Lowercase the text (translation: the source).")
+    src_tokenizer: str = setting("word", "Source-side tokenizer.", label="source tokenizer", choices=TOKENIZERS,
+                                 tasks=SEQ2SEQ)
+    tgt_tokenizer: str = setting("char", "Target-side tokenizer.", label="target tokenizer", choices=TOKENIZERS,
+                                 tasks=SEQ2SEQ)
+    max_src_words: int = setting(0, "Drop pairs whose source has more words (tokens with a letter or digit; 0: keep all).",
+                                 label="longest source (words)", hint="0 = keep all", lo=0, hi=1e6, tasks=SEQ2SEQ)
+    test_size: int = setting(0, "Hold out exactly N pairs, a seeded random choice that depends on the data only "
+                                "(0: use the test fraction).", label="test pairs", lo=0, hi=1e9, tasks=SEQ2SEQ)
+    reverse: bool = setting(False, "The second column is the source.", label="reversed pairs", tasks=SEQ2SEQ)
+
+    def validate(self) -> "DataConfig":
+        check(self)
+        return self
 
 
 @dataclass
 class ModelConfig:
-    cell: str = "lstm"
-    layers: int = 1
-    hidden: int = 512
-    embed: int = 64  # 0 = one-hot input
-    dropout: float = 0.0
-    tie_weights: bool = False
-    init: str = "default"
-    forget_bias: float = 0.0  # 1.0 is the classic "forget-gate bias 1" (LSTM cells only)
-    # seq2seq only
-    attention: str = "additive"  # none | additive (Bahdanau) | dot | general (Luong)
-    bidirectional: bool = False  # encoder reads the source both ways
-    feed_context: bool = True  # attention=none: feed the final encoder state to every decoder step
+    cell: str = setting("lstm", "The recurrent cell.", choices=CELL_NAMES, form=True)
+    layers: int = setting(1, "Stacked recurrent layers.", lo=1, hi=16, form=True)
+    hidden: int = setting(512, "Units per layer.", label="hidden units", lo=1, hi=8192, form=True)
+    embed: int = setting(64, "Embedding size (0: one-hot input).", label="embedding size", hint="0 = one-hot",
+                         lo=0, hi=8192, form=True)
+    dropout: float = setting(0.0, "Dropout on the embeddings, between layers and before the output.", lo=0.0,
+                             hi=0.95, form=True)
+    tie_weights: bool = setting(False, "Share the embedding and output weights (needs embedding size = hidden units).",
+                                label="tied weights", tasks=LM)
+    init: str = setting("default", "Weight initialisation (orthogonal: the recurrent weights).", label="initialisation",
+                        choices=("default", "xavier", "orthogonal"))
+    forget_bias: float = setting(0.0, "LSTM forget-gate bias (1 is the classic choice).", label="forget-gate bias",
+                                 lo=-100.0, hi=100.0)
+    attention: str = setting("additive", "none (one context: the final encoder state), additive (Bahdanau), "
+                                         "dot / general (Luong).", choices=ATTENTIONS, tasks=SEQ2SEQ)
+    bidirectional: bool = setting(False, "The encoder reads the source both ways.", label="bidirectional encoder",
+                                  tasks=SEQ2SEQ)
+    feed_context: bool = setting(True, "Without attention: feed the context to every decoder step.",
+                                 label="context fed to the decoder", tasks=SEQ2SEQ)
+
+    def validate(self, task: str = "lm") -> "ModelConfig":
+        check(self)
+        if task == "seq2seq" and self.cell not in SEQ2SEQ_CELLS:
+            raise SettingError(f"a translation model's cell must be one of {', '.join(SEQ2SEQ_CELLS)}; got {self.cell!r}",
+                               "cell", "cell")
+        if task == "lm" and self.tie_weights and self.embed != self.hidden:
+            raise SettingError(f"tied weights need the embedding size equal to the hidden units ({self.hidden}); "
+                               f"got {self.embed}", "tie_weights", "tie-weights")
+        return self
 
 
 @dataclass
 class TrainConfig:
-    optimizer: str = "adam"
-    lr: float = 2e-3
-    momentum: float = 0.0
-    weight_decay: float = 0.0
-    schedule: str = "cosine"
-    step_size: int = 1000  # schedule=step: steps between decays
-    gamma: float = 0.5  # schedule=step|plateau: decay factor
-    decay: float = 0.5  # schedule=inverse-time: lr / (1 + decay * epoch)
-    plateau_patience: int = 2  # schedule=plateau: evaluations without improvement
-    min_lr_fraction: float = 0.1  # schedule=cosine: final lr = lr * this
-    warmup: int = 0
-    clip: float = 1.0  # 0 = off
-    clip_mode: str = "norm"
-    batch: int = 32
-    seq_len: int = 100
-    batching: str = "random"
-    epochs: float = 0.0  # budgets: the first one reached stops training; all 0 = 1 epoch
-    steps: int = 0
-    time: float = 0.0  # seconds
-    patience: int = 0  # early stopping: evaluations without val improvement (0 = off)
-    eval_interval: int = 200
-    eval_batches: int = 0  # 0 = whole validation split
-    log_interval: int = 20
-    sample_interval: int = 500
-    sample_length: int = 200
-    checkpoint_interval: int = 500
-    device: str = "auto"
-    seed: int = 1337
-    threads: int = 0  # 0 = choose from what else runs
-    teacher_forcing: float = 1.0  # seq2seq: probability of feeding the reference token (1 = always)
+    optimizer: str = setting("adam", "The optimizer.", choices=("sgd", "adam", "adamw", "rmsprop", "adagrad"),
+                             form=True)
+    lr: float = setting(2e-3, "Learning rate.", label="learning rate", lo=1e-8, hi=100.0, form=True)
+    momentum: float = setting(0.0, "SGD / RMSprop momentum.", lo=0.0, hi=0.999)
+    weight_decay: float = setting(0.0, "L2 weight decay (AdamW: decoupled).", label="weight decay", lo=0.0, hi=10.0)
+    schedule: str = setting("cosine", "How the learning rate moves: inverse-time is lr / (1 + decay · epoch); "
+                                      "plateau cuts it when validation stalls.", label="lr schedule",
+                            choices=("constant", "step", "cosine", "inverse-time", "plateau"), form=True)
+    step_size: int = setting(1000, "Step schedule: steps between decays.", label="step-schedule interval", lo=1,
+                             hi=1e12)
+    gamma: float = setting(0.5, "Step / plateau schedule: the factor each decay multiplies by.", label="decay factor",
+                           lo=0.0, lo_open=True, hi=1.0)
+    decay: float = setting(0.5, "Inverse-time schedule: d in lr / (1 + d · epoch).", label="inverse-time decay",
+                           lo=0.0, hi=1e6)
+    plateau_patience: int = setting(2, "Plateau schedule: evaluations without improvement before a cut.",
+                                    label="plateau patience", lo=0, hi=1e6)
+    min_lr_fraction: float = setting(0.1, "Cosine schedule: the final learning rate as a fraction of the first.",
+                                     label="final lr fraction", lo=0.0, hi=1.0)
+    warmup: int = setting(0, "Steps of linear warm-up.", label="warm-up steps", lo=0, hi=1e12)
+    clip: float = setting(1.0, "Gradient clipping threshold (0: off).", label="gradient clip", hint="0 = off",
+                          lo=0.0, hi=1e6, form=True)
+    clip_mode: str = setting("norm", "Clip the global norm, or each value.", label="clip mode",
+                             choices=("norm", "value"))
+    batch: int = setting(32, "Sequences (or pairs) per step.", label="batch size", lo=1, hi=65536, form=True)
+    seq_len: int = setting(100, "Truncated-BPTT length: tokens per sequence and step.", label="BPTT length", lo=1,
+                           hi=100000, tasks=LM, form=True)
+    batching: str = setting("random", "sequential: stateful, the hidden state carried between batches; "
+                                      "random: random chunks.", choices=("sequential", "random"), tasks=LM)
+    epochs: float = setting(0.0, "Budget in epochs (budgets: the first one reached stops; none set = 1 epoch).",
+                            label="epoch budget", lo=0, hi=1e12, resume=True)
+    steps: int = setting(0, "Budget in optimizer steps.", label="step budget", lo=0, hi=1e12, resume=True)
+    time: float = setting(0.0, "Budget in seconds of training.", label="time budget (s)", lo=0, hi=1e12, resume=True,
+                          form=True)
+    patience: int = setting(0, "Early stopping after N evaluations without improvement (0: off).",
+                            label="early-stopping patience", lo=0, hi=1e12, resume=True)
+    eval_interval: int = setting(200, "Steps between validations.", label="evaluation interval", lo=1, hi=1e12)
+    eval_batches: int = setting(0, "Validation batches per evaluation (0: the whole split).",
+                                label="validation batches", lo=0, hi=1e12)
+    log_interval: int = setting(20, "Steps between metric records.", label="log interval", lo=1, hi=1e12)
+    sample_interval: int = setting(500, "Steps between samples.", label="sample interval", lo=1, hi=1e12)
+    sample_length: int = setting(200, "Tokens per sample.", label="sample length", lo=0, hi=1e6)
+    checkpoint_interval: int = setting(500, "Steps between checkpoints.", label="checkpoint interval", lo=1, hi=1e12)
+    device: str = setting("auto", "Where to train.", choices=("auto", "cpu", "cuda", "mps"), resume=True, form=True)
+    seed: int = setting(1337, "Seed of everything random in the run.", lo=0, hi=2**63 - 1, form=True)
+    threads: int = setting(0, "CPU threads (0: choose; 1 when started by the app).", label="CPU threads", lo=0,
+                           hi=1e12, resume=True)
+    teacher_forcing: float = setting(1.0, "Probability of feeding the reference token (< 1: scheduled sampling).",
+                                     label="teacher forcing", lo=0.0, hi=1.0, tasks=SEQ2SEQ)
+
+    def validate(self) -> "TrainConfig":
+        check(self)
+        return self
+
+
+SECTIONS = ("data", "model", "train")
+
+
+def check_lr(value: Any) -> float:
+    """A learning rate for a running run (`control set-lr`, the app's l key): the rules of the
+    declared ``lr``, plus being a number at all (it may come from a hand-written control line)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SettingError(f"learning rate must be a number; got {value!r}", "lr", "lr")
+    check_value(setting_of(TrainConfig, "lr"), value)
+    return float(value)
 
 
 @dataclass
 class Config:
-    task: str = "lm"
+    task: str = setting("lm", "lm: a language model on text; seq2seq: translation on source<TAB>target pairs.",
+                        choices=TASKS)
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def validate(self) -> "Config":
-        _choice("task", self.task, TASKS)
-        _choice("tokenizer", self.data.tokenizer, TOKENIZERS)
-        _choice("src-tokenizer", self.data.src_tokenizer, TOKENIZERS)
-        _choice("tgt-tokenizer", self.data.tgt_tokenizer, TOKENIZERS)
-        _choice("attention", self.model.attention, ATTENTIONS)
-        _range("teacher-forcing", self.train.teacher_forcing, 0.0, 1.0)
-        _range("max-src-words", self.data.max_src_words, 0, 1e6)
-        _range("test-size", self.data.test_size, 0, 1e9)
-        if self.task == "seq2seq":
-            _choice("cell", self.model.cell, SEQ2SEQ_CELLS)
-        _choice("cell", self.model.cell, CELLS)
-        _choice("init", self.model.init, INITS)
-        _choice("optimizer", self.train.optimizer, OPTIMIZERS)
-        _choice("schedule", self.train.schedule, SCHEDULES)
-        _choice("clip-mode", self.train.clip_mode, CLIP_MODES)
-        _choice("batching", self.train.batching, BATCHING)
-        _choice("device", self.train.device, DEVICES)
-        _range("layers", self.model.layers, 1, 16)
-        _range("hidden", self.model.hidden, 1, 8192)
-        _range("embed", self.model.embed, 0, 8192)
-        _range("dropout", self.model.dropout, 0.0, 0.95)
-        _range("lr", self.train.lr, 1e-8, 100.0)
-        _range("batch", self.train.batch, 1, 65536)
-        _range("seq-len", self.train.seq_len, 1, 100000)
-        _range("clip", self.train.clip, 0.0, 1e6)
-        _range("val-fraction", self.data.val_fraction, 0.0, 0.5)
-        _range("test-fraction", self.data.test_fraction, 0.0, 0.5)
-        _range("min-freq", self.data.min_freq, 1, 1e12)
-        _range("max-vocab", self.data.max_vocab, 0, 1e12)
-        for name in ("epochs", "steps", "time", "patience", "threads", "warmup"):
-            _range(name, getattr(self.train, name), 0, 1e12)
-        for name in ("eval_interval", "log_interval", "sample_interval", "checkpoint_interval"):
-            _range(name.replace("_", "-"), getattr(self.train, name), 1, 1e12)
-        if self.model.tie_weights and self.model.embed != self.model.hidden:
-            raise RnnTuiError(
-                f"--tie-weights needs --embed equal to --hidden ({self.model.hidden}), got {self.model.embed}"
-            )
+        check(self)
+        self.data.validate()
+        self.model.validate(self.task)
+        self.train.validate()
+        return self
+
+    def settings(self) -> Iterator[tuple[str, Declared]]:
+        """(section, declared setting) for every setting of every section, in declaration order."""
+        for section in SECTIONS:
+            for d in declared(getattr(self, section)):
+                yield section, d
+
+    def values(self) -> dict[str, Any]:
+        """"section.name" -> value for every setting (the keys forms and flags use)."""
+        return {f"{section}.{d.name}": getattr(getattr(self, section), d.name) for section, d in self.settings()}
+
+    def assign(self, values: dict[str, Any]) -> "Config":
+        """Set "section.name" -> value (not validated: call validate())."""
+        for key, value in values.items():
+            section, name = key.split(".")
+            setattr(getattr(self, section), name, value)
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -154,7 +201,7 @@ class Config:
     def from_dict(cls, raw: dict[str, Any], *, where: str = "config") -> "Config":
         raw = dict(raw)
         cfg = cls(task=raw.pop("task", "lm"))
-        for section in ("data", "model", "train"):
+        for section in SECTIONS:
             values = raw.pop(section, {}) or {}
             target = getattr(cfg, section)
             known = {f.name: f for f in fields(target)}
@@ -201,13 +248,3 @@ def _coerce(value: Any, default: Any, name: str, where: str) -> Any:
         return str(value)
     except (TypeError, ValueError):
         raise RnnTuiError(f"{where}: {name} must be {kind.__name__}, got {value!r}") from None
-
-
-def _choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise RnnTuiError(f"--{name} must be one of {', '.join(choices)}; got {value!r}")
-
-
-def _range(name: str, value: float, lo: float, hi: float) -> None:
-    if not (lo <= value <= hi):
-        raise RnnTuiError(f"--{name} must be between {lo:g} and {hi:g}; got {value!r}")

@@ -52,7 +52,7 @@ def test_every_optimizer_is_built(name, cls):
 def test_config_validation_is_one_line():
     cfg = Config()
     cfg.model.cell = "transformer"
-    with pytest.raises(RnnTuiError, match="--cell must be one of"):
+    with pytest.raises(RnnTuiError, match="cell must be one of rnn, rnn-relu, gru, lstm, peephole-lstm; got 'transformer'"):
         cfg.validate()
     with pytest.raises(RnnTuiError, match="unknown key \\[model\\] hiden"):
         Config.from_dict({"model": {"hiden": 3}})
@@ -60,6 +60,6 @@ def test_config_validation_is_one_line():
         Config.from_dict({"model": {"hidden": "big"}})
     cfg = Config()
     cfg.model.tie_weights, cfg.model.embed = True, 32
-    with pytest.raises(RnnTuiError, match="--tie-weights needs --embed equal"):
+    with pytest.raises(RnnTuiError, match="tied weights need the embedding size equal to the hidden units"):
         cfg.validate()
     assert Config.from_dict(Config().to_dict()) == Config()

@@ -61,15 +61,25 @@ async def test_open_run_from_the_command_line(runs_root):
 async def test_form_errors_are_one_line_and_start_nothing(tmp_path):
     app = RnnTuiApp(tmp_path / "runs")
     async with app.run_test(size=(100, 40)) as pilot:
-        app.query_one("#f-hidden").value = "lots"
+        app.query_one("#set-model-hidden").value = "lots"
         app.query_one(TrainPane).action_start()
         await pilot.pause()
-        assert "hidden: 'lots' is not a whole number" in str(app.query_one("#form-error").render())
-        app.query_one("#f-hidden").value = "64"
-        app.query_one("#f-lr").value = "-1"
+        assert "hidden units: 'lots' is not a whole number" in str(app.query_one("#form-error").render())
+        assert app.query_one("#set-model-hidden").has_class("-invalid")
+        app.query_one("#set-model-hidden").value = "64"
+        app.query_one("#set-train-lr").value = "-1"
         app.query_one(TrainPane).action_start()
         await pilot.pause()
-        assert "--lr must be between" in str(app.query_one("#form-error").render())
+        error = str(app.query_one("#form-error").render())
+        assert "learning rate must be between" in error and "--lr" not in error  # words, not a flag
+        assert app.query_one("#set-train-lr").has_class("-invalid") and not app.query_one("#set-model-hidden").has_class("-invalid")
+        assert app.query_one("#train-more").collapsed
+        app.query_one("#set-train-lr").value = "0.01"
+        app.query_one("#set-train-momentum").value = "2"  # under "More settings": they open to show it
+        app.query_one(TrainPane).action_start()
+        await pilot.pause()
+        assert "momentum must be between 0 and 0.999; got 2" in str(app.query_one("#form-error").render())
+        assert not app.query_one("#train-more").collapsed and app.query_one("#set-train-momentum").has_class("-invalid")
         assert not (tmp_path / "runs").exists()
 
 
@@ -113,11 +123,11 @@ async def test_the_current_run_drives_inspect_and_generate(runs_root):
 async def test_opening_a_run_fills_the_train_form_with_its_config(runs_root):
     app = RnnTuiApp(runs_root, open_run="fixture", list_interval=0.2)
     async with app.run_test(size=(100, 40)) as pilot:
-        assert await wait_for(pilot, lambda: app.query_one("#f-hidden").value == "32")  # small_config's size
-        assert app.query_one("#f-embed").value == "16" and app.query_one("#f-schedule").value == "constant"
-        app.query_one("#f-hidden").value = "48"
+        assert await wait_for(pilot, lambda: app.query_one("#set-model-hidden").value == "32")  # small_config's size
+        assert app.query_one("#set-model-embed").value == "16" and app.query_one("#set-train-schedule").value == "constant"
+        app.query_one("#set-model-hidden").value = "48"
         await pilot.pause(0.6)  # more listings arrive: the user's edit stays
-        assert app.query_one("#f-hidden").value == "48"
+        assert app.query_one("#set-model-hidden").value == "48"
 
 
 async def test_the_palette_screenshot_lands_in_the_current_directory(tmp_path, monkeypatch):
@@ -131,3 +141,25 @@ async def test_the_palette_screenshot_lands_in_the_current_directory(tmp_path, m
         assert await wait_for(pilot, written)
         saved = written()
         assert len(saved) == 1 and "rnn-tui" in saved[0].read_text(encoding="utf-8")
+
+
+async def test_the_learning_rate_dialog_refuses_what_the_setting_refuses(tmp_path):
+    from textual.widgets import Input
+
+    from rnn_tui.tui.screens.dialogs import LrScreen
+
+    app = RnnTuiApp(tmp_path / "runs")
+    chosen = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.push_screen(LrScreen(0.002), chosen.append)
+        await pilot.pause()
+        box = app.screen.query_one("#lr-input", Input)
+        assert box.value == "0.002"
+        for typed, error in [("fast", "learning rate: 'fast' is not a number"),
+                             ("-1", "learning rate must be between 1e-08 and 100; got -1")]:
+            box.value = typed
+            await pilot.press("enter")
+            assert error in str(app.screen.query_one("#lr-error").render()) and not chosen
+        box.value = "0.01"
+        await pilot.press("enter")
+        assert await wait_for(pilot, lambda: chosen == [0.01])

@@ -8,6 +8,7 @@ from textual.widgets import Input
 from rnn_tui.runs.rundir import RunDir
 from rnn_tui.train.trainer import train_run
 from rnn_tui.tui.app import RnnTuiApp
+from rnn_tui.decode.settings import Beam
 from rnn_tui.tui.panes.translate import NO_RUN, TranslatePane, parse_decoding
 from rnn_tui.tui.widgets.attention_map import NO_ATTENTION, AttentionMap
 from tests.conftest import small_config, wait_for
@@ -132,11 +133,11 @@ async def test_translate_shows_nbest_bleu_and_attention(runs):
 
 
 @pytest.mark.parametrize("fields, message", [
-    ({"beam": "x"}, "beam: 'x' is not a whole number"),
-    ({"beam": "0"}, "beam width must be between 1 (greedy)"),
-    ({"beam": "2", "nbest": "3"}, "n-best must be between 1 and the beam width (2)"),
-    ({"alpha": "-1"}, "α must be between 0"),
-    ({"alpha": "nan"}, "α must be between 0"),
+    ({"beam": "x"}, "beam width: 'x' is not a whole number"),
+    ({"beam": "0"}, "beam width must be between 1 and 64; got 0"),
+    ({"beam": "2", "nbest": "3"}, "n-best must be at most the beam width (2); got 3"),
+    ({"alpha": "-1"}, "α must be between 0 and 5; got -1"),
+    ({"alpha": "nan"}, "α must be a finite number; got nan"),
     ({"source": " "}, "type a sentence"),
 ])
 async def test_bad_values_are_one_line_and_no_crash(runs, fields, message):
@@ -158,8 +159,8 @@ async def test_bad_values_are_one_line_and_no_crash(runs, fields, message):
 
 
 def test_parse_decoding():
-    assert parse_decoding(" 5 ", "0.75", "3") == (5, 0.75, 3)
-    assert parse_decoding("1", "0", "1") == (1, 0.0, 1)
+    assert parse_decoding(" 5 ", "0.75", "3") == Beam(width=5, alpha=0.75, nbest=3)
+    assert parse_decoding("1", "0", "1") == Beam(width=1, alpha=0.0, nbest=1)
 
 
 async def test_no_run_a_language_model_and_a_run_without_attention(runs):

@@ -12,17 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-
-@dataclass
-class Sampling:
-    greedy: bool = False
-    temperature: float = 1.0
-    top_k: int = 0  # 0 = off
-    top_p: float = 1.0  # 1 = off
-    length: int = 200
-    seed: int | None = None
-    stop_at_eos: bool = True
-    allow_unk: bool = False
+from rnn_tui.decode.settings import Sampling
 
 
 @dataclass

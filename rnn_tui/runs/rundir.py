@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rnn_tui.config import Config
+from rnn_tui.config import Config, check_lr
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.runs.files import append_jsonl, atomic_write_json, atomic_write_text, read_json, read_jsonl
 
@@ -168,9 +168,7 @@ class RunDir:
         if cmd not in COMMANDS:
             raise RnnTuiError(f"unknown command {cmd!r}; use one of {', '.join(COMMANDS)}")
         if cmd == "set-lr":
-            lr = args.get("lr")
-            if not isinstance(lr, (int, float)) or not (0 < lr < 100):
-                raise RnnTuiError(f"set-lr needs a learning rate between 0 and 100, got {lr!r}")
+            check_lr(args.get("lr"))
         append_jsonl(self.control_path, {"cmd": cmd, "time": time.time(), **args})
 
     def read_commands(self, offset: int) -> tuple[list[dict[str, Any]], int]:

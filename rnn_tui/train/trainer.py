@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from rnn_tui.config import Config
+from rnn_tui.config import Config, check_lr
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.runs.checkpoint import checkpoint_exists, load_checkpoint, load_model_state, save_checkpoint
 from rnn_tui.runs.rundir import HEARTBEAT_S, RunDir
@@ -284,10 +284,11 @@ class Trainer:
         elif cmd == "stop":
             self.stop_reason = "stopped by command"
         elif cmd == "set-lr":
-            lr = command.get("lr")
-            if not isinstance(lr, (int, float)) or not (0 < lr < 100):
+            try:
+                lr = check_lr(command.get("lr"))
+            except RnnTuiError:
                 return  # RunDir.send refuses these; a hand-written bad line is ignored
-            self.schedule.set_lr(float(lr), self.step, self.epoch, self.progress())
+            self.schedule.set_lr(lr, self.step, self.epoch, self.progress())
         else:
             return
         self._emit(self.run.append_metric, {"event": "control", "cmd": cmd, "step": self.step,

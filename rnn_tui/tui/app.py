@@ -165,17 +165,16 @@ class RnnTuiApp(App[None]):
         from rnn_tui.data.stats import describe_text
 
         try:
-            if not 0 <= data.val_fraction <= 0.5:
-                raise RnnTuiError("validation fraction must be between 0 and 0.5")
+            data.validate()
             source = specs.resolve(data.spec)
             if source.kind != "text":
                 raise RnnTuiError(f"{data.spec} is a {source.kind} dataset; the language model trains on text")
             info = describe_text(specs.load_text(source, data.encoding), tokenizer=data.tokenizer, val_fraction=data.val_fraction)
             info = {"spec": data.spec, "description": source.description, **info}
         except RnnTuiError as exc:
-            self.post_message(DataPreviewed(data.spec, None, str(exc)))
+            self.post_message(DataPreviewed(data, None, exc))
             return
-        self.post_message(DataPreviewed(data.spec, info))
+        self.post_message(DataPreviewed(data, info))
 
     @work(thread=True, group="launch", exit_on_error=False)
     def launch(self, cfg: Config, resume_path: str | None = None) -> None:
@@ -279,7 +278,7 @@ class RnnTuiApp(App[None]):
     def data_previewed(self, message: DataPreviewed) -> None:
         self.query_one(DataPane).show_preview(message.info, message.error)
         if message.info is not None:
-            self.config.data = self.query_one(DataPane).read_data()
+            self.config.data = message.data
             self.sub_title = f"data: {self.config.data.spec} ({self.config.data.tokenizer})"
 
     # -- training ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 
 from textual.message import Message
 
+from rnn_tui.config import DataConfig
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.runs.follower import RunSnapshot
 
@@ -37,9 +38,9 @@ class RunsListed(Message):
 class DataPreviewed(Message):
     """A dataset preview computed in a worker (``info`` from data.stats, or ``error``)."""
 
-    spec: str
+    data: DataConfig  # what was previewed: the app trains on it once it previews without error
     info: dict[str, Any] | None
-    error: str | None = None
+    error: RnnTuiError | None = None
 
 
 @dataclass

@@ -10,12 +10,15 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Collapsible, Input, Label, Select, Static
 
-from rnn_tui.config import TOKENIZERS, DataConfig
+from rnn_tui.config import Config, DataConfig
 from rnn_tui.display import visible_token
+from rnn_tui.errors import RnnTuiError
+from rnn_tui.options import SettingError
 from rnn_tui.tui.screens.file_picker import FilePickerScreen
 from rnn_tui.tui.widgets.path_suggester import PathSuggester
+from rnn_tui.tui.widgets.setting_fields import SettingFields, config_fields
 
 class DataPane(Widget):
     BINDINGS = [
@@ -33,6 +36,9 @@ class DataPane(Widget):
         self.builtins = builtins  # (spec, description) of text datasets
 
     def compose(self) -> ComposeResult:
+        cfg = Config(data=self.data)
+        first, rest = config_fields(cfg, ("data",), skip=("spec",))  # the dataset is chosen above them
+        values = cfg.values()
         with Horizontal():
             with VerticalScroll(id="data-form"):
                 yield Label("built-in dataset", classes="form-label")
@@ -43,27 +49,38 @@ class DataPane(Widget):
                 yield Input("" if self.data.spec.startswith("builtin:") else self.data.spec, id="d-path",
                             placeholder="path/to/text.txt (→ completes)", compact=True, suggester=PathSuggester())
                 yield Button("Browse… (ctrl+o)", id="browse", compact=True)
-                yield Label("tokenizer", classes="form-label")
-                yield Select([(t, t) for t in TOKENIZERS], value=self.data.tokenizer, allow_blank=False, id="d-tokenizer", compact=True)
-                yield Label("validation fraction", classes="form-label")
-                yield Input(str(self.data.val_fraction), id="d-val", compact=True)
+                yield SettingFields(first, values, id="data-fields")
                 yield Button("Preview (ctrl+r)", id="preview", compact=True)
+                with Collapsible(title=f"More settings ({len(rest)})", id="data-more"):
+                    yield SettingFields(rest, values, id="data-more-fields")
             with Vertical(id="data-main"):
                 yield Static("", id="data-error")
                 yield Static("Choose a dataset; the preview shows sizes, vocabulary and sample lines.", id="data-preview")
 
     def read_data(self) -> DataConfig:
+        """The chosen dataset and the data settings as typed (not yet validated: the preview does
+        that, in a worker, and shows what it refuses)."""
         path = self.query_one("#d-path", Input).value.strip()
         builtin = self.query_one("#d-builtin", Select).value
-        spec = path or (builtin if builtin is not Select.NULL else self.data.spec)
-        try:
-            val = float(self.query_one("#d-val", Input).value)
-        except ValueError:
-            val = -1.0
-        return DataConfig(spec=str(spec), tokenizer=str(self.query_one("#d-tokenizer", Select).value), val_fraction=val)
+        cfg = Config(data=DataConfig(spec=str(path or (builtin if builtin is not Select.NULL else self.data.spec))))
+        for fields in self.query(SettingFields):
+            cfg.assign(fields.values())
+        return cfg.data
 
     def action_preview(self) -> None:
-        self.post_message(self.PreviewRequested(self.read_data()))
+        try:
+            data = self.read_data()
+        except SettingError as exc:
+            self.show_error(exc)
+            return
+        self.post_message(self.PreviewRequested(data))
+
+    def show_error(self, exc: SettingError) -> None:
+        """A refused data setting: its line, and its field marked."""
+        self.query_one("#data-error", Static).update(str(exc))
+        for fields in self.query(SettingFields):
+            if fields.mark_invalid(exc.name) and fields.id == "data-more-fields":
+                self.query_one("#data-more", Collapsible).collapsed = False
 
     def action_browse(self) -> None:
         def picked(path: str | None) -> None:
@@ -85,8 +102,11 @@ class DataPane(Widget):
             self.query_one("#d-path", Input).value = ""
         self.action_preview()
 
-    def show_preview(self, info: dict[str, Any] | None, error: str | None) -> None:
-        self.query_one("#data-error", Static).update(error or "")
+    def show_preview(self, info: dict[str, Any] | None, error: RnnTuiError | None) -> None:
+        if isinstance(error, SettingError):
+            self.show_error(error)
+            return
+        self.query_one("#data-error", Static).update(str(error or ""))
         if info is None:
             return
         lines = [f"{info['spec']} — {info.get('description', '')}",

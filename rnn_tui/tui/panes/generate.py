@@ -22,34 +22,16 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
 
+from rnn_tui.decode.settings import Sampling
 from rnn_tui.display import prob_style, visible_token
+from rnn_tui.options import build
 from rnn_tui.errors import RnnTuiError
-from rnn_tui.tui.fields import typed_number
 from rnn_tui.tui.model_cache import ModelCache
 from rnn_tui.tui.messages import failure_line
 
 BATCH_S = 0.03  # post streamed tokens at most this often
 TOP_SURPRISING = 5
-
-
-def parse_sampling(mode: str, temperature: str, top_k: str, top_p: str, length: str, seed: str):
-    """The typed sampling fields as a Sampling (raises RnnTuiError with one line)."""
-    from rnn_tui.decode.sampling import Sampling
-
-    t = typed_number("temperature", temperature, float)
-    if not (t > 0 and math.isfinite(t)):
-        raise RnnTuiError(f"temperature must be above 0; got {t:g}")
-    k = typed_number("top-k", top_k, int)
-    if k < 0:
-        raise RnnTuiError(f"top-k must be 0 (off) or more; got {k}")
-    p = typed_number("top-p", top_p, float)
-    if not 0 < p <= 1:
-        raise RnnTuiError(f"top-p must be in (0, 1] (1 = off); got {p:g}")
-    n = typed_number("length", length, int)
-    if not 1 <= n <= 1_000_000:
-        raise RnnTuiError(f"length must be between 1 and 1000000 tokens; got {n}")
-    s = None if not seed.strip() else typed_number("seed", seed, int)
-    return Sampling(greedy=mode == "greedy", temperature=t, top_k=k, top_p=p, length=n, seed=s)
+SAMPLING_FIELDS = ("temperature", "top_k", "top_p", "length", "seed")  # the Input #gen-<name with dashes>
 
 
 class GeneratePane(Widget):
@@ -162,10 +144,10 @@ class GeneratePane(Widget):
     def _value(self, name: str) -> str:
         return str(self.query_one(f"#gen-{name}", Input).value)
 
-    def read_sampling(self):
-        mode = str(self.query_one("#gen-mode", Select).value)
-        return parse_sampling(mode, self._value("temperature"), self._value("top-k"), self._value("top-p"),
-                              self._value("length"), self._value("seed"))
+    def read_sampling(self) -> Sampling:
+        """The typed fields as a Sampling, which checks itself (raises RnnTuiError with one line)."""
+        texts = {name: self._value(name.replace("_", "-")) for name in SAMPLING_FIELDS}
+        return build(Sampling, texts, greedy=self.query_one("#gen-mode", Select).value == "greedy")
 
     def show_error(self, message: str) -> None:
         error = self.query_one("#gen-error", Static)

@@ -10,31 +10,17 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Button, Input, Label, RichLog, Select, Static
+from textual.widgets import Button, Collapsible, RichLog, Static
 
-from rnn_tui.config import CELLS, DEVICES, OPTIMIZERS, SCHEDULES, Config
+from rnn_tui.config import Config
 from rnn_tui.errors import RnnTuiError
+from rnn_tui.options import SettingError
 from rnn_tui.tui.history import RunHistory
 from rnn_tui.tui.widgets.plot import LinePlot, Series
+from rnn_tui.tui.widgets.setting_fields import SettingFields, config_fields
 
 COLORS = ("#4e9fd6", "#e8a33d", "#6cc26c", "#d16ba5", "#a38fe0", "#c9c94a")
-# (form id, section, field, label, kind) — the kind converts the typed text
-FIELDS = (
-    ("cell", "model", "cell", "cell", CELLS),
-    ("layers", "model", "layers", "layers", int),
-    ("hidden", "model", "hidden", "hidden", int),
-    ("embed", "model", "embed", "embed (0=one-hot)", int),
-    ("dropout", "model", "dropout", "dropout", float),
-    ("optimizer", "train", "optimizer", "optimizer", OPTIMIZERS),
-    ("lr", "train", "lr", "learning rate", float),
-    ("schedule", "train", "schedule", "schedule", SCHEDULES),
-    ("clip", "train", "clip", "clip (0=off)", float),
-    ("batch", "train", "batch", "batch", int),
-    ("seq_len", "train", "seq_len", "seq len (BPTT)", int),
-    ("time", "train", "time", "budget (seconds)", float),
-    ("device", "train", "device", "device", DEVICES),
-    ("seed", "train", "seed", "seed", int),
-)
+FORM_SECTIONS = ("model", "train")  # the data settings are the Data tab's
 SECOND_PLOT = ("grad_norm", "lr", "ppl", "tokens_per_s", "val_bleu")  # val_*: from the validation records
 
 
@@ -61,18 +47,15 @@ class TrainPane(Widget):
         self.second = 0
 
     def compose(self) -> ComposeResult:
+        first, rest = config_fields(self.config, FORM_SECTIONS)
+        values = self.config.values()
         with Horizontal():
             with VerticalScroll(id="train-form"):
-                for form_id, section, field, label, kind in FIELDS:
-                    value = getattr(getattr(self.config, section), field)
-                    yield Label(label, classes="form-label")
-                    if isinstance(kind, tuple):
-                        yield Select([(c, c) for c in kind], value=value, allow_blank=False, id=f"f-{form_id}", compact=True,
-                                     type_to_search=False)
-                    else:
-                        yield Input(str(value), id=f"f-{form_id}", compact=True)
+                yield SettingFields(first, values, id="train-fields")
                 yield Static("", id="form-error")
                 yield Button("Start training (s)", id="start", variant="primary", compact=True)
+                with Collapsible(title=f"More settings ({len(rest)})", id="train-more"):
+                    yield SettingFields(rest, values, id="train-more-fields")
             with Vertical(id="train-main"):
                 yield Static("No run yet: press s to train on the dataset chosen in Data.", id="run-status")
                 yield LinePlot("loss (nats/token)", id="loss-plot")
@@ -82,26 +65,25 @@ class TrainPane(Widget):
     # -- form --------------------------------------------------------------------------------------
 
     def read_config(self) -> Config:
-        """The form as a validated Config (raises RnnTuiError with one line)."""
+        """The form as a validated Config (raises RnnTuiError with one line; a refused setting's
+        field is marked, and the "more settings" open when it is in there)."""
         cfg = Config.from_dict(self.config.to_dict())
-        for form_id, section, field, label, kind in FIELDS:
-            widget = self.query_one(f"#f-{form_id}")
-            raw = widget.value
-            if not isinstance(kind, tuple):
-                try:
-                    raw = kind(str(raw).strip())
-                except ValueError:
-                    raise RnnTuiError(f"{label}: {raw!r} is not a {'whole number' if kind is int else 'number'}") from None
-            setattr(getattr(cfg, section), field, raw)
-        return cfg.validate()
+        try:
+            for fields in self.query(SettingFields):
+                cfg.assign(fields.values())
+            return cfg.validate()
+        except SettingError as exc:
+            for fields in self.query(SettingFields):
+                if fields.mark_invalid(exc.name) and fields.id == "train-more-fields":
+                    self.query_one("#train-more", Collapsible).collapsed = False
+            raise
 
     def load_config(self, cfg: Config) -> None:
         """Fill the form with a run's config (the app does this when a run is opened)."""
         self.config = cfg
-        for form_id, section, field, label, kind in FIELDS:
-            value = getattr(getattr(cfg, section), field)
-            widget = self.query_one(f"#f-{form_id}")
-            widget.value = value if isinstance(kind, tuple) else str(value)
+        values = cfg.values()
+        for fields in self.query(SettingFields):
+            fields.set_values(values)
 
     def show_error(self, message: str) -> None:
         self.query_one("#form-error", Static).update(message)

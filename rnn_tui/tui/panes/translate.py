@@ -23,28 +23,20 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
+from rnn_tui.decode.settings import Beam
 from rnn_tui.errors import RnnTuiError
-from rnn_tui.tui.fields import typed_number
+from rnn_tui.options import build
 from rnn_tui.tui.model_cache import ModelCache
 from rnn_tui.tui.messages import failure_line
 from rnn_tui.tui.widgets.attention_map import AttentionMap
 
 NO_RUN = "No translation run: train one with --task seq2seq or open one in Runs."
-MAX_BEAM = 64
 HYP_COLUMN = 40  # hypotheses are padded to a common width up to this many cells, so scores align
 
 
-def parse_decoding(beam: str, alpha: str, nbest: str) -> tuple[int, float, int]:
-    """The typed beam width, α and n-best (raises RnnTuiError with one line)."""
-
-    k, a, n = typed_number("beam", beam, int), typed_number("α", alpha, float), typed_number("n-best", nbest, int)
-    if not 1 <= k <= MAX_BEAM:
-        raise RnnTuiError(f"beam width must be between 1 (greedy) and {MAX_BEAM}; got {k}")
-    if not 0 <= a <= 5:  # also refuses nan and inf
-        raise RnnTuiError(f"α must be between 0 (no length penalty) and 5; got {a:g}")
-    if not 1 <= n <= k:
-        raise RnnTuiError(f"n-best must be between 1 and the beam width ({k}); got {n}")
-    return k, a, n
+def parse_decoding(beam: str, alpha: str, nbest: str) -> Beam:
+    """The typed beam width, α and n-best as a Beam, which checks itself (RnnTuiError: one line)."""
+    return build(Beam, {"width": beam, "alpha": alpha, "nbest": nbest})
 
 
 def bleu_tokenize(tgt_tokenizer: str) -> str:
@@ -211,14 +203,14 @@ class TranslatePane(Widget):
             self.show_error("type a sentence to translate")
             return
         try:
-            beam, alpha, nbest = parse_decoding(*(self.query_one(f"#tr-{n}", Input).value for n in ("beam", "alpha", "nbest")))
+            search = parse_decoding(*(self.query_one(f"#tr-{n}", Input).value for n in ("beam", "alpha", "nbest")))
         except RnnTuiError as exc:
             self.show_error(str(exc))
             return
         self.show_error("")
         self.job += 1
         reference = self.query_one("#tr-reference", Input).value.strip()
-        self._translate(self.job, self.run_path, self.checkpoint_step, source, reference, beam, alpha, nbest)
+        self._translate(self.job, self.run_path, self.checkpoint_step, source, reference, search)
 
     # -- workers: they only post messages ----------------------------------------------------------
 
@@ -237,11 +229,10 @@ class TranslatePane(Widget):
         self.post_message(self.RunDescribed(key, line, problem))
 
     @work(thread=True, exclusive=True, group="translate", exit_on_error=False)
-    def _translate(self, job: int, path: str, step: int | None, source: str, reference: str,
-                   beam: int, alpha: float, nbest: int) -> None:
+    def _translate(self, job: int, path: str, step: int | None, source: str, reference: str, search: Beam) -> None:
         try:
             loaded = self._load(path, step)
-            result = loaded.translate(source, beam=beam, alpha=alpha, nbest=nbest)
+            result = loaded.translate(source, beam=search.width, alpha=search.alpha, nbest=search.nbest)
             bleu = tokenize = None
             if reference:
                 from rnn_tui.decode.bleu import sentence_bleu

@@ -8,6 +8,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from rnn_tui.config import TrainConfig, check_lr
+from rnn_tui.errors import RnnTuiError
+from rnn_tui.options import parse_text, setting_of
+
 HELP = """\
 [b]rnn-tui[/b] — a terminal playground for recurrent networks
 
@@ -84,11 +88,9 @@ class LrScreen(ModalScreen[float | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         try:
-            lr = float(event.value)
-            if not 0 < lr < 100:
-                raise ValueError
-        except ValueError:
-            self.query_one("#lr-error", Static).update("a number between 0 and 100, e.g. 0.001")
+            lr = check_lr(parse_text(setting_of(TrainConfig, "lr"), event.value))
+        except RnnTuiError as exc:
+            self.query_one("#lr-error", Static).update(f"{exc} (e.g. 0.001)")
             return
         self.dismiss(lr)
 
