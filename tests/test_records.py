@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from rnn_tui.runs.files import atomic_write_json, read_json
 from rnn_tui.runs.follower import RunFollower
 from rnn_tui.runs.records import checked_command, checked_metric, checked_sample, checked_status
@@ -143,6 +145,7 @@ def test_mypy_reports_a_misspelt_key(tmp_path):
     assert 'TypedDict "TrainEvent" has no key "val_loss"' in result.stdout
 
 
+@pytest.mark.slow
 def test_mypy_passes_on_the_typed_modules():
-    result = mypy()  # the files and settings of [tool.mypy] in pyproject.toml
+    result = mypy()  # the files and settings of [tool.mypy] in pyproject.toml (cold cache: ~40 s, torch included)
     assert result.returncode == 0, result.stdout + result.stderr
