@@ -236,7 +236,8 @@ R = TypeVar("R")
 
 
 def _check(hint: Any) -> _Check:
-    """A shallow runtime test for a value annotated ``hint`` (the annotations used above)."""
+    """A runtime test for a value annotated ``hint`` (the annotations used above): lists and
+    nested TypedDicts are checked item by item, other dicts only as dicts."""
     origin, args = get_origin(hint), get_args(hint)
     if hint is Any:
         return lambda v: True
@@ -246,7 +247,7 @@ def _check(hint: Any) -> _Check:
         return lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
     if hint is int:
         return lambda v: isinstance(v, int) and not isinstance(v, bool)
-    if origin is Literal:
+    if origin is Literal:  # the literals above are strings
         return lambda v: isinstance(v, str) and v in args
     if origin in (Union, types.UnionType):
         checks = [_check(a) for a in args]
