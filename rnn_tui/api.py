@@ -22,6 +22,7 @@ from rnn_tui.config import Config
 from rnn_tui.decode.sampling import sample
 from rnn_tui.decode.settings import Beam, Sampling
 from rnn_tui.errors import RnnTuiError
+from rnn_tui.results import Continuation, Evaluation, GeneratedToken, Score, Translation
 from rnn_tui.runs.checkpoint import load_checkpoint, load_model_state
 from rnn_tui.runs.rundir import RunDir, runs_root
 
@@ -54,7 +55,7 @@ class LoadedRun:
 
     # -- using the model -----------------------------------------------------------------------
 
-    def generate(self, prime: str, s: Sampling) -> Iterator[dict[str, Any]]:
+    def generate(self, prime: str, s: Sampling) -> Iterator[GeneratedToken]:
         """Yield ``{"id", "token", "prob", "logprob"}`` for each new token, as produced."""
         ids = self.encode(prime)
         if not ids:
@@ -63,7 +64,7 @@ class LoadedRun:
         for tok in sample(self.model, ids, s, banned=(v.pad_id, v.bos_id), eos_id=v.eos_id, unk_id=v.unk_id):
             yield {"id": tok.id, "token": v.itos[tok.id], "prob": tok.prob, "logprob": tok.logprob}
 
-    def beam(self, prime: str, beam: int = 5, alpha: float = 0.75, length: int = 50, nbest: int = 1) -> list[dict[str, Any]]:
+    def beam(self, prime: str, beam: int = 5, alpha: float = 0.75, length: int = 50, nbest: int = 1) -> list[Continuation]:
         """The ``nbest`` most likely continuations of ``prime`` by beam search (log P / L^α)."""
         from rnn_tui.decode.beam import lm_beam_search
 
@@ -77,16 +78,14 @@ class LoadedRun:
         return [{"text": self.detokenize(v.decode(h.ids)), "tokens": v.decode(h.ids), "score": h.score,
                  "logprob": h.logprob} for h in hyps]
 
-    def score(self, text: str) -> dict[str, Any]:
+    def score(self, text: str) -> Score:
         from rnn_tui.decode.score import score_ids
 
         tokens = self.tokenize(text)
         if len(tokens) < 2:
             raise RnnTuiError("scoring needs at least two tokens: the first one is the context for the next")
         result = score_ids(self.model, self.vocab.encode(tokens))
-        result["tokens"] = tokens
-        result["unknown"] = sum(1 for t in tokens if t not in self.vocab)
-        return result
+        return {**result, "tokens": tokens, "unknown": sum(1 for t in tokens if t not in self.vocab)}
 
     def trace(self, text: str, topk: int = 5):
         ids = self.encode(text)
@@ -122,7 +121,7 @@ class LoadedTranslator:
         return self.tgt_tokenizer.detokenize(self.tgt_vocab.decode(ids))
 
     def translate(self, text: str, beam: int = 1, alpha: float = 0.75, nbest: int = 1,
-                  max_len: int | None = None) -> dict[str, Any]:
+                  max_len: int | None = None) -> Translation:
         """Greedy (beam 1) or beam search: the source tokens (and which are unknown), the n-best
         hypotheses with their scores (log P / L^α), and the best one's attention (rows: its
         tokens and <eos>; columns: the source tokens), or None without attention."""
@@ -156,7 +155,7 @@ class LoadedTranslator:
         return self.model.trace(self.src_vocab.encode(tokens), forced, topk=topk)
 
     def evaluate(self, split: str = "test", beam: int = 1, alpha: float = 0.75, tokenize: str = "zh",
-                 limit: int = 0) -> dict[str, Any]:
+                 limit: int = 0) -> Evaluation:
         """Translate a held-out split of the run's own data (rebuilt exactly as the trainer split
         it) and score it with corpus BLEU: the hypotheses, the references and the score."""
         from rnn_tui.decode.beam import beam_search, greedy_batch

@@ -333,13 +333,13 @@ def translate(run_spec: str, text: str | None, width: int, alpha: float, nbest: 
     if not sentences:
         raise RnnTuiError("nothing to translate: no sentence given (empty text or empty stdin)")
     for sentence in sentences:
-        result = model.translate(sentence, beam=beam, alpha=alpha, nbest=nbest, max_len=max_len)
+        translation = model.translate(sentence, beam=beam, alpha=alpha, nbest=nbest, max_len=max_len)
         if as_json:
-            _print_json(result)
+            _print_json(translation)
         else:
             from rnn_tui.cli_report import print_translation
 
-            print_translation(result, show_all=nbest > 1 or len(sentences) == 1)
+            print_translation(translation, show_all=nbest > 1 or len(sentences) == 1)
 
 
 @cli.command()

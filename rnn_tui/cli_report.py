@@ -11,7 +11,7 @@ import math
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn, TransferSpeedColumn
@@ -19,6 +19,12 @@ from rich.table import Table
 from rich.text import Text
 
 from rnn_tui.display import prob_style, visible_token
+
+if TYPE_CHECKING:
+    from rnn_tui.api import LoadedRun
+    from rnn_tui.results import GeneratedToken, Score, Translation
+    from rnn_tui.runs.records import Event, RunSummary
+    from rnn_tui.runs.rundir import RunDir
 
 console = Console()
 err_console = Console(stderr=True)
@@ -28,10 +34,10 @@ err_console = Console(stderr=True)
 
 
 @contextlib.contextmanager
-def train_reporter(run, as_json: bool) -> Iterator[Callable[[dict[str, Any]], None]]:
+def train_reporter(run: RunDir, as_json: bool) -> Iterator[Callable[[Event], None]]:
     """An ``on_event`` callback: JSON lines with ``--json``, else a live progress bar."""
     if as_json:
-        def emit(event: dict[str, Any]) -> None:
+        def emit(event: Event) -> None:
             sys.stdout.write(json.dumps({"run": run.id, **event}, ensure_ascii=False) + "\n")
             sys.stdout.flush()
 
@@ -43,34 +49,34 @@ def train_reporter(run, as_json: bool) -> Iterator[Callable[[dict[str, Any]], No
         TextColumn("{task.fields[info]}"), TimeRemainingColumn(), console=err_console, transient=False,
     )
     task = progress.add_task(run.id, total=1.0, info="starting…")
-    last: dict[str, Any] = {}
+    last_progress, last_val = 0.0, None  # of the latest train and val events
 
-    def show(event: dict[str, Any]) -> None:
-        kind = event.get("event")
-        if kind == "start":
+    def show(event: Event) -> None:
+        nonlocal last_progress, last_val
+        if event["event"] == "start":
             progress.console.print(
                 f"run [bold]{run.id}[/] · {event['params']:,} parameters · vocab {event['vocab']} · "
                 f"{event['train_tokens']:,} training tokens · {event['device']} · {event['threads']} thread(s)"
             )
-        elif kind == "train":
-            last.update(event)
+        elif event["event"] == "train":
+            last_progress = event["progress"]
             info = (f"step {event['step']} · loss {event['loss']:.3f} · ppl {event['ppl']:.2f} · "
                     f"{event['tokens_per_s']:,.0f} tok/s")
-            if "val_loss" in last:
-                info += f" · val {last['val_loss']:.3f}"
+            if last_val is not None:
+                info += f" · val {last_val:.3f}"
             progress.update(task, completed=event["progress"], info=info)
-        elif kind == "val":
-            last["val_loss"] = event["val_loss"]
+        elif event["event"] == "val":
+            last_val = event["val_loss"]
             mark = " (best)" if event.get("best") else ""
             progress.console.print(f"step {event['step']:>6}  val loss {event['val_loss']:.4f}  ppl {event['val_ppl']:.2f}  "
                                    f"bits/token {event['val_bpt']:.3f}{mark}")
-        elif kind == "sample":
+        elif event["event"] == "sample":
             progress.console.print(Text(f"── sample at step {event['step']} ──", style="dim"))
             progress.console.print(Text(event["prime"] + event["text"]))
-        elif kind == "control":
+        elif event["event"] == "control":
             progress.console.print(f"[yellow]{event['cmd']}[/] at step {event['step']}")
-        elif kind == "end":
-            progress.update(task, completed=1.0 if event.get("state") == "finished" else last.get("progress", 0))
+        elif event["event"] == "end":
+            progress.update(task, completed=1.0 if event["state"] == "finished" else last_progress)
             progress.stop()
             if event.get("state") == "failed":
                 return
@@ -127,7 +133,7 @@ def print_data_info(info: dict[str, Any]) -> None:
 # -- generate, score, inspect ----------------------------------------------------------------------
 
 
-def stream_generation(prime: str, tokens: Iterator[dict[str, Any]], model) -> None:
+def stream_generation(prime: str, tokens: Iterator[GeneratedToken], model: LoadedRun) -> None:
     console.print(Text(prime, style="bold"), end="")
     prev: list[str] = []
     shown = ""
@@ -140,7 +146,7 @@ def stream_generation(prime: str, tokens: Iterator[dict[str, Any]], model) -> No
     console.print()
 
 
-def print_score(result: dict[str, Any], top: int) -> None:
+def print_score(result: Score, top: int) -> None:
     line = Text()
     for token, lp in zip(result["tokens"], result["logprobs"]):
         line.append(token if token != "\n" else "⏎\n", style="dim" if lp is None else prob_style(math.exp(lp)))
@@ -173,7 +179,7 @@ def print_inspect(result: dict[str, Any]) -> None:
 SHADES = " ░▒▓█"
 
 
-def print_translation(result: dict[str, Any], show_all: bool = True) -> None:
+def print_translation(result: Translation, show_all: bool = True) -> None:
     """The best translation; with ``show_all`` the n-best with scores and the attention grid
     (rows: output tokens and <eos>; columns: source tokens; shade ░▒▓█ by weight)."""
     best = result["hypotheses"][0]
@@ -199,7 +205,7 @@ def print_translation(result: dict[str, Any], show_all: bool = True) -> None:
     console.print(table)
 
 
-def print_runs(rows: list[dict[str, Any]], root: Path) -> None:
+def print_runs(rows: list[RunSummary], root: Path) -> None:
     if not rows:
         console.print(f"no runs in {root}; start one with `rnn-tui train`")
         return

@@ -10,6 +10,7 @@ from rnn_tui.runs.checkpoint import load_checkpoint
 from rnn_tui.runs.rundir import RunDir
 from rnn_tui.train.trainer import train_run
 from tests.conftest import small_config
+from tests.typed_records import assert_written_as_typed
 
 
 def _train(tmp_path, cfg, name, resume=False, on_event=None):
@@ -43,6 +44,7 @@ def test_a_run_learns_and_writes_every_file(tmp_path, text_file):
     assert load_checkpoint(run.checkpoints, "latest").meta["step"] == 60
     best = load_checkpoint(run.checkpoints, "best").meta
     assert best["val_loss"] == min(v["val_loss"] for v in vals)
+    assert_written_as_typed(run)
 
 
 def test_same_seed_same_numbers(tmp_path, text_file):
@@ -100,6 +102,7 @@ def test_commands_apply_within_one_step(tmp_path, text_file):
     assert end["state"] == "stopped" and end["step"] == 25
     assert run.read_status()["state"] == "stopped"
     assert load_checkpoint(run.checkpoints).meta["step"] == 25
+    assert_written_as_typed(run)  # control records, with set-lr's lr
 
 
 def test_non_finite_loss_fails_cleanly_and_keeps_the_checkpoint(tmp_path, text_file):
@@ -116,6 +119,7 @@ def test_non_finite_loss_fails_cleanly_and_keeps_the_checkpoint(tmp_path, text_f
 
     assert all(math.isfinite(float(v.abs().max())) for v in ckpt.model.values())
     assert run.read_metrics()[-1]["state"] == "failed"
+    assert_written_as_typed(run)  # the failed end record and status
 
 
 def test_bad_data_fails_with_one_line_and_a_failed_status(tmp_path):

@@ -7,6 +7,7 @@ from rnn_tui.errors import RnnTuiError
 from rnn_tui.runs.checkpoint import load_checkpoint
 from rnn_tui.runs.rundir import RunDir
 from rnn_tui.train.trainer import train_run
+from tests.typed_records import assert_written_as_typed
 
 
 @pytest.fixture(autouse=True)
@@ -59,6 +60,7 @@ def test_a_translator_trains_logs_bleu_and_samples(tmp_path):
     assert item["source"] in sample["text"] and item["hypothesis"] in sample["text"]
     ckpt = load_checkpoint(run.checkpoints, "latest")
     assert ckpt.meta["task"] == "seq2seq" and "猫" in ckpt.meta["tgt_vocab"]["itos"] and "cats" in ckpt.meta["src_vocab"]["itos"]
+    assert_written_as_typed(run)  # seq2seq's start and val keys, samples with translations
 
 
 def test_resume_continues_exactly_with_scheduled_sampling(tmp_path):

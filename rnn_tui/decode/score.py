@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
+
+from rnn_tui.results import TokenScores
 
 LN2 = math.log(2)
 
 
 @torch.no_grad()
-def score_ids(model, ids: list[int], top: int = 10) -> dict[str, Any]:
+def score_ids(model: torch.nn.Module, ids: list[int], top: int = 10) -> TokenScores:
     """Log-probabilities of ``ids[1:]``, each given the tokens before it (the first is context).
 
     Returns ``logprobs`` (natural log, ``None`` for the first token), ``surprisal_bits``,
@@ -28,15 +29,15 @@ def score_ids(model, ids: list[int], top: int = 10) -> dict[str, Any]:
     model.train(was_training)
     nll = -float(picked.sum())
     n = len(ids) - 1
-    logprobs = [None] + [float(v) for v in picked]
-    order = sorted(range(1, len(ids)), key=lambda i: logprobs[i])[:top]
+    scored = [float(v) for v in picked]  # of ids[1:]
+    order = sorted(range(1, len(ids)), key=lambda i: scored[i - 1])[:top]
     return {
         "ids": ids,
-        "logprobs": logprobs,
-        "surprisal_bits": [None] + [-float(v) / LN2 for v in picked],
+        "logprobs": [None, *scored],
+        "surprisal_bits": [None, *(-lp / LN2 for lp in scored)],
         "scored": n,
         "nll": nll,
         "ppl": math.exp(min(nll / n, 50)),
         "bpt": nll / n / LN2,
-        "most_surprising": [{"position": i, "logprob": logprobs[i], "bits": -logprobs[i] / LN2} for i in order],
+        "most_surprising": [{"position": i, "logprob": scored[i - 1], "bits": -scored[i - 1] / LN2} for i in order],
     }

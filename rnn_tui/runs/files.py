@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ def read_json(path: Path) -> dict[str, Any] | None:
     return obj if isinstance(obj, dict) else None
 
 
-def append_jsonl(path: Path, record: dict[str, Any]) -> None:
+def append_jsonl(path: Path, record: Mapping[str, Any]) -> None:
     """Append one record as one line and flush it to disk before returning."""
     line = json.dumps(record, ensure_ascii=False, allow_nan=True) + "\n"
     with open(path, "a", encoding="utf-8") as f:

@@ -10,7 +10,8 @@ checkpoints/latest.json and reads only what changed — the bytes appended to th
 files since the last offset (a torn last line is left for the next poll, see
 ``files.read_jsonl``), status.json when it was replaced, latest.json when it was replaced.
 status.json is read before the logs, so the records are never behind the status (the trainer
-appends ``end`` before it writes the final status).
+appends ``end`` before it writes the final status). Records pass the checks of records.py on the
+way in: a line with an unknown ``event`` or a known key of the wrong type is not a record.
 
 A trainer that dies without a final status (SIGKILL, OOM, power cut) changes no file, so while
 the status is live the poll also asks whether its pid still exists; ``RunDir.read_status``
@@ -20,27 +21,30 @@ then reports ``failed``.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Mapping
+from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 from rnn_tui.runs.files import read_json, read_jsonl
+from rnn_tui.runs.records import MetricEvent, SampleEvent, State, Status, checked_all, checked_metric, checked_sample
 from rnn_tui.runs.rundir import LIVE_STATES, RunDir, pid_alive
 
-Record = Mapping[str, Any]
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
 class RunSnapshot:
     run_id: str
     path: str
-    status: Mapping[str, Any]  # RunDir.read_status(): a live state with a dead pid already reads "failed"
-    new_metrics: tuple[Record, ...]  # records appended to metrics.jsonl since the previous snapshot
-    new_samples: tuple[Record, ...]  # records appended to samples.jsonl since the previous snapshot
+    status: Status  # RunDir.read_status(): a live state with a dead pid already reads "failed"
+    new_metrics: tuple[MetricEvent, ...]  # records appended to metrics.jsonl since the previous snapshot
+    new_samples: tuple[SampleEvent, ...]  # records appended to samples.jsonl since the previous snapshot
     checkpoint_step: int | None  # step of checkpoints/latest.json, None while there is none
     reset: bool  # first snapshot (or the files were replaced): new_* hold everything so far
 
     @property
-    def state(self) -> str | None:
+    def state(self) -> State | None:
         return self.status.get("state")
 
 
@@ -53,15 +57,16 @@ def _stat(path: os.PathLike[str] | str) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-class _Log:
-    """An append-only .jsonl file read incrementally."""
+class _Log(Generic[R]):
+    """An append-only .jsonl file read incrementally, its records passed through ``check``."""
 
-    def __init__(self, path) -> None:
+    def __init__(self, path: Path, check: Callable[[dict[str, Any]], R | None]) -> None:
         self.path = path
+        self.check = check
         self.offset = 0  # bytes consumed (complete lines only)
         self.seen: tuple[int, int, int] | None = None  # stat at the last read
 
-    def read(self) -> tuple[list[dict[str, Any]], bool]:
+    def read(self) -> tuple[list[R], bool]:
         """New complete records, and whether the file was replaced or truncated (start over)."""
         st = _stat(self.path)
         if st == self.seen:
@@ -73,7 +78,7 @@ class _Log:
         if st is None or st[1] <= self.offset:
             return [], replaced
         records, self.offset = read_jsonl(self.path, self.offset)
-        return records, replaced
+        return checked_all(records, self.check), replaced
 
 
 class RunFollower:
@@ -81,12 +86,12 @@ class RunFollower:
 
     def __init__(self, run: RunDir) -> None:
         self.run = run
-        self._metrics = _Log(run.metrics_path)
-        self._samples = _Log(run.samples_path)
+        self._metrics: _Log[MetricEvent] = _Log(run.metrics_path, checked_metric)
+        self._samples: _Log[SampleEvent] = _Log(run.samples_path, checked_sample)
         self._latest_path = run.checkpoints / "latest.json"
         self._status_stat: tuple[int, int, int] | None = None
         self._latest_stat: tuple[int, int, int] | None = None
-        self._status: dict[str, Any] | None = None
+        self._status: Status | None = None
         self._checkpoint_step: int | None = None
         self._first = True
 
@@ -95,16 +100,16 @@ class RunFollower:
         return self.run.id
 
     @property
-    def status(self) -> Mapping[str, Any] | None:
+    def status(self) -> Status | None:
         """The status of the last snapshot (None before the first poll)."""
         return self._status
 
     def poll(self) -> RunSnapshot | None:
         """What changed since the previous poll, or None when nothing did."""
-        status = self._status
+        status = self._status  # None until the first snapshot
         st = _stat(self.run.status_path)
-        if (self._first or st != self._status_stat
-                or (status is not None and status.get("state") in LIVE_STATES and not pid_alive(status.get("pid")))):
+        if (status is None or st != self._status_stat
+                or (status.get("state") in LIVE_STATES and not pid_alive(status.get("pid")))):
             self._status_stat = st
             status = self.run.read_status()
         metrics, metrics_replaced = self._metrics.read()
@@ -133,7 +138,7 @@ class RunFollower:
         return RunSnapshot(
             run_id=self.run.id,
             path=str(self.run.path),
-            status=dict(status),  # the snapshot's own copy: nothing shared with the follower's state
+            status=status.copy(),  # the snapshot's own copy: nothing shared with the follower's state
             new_metrics=tuple(metrics),
             new_samples=tuple(samples),
             checkpoint_step=checkpoint_step,

@@ -25,8 +25,8 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
+from rnn_tui.runs.records import Status
 from rnn_tui.runs.rundir import LIVE_STATES, RunDir, pid_alive
 
 ATTACHED_ENV = "RNN_TUI_ATTACHED"  # in a trainer's environment: started by the app (train/device.py reads it)
@@ -96,13 +96,13 @@ def trainer_pid(run: RunDir) -> int | None:
         if child_path == path and proc.poll() is None:
             return pid
     status = run.read_status()
-    pid = status.get("pid")
-    if status.get("state") in LIVE_STATES and pid != os.getpid() and pid_alive(pid):
-        return pid
+    alive = status.get("pid")
+    if status.get("state") in LIVE_STATES and alive != os.getpid() and pid_alive(alive):
+        return alive
     return None
 
 
-def wait_trainer(run: RunDir, timeout: float) -> dict[str, Any]:
+def wait_trainer(run: RunDir, timeout: float) -> Status:
     """Wait up to ``timeout`` seconds for ``run`` to reach a final state; its status."""
     deadline = time.monotonic() + timeout
     while True:
@@ -113,7 +113,7 @@ def wait_trainer(run: RunDir, timeout: float) -> dict[str, Any]:
         time.sleep(0.05)
 
 
-def stop_trainer(run: RunDir, timeout: float = 5) -> dict[str, Any]:
+def stop_trainer(run: RunDir, timeout: float = 5) -> Status:
     """Stop ``run``'s trainer and return its final status.
 
     Sends ``stop`` through control.jsonl (the trainer saves ``latest`` and ends ``stopped``) and

@@ -7,6 +7,8 @@
       samples.jsonl      periodic generated samples
       control.jsonl      commands to the trainer (pause, resume, stop, set-lr), appended by others
       checkpoints/       latest.* and best.*: safetensors + JSON, never pickle
+
+The records of these files are typed in records.py; what is read back passes its checks.
 """
 
 from __future__ import annotations
@@ -16,18 +18,25 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, get_args
 
 from rnn_tui.config import Config, check_lr
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.runs.files import append_jsonl, atomic_write_json, atomic_write_text, read_json, read_jsonl
+from rnn_tui.runs.records import (
+    Cmd, Command, MetricEvent, RunSummary, SampleEvent, State, Status, StatusFields, checked_all, checked_command,
+    checked_metric, checked_sample, checked_status,
+)
+
+if TYPE_CHECKING:  # the type checker's own copy: no run-time dependency
+    from typing_extensions import Unpack
 
 FORMAT_VERSION = 1
 RUNS_ENV = "RNN_TUI_RUNS"
-STATES = ("starting", "running", "paused", "stopped", "finished", "failed")
-LIVE_STATES = ("starting", "running", "paused")
+STATES: tuple[State, ...] = get_args(State)
+LIVE_STATES: tuple[State, ...] = ("starting", "running", "paused")
 HEARTBEAT_S = 1.0  # the trainer rewrites status.json at least this often while alive
-COMMANDS = ("pause", "resume", "stop", "set-lr")
+COMMANDS: tuple[Cmd, ...] = get_args(Cmd)
 
 
 def runs_root(cli_value: str | Path | None = None) -> Path:
@@ -130,49 +139,56 @@ class RunDir:
 
     # -- status --------------------------------------------------------------------------------
 
-    def write_status(self, **fields: Any) -> dict[str, Any]:
-        status = {"version": FORMAT_VERSION, "run": self.id, "pid": os.getpid(), "heartbeat": time.time()}
+    def write_status(self, **fields: Unpack[StatusFields]) -> Status:
+        status: Status = {"version": FORMAT_VERSION, "run": self.id, "pid": os.getpid(), "heartbeat": time.time()}
         status.update(fields)
         atomic_write_json(self.status_path, status)
         return status
 
-    def read_status(self) -> dict[str, Any]:
+    def read_status(self) -> Status:
         """status.json as written, with ``state`` corrected when the trainer died without saying so.
 
         A live state (starting/running/paused) whose process no longer exists is reported as
         ``failed`` with ``error`` explaining it: that is what a SIGKILL or a power cut leaves.
+        A key holding a value of the wrong type is left out (records.checked_status).
         """
-        status = read_json(self.status_path) or {"state": "failed", "error": "status.json is missing or unreadable"}
-        if status.get("state") in LIVE_STATES and not pid_alive(status.get("pid")):
-            status["written_state"] = status["state"]
+        raw = read_json(self.status_path)
+        status = checked_status(raw) if raw is not None else Status(state="failed", error="status.json is missing or unreadable")
+        state = status.get("state")
+        if state in LIVE_STATES and not pid_alive(status.get("pid")):
+            status["written_state"] = state
             status["state"] = "failed"
             status["error"] = f"the trainer (pid {status.get('pid')}) ended without a final status; resume with `rnn-tui train --resume {self.id}`"
         return status
 
     # -- metrics, samples, control -------------------------------------------------------------
 
-    def append_metric(self, record: dict[str, Any]) -> None:
+    def append_metric(self, record: MetricEvent) -> None:
         append_jsonl(self.metrics_path, record)
 
-    def append_sample(self, record: dict[str, Any]) -> None:
+    def append_sample(self, record: SampleEvent) -> None:
         append_jsonl(self.samples_path, record)
 
-    def read_metrics(self) -> list[dict[str, Any]]:
-        return read_jsonl(self.metrics_path)[0]
+    def read_metrics(self) -> list[MetricEvent]:
+        """The records of metrics.jsonl that pass records.checked_metric."""
+        return checked_all(read_jsonl(self.metrics_path)[0], checked_metric)
 
-    def read_samples(self) -> list[dict[str, Any]]:
-        return read_jsonl(self.samples_path)[0]
+    def read_samples(self) -> list[SampleEvent]:
+        return checked_all(read_jsonl(self.samples_path)[0], checked_sample)
 
-    def send(self, cmd: str, **args: Any) -> None:
-        """Append a command for the trainer to control.jsonl (pause, resume, stop, set-lr)."""
+    def send(self, cmd: str, lr: float | None = None) -> None:
+        """Append a command for the trainer to control.jsonl (pause, resume, stop, set-lr ``lr``)."""
         if cmd not in COMMANDS:
             raise RnnTuiError(f"unknown command {cmd!r}; use one of {', '.join(COMMANDS)}")
+        command: Command = {"cmd": cmd, "time": time.time()}  # (``cmd in COMMANDS`` made it a Cmd)
         if cmd == "set-lr":
-            check_lr(args.get("lr"))
-        append_jsonl(self.control_path, {"cmd": cmd, "time": time.time(), **args})
+            command["lr"] = check_lr(lr)
+        append_jsonl(self.control_path, command)
 
-    def read_commands(self, offset: int) -> tuple[list[dict[str, Any]], int]:
-        return read_jsonl(self.control_path, offset)
+    def read_commands(self, offset: int) -> tuple[list[Command], int]:
+        """Commands appended after byte ``offset`` that pass records.checked_command, and the next offset."""
+        records, offset = read_jsonl(self.control_path, offset)
+        return checked_all(records, checked_command), offset
 
     def control_size(self) -> int:
         try:
@@ -182,7 +198,7 @@ class RunDir:
 
     # -- summary -------------------------------------------------------------------------------
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> RunSummary:
         """One row of `rnn-tui runs`: id, state, step, best val loss, model and data."""
         status = self.read_status()
         config = None

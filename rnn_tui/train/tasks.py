@@ -13,13 +13,18 @@ numbers depend on its seed alone.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 
 from rnn_tui.config import Config
 from rnn_tui.errors import RnnTuiError
+from rnn_tui.runs.records import Sample, SampleTranslation, StartInfo, Validation
+
+if TYPE_CHECKING:
+    from rnn_tui.models.lm import LanguageModel
+    from rnn_tui.models.seq2seq import Seq2Seq
 
 SPLIT_SEED = 0  # the train/val/test split of sentence pairs depends on the data only, not the run's seed
 BLEU_PAIRS = 1000  # validation BLEU decodes at most this many validation pairs (greedy, batched)
@@ -44,10 +49,10 @@ class LMTask:
             self.val_batches = LMBatches(self.corpus.val, val_batch, val_len, scheme="sequential", seed=0)
         source = self.corpus.val if self.corpus.val.numel() >= 8 else self.corpus.train
         self.prime = [int(i) for i in source[: min(8, source.numel())]]
-        self.state = None  # the hidden state carried between batches (sequential scheme)
-        self._next_state = None
+        self.state: tuple[torch.Tensor, ...] | None = None  # the hidden state carried between batches (sequential scheme)
+        self._next_state: tuple[torch.Tensor, ...] | None = None
 
-    def build_model(self, device: torch.device) -> torch.nn.Module:
+    def build_model(self, device: torch.device) -> LanguageModel:
         from rnn_tui.models.lm import LanguageModel
 
         self.device = device
@@ -57,7 +62,7 @@ class LMTask:
     def __len__(self) -> int:
         return len(self.batches)
 
-    def start_info(self) -> dict[str, Any]:
+    def start_info(self) -> StartInfo:
         return {"vocab": len(self.vocab), "train_tokens": self.corpus.train.numel()}
 
     def loss(self, epoch: int, index: int) -> tuple[torch.Tensor, int]:
@@ -71,11 +76,12 @@ class LMTask:
     def after_step(self, new_epoch: bool) -> None:
         """Carry the state into the next batch (truncated BPTT); a new epoch starts from zeros."""
         stateful = self.batches.stateful and not new_epoch
-        self.state = tuple(s.detach() for s in self._next_state) if stateful else None
+        self.state = tuple(s.detach() for s in self._next_state) if stateful and self._next_state is not None else None
 
     @torch.no_grad()
-    def evaluate(self, max_batches: int = 0) -> dict[str, float]:
+    def evaluate(self, max_batches: int = 0) -> Validation:
         """Mean cross-entropy (nats/token) on the validation split, hidden state carried through."""
+        assert self.val_batches is not None  # the Trainer evaluates only with a validation split
         n = len(self.val_batches) if not max_batches else min(len(self.val_batches), max_batches)
         total, count, state = 0.0, 0, None
         for i in range(n):
@@ -85,7 +91,7 @@ class LMTask:
             count += y.numel()
         return {"val_loss": total / max(count, 1)}
 
-    def sample(self, seed: int) -> dict[str, Any]:
+    def sample(self, seed: int) -> Sample:
         from rnn_tui.data.tokenizers import get_tokenizer
         from rnn_tui.decode.sampling import Sampling, sample
 
@@ -131,7 +137,7 @@ class Seq2SeqTask:
         self.batches = PairBatches(self.corpus.train, t.batch, seed=t.seed)
         self.val_batches = PairBatches(self.corpus.val, t.batch, shuffle=False) if self.corpus.val else None
 
-    def build_model(self, device: torch.device) -> torch.nn.Module:
+    def build_model(self, device: torch.device) -> Seq2Seq:
         from rnn_tui.models.seq2seq import Seq2Seq
 
         self.device = device
@@ -141,7 +147,7 @@ class Seq2SeqTask:
     def __len__(self) -> int:
         return len(self.batches)
 
-    def start_info(self) -> dict[str, Any]:
+    def start_info(self) -> StartInfo:
         c = self.corpus
         return {"vocab": len(self.tgt_vocab), "src_vocab": len(self.src_vocab), "train_pairs": len(c.train),
                 "val_pairs": len(c.val), "test_pairs": len(c.test),
@@ -159,10 +165,11 @@ class Seq2SeqTask:
         pass
 
     @torch.no_grad()
-    def evaluate(self, max_batches: int = 0) -> dict[str, float]:
+    def evaluate(self, max_batches: int = 0) -> Validation:
         from rnn_tui.decode.beam import greedy_batch
         from rnn_tui.decode.bleu import corpus_bleu_tokens
 
+        assert self.val_batches is not None  # the Trainer evaluates only with a validation split
         n = len(self.val_batches) if not max_batches else min(len(self.val_batches), max_batches)
         total, count = 0.0, 0
         for i in range(n):
@@ -176,7 +183,7 @@ class Seq2SeqTask:
         bleu = corpus_bleu_tokens([self.tgt_vocab.decode(h) for h in hyps], [self.tgt_vocab.decode(t) for _, t in pairs])
         return {"val_loss": total / max(count, 1), "val_bleu": bleu.score}
 
-    def sample(self, seed: int) -> dict[str, Any]:
+    def sample(self, seed: int) -> Sample:
         """Three validation pairs (a different three each time): source, reference, greedy output."""
         from rnn_tui.data.tokenizers import get_tokenizer
         from rnn_tui.decode.beam import greedy
@@ -184,12 +191,14 @@ class Seq2SeqTask:
         pairs = self.corpus.val or self.corpus.train
         src_detok = get_tokenizer(self.cfg.data.src_tokenizer).detokenize
         tgt_detok = get_tokenizer(self.cfg.data.tgt_tokenizer).detokenize
-        lines, shown = [], []
+        lines: list[str] = []
+        shown: list[SampleTranslation] = []
         for k in range(3):
             src, tgt = pairs[(seed * 3 + k) % len(pairs)]
             hyp = greedy(self.model, src).ids
-            item = {"source": src_detok(self.src_vocab.decode(src)), "reference": tgt_detok(self.tgt_vocab.decode(tgt)),
-                    "hypothesis": tgt_detok(self.tgt_vocab.decode(hyp))}
+            item: SampleTranslation = {"source": src_detok(self.src_vocab.decode(src)),
+                                       "reference": tgt_detok(self.tgt_vocab.decode(tgt)),
+                                       "hypothesis": tgt_detok(self.tgt_vocab.decode(hyp))}
             shown.append(item)
             lines.append(f"{item['source']}\n  → {item['hypothesis']}\n  ✓ {item['reference']}")
         return {"prime": "", "text": "\n".join(lines), "translations": shown}
@@ -206,4 +215,4 @@ class Seq2SeqTask:
         pass
 
 
-TASKS = {"lm": LMTask, "seq2seq": Seq2SeqTask}
+TASKS: dict[str, type[LMTask] | type[Seq2SeqTask]] = {"lm": LMTask, "seq2seq": Seq2SeqTask}

@@ -17,19 +17,21 @@ import signal
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any
 
 import torch
 
 from rnn_tui.config import Config, check_lr
 from rnn_tui.errors import RnnTuiError
-from rnn_tui.runs.checkpoint import checkpoint_exists, load_checkpoint, load_model_state, save_checkpoint
+from rnn_tui.runs.checkpoint import Checkpoint, checkpoint_exists, load_checkpoint, load_model_state, save_checkpoint
+from rnn_tui.runs.records import (
+    Command, ControlEvent, EndEvent, Event, FinalState, SampleEvent, StartEvent, State, StatusFields, TrainEvent, ValEvent,
+    Validation,
+)
 from rnn_tui.runs.rundir import HEARTBEAT_S, RunDir
 from rnn_tui.train.device import pick_device, set_threads
 from rnn_tui.train.optim import Schedule, make_optimizer, set_lr
 
 LN2 = math.log(2)
-Event = dict[str, Any]
 
 
 class Trainer:
@@ -45,8 +47,9 @@ class Trainer:
         self.best_val = math.inf
         self.last_val: float | None = None  # the latest validation loss of this process
         self.last_eval_step: int | None = None
-        self.steps_per_epoch, self.total_steps = 1, None
-        self.device = None
+        self.steps_per_epoch: int = 1
+        self.total_steps: int | None = None
+        self.device: torch.device | None = None
         # commands already in control.jsonl are history; those sent while we set up are applied
         self.control_offset = run.control_size()
 
@@ -101,14 +104,14 @@ class Trainer:
 
     # -- the loop ---------------------------------------------------------------------------------
 
-    def run_loop(self) -> Event:
+    def run_loop(self) -> EndEvent:
         t = self.cfg.train
         self._install_signal_handlers()
         self._status("running")
-        self._emit(self.run.append_metric, {"event": "start", "task": self.cfg.task, "resumed": self.resume,
-                                            "params": self.model.num_params(), **self.task.start_info(),
-                                            "steps_per_epoch": self.steps_per_epoch, "total_steps": self.total_steps,
-                                            "device": str(self.device), "threads": self.threads})
+        start: StartEvent = {"event": "start", "task": self.cfg.task, "resumed": self.resume, "params": self.model.num_params(),
+                             **self.task.start_info(), "steps_per_epoch": self.steps_per_epoch, "total_steps": self.total_steps,
+                             "device": str(self.device), "threads": self.threads, "time": time.time()}
+        self._emit(start)
         acc = _Accumulator()
         last_beat = clock = time.perf_counter()
         while self.stop_reason is None and self.progress() < 1.0:
@@ -157,14 +160,15 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         params = [p for p in self.model.parameters() if p.grad is not None]
+        grads = [p.grad for p in params if p.grad is not None]  # all of them, typed as tensors
         if t.clip and t.clip_mode == "norm":
             grad_norm = float(torch.nn.utils.clip_grad_norm_(params, t.clip))
             clipped = grad_norm > t.clip
         else:
-            grad_norm = float(torch.nn.utils.get_total_norm([p.grad for p in params]))
+            grad_norm = float(torch.nn.utils.get_total_norm(grads))
             clipped = False
             if t.clip:  # clip by value
-                clipped = any(bool((p.grad.abs() > t.clip).any()) for p in params)
+                clipped = any(bool((g.abs() > t.clip).any()) for g in grads)
                 torch.nn.utils.clip_grad_value_(params, t.clip)
         if not math.isfinite(grad_norm):
             raise _NonFinite(f"gradient norm became {grad_norm} at step {self.step + 1}")
@@ -187,13 +191,13 @@ class Trainer:
             return
         loss = acc.loss / acc.n
         rate = acc.tokens / max(acc.seconds, 1e-9)
-        record = {
+        record: TrainEvent = {
             "event": "train", "step": self.step, "epoch": self._epoch_float(), "elapsed": round(self.elapsed, 3),
             "loss": loss, "ppl": math.exp(min(loss, 50)), "bpt": loss / LN2,
             "grad_norm": acc.grad_norm / acc.n, "clip_frac": acc.clipped / acc.n, "lr": lr,
-            "tokens_per_s": rate, "progress": self.progress(), "eta_s": self._eta(),
+            "tokens_per_s": rate, "progress": self.progress(), "eta_s": self._eta(), "time": time.time(),
         }
-        self._emit(self.run.append_metric, record)
+        self._emit(record)
 
     def _eta(self) -> float | None:
         p = self.progress()
@@ -202,7 +206,7 @@ class Trainer:
     def _epoch_float(self) -> float:
         return self.epoch + self.index / self.steps_per_epoch
 
-    def evaluate(self) -> dict[str, float]:
+    def evaluate(self) -> Validation:
         """The task's validation numbers: ``val_loss`` (nats/token), and ``val_bleu`` for seq2seq."""
         assert self.task.val_batches is not None
         self.model.eval()
@@ -222,11 +226,14 @@ class Trainer:
         else:
             self.bad_evals += 1
         reduced = self.schedule.observe(val)
-        self._emit(self.run.append_metric, {
+        record: ValEvent = {
             "event": "val", "step": self.step, "epoch": self._epoch_float(), "elapsed": round(self.elapsed, 3),
             "val_loss": val, "val_ppl": math.exp(min(val, 50)), "val_bpt": val / LN2, "best": improved,
-            "lr_reduced": reduced, **{k: v for k, v in result.items() if k != "val_loss"},
-        })
+            "lr_reduced": reduced, "time": time.time(),
+        }
+        if "val_bleu" in result:
+            record["val_bleu"] = result["val_bleu"]
+        self._emit(record)
         self.last_val, self.last_eval_step = val, self.step
         if improved:
             self._save("best", val_loss=val)
@@ -240,13 +247,13 @@ class Trainer:
             sampled = self.task.sample(seed=self.cfg.train.seed + self.step)
         finally:
             self.model.train()
-        self._emit(self.run.append_sample, {
-            "event": "sample", "step": self.step, "epoch": self._epoch_float(), "elapsed": round(self.elapsed, 3), **sampled,
-        })
+        record: SampleEvent = {"event": "sample", "step": self.step, "epoch": self._epoch_float(),
+                               "elapsed": round(self.elapsed, 3), **sampled, "time": time.time()}
+        self._emit(record)
 
     def _save(self, tag: str, val_loss: float | None = None) -> None:
         extra = {"rng/cpu": torch.get_rng_state()}
-        if self.device.type == "cuda":
+        if self.device is not None and self.device.type == "cuda":
             extra["rng/cuda"] = torch.cuda.get_rng_state(self.device)
         extra.update(self.task.extra())
         meta = {
@@ -256,7 +263,7 @@ class Trainer:
         }
         save_checkpoint(self.run.checkpoints, tag, model=self.model, meta=meta, optimizer=self.optimizer, extra=extra)
 
-    def _restore(self, ckpt) -> None:
+    def _restore(self, ckpt: Checkpoint) -> None:
         meta = ckpt.meta
         load_model_state(self.model, {k: v.to(self.device) for k, v in ckpt.model.items()}, f"{self.run.id} checkpoint")
         if ckpt.optimizer is not None:
@@ -267,13 +274,13 @@ class Trainer:
         self.best_val = meta.get("best_val_loss") or math.inf
         self.bad_evals = meta.get("bad_evals", 0)
         torch.set_rng_state(ckpt.extra["rng/cpu"])
-        if self.device.type == "cuda" and "rng/cuda" in ckpt.extra:
+        if self.device is not None and self.device.type == "cuda" and "rng/cuda" in ckpt.extra:
             torch.cuda.set_rng_state(ckpt.extra["rng/cuda"], self.device)
         self.task.restore_extra(ckpt.extra)
 
     # -- commands, status, end -------------------------------------------------------------------
 
-    def _apply(self, command: dict[str, Any]) -> None:
+    def _apply(self, command: Command) -> None:
         cmd = command.get("cmd")
         if cmd == "pause":
             self.paused = True
@@ -291,17 +298,24 @@ class Trainer:
             self.schedule.set_lr(lr, self.step, self.epoch, self.progress())
         else:
             return
-        self._emit(self.run.append_metric, {"event": "control", "cmd": cmd, "step": self.step,
-                                            **({"lr": command["lr"]} if cmd == "set-lr" else {})})
+        record: ControlEvent = {"event": "control", "cmd": cmd, "step": self.step, "time": time.time()}
+        if cmd == "set-lr":
+            record["lr"] = command["lr"]
+        self._emit(record)
 
-    def _status(self, state: str, **extra: Any) -> None:
-        self.run.write_status(
-            state=state, step=self.step, epoch=round(self._epoch_float(), 4), total_steps=self.total_steps,
-            progress=round(self.progress(), 4), elapsed=round(self.elapsed, 2), best_val_loss=_finite_or_none(self.best_val),
-            device=str(self.device or self.cfg.train.device), **extra,
-        )
+    def _status(self, state: State, reason: str | None = None, error: str | None = None) -> None:
+        fields: StatusFields = {
+            "state": state, "step": self.step, "epoch": round(self._epoch_float(), 4), "total_steps": self.total_steps,
+            "progress": round(self.progress(), 4), "elapsed": round(self.elapsed, 2),
+            "best_val_loss": _finite_or_none(self.best_val), "device": str(self.device or self.cfg.train.device),
+        }
+        if reason is not None:
+            fields["reason"] = reason
+        if error is not None:
+            fields["error"] = error
+        self.run.write_status(**fields)
 
-    def _finish(self, acc: "_Accumulator") -> Event:
+    def _finish(self, acc: "_Accumulator") -> EndEvent:
         t = self.cfg.train
         if acc.n:
             self._log(acc, self.schedule.lr(max(self.step - 1, 0), self.epoch, self.progress()))
@@ -310,25 +324,29 @@ class Trainer:
         if self.step % t.sample_interval != 0:
             self._sample()
         self._save("latest")
-        state = "stopped" if self.stop_reason and not self.stop_reason.startswith("early stop") else "finished"
+        state: FinalState = "stopped" if self.stop_reason and not self.stop_reason.startswith("early stop") else "finished"
         reason = self.stop_reason or "budget reached"
-        end = {"event": "end", "state": state, "reason": reason, "step": self.step, "epoch": self._epoch_float(),
-               "elapsed": round(self.elapsed, 3), "val_loss": self.last_val, "best_val_loss": _finite_or_none(self.best_val),
-               "run": self.run.id, "path": str(self.run.path)}
-        self._emit(self.run.append_metric, end)
+        end: EndEvent = {"event": "end", "state": state, "reason": reason, "step": self.step, "epoch": self._epoch_float(),
+                         "elapsed": round(self.elapsed, 3), "val_loss": self.last_val,
+                         "best_val_loss": _finite_or_none(self.best_val), "run": self.run.id, "path": str(self.run.path),
+                         "time": time.time()}
+        self._emit(end)
         self._status(state, reason=reason)
         return end
 
-    def fail(self, message: str) -> Event:
-        end = {"event": "end", "state": "failed", "error": message, "step": self.step,
-               "run": self.run.id, "path": str(self.run.path)}
-        self._emit(self.run.append_metric, end)
+    def fail(self, message: str) -> EndEvent:
+        end: EndEvent = {"event": "end", "state": "failed", "error": message, "step": self.step,
+                         "run": self.run.id, "path": str(self.run.path), "time": time.time()}
+        self._emit(end)
         self._status("failed", error=message)
         return end
 
-    def _emit(self, write: Callable[[Event], None], record: Event) -> None:
-        record.setdefault("time", time.time())
-        write(record)
+    def _emit(self, record: Event) -> None:
+        """Append ``record`` to its file (samples.jsonl or metrics.jsonl) and pass it to ``on_event``."""
+        if record["event"] == "sample":
+            self.run.append_sample(record)
+        else:
+            self.run.append_metric(record)
         self.on_event(record)
 
     def _install_signal_handlers(self) -> None:
@@ -342,7 +360,7 @@ class Trainer:
                 pass
 
 
-def train_run(run: RunDir, on_event: Callable[[Event], None] | None = None, resume: bool = False) -> Event:
+def train_run(run: RunDir, on_event: Callable[[Event], None] | None = None, resume: bool = False) -> EndEvent:
     """Set up and train ``run``; return the ``end`` event. A user error or a non-finite loss
     leaves status ``failed`` with one clear line, and the last good checkpoint untouched."""
     trainer = Trainer(run, on_event=on_event, resume=resume)

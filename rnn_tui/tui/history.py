@@ -3,31 +3,35 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from rnn_tui.runs.follower import RunSnapshot
+from rnn_tui.runs.records import ControlEvent, EndEvent, SampleEvent, StartEvent, Status, TrainEvent, ValEvent
 
 
 @dataclass
 class RunHistory:
     run_id: str
     path: str
-    status: dict[str, Any] = field(default_factory=dict)
-    train: list[dict[str, Any]] = field(default_factory=list)  # "train" metric records
-    val: list[dict[str, Any]] = field(default_factory=list)  # "val" records
-    events: list[dict[str, Any]] = field(default_factory=list)  # start / control / end
-    samples: list[dict[str, Any]] = field(default_factory=list)
+    status: Status = field(default_factory=Status)
+    train: list[TrainEvent] = field(default_factory=list)
+    val: list[ValEvent] = field(default_factory=list)
+    events: list[StartEvent | ControlEvent | EndEvent] = field(default_factory=list)
+    samples: list[SampleEvent] = field(default_factory=list)
     checkpoint_step: int | None = None
 
     def apply(self, snap: RunSnapshot) -> None:
         if snap.reset:
             self.train, self.val, self.events, self.samples = [], [], [], []
-        self.status = dict(snap.status)
+        self.status = snap.status.copy()
         self.checkpoint_step = snap.checkpoint_step
-        for record in snap.new_metrics:
-            kind = record.get("event")
-            (self.train if kind == "train" else self.val if kind == "val" else self.events).append(dict(record))
-        self.samples.extend(dict(s) for s in snap.new_samples)
+        for record in snap.new_metrics:  # own copies: nothing shared with the snapshot
+            if record["event"] == "train":
+                self.train.append(record.copy())
+            elif record["event"] == "val":
+                self.val.append(record.copy())
+            else:
+                self.events.append(record.copy())
+        self.samples.extend(s.copy() for s in snap.new_samples)
 
     @property
     def state(self) -> str:
@@ -41,8 +45,9 @@ class RunHistory:
             last = self.train[-1]
             parts += [f"loss {last['loss']:.3f}", f"ppl {last['ppl']:.2f}", f"{last['tokens_per_s']:,.0f} tok/s",
                       f"lr {last['lr']:.2e}"]
-            if last.get("eta_s") is not None and self.state in ("running", "paused"):
-                parts.append(f"ETA {_clock(last['eta_s'])}")
+            eta = last.get("eta_s")
+            if eta is not None and self.state in ("running", "paused"):
+                parts.append(f"ETA {_clock(eta)}")
         if self.val:
             parts.append(f"val {self.val[-1]['val_loss']:.3f}")
             if self.val[-1].get("val_bleu") is not None:

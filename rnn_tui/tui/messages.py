@@ -10,6 +10,7 @@ from textual.message import Message
 from rnn_tui.config import DataConfig
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.runs.follower import RunSnapshot
+from rnn_tui.runs.records import RunSummary
 
 
 def failure_line(exc: Exception, doing: str) -> str:
@@ -31,7 +32,7 @@ class RunsUpdated(Message):
 class RunsListed(Message):
     """Every run under the runs root, newest first (RunDir.summary() rows)."""
 
-    rows: tuple[dict[str, Any], ...]
+    rows: tuple[RunSummary, ...]
 
 
 @dataclass

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
+
+from rnn_tui.runs.records import RunSummary
 
 
 class RunsPane(Widget):
@@ -27,16 +28,16 @@ class RunsPane(Widget):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.rows: list[dict[str, Any]] = []
+        self.rows: list[RunSummary] = []
         self.shown: dict[str, str] = {}  # run id -> "●" (open in Train) or "+" (overlaid)
 
     def compose(self) -> ComposeResult:
         yield Static("Enter: open in Train · o: overlay on the current run's curves · r: resume a stopped run", id="runs-help")
-        table = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        table: DataTable[str] = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         table.add_columns("", "run", "state", "step", "best val", "model", "data")
         yield table
 
-    def show_rows(self, rows: list[dict[str, Any]], shown: dict[str, str] | None = None) -> None:
+    def show_rows(self, rows: list[RunSummary], shown: dict[str, str] | None = None) -> None:
         """The runs, and which are on the Train tab's curves (``shown``: id -> ● open, + overlaid)."""
         shown = self.shown if shown is None else shown
         if rows == self.rows and shown == self.shown:

@@ -15,6 +15,7 @@ from textual.widgets import Button, Collapsible, RichLog, Static
 from rnn_tui.config import Config
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.options import SettingError
+from rnn_tui.runs.records import SampleEvent
 from rnn_tui.tui.history import RunHistory
 from rnn_tui.tui.widgets.plot import LinePlot, Series
 from rnn_tui.tui.widgets.setting_fields import SettingFields, config_fields
@@ -139,7 +140,7 @@ class TrainPane(Widget):
         self.query_one("#loss-plot", LinePlot).set_series(loss)
         self.query_one("#second-plot", LinePlot).set_series(second)
 
-    def add_samples(self, history: RunHistory, samples: list[dict]) -> None:
+    def add_samples(self, history: RunHistory, samples: list[SampleEvent]) -> None:
         log = self.query_one("#samples", RichLog)
         for s in samples:
             log.write(f"── step {s['step']} · {history.run_id} ──")

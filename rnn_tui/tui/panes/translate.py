@@ -54,7 +54,7 @@ def describe_run(path: str, checkpoint_step: int | None) -> tuple[str, str | Non
     if cfg.task != "seq2seq":
         return NO_RUN, f"{run.id} is a language model: translation needs a run trained with --task seq2seq"
     parts = [f"run {run.id}", f"checkpoint step {checkpoint_step}" if checkpoint_step is not None else "no checkpoint yet"]
-    vals = [r for r in run.read_metrics() if r.get("event") == "val" and r.get("val_bleu") is not None]
+    vals = [r for r in run.read_metrics() if r["event"] == "val" and r.get("val_bleu") is not None]
     parts.append(f"validation BLEU {vals[-1]['val_bleu']:.1f} (greedy, at step {vals[-1]['step']})" if vals
                  else "no validation BLEU yet")
     return " · ".join(parts), None

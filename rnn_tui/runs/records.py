@@ -1,0 +1,309 @@
+"""The records of a run directory as types, and the check of each record read back from disk.
+
+The format is docs/run-directory.md; this module is its typed form. The trainer builds every
+record as one of these TypedDicts and the readers (follower, app, CLI) take them, so a
+misspelt key is a type-checker error (`python -m mypy`, configured in pyproject.toml), not a
+``KeyError`` at run time or a key silently missing on disk.
+
+    metrics.jsonl   MetricEvent: StartEvent | TrainEvent | ValEvent | ControlEvent | EndEvent,
+                    discriminated by ``event``
+    samples.jsonl   SampleEvent
+    control.jsonl   Command
+    status.json     Status (StatusFields are what a writer passes to RunDir.write_status)
+    `rnn-tui runs`  RunSummary (RunDir.summary(): one row, status and config together)
+
+The required keys are what the trainer writes. A file written by hand (or by another program)
+may lack any of them, so a reader of disk records keeps using ``.get`` for keys that may be
+absent — as it did before these types. What a reader may rely on is checked here, where the
+records come in: ``checked_metric`` / ``checked_sample`` / ``checked_command`` drop a record
+whose ``event`` is unknown or that holds a known key with a value of the wrong type (a string
+``loss``), as an unparsable line is dropped; ``checked_status`` drops such keys from the status
+and keeps the rest. Unknown keys pass (a newer writer may add some).
+
+No torch, no textual: the app, the CLI and the trainer all import this.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable, Iterable
+from typing import Any, Literal, TypedDict, TypeVar, Union, cast, get_args, get_origin, get_type_hints, is_typeddict
+
+State = Literal["starting", "running", "paused", "stopped", "finished", "failed"]
+FinalState = Literal["stopped", "finished", "failed"]
+Cmd = Literal["pause", "resume", "stop", "set-lr"]
+
+
+# -- metrics.jsonl ---------------------------------------------------------------------------------
+# (optional keys: a ``total=False`` class on top of the required ones; python 3.10 has no NotRequired)
+
+
+class _Timed(TypedDict):
+    time: float  # Unix seconds, when the record was written
+
+
+class _Progress(_Timed):
+    step: int
+    epoch: float  # fractional
+    elapsed: float  # training seconds summed over resumes
+
+
+class _StartInfo(TypedDict):
+    vocab: int  # seq2seq: the target's
+    train_tokens: int
+
+
+class StartInfo(_StartInfo, total=False):
+    """What the task adds to the ``start`` record (tasks.py ``start_info``); seq2seq the optional keys."""
+
+    src_vocab: int
+    train_pairs: int
+    val_pairs: int
+    test_pairs: int
+    skipped_lines: int
+    first_skipped: list[int]  # malformed lines of the pairs file, 1-based
+
+
+class StartEvent(StartInfo, _Timed):
+    event: Literal["start"]
+    task: str
+    resumed: bool
+    params: int
+    steps_per_epoch: int
+    total_steps: int | None  # None for a time budget
+    device: str
+    threads: int
+
+
+class TrainEvent(_Progress):
+    event: Literal["train"]
+    loss: float  # nats/token, mean over the log interval
+    ppl: float
+    bpt: float  # bits/token
+    grad_norm: float  # mean, before clipping
+    clip_frac: float
+    lr: float
+    tokens_per_s: float
+    progress: float  # 0–1
+    eta_s: float | None
+
+
+class _Validation(TypedDict):
+    val_loss: float  # nats/token
+
+
+class Validation(_Validation, total=False):
+    """The task's validation numbers (tasks.py ``evaluate``)."""
+
+    val_bleu: float  # seq2seq: corpus BLEU-4 of greedy translations
+
+
+class ValEvent(Validation, _Progress):
+    event: Literal["val"]
+    val_ppl: float
+    val_bpt: float
+    best: bool  # improved on the best so far
+    lr_reduced: bool
+
+
+class _ControlEvent(_Timed):
+    event: Literal["control"]
+    cmd: Cmd
+    step: int
+
+
+class ControlEvent(_ControlEvent, total=False):
+    """A command the trainer applied."""
+
+    lr: float  # set-lr
+
+
+class _EndEvent(_Timed):
+    event: Literal["end"]
+    state: FinalState
+    step: int
+    run: str
+    path: str
+
+
+class EndEvent(_EndEvent, total=False):
+    """The last record: ``reason`` and the numbers when the run ended, ``error`` when it failed."""
+
+    reason: str
+    error: str
+    epoch: float
+    elapsed: float
+    val_loss: float | None
+    best_val_loss: float | None
+
+
+MetricEvent = Union[StartEvent, TrainEvent, ValEvent, ControlEvent, EndEvent]
+
+
+# -- samples.jsonl ---------------------------------------------------------------------------------
+
+
+class SampleTranslation(TypedDict):
+    source: str
+    reference: str
+    hypothesis: str
+
+
+class _Sample(TypedDict):
+    prime: str
+    text: str
+
+
+class Sample(_Sample, total=False):
+    """What the task samples (tasks.py ``sample``): a language model's ``temperature``, a
+    translator's ``translations`` (``prime`` is then empty)."""
+
+    temperature: float
+    translations: list[SampleTranslation]
+
+
+class SampleEvent(Sample, _Progress):
+    event: Literal["sample"]
+
+
+Event = Union[MetricEvent, SampleEvent]  # what the trainer's ``on_event`` callback receives
+
+
+# -- control.jsonl ---------------------------------------------------------------------------------
+
+
+class _Command(TypedDict):
+    cmd: Cmd
+    time: float
+
+
+class Command(_Command, total=False):
+    lr: float  # set-lr
+
+
+# -- status.json -----------------------------------------------------------------------------------
+
+
+class StatusFields(TypedDict, total=False):
+    """What a writer sets in status.json (``RunDir.write_status(**fields)``)."""
+
+    state: State
+    step: int
+    epoch: float
+    total_steps: int | None
+    progress: float
+    elapsed: float
+    best_val_loss: float | None
+    device: str
+    claimed: bool  # a trainer process has taken the run (its own pid)
+    reason: str
+    error: str
+
+
+class Status(StatusFields, total=False):
+    """status.json: every key may be absent in a file not written by rnn-tui."""
+
+    version: int
+    run: str
+    pid: int
+    heartbeat: float  # Unix seconds of the last write
+    written_state: State  # RunDir.read_status: the live state a dead trainer left
+
+
+# -- `rnn-tui runs` --------------------------------------------------------------------------------
+
+
+class RunSummary(TypedDict):
+    """One row of `rnn-tui runs` (and of the app's Runs tab): RunDir.summary()."""
+
+    id: str
+    path: str
+    state: State | None
+    step: int
+    epoch: float
+    val_loss: float | None  # the best validation loss
+    model: str  # e.g. "gru 1x256", or "?" when the config is bad
+    data: str
+    error: str | None
+    heartbeat: float | None
+    config: dict[str, Any] | None  # Config.to_dict(), None when the config is bad
+
+
+# -- the checks where records come in from disk ----------------------------------------------------
+
+_Check = Callable[[object], bool]
+R = TypeVar("R")
+
+
+def _check(hint: Any) -> _Check:
+    """A runtime test for a value annotated ``hint`` (the annotations used above): lists and
+    nested TypedDicts are checked item by item, other dicts only as dicts."""
+    origin, args = get_origin(hint), get_args(hint)
+    if hint is Any:
+        return lambda v: True
+    if hint is type(None):
+        return lambda v: v is None
+    if hint is float:  # JSON has one number type: 3 is a fine float, true is not
+        return lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+    if hint is int:
+        return lambda v: isinstance(v, int) and not isinstance(v, bool)
+    if origin is Literal:  # the literals above are strings
+        return lambda v: isinstance(v, str) and v in args
+    if origin in (Union, types.UnionType):
+        checks = [_check(a) for a in args]
+        return lambda v: any(c(v) for c in checks)
+    if origin is list:
+        item = _check(args[0])
+        return lambda v: isinstance(v, list) and all(item(x) for x in v)
+    if is_typeddict(hint):
+        fields = _fields(hint)
+        return lambda v: isinstance(v, dict) and _fits(v, fields)
+    if origin is dict:
+        return lambda v: isinstance(v, dict)
+    if hint in (str, bool):
+        return lambda v: isinstance(v, hint)
+    raise TypeError(f"no runtime check for {hint!r}")  # a new annotation above: teach _check
+
+
+def _fields(record_type: Any) -> dict[str, _Check]:
+    return {key: _check(hint) for key, hint in get_type_hints(record_type).items()}
+
+
+def _fits(obj: dict[str, Any], fields: dict[str, _Check]) -> bool:
+    """No known key of ``obj`` holds a value of the wrong type (missing keys are fine)."""
+    return all(check(obj[key]) for key, check in fields.items() if key in obj)
+
+
+_METRICS = {get_args(get_type_hints(t)["event"])[0]: _fields(t) for t in get_args(MetricEvent)}
+_SAMPLE = _fields(SampleEvent)
+_COMMAND = _fields(Command)
+_STATUS = _fields(Status)
+
+
+def checked_metric(obj: dict[str, Any]) -> MetricEvent | None:
+    """``obj`` (a line of metrics.jsonl) as a metric record, or None: its ``event`` is not one of
+    start/train/val/control/end, or a known key holds a value of the wrong type."""
+    event = obj.get("event")
+    fields = _METRICS.get(event) if isinstance(event, str) else None
+    return cast(MetricEvent, obj) if fields is not None and _fits(obj, fields) else None
+
+
+def checked_sample(obj: dict[str, Any]) -> SampleEvent | None:
+    """``obj`` (a line of samples.jsonl), or None when a known key holds the wrong type."""
+    return cast(SampleEvent, obj) if _fits(obj, _SAMPLE) else None
+
+
+def checked_command(obj: dict[str, Any]) -> Command | None:
+    """``obj`` (a line of control.jsonl), or None when a known key holds the wrong type
+    (an unknown command, a non-numeric ``lr``)."""
+    return cast(Command, obj) if _fits(obj, _COMMAND) else None
+
+
+def checked_status(obj: dict[str, Any]) -> Status:
+    """``obj`` (status.json) without the known keys whose values have the wrong type."""
+    return cast(Status, {k: v for k, v in obj.items() if k not in _STATUS or _STATUS[k](v)})
+
+
+def checked_all(objs: Iterable[dict[str, Any]], check: Callable[[dict[str, Any]], R | None]) -> list[R]:
+    """The records of ``objs`` that pass ``check`` (one of the ``checked_*`` above)."""
+    return [r for r in map(check, objs) if r is not None]
