@@ -8,6 +8,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from rnn_tui.inspect.equations import CELL_TEXT
+
 HELP = """\
 [b]rnn-tui[/b] — a terminal playground for recurrent networks
 
@@ -28,13 +30,11 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,f1,q", "dismiss", "Close", id="help.close")]
 
     def compose(self) -> ComposeResult:
-        from rnn_tui.models.cells import CELLS  # imports torch: the app preloads it after the first frame
-
         with VerticalScroll(id="help-box"):
             yield Static(HELP)
             yield Static("[b]Equations as implemented[/b] (PyTorch conventions; the Inspect screen shows these)")
-            for spec in CELLS.values():
-                yield Static(f"[b]{spec.name}[/b]  {spec.convention}\n" + "\n".join(f"    {e}" for e in spec.equations))
+            for name, text in CELL_TEXT.items():
+                yield Static(f"[b]{name}[/b]  {text.convention}\n" + "\n".join(f"    {e}" for e in text.equations))
 
     def action_dismiss(self) -> None:
         self.dismiss(None)
