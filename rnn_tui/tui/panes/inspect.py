@@ -414,7 +414,8 @@ class InspectPane(Widget, can_focus=True):
         self._update_sized("#ins-topk", out)
 
     def _show_equations(self) -> None:
-        """The selected unit's equations with this step's numbers, each over two rows."""
+        """The selected unit's equations with this step's numbers, each over two rows (rows per
+        equation depend on the cell only, so moving the cursor keeps the height: no layout pass)."""
         data = self.data
         if data is None:
             return
