@@ -27,7 +27,8 @@ DEFAULT_RANGES = {"diverging": (-1.0, 1.0), "sequential": (0.0, 1.0)}
 
 @dataclass
 class TraceData:
-    """One part of a trace as plain lists (built in a worker, read-only afterwards)."""
+    """One part of a trace as plain lists (built in a worker; afterwards only the variance
+    cache of units.py changes)."""
 
     cell: str
     layers: int
