@@ -94,11 +94,12 @@ class LoadedRun:
         return self.model.trace(ids, topk=topk)
 
     def inspect(self, text: str, layer: int | None = None, topk: int = 5) -> dict[str, Any]:
-        from rnn_tui.inspect.trace import trace_to_dict
+        """Every vector of every layer (or only ``layer``) at every token of ``text``, and the
+        next-token top-k: what the Inspect tab shows, as one JSON-ready dict."""
+        from rnn_tui.inspect.export import lm_to_dict
+        from rnn_tui.inspect.trace import lm_trace
 
-        if layer is not None and not (0 <= layer < self.config.model.layers):
-            raise RnnTuiError(f"--layer must be between 0 and {self.config.model.layers - 1}; got {layer}")
-        return trace_to_dict(self.trace(text, topk=topk), self.vocab, layer=layer)
+        return lm_to_dict(lm_trace(self, text, topk=topk), layer=layer)
 
 
 @dataclass
@@ -153,6 +154,15 @@ class LoadedTranslator:
             raise RnnTuiError("nothing to translate: the text has no tokens")
         forced = self.tgt_vocab.encode(self.tgt_tokenizer.tokenize(target)) if target else None
         return self.model.trace(self.src_vocab.encode(tokens), forced, topk=topk)
+
+    def inspect(self, text: str, target: str | None = None, layer: int | None = None, topk: int = 5) -> dict[str, Any]:
+        """The encoder (both ways when bidirectional) at every source token, the decoder at every
+        step, and the attention: what the Inspect tab shows, as one JSON-ready dict. The target is
+        ``target``, else what follows ``source => `` in ``text``, else greedy decoding."""
+        from rnn_tui.inspect.export import translation_to_dict
+        from rnn_tui.inspect.trace import translation_trace
+
+        return translation_to_dict(translation_trace(self, text, target, topk=topk), layer=layer)
 
     def evaluate(self, split: str = "test", beam: int = 1, alpha: float = 0.75, tokenize: str = "zh",
                  limit: int = 0) -> Evaluation:

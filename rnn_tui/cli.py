@@ -269,19 +269,27 @@ def score(run_spec: str, text: str | None, path: str | None, checkpoint: str, ru
 @click.argument("run_spec", metavar="RUN")
 @click.argument("text", required=False)
 @click.option("--file", "path", type=click.Path(dir_okay=False), default=None, help="Inspect this file's text.")
+@click.option("--target", default=None,
+              help="A translation run: force this target (else `SOURCE => TARGET` in TEXT, else greedy).")
 @click.option("--layer", type=int, default=None, help="Only this layer (0-based).")
 @click.option("--topk", default=5, show_default=True, help="Next-token candidates per step.")
 @click.option("--checkpoint", type=click.Choice(["latest", "best"]), default="latest", show_default=True)
 @click.option("--runs-dir", default=None, help=RUNS_DIR_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def inspect(run_spec: str, text: str | None, path: str | None, layer: int | None, topk: int, checkpoint: str,
-            runs_dir: str | None, as_json: bool) -> None:
-    """Step through TEXT token by token: h, c, every gate, and the next-token top-k."""
-    from rnn_tui.api import load_lm
+def inspect(run_spec: str, text: str | None, path: str | None, target: str | None, layer: int | None, topk: int,
+            checkpoint: str, runs_dir: str | None, as_json: bool) -> None:
+    """Step through TEXT token by token: h, c, every gate, and the next-token top-k. For a
+    translation run TEXT is the source: the encoder (both ways), the decoder and the attention."""
+    from rnn_tui.api import LoadedRun, load_run
 
     text = _read_text_arg(text, path)
-    model = load_lm(run_spec, runs_dir=runs_dir, tag=checkpoint)
-    result = model.inspect(text, layer=layer, topk=topk)
+    model = load_run(run_spec, runs_dir=runs_dir, tag=checkpoint)
+    if isinstance(model, LoadedRun):
+        if target is not None:
+            raise RnnTuiError(f"--target is for translation runs; {model.run.id} is a language model")
+        result = model.inspect(text, layer=layer, topk=topk)
+    else:
+        result = model.inspect(text, target=target, layer=layer, topk=topk)
     if as_json:
         _print_json(result)
     else:

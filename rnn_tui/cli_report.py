@@ -160,20 +160,64 @@ def print_score(result: Score, top: int) -> None:
 
 
 def print_inspect(result: dict[str, Any]) -> None:
-    console.print(Text(f"{result['cell']} · {result['layers']} layer(s) × {result['hidden']} units · {result['convention']}", style="bold"))
+    """A trace, step by step: each token, every vector of every layer (the first 8 units), the
+    top-k. A translation run: the encoder (→, then ← in its reading order), the decoder, the
+    attention grid."""
+    if result.get("task") == "seq2seq":
+        _print_translation_trace(result)
+        return
+    _print_cell(result)
+    for step in result["steps"]:
+        nxt = f"  next {step['next_token']!r} logp {step['next_logprob']:.2f}" if "next_token" in step else ""
+        console.print(Text(f"t={step['t']:<3} {step['token']!r:<8} top: {_topk_text(step)}{nxt}"))
+        _print_layers(step, result["vectors"])
+
+
+def _topk_text(step: dict[str, Any]) -> str:
+    return "  ".join(f"{t['token']!r} {t['prob']:.2f}" for t in step["topk"])
+
+
+def _print_cell(result: dict[str, Any], model: str = "") -> None:
+    shape = f"{result['layers']} layer(s) × {result['hidden']} units"
+    console.print(Text(f"{result['cell']} · {shape}{model} · {result['convention']}", style="bold"))
     for eq in result["equations"]:  # equations hold [brackets]: never markup
         console.print(Text(f"  {eq}"))
-    for step in result["steps"]:
-        topk = "  ".join(f"{t['token']!r} {t['prob']:.2f}" for t in step["topk"])
-        nxt = f"  next {step['next_token']!r} logp {step['next_logprob']:.2f}" if "next_token" in step else ""
-        console.print(Text(f"t={step['t']:<3} {step['token']!r:<8} top: {topk}{nxt}"))
-        for layer in step["layers"]:
-            for name in result["vectors"]:
-                if name in layer:
-                    values = layer[name]
-                    head = " ".join(f"{v:+.2f}" for v in values[:8])
-                    more = " …" if len(values) > 8 else ""
-                    console.print(Text(f"      L{layer['layer']} {name:<7} {head}{more}"))
+
+
+def _print_layers(step: dict[str, Any], names: list[str]) -> None:
+    for layer in step["layers"]:
+        for name in names:
+            if name in layer:
+                values = layer[name]
+                head = " ".join(f"{v:+.2f}" for v in values[:8])
+                more = " …" if len(values) > 8 else ""
+                console.print(Text(f"      L{layer['layer']} {name:<7} {head}{more}"))
+
+
+def _print_translation_trace(result: dict[str, Any]) -> None:
+    encoder = "bidirectional encoder" if result["bidirectional"] else "encoder"
+    _print_cell(result, f" · {encoder} · attention {result['attention_kind']}")
+    console.print(Text(f"source: {result['source']}"))
+    if result["unknown"]:
+        console.print(Text(f"not in the source vocabulary (read as <unk>): {', '.join(result['unknown'])}", style="dim"))
+    how = "forced" if result["forced"] else "greedy"
+    console.print(Text(f"output ({how}): {result['translation']}"))
+    for title, steps in (("encoder →", result["encoder"]["forward"]),
+                         ("encoder ← (its reading order: the sentence reversed)", result["encoder"]["backward"])):
+        if steps is None:
+            continue
+        console.print(Text(title, style="bold"))
+        for step in steps:
+            console.print(Text(f"t={step['t']:<3} {step['token']!r:<8} (source position {step['position']})"))
+            _print_layers(step, result["vectors"])
+    console.print(Text("decoder", style="bold"))
+    for step in result["decoder"]:
+        console.print(Text(f"t={step['t']:<3} {step['input']!r:<8} → {step['output']!r} logp {step['logprob']:.2f}  "
+                           f"top: {_topk_text(step)}"))
+        _print_layers(step, result["vectors"])
+    if result["attention"]:
+        console.print(Text("attention (rows: output tokens, columns: source tokens; ░▒▓█ by weight)", style="dim"))
+        console.print(_attention_table(result["source_tokens"], result["output_tokens"], result["attention"]))
 
 
 SHADES = " ░▒▓█"
@@ -195,14 +239,19 @@ def print_translation(result: Translation, show_all: bool = True) -> None:
     if not attention:
         return
     console.print(Text("attention of 1. (rows: output tokens, columns: source tokens; ░▒▓█ by weight)", style="dim"))
+    console.print(_attention_table(result["source_tokens"], best["tokens"] + ["<eos>"], attention))
+
+
+def _attention_table(sources: list[str], outputs: list[str], attention: list[list[float]]) -> Table:
+    """One row per output token, one column per source token, each weight as a shade."""
     table = Table(show_header=True, box=None, pad_edge=False, padding=(0, 1))
     table.add_column("")
-    for token in result["source_tokens"]:
+    for token in sources:
         table.add_column(Text(visible_token(token)), justify="center", no_wrap=True)
-    for token, row in zip(best["tokens"] + ["<eos>"], attention):
+    for token, row in zip(outputs, attention):
         cells = [Text(SHADES[min(4, int(w * 5))] * 2, style="bold") for w in row]
         table.add_row(Text(visible_token(token)), *cells)
-    console.print(table)
+    return table
 
 
 def print_runs(rows: list[RunSummary], root: Path) -> None:

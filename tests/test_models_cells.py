@@ -10,7 +10,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rnn_tui.models.cells import CELLS, gru_step, lstm_step, unit_equation
+from rnn_tui.inspect.equations import CELL_TEXT, unit_equation
+from rnn_tui.models.cells import CELLS, gru_step, lstm_step
 from rnn_tui.models.recurrent import Recurrent, detach_state
 
 B, T, I, H = 3, 7, 5, 6
@@ -174,17 +175,35 @@ def test_detach_state() -> None:
 
 
 def test_cell_specs_match_step_outputs() -> None:
+    assert list(CELL_TEXT) == list(CELLS)  # every cell is written down, in the same order
     for name, spec in CELLS.items():
+        torch.manual_seed(5)
         rec = Recurrent(name, I, H, 1)
-        parts, _ = rec.trace(torch.randn(2, I))
+        with torch.no_grad():
+            for p in rec.parameters():
+                p.mul_(4)  # big weights: saturated gates, negative values wherever they can occur
+            parts, _ = rec.trace(torch.randn(40, I) * 3)
         assert set(parts[0][0]) == set(spec.vectors) and len(spec.vectors) == len(set(spec.vectors))
-        assert spec.vectors[0] == "h" and spec.equations and spec.convention
+        assert spec.vectors[0] == "h" and CELL_TEXT[name].equations and CELL_TEXT[name].convention
         assert rec.layer_weights(0)["w_ih"].shape == (spec.chunks * H, I)
-    assert "(1 − z) ⊙ n + z ⊙ h_{t-1}" in " ".join(CELLS["gru"].equations)
-    assert "c_t = f ⊙ c_{t-1} + i ⊙ g" in CELLS["lstm"].equations
+        # the σ vectors are in [0, 1] (a sequential colour scale); every other one goes negative
+        # (a diverging scale), except relu's h
+        for vector in spec.vectors:
+            values = torch.stack([p[vector] for p in parts[0]])
+            if vector in spec.sigmoid:
+                assert float(values.min()) >= 0 and float(values.max()) <= 1, (name, vector)
+            elif not (name == "rnn-relu" and vector == "h"):
+                assert float(values.min()) < 0, (name, vector)
+    assert "(1 − z) ⊙ n + z ⊙ h_{t-1}" in " ".join(CELL_TEXT["gru"].equations)
+    assert "c_t = f ⊙ c_{t-1} + i ⊙ g" in CELL_TEXT["lstm"].equations
 
 
-# -- unit equations: the numbers on screen are the tensors' numbers ------------------------------
+# -- unit equations (inspect/equations.py): the numbers on screen are the step functions' numbers ---
+
+
+def _at(p: dict[str, torch.Tensor], state, u: int, b: int = 0) -> tuple[dict[str, float], tuple[float, ...]]:
+    """One unit's floats out of a step's (B, H) parts and its state before: what unit_equation takes."""
+    return {k: float(t[b, u]) for k, t in p.items()}, tuple(float(s[b, u]) for s in state)
 
 NUM = re.compile(r"[−-]?\d+\.\d+")
 
@@ -217,7 +236,7 @@ def test_unit_equation_lstm(cell: str) -> None:
     u, b = 4, 2
     v = {k: float(t[b, u]) for k, t in p.items()}
     c_prev = float(state[1][b, u])
-    lines = unit_equation(cell, p, state, u, b)
+    lines = unit_equation(cell, *_at(p, state, u, b))
     expected = [
         [v["pre_i"], v["i"]], [v["pre_f"], v["f"]], [v["pre_g"], v["g"]],
         [v["f"], c_prev, v["i"], v["g"], v["c"]],
@@ -252,7 +271,7 @@ def test_unit_equation_gru() -> None:
     for u in range(H):
         v = {k: float(t[0, u]) for k, t in p.items()}
         h_prev = float(state[0][0, u])
-        lines = unit_equation("gru", p, state, u)
+        lines = unit_equation("gru", *_at(p, state, u))
         _check(lines, [
             [v["pre_r"], v["r"]], [v["pre_z"], v["z"]], [v["hn"], h_prev],
             [v["pre_n"] - v["r"] * v["hn"], v["r"], v["hn"], v["pre_n"], v["n"]],
@@ -262,10 +281,28 @@ def test_unit_equation_gru() -> None:
         assert abs((1 - z) * n + z2 * hp - h) < 0.02
 
 
-def test_unit_equation_rnn_and_1d_parts() -> None:
-    rec = Recurrent("rnn-relu", I, H, 1)
-    parts, _ = rec.trace(torch.randn(3, I))
-    p = parts[0][1]  # (H,) tensors, as a trace holds them
-    lines = unit_equation("rnn-relu", p, (parts[0][0]["h"],), 2)
-    assert lines[1].startswith("h = relu(pre)")
-    _check(lines, [[float(p["pre"][2].detach()), float(parts[0][0]["h"][2].detach())], [float(p["pre"][2].detach()), float(p["h"][2].detach())]])
+@pytest.mark.parametrize("cell", ["rnn", "rnn-relu"])
+def test_unit_equation_rnn(cell: str) -> None:
+    torch.manual_seed(6)
+    rec = Recurrent(cell, I, H, 1)
+    with torch.no_grad():
+        parts, _ = rec.trace(torch.randn(3, I))
+    p = {k: float(v[2]) for k, v in parts[0][1].items()}  # step 1, unit 2
+    h_prev = float(parts[0][0]["h"][2])  # what step 0 left
+    lines = unit_equation(cell, p, (h_prev,))
+    fn = "tanh" if cell == "rnn" else "relu"
+    assert lines[1].startswith(f"h = {fn}(pre) = {fn}(")
+    _check(lines, [[p["pre"], h_prev], [p["pre"], p["h"]]])
+
+
+def test_unit_equation_text() -> None:
+    """The exact text (the Inspect tab's equation panel and its two-row layout rely on it)."""
+    p = {"i": 0.12, "f": 0.93, "g": -0.55, "o": 0.5, "c": 0.3153, "tanh_c": 0.3053, "h": 0.15265,
+         "pre_i": -1.99, "pre_f": 2.59, "pre_g": -0.62, "pre_o": 0.0}
+    lines = unit_equation("lstm", p, (0.2, 0.41))
+    assert lines[3] == "c = f·c_prev + i·g = 0.93·0.41 + 0.12·(−0.55) = 0.32"
+    assert lines[0] == "i = σ(pre_i) = σ(−1.99) = 0.12"
+    assert unit_equation("rnn", {"pre": -0.004, "h": -0.004}, (-0.1,)) == [
+        "pre = W_ih x + b_ih + W_hh h_prev + b_hh = 0.00   (h_prev = −0.10)", "h = tanh(pre) = tanh(0.00) = 0.00"]
+    with pytest.raises(ValueError, match="unknown cell"):
+        unit_equation("transformer", {}, (0.0,))

@@ -8,7 +8,8 @@ import torch.nn.functional as F
 
 from rnn_tui.config import ModelConfig
 from rnn_tui.errors import RnnTuiError
-from rnn_tui.models.cells import CELLS, unit_equation
+from rnn_tui.inspect.trace import state_before_step
+from rnn_tui.models.cells import CELLS
 from rnn_tui.models.init import init_weights
 from rnn_tui.models.lm import LanguageModel
 
@@ -80,21 +81,22 @@ def test_trace_matches_forward(cell: str) -> None:
         m.trace([])
 
 
-def test_trace_unit_equations_at_start_and_later() -> None:
+def test_trace_state_before_each_step() -> None:
+    """state_before_step: the initial state at t = 0, what step t − 1 left after; stepping the
+    cell from it reproduces step t (layer 1 reads layer 0's h)."""
     torch.manual_seed(3)
     m = _model(cell="lstm", layers=2).eval()
     tr = m.trace([1, 2, 3, 4])
     assert all(float(s.abs().sum()) == 0 for s in tr.state_before[1])  # zeros before t = 0
+    w = m.rnn.layer_weights(1)
     for t in (0, 2):
-        layer, unit = 1, 5
-        prev = tr.prev_state(layer, t)
-        parts = tr.parts(layer, t)
-        c_prev = float(prev[1][unit])
-        assert c_prev == (0.0 if t == 0 else float(tr.vectors["1.c"][t - 1, unit]))
-        line = next(s for s in unit_equation("lstm", parts, prev, unit) if s.startswith("c = "))
-        f, i, g = (float(parts[n][unit]) for n in "fig")
-        assert f"{abs(f):.2f}" in line and f"{abs(i):.2f}" in line and f"{abs(g):.2f}" in line
-        assert line.endswith(f"{float(parts['c'][unit]):.2f}".replace("-", "−"))
+        prev = state_before_step(tr.vectors, 1, t, tr.state_before[1])
+        if t:
+            assert torch.equal(prev[0], tr.vectors["1.h"][t - 1]) and torch.equal(prev[1], tr.vectors["1.c"][t - 1])
+        gx = F.linear(tr.vectors["0.h"][t], w["w_ih"], w["b_ih"])
+        with torch.no_grad():
+            (h, c), _ = CELLS["lstm"].step(gx[None], tuple(s[None] for s in prev), w["w_hh"], w["b_hh"])
+        assert _max_diff(h[0], tr.vectors["1.h"][t]) <= TOL and _max_diff(c[0], tr.vectors["1.c"][t]) <= TOL
 
 
 def test_tie_weights() -> None:

@@ -12,6 +12,7 @@ import torch
 from rnn_tui.config import ATTENTIONS, ModelConfig
 from rnn_tui.data.pairs import pad_batch
 from rnn_tui.errors import RnnTuiError
+from rnn_tui.inspect.trace import state_before_step
 from rnn_tui.models.cells import CELLS
 from rnn_tui.models.seq2seq import BOS, EOS, PAD, Seq2Seq, loss, reorder_state
 
@@ -261,8 +262,8 @@ def test_trace(attention: str, cell: str, bidirectional: bool) -> None:
     assert _max_diff(tr.encoder["1.h"], enc.outputs[0, :, :H]) <= TOL
     if bidirectional:
         assert _max_diff(tr.encoder["b1.h"], enc.outputs[0, :, H:]) <= TOL
-        assert _max_diff(tr.encoder_prev_state(1, S - 2, backward=True)[0], tr.encoder["b1.h"][S - 1]) == 0
-        assert float(tr.encoder_prev_state(1, S - 1, backward=True)[0].abs().sum()) == 0
+    assert all(float(s.abs().sum()) == 0 for state in tr.encoder_state_before for s in state)  # h_0 = 0
+    assert len(tr.encoder_state_before) == 2 and len(tr.encoder_state_before[0]) == len(enc.state)
     assert _max_diff(tr.decoder_state_before[1][0], enc.state[0][1, 0]) <= TOL
     state = enc.state
     for t, y in enumerate(tr.inputs):
@@ -276,8 +277,9 @@ def test_trace(attention: str, cell: str, bidirectional: bool) -> None:
         assert abs(float(tr.logprobs[t]) - float(logp[tr.tgt_ids[t]])) <= TOL
         if alpha is not None:
             assert _max_diff(tr.attention[t], alpha[0]) <= TOL
-    assert _max_diff(tr.decoder_prev_state(0, 2)[0], tr.decoder["0.h"][1]) == 0
-    assert len(tr.decoder_parts(1, 0)) == len(names)
+    assert _max_diff(state_before_step(tr.decoder, 0, 2, tr.decoder_state_before[0])[0], tr.decoder["0.h"][1]) == 0
+    s_0 = state_before_step(tr.decoder, 1, 0, tr.decoder_state_before[1])  # t = 0: the encoder's s_0
+    assert len(s_0) == len(enc.state) and all(a is b for a, b in zip(s_0, tr.decoder_state_before[1]))
 
 
 def test_trace_decodes_greedily_without_a_target() -> None:

@@ -77,6 +77,9 @@ def test_split_test_reports_bleu_equal_to_the_bleu_of_its_output(runs, monkeypat
     (("translate", "mt", "I have", "--split", "test"), "not both"),
     (("translate", "mt", "I have", "--beam", "2", "--nbest", "3"), "--nbest"),
     (("translate", "mt", " "), "nothing to translate"),
+    (("inspect", "lm", "hello", "--target", "x"), "--target is for translation runs"),
+    (("inspect", "mt", "I have => 我有", "--target", "我"), "not both"),
+    (("inspect", "mt", "I have", "--layer", "1"), "--layer must be between 0 and 0"),
 ])
 def test_translate_errors_are_one_line(runs, monkeypatch, capsys, args, message):
     code, out, err = run_cli(monkeypatch, capsys, *args, "--runs-dir", runs)
@@ -95,3 +98,34 @@ def test_generate_with_beam_search_gives_ranked_continuations(runs, monkeypatch,
     code, out, _ = run_cli(monkeypatch, capsys, "generate", "lm", "--prime", "hel", "--beam", "2", "--nbest", "2",
                            "--length", "5", "--runs-dir", runs)
     assert code == 0 and out.startswith("1. hel") and "\n2. hel" in out
+
+
+def test_inspect_a_translation_run(runs, monkeypatch, capsys):
+    """`inspect --json` on a translation run: the encoder per source token, the decoder per step
+    (greedy: what translate outputs), the attention; `source => target` and --target force it."""
+    code, out, err = run_cli(monkeypatch, capsys, "inspect", "mt", "I have 3 cats .", "--json", "--runs-dir", runs)
+    assert code == 0, err
+    result = json.loads(out)
+    greedy = load_run("mt", runs).translate("I have 3 cats .")["hypotheses"][0]
+    assert result["task"] == "seq2seq" and result["cell"] == "gru" and result["attention_kind"] == "additive"
+    assert not result["forced"] and result["translation"] == greedy["text"]
+    assert result["output_tokens"] == greedy["tokens"] + ["<eos>"]
+    assert [s["token"] for s in result["encoder"]["forward"]] == ["I", "have", "3", "cats", "."]
+    assert result["encoder"]["backward"] is None  # this run's encoder reads one way
+    assert {"h", "r", "z", "n"} <= set(result["encoder"]["forward"][0]["layers"][0])
+    decoder = result["decoder"]
+    assert [s["output"] for s in decoder] == result["output_tokens"] and decoder[0]["input"] == "<bos>"
+    assert all(len(s["layers"][0]["h"]) == 32 and s["logprob"] <= 0 for s in decoder)
+    assert len(result["attention"]) == len(decoder) and all(abs(sum(r) - 1) < 1e-4 and len(r) == 5 for r in result["attention"])
+
+    forced = json.loads(run_cli(monkeypatch, capsys, "inspect", "mt", "I have 3 cats . => 我有三只狗。", "--json", "--runs-dir", runs)[1])
+    assert forced["forced"] and forced["output_tokens"] == list("我有三只狗。") + ["<eos>"]
+    option = json.loads(run_cli(monkeypatch, capsys, "inspect", "mt", "I have 3 cats .", "--target", "我有三只狗。",
+                                "--json", "--runs-dir", runs)[1])
+    assert option == forced
+
+    code, out, _ = run_cli(monkeypatch, capsys, "inspect", "mt", "I have 3 cats . => 我有三只狗。", "--runs-dir", runs)
+    assert code == 0
+    assert "output (forced): 我有三只狗。" in out and "encoder →" in out and "encoder ←" not in out
+    assert "t=0   '<bos>'  → '我'" in out and "L0 z" in out
+    assert "attention (rows: output tokens, columns: source tokens" in out and "cats" in out

@@ -7,8 +7,9 @@ import pytest
 from textual.app import App, ComposeResult
 
 from rnn_tui.api import load_run
-from rnn_tui.models.cells import unit_equation
-from rnn_tui.tui.panes.inspect import equation_rows, InspectPane, TraceData
+from rnn_tui.inspect.equations import equation_rows, unit_equation
+from rnn_tui.inspect.trace import TraceData, state_before_step
+from rnn_tui.tui.panes.inspect import InspectPane
 from rnn_tui.tui.widgets.heatmap import Heatmap, HeatLegend
 from rnn_tui.tui.widgets.token_strip import TokenStrip
 from tests.conftest import train_tiny_run, wait_for
@@ -35,6 +36,14 @@ def text_of(app, selector) -> str:
     return str(app.query_one(selector).render())
 
 
+def expected_equation(cell, vectors, state_before, layer, t, unit) -> list[str]:
+    """unit_equation straight from a model's trace tensors ((T, H) per "layer.name")."""
+    prefix = f"{layer}."
+    parts = {key[len(prefix):]: float(v[t, unit]) for key, v in vectors.items() if key.startswith(prefix)}
+    prev = tuple(float(s[unit]) for s in state_before_step(vectors, layer, t, state_before[layer]))
+    return unit_equation(cell, parts, prev)
+
+
 async def open_pane(pilot, app, path):
     pane = app.query_one(InspectPane)
     pane.set_run(path, 30)
@@ -55,13 +64,13 @@ async def test_step_through_units_layers_vectors(run_path):
         assert "t=1 token 'h'" in text_of(app, "#ins-header")
         assert app.query_one("#ins-time", Heatmap).cursor_col == 1
 
-        # the equation panel shows cells.unit_equation for this step, from the real trace
+        # the equation panel shows unit_equation for this step, from the real trace
         await pilot.press("down", "down", "down")
         assert pane.unit == 3 and "unit 3" in text_of(app, "#ins-header")
         await pilot.press("up")
         assert pane.unit == 2
         trace = load_run(run_path).trace(TEXT)
-        expected = unit_equation("lstm", trace.parts(0, 1), trace.prev_state(0, 1), 2)
+        expected = expected_equation("lstm", trace.vectors, trace.state_before, 0, 1, 2)
         c_line = next(line for line in expected if line.startswith("c = "))
         assert "\n".join(equation_rows(c_line)) in text_of(app, "#ins-equations")
         assert app.query_one("#ins-time", Heatmap).selected_row == 2
@@ -69,7 +78,7 @@ async def test_step_through_units_layers_vectors(run_path):
         # layers
         await pilot.press("right_square_bracket")
         assert pane.layer_index == 1 and "layer 1" in text_of(app, "#ins-header")
-        expected = unit_equation("lstm", trace.parts(1, 1), trace.prev_state(1, 1), 2)
+        expected = expected_equation("lstm", trace.vectors, trace.state_before, 1, 1, 2)
         assert "\n".join(equation_rows(expected[-1])) in text_of(app, "#ins-equations")
         await pilot.press("right_square_bracket")
         assert pane.layer_index == 1  # only two layers
@@ -160,7 +169,8 @@ def fake_trace(layers=2, hidden=512, length=120) -> TraceData:
     by_time = {f"{k}.{n}": [[rng.uniform(-1, 1) for _ in range(hidden)] for _ in range(length)]
                for k in range(layers) for n in names}
     return TraceData(
-        cell="lstm", layers=layers, hidden=hidden, tokens=[rng.choice("abc ") for _ in range(length)],
+        cell="lstm", layers=layers, hidden=hidden, vectors=names, kinds={n: "sequential" if n in "ifo" else "diverging" for n in names},
+        tokens=[rng.choice("abc ") for _ in range(length)],
         by_time=by_time, by_unit={k: [list(c) for c in zip(*v)] for k, v in by_time.items()},
         ranges={n: (-1.0, 1.0) if n not in "ifo" else (0.0, 1.0) for n in names},
         state_before=[[[0.0] * hidden, [0.0] * hidden] for _ in range(layers)],
@@ -237,11 +247,11 @@ async def test_a_translator_steps_through_encoder_and_decoder(translator_path):
         assert pane.part == "decoder" and pane.data.tokens[0] == "<bos>"
         assert "actual '我'" in text_of(app, "#ins-topk")
 
-        # the decoder's equations are cells.unit_equation on the model's own trace
+        # the decoder's equations are unit_equation on the model's own trace
         loaded = load_run(translator_path)
         trace = loaded.trace("I have 3 cats .")
         await pilot.press("right", "down", "down")
-        expected = unit_equation("lstm", trace.decoder_parts(0, 1), trace.decoder_prev_state(0, 1), pane.unit)
+        expected = expected_equation("lstm", trace.decoder, trace.decoder_state_before, 0, 1, pane.unit)
         assert "\n".join(equation_rows(expected[3])) in text_of(app, "#ins-equations")
         assert [loaded.tgt_vocab.itos[i] for i in trace.tgt_ids][:3] == pane.data.actual[:3]
 

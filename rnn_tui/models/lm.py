@@ -24,11 +24,14 @@ from rnn_tui.config import ModelConfig
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.models.cells import State
 from rnn_tui.models.init import init_weights
-from rnn_tui.models.recurrent import Recurrent
+from rnn_tui.models.recurrent import Recurrent, layer_states
 
 
 @dataclass
 class Trace:
+    """One sequence through the model, every intermediate kept (float32, on the cpu); the state
+    before step t is inspect.trace.state_before_step."""
+
     tokens: list[int]  # input ids, length T
     cell: str
     layers: int
@@ -38,19 +41,6 @@ class Trace:
     topk_probs: torch.Tensor  # (T, k)
     next_logprob: torch.Tensor  # (T-1,): log-prob of the actual next token
     state_before: list[State] = field(default_factory=list)  # per layer, the state before t = 0, each (H,)
-
-    def parts(self, layer: int, t: int) -> dict[str, torch.Tensor]:
-        """Every intermediate of one layer at step t, each (H,) (what cells.unit_equation takes)."""
-        prefix = f"{layer}."
-        return {key[len(prefix):]: v[t] for key, v in self.vectors.items() if key.startswith(prefix)}
-
-    def prev_state(self, layer: int, t: int) -> State:
-        """The state that layer had before step t, each (H,)."""
-        if t == 0:
-            return self.state_before[layer]
-        has_c = f"{layer}.c" in self.vectors
-        h = self.vectors[f"{layer}.h"][t - 1]
-        return (h, self.vectors[f"{layer}.c"][t - 1]) if has_c else (h,)
 
 
 class LanguageModel(nn.Module):
@@ -118,7 +108,7 @@ class LanguageModel(nn.Module):
             tokens=ids, cell=self.cfg.cell, layers=self.cfg.layers, hidden=self.cfg.hidden, vectors=vectors,
             topk_ids=top.indices.cpu(), topk_probs=top.values.exp().cpu(),
             next_logprob=logp[:-1].gather(1, targets[:, None])[:, 0].cpu(),
-            state_before=[tuple(s[k, 0].float().cpu() for s in state0) for k in range(self.cfg.layers)],
+            state_before=layer_states(state0),
         )
 
     def num_params(self) -> int:

@@ -29,6 +29,11 @@ def detach_state(state: State | None) -> State | None:
     return None if state is None else tuple(s.detach() for s in state)
 
 
+def layer_states(state: State) -> list[State]:
+    """One sequence's stacked state, each (L, 1, H) -> per layer, each (H,) float32 on the cpu."""
+    return [tuple(s[k, 0].float().cpu() for s in state) for k in range(state[0].size(0))]
+
+
 class PeepholeLSTM(nn.Module):
     """A stacked peephole LSTM with nn.LSTM's interface (batch_first) and parameter names,
     plus ``weight_peep_l{k}`` (3, H): the diagonal peepholes p_i, p_f, p_o."""

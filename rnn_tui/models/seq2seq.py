@@ -51,7 +51,7 @@ from rnn_tui.data.vocab import Vocab
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.models.cells import State
 from rnn_tui.models.init import init_weights
-from rnn_tui.models.recurrent import Recurrent
+from rnn_tui.models.recurrent import Recurrent, layer_states
 
 PAD, UNK, BOS, EOS = Vocab.pad_id, Vocab.unk_id, Vocab.bos_id, Vocab.eos_id
 NEVER_GENERATED = (PAD, UNK, BOS)  # a decoder never emits these (greedy, beam search, trace)
@@ -92,7 +92,8 @@ class Encoded:
 
 @dataclass
 class Seq2SeqTrace:
-    """One sentence pair through the model, every intermediate kept (float32, on the cpu)."""
+    """One sentence pair through the model, every intermediate kept (float32, on the cpu); the
+    state before step t is inspect.trace.state_before_step."""
 
     src_ids: list[int]  # S source ids
     tgt_ids: list[int]  # T ids the decoder produced at each step (forced or greedy), <eos> included if reached
@@ -110,32 +111,7 @@ class Seq2SeqTrace:
     topk_probs: torch.Tensor  # (T, k)
     logprobs: torch.Tensor  # (T,) log p(tgt_ids[t])
     decoder_state_before: list[State] = field(default_factory=list)  # per layer, s_0 (each (H,))
-
-    def encoder_parts(self, layer: int, j: int, backward: bool = False) -> dict[str, torch.Tensor]:
-        """Every intermediate of one encoder layer at source position j, each (H,)."""
-        prefix = f"{'b' if backward else ''}{layer}."
-        return {key[len(prefix):]: v[j] for key, v in self.encoder.items() if key.startswith(prefix)}
-
-    def encoder_prev_state(self, layer: int, j: int, backward: bool = False) -> State:
-        """The state that encoder layer had before it read position j (zeros at its first token)."""
-        prefix, S = f"{'b' if backward else ''}{layer}.", len(self.src_ids)
-        prev = j + 1 if backward else j - 1
-        names = ("h", "c") if f"{prefix}c" in self.encoder else ("h",)
-        if not 0 <= prev < S:
-            return tuple(torch.zeros(self.hidden) for _ in names)
-        return tuple(self.encoder[prefix + n][prev] for n in names)
-
-    def decoder_parts(self, layer: int, t: int) -> dict[str, torch.Tensor]:
-        """Every intermediate of one decoder layer at step t, each (H,)."""
-        prefix = f"{layer}."
-        return {key[len(prefix):]: v[t] for key, v in self.decoder.items() if key.startswith(prefix)}
-
-    def decoder_prev_state(self, layer: int, t: int) -> State:
-        """The state that decoder layer had before step t (s_0 from the encoder at t = 0)."""
-        if t == 0:
-            return self.decoder_state_before[layer]
-        names = ("h", "c") if f"{layer}.c" in self.decoder else ("h",)
-        return tuple(self.decoder[f"{layer}.{n}"][t - 1] for n in names)
+    encoder_state_before: list[State] = field(default_factory=list)  # per layer, where both directions start (each (H,))
 
 
 def _reverse_within_length(lengths: torch.Tensor, S: int) -> torch.Tensor:
@@ -336,9 +312,10 @@ class Seq2Seq(nn.Module):
             src = torch.tensor([src_ids], device=device)
             enc = self.encode(src, torch.tensor([len(src_ids)], device=device))
             x = self.src_embed(src[0])  # (S, E)
-            encoder = _vectors(self.encoder.trace(x)[0])
+            state0 = self.encoder.init_state(1, device)  # zeros, for both directions (as encode starts)
+            encoder = _vectors(self.encoder.trace(x, state0)[0])
             if self.encoder_b is not None:  # read reversed, stored by source position
-                encoder.update({k: v.flip(0) for k, v in _vectors(self.encoder_b.trace(x.flip(0))[0], "b").items()})
+                encoder.update({k: v.flip(0) for k, v in _vectors(self.encoder_b.trace(x.flip(0), state0)[0], "b").items()})
 
             forced = None
             if tgt_ids is not None:
@@ -379,7 +356,7 @@ class Seq2Seq(nn.Module):
                 topk_ids=torch.stack([tp.indices for tp in tops]).cpu(),
                 topk_probs=torch.stack([tp.values for tp in tops]).exp().cpu(),
                 logprobs=torch.stack(logps).cpu(),
-                decoder_state_before=[tuple(s[k, 0].float().cpu() for s in enc.state) for k in range(self.cfg.layers)],
+                decoder_state_before=layer_states(enc.state), encoder_state_before=layer_states(state0),
             )
         finally:
             self.train(was_training)

@@ -1,16 +1,17 @@
 """The Inspect pane: step through a text token by token and watch every unit of the model.
 
-Loading a checkpoint and tracing a text happen in a thread worker that only posts messages
-holding plain Python lists (docs/architecture.md). When a trace arrives the pane keeps, per
-(layer, vector), the (T, H) matrix by time and its (H, T) transpose by unit, so moving the
-cursor only picks rows out of lists: the ▼ of the time × unit heatmap, the per-layer strip of
-the current token, the next-token top-k and the selected unit's equations with its numbers.
+Loading a checkpoint and tracing a text happen in a thread worker that calls the core
+(rnn_tui/inspect/: a TraceData of plain Python lists per part) and only posts messages holding
+those (docs/architecture.md). A TraceData keeps, per (layer, vector), the (T, H) matrix by time
+and its (H, T) transpose by unit, so moving the cursor only picks rows out of lists: the ▼ of
+the time × unit heatmap, the per-layer strip of the current token, the next-token top-k and the
+selected unit's equations with its numbers. This module holds the widgets, keys and drawing.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -23,170 +24,19 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from rnn_tui.errors import RnnTuiError
+from rnn_tui.inspect.equations import CELL_TEXT, equation_rows
+from rnn_tui.inspect.trace import SEQ2SEQ_SEPARATOR, TraceData, equation_lines, lm_trace, shown, translation_trace
+from rnn_tui.inspect.units import SORTS, unit_order
 from rnn_tui.tui.messages import failure_line
-from rnn_tui.tui.widgets.heatmap import DEFAULT_RANGES, Heatmap, HeatLegend
-from rnn_tui.tui.widgets.token_strip import TokenStrip, visible_token
+from rnn_tui.tui.widgets.heatmap import Heatmap, HeatLegend
+from rnn_tui.tui.widgets.token_strip import TokenStrip
 
-SEQUENTIAL = frozenset({"i", "f", "o", "r", "z"})
-"""Vectors in [0, 1] (the sigmoid gates): a sequential scale; everything else diverges at 0."""
-SORTS = ("none", "variance", "|activation|")
-TOPK = 5
 DEFAULT_TEXT = "def main():\\n    return 0"
-
-
-def vector_kind(name: str) -> str:
-    return "sequential" if name in SEQUENTIAL else "diverging"
 
 
 def text_from_input(value: str) -> str:
     """The Input is one line: a typed \\n or \\t stands for a newline or a tab."""
     return value.replace("\\n", "\n").replace("\\t", "\t")
-
-
-def shown(token: str) -> str:
-    return f"'{visible_token(token)}'"
-
-
-@dataclass
-class TraceData:
-    """One trace as plain lists (built in the worker, owned by the pane afterwards). A language
-    model gives one; a translator gives one per part: encoder (→, and ← when bidirectional) and
-    decoder."""
-
-    cell: str
-    layers: int
-    hidden: int
-    tokens: list[str]  # the input tokens as strings, length T
-    by_time: dict[str, list[list[float]]]  # "0.h" -> T rows of H values
-    by_unit: dict[str, list[list[float]]]  # "0.h" -> H rows of T values
-    ranges: dict[str, tuple[float, float]]  # vector name -> colour range over all layers
-    state_before: list[list[list[float]]]  # per layer, the state before t = 0: [h] or [h, c]
-    topk: list[list[tuple[str, float]]]  # per t: (next token, probability), best first; [] = no prediction
-    next_logprob: list[float]  # per t: log-prob of the actual next token (as long as `actual`)
-    variance: dict[str, list[float]] = field(default_factory=dict)  # key -> per-unit variance (lazy)
-    unknown: set[int] = field(default_factory=set)  # positions whose typed token is not in the vocabulary (read as <unk>)
-    actual: list[str] = field(default_factory=list)  # per t: the token that came next (LM: tokens[t + 1])
-    part: str = ""  # "" for a language model; "encoder →", "encoder ←", "decoder" for a translator
-    notes: list[str] = field(default_factory=list)  # per t, shown instead of a top-k where there is none
-
-    @property
-    def length(self) -> int:
-        return len(self.tokens)
-
-
-def _lists(vectors: dict, cell: str, layers: int, prefix: str = "") -> tuple[dict, dict, dict]:
-    """(T, H) tensors keyed f"{prefix}{layer}.{name}" -> by_time, by_unit keyed f"{layer}.{name}",
-    and each vector's colour range over all layers (symmetric for the diverging ones)."""
-    from rnn_tui.models.cells import CELLS
-
-    picked = {key[len(prefix):]: v for key, v in vectors.items() if key.startswith(prefix) and key[len(prefix):][:1].isdigit()}
-    by_time = {key: v.tolist() for key, v in picked.items()}
-    by_unit = {key: v.t().tolist() for key, v in picked.items()}
-    ranges: dict[str, tuple[float, float]] = {}
-    for name in CELLS[cell].vectors:
-        kind = vector_kind(name)
-        lo, hi = DEFAULT_RANGES[kind]
-        for layer in range(layers):
-            v = picked[f"{layer}.{name}"]
-            finite = v[v.isfinite()]
-            if finite.numel():
-                lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
-        if kind == "diverging":
-            bound = max(abs(lo), abs(hi))
-            lo, hi = -bound, bound
-        ranges[name] = (lo, hi)
-    return by_time, by_unit, ranges
-
-
-def trace_data(loaded, text: str, topk: int = TOPK) -> TraceData:
-    """Trace `text` with a LoadedRun and turn everything into lists (worker side)."""
-    trace = loaded.trace(text, topk=topk)
-    itos = loaded.vocab.itos
-    typed = loaded.tokenize(text)  # shown as typed; the model reads <unk> where unknown
-    unknown = {t for t, i in enumerate(trace.tokens) if i == loaded.vocab.unk_id and typed[t] != itos[i]}
-    by_time, by_unit, ranges = _lists(trace.vectors, trace.cell, trace.layers)
-    return TraceData(
-        cell=trace.cell, layers=trace.layers, hidden=trace.hidden,
-        tokens=typed, unknown=unknown, by_time=by_time, by_unit=by_unit, ranges=ranges,
-        state_before=[[s.tolist() for s in state] for state in trace.state_before],
-        topk=[[(itos[i], p) for i, p in zip(ids, probs)]
-              for ids, probs in zip(trace.topk_ids.tolist(), trace.topk_probs.tolist())],
-        next_logprob=trace.next_logprob.tolist(), actual=typed[1:],
-    )
-
-
-SEQ2SEQ_SEPARATOR = " => "
-"""In the text field of a translation run: ``source => target`` forces the target (else greedy)."""
-
-
-def seq2seq_trace_data(loaded, text: str, topk: int = TOPK) -> dict[str, TraceData]:
-    """Trace one sentence through a LoadedTranslator: a TraceData per part. The backward encoder
-    is shown in its reading order (the sentence reversed), so "before t" is always t − 1."""
-    source, _, target = text.partition(SEQ2SEQ_SEPARATOR)
-    trace = loaded.trace(source, target.strip() or None, topk=topk)
-    src_tokens = loaded.source_tokens(source)
-    unknown = {j for j, i in enumerate(trace.src_ids) if i == loaded.src_vocab.unk_id}
-    itos = loaded.tgt_vocab.itos
-    attention = trace.attention.tolist() if trace.attention is not None else None
-    outputs = [itos[i] for i in trace.tgt_ids]
-    zeros = [[[0.0] * trace.hidden for _ in range(2 if trace.cell == "lstm" else 1)] for _ in range(trace.layers)]
-
-    def encoder_notes(order: list[int]) -> list[str]:
-        if attention is None:
-            return ["encoder: no prediction here (this run has no attention: the decoder reads one fixed context)"] * len(order)
-        notes = []
-        for j in order:
-            weights = sorted(((row[j], outputs[t]) for t, row in enumerate(attention)), reverse=True)[:3]
-            notes.append("encoder: no prediction here; the output tokens that attend most to this one:\n"
-                         + "\n".join(f"  {shown(tok)} α = {w:.2f}" for w, tok in weights))
-        return notes
-
-    parts = {}
-    forward = list(range(len(src_tokens)))
-    for name, prefix, order in (("encoder →", "", forward), ("encoder ←", "b", forward[::-1])):
-        if prefix == "b" and not trace.bidirectional:
-            continue
-        vectors = {key: v.flip(0) if prefix == "b" else v for key, v in trace.encoder.items()}
-        by_time, by_unit, ranges = _lists(vectors, trace.cell, trace.layers, prefix)
-        parts[name] = TraceData(
-            cell=trace.cell, layers=trace.layers, hidden=trace.hidden, tokens=[src_tokens[j] for j in order],
-            unknown={k for k, j in enumerate(order) if j in unknown}, by_time=by_time, by_unit=by_unit, ranges=ranges,
-            state_before=zeros, topk=[[] for _ in order], next_logprob=[], part=name, notes=encoder_notes(order))
-    by_time, by_unit, ranges = _lists(trace.decoder, trace.cell, trace.layers)
-    parts["decoder"] = TraceData(
-        cell=trace.cell, layers=trace.layers, hidden=trace.hidden, tokens=[itos[i] for i in trace.inputs],
-        by_time=by_time, by_unit=by_unit, ranges=ranges,
-        state_before=[[s.tolist() for s in state] for state in trace.decoder_state_before],
-        topk=[[(itos[i], p) for i, p in zip(ids, probs)] for ids, probs in zip(trace.topk_ids.tolist(), trace.topk_probs.tolist())],
-        next_logprob=trace.logprobs.tolist(), actual=outputs, part="decoder")
-    return parts
-
-
-def equation_rows(line: str) -> list[str]:
-    """One equation of cells.unit_equation as two rows: the symbols, then the numbers under
-    them (never split inside parentheses), e.g. ``c = f·c_prev + i·g`` over
-    ``  = 0.93·0.41 + 0.12·(−0.55) = 0.31``. Rows per equation depend on the cell only, so the
-    panel keeps its height as the cursor moves (a new height would cost a layout pass)."""
-    depth = 0
-    for k, ch in enumerate(line):
-        depth += (ch == "(") - (ch == ")")
-        if depth == 0 and line.startswith(" = ", k):
-            second = line.find(" = ", k + 3)
-            while second != -1 and line[:second].count("(") != line[:second].count(")"):
-                second = line.find(" = ", second + 3)
-            if second == -1:
-                return [line]
-            indent = " " * (cell_len(line[:k]) + 1)
-            return [line[:second], f"{indent}= {line[second + 3:]}"]
-    return [line]
-
-
-def variance(row: list[float]) -> float:
-    n = len(row)
-    if n == 0:
-        return 0.0
-    mean = sum(row) / n
-    return sum((x - mean) ** 2 for x in row) / n
 
 
 class InspectPane(Widget, can_focus=True):
@@ -271,7 +121,7 @@ class InspectPane(Widget, can_focus=True):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="ins-inputs"):
-            yield Input(self.default_text, placeholder="text to inspect (\\n for a newline; a translator: source, or source => target)", id="ins-text", compact=True)
+            yield Input(self.default_text, placeholder=f"text to inspect (\\n for a newline; a translator: source, or source{SEQ2SEQ_SEPARATOR}target)", id="ins-text", compact=True)
             yield Input(placeholder="/ unit #", id="ins-search", compact=True, restrict=r"[0-9]*", max_length=6)
         yield TokenStrip(id="ins-tokens")
         yield Static("No run: train one in Train, or open one in Runs.", id="ins-header", markup=False)
@@ -334,7 +184,7 @@ class InspectPane(Widget, can_focus=True):
                 raise RnnTuiError("type some text to inspect")
             from rnn_tui.api import LoadedTranslator
 
-            data = seq2seq_trace_data(loaded, text) if isinstance(loaded, LoadedTranslator) else {"": trace_data(loaded, text)}
+            data = translation_trace(loaded, text).parts if isinstance(loaded, LoadedTranslator) else {"": lm_trace(loaded, text)}
         except Exception as exc:  # noqa: BLE001 — one line, never a crash
             self.post_message(self.TraceFailed(generation, failure_line(exc, "inspection")))
             return
@@ -371,11 +221,9 @@ class InspectPane(Widget, can_focus=True):
 
     def set_trace(self, data: TraceData) -> None:
         """Show a trace (the worker's result); keeps layer, vector and unit where they still exist."""
-        from rnn_tui.models.cells import CELLS
-
         self.data = data
         self.layer_index = min(self.layer_index, data.layers - 1)
-        if self.vector not in CELLS[data.cell].vectors:
+        if self.vector not in data.vectors:
             self.vector = "h"
         self.unit = min(self.unit, data.hidden - 1)
         t = min(self.t, data.length - 1)
@@ -450,17 +298,7 @@ class InspectPane(Widget, can_focus=True):
         data = self.data
         if data is None:
             return False
-        mode = SORTS[self.sort]
-        if mode == "none":
-            order = list(range(data.hidden))
-        elif mode == "variance":
-            var = data.variance.get(self.key)
-            if var is None:
-                var = data.variance[self.key] = [variance(row) for row in data.by_unit[self.key]]
-            order = sorted(range(data.hidden), key=lambda u: -var[u])
-        else:
-            row = data.by_time[self.key][self.t]
-            order = sorted(range(data.hidden), key=lambda u: -abs(row[u]))
+        order = unit_order(data, self.key, SORTS[self.sort], self.t)
         if order == self.order:
             return False
         self.order = order
@@ -472,7 +310,7 @@ class InspectPane(Widget, can_focus=True):
         data = self.data
         if data is None:
             return
-        kind = vector_kind(self.vector)
+        kind = data.kinds[self.vector]
         lo, hi = data.ranges[self.vector]
         cols = data.by_unit[self.key]
         heat = self.query_one("#ins-time", Heatmap)
@@ -496,7 +334,7 @@ class InspectPane(Widget, can_focus=True):
             rows.append([row[u] for u in self.order])
         lo, hi = data.ranges[self.vector]
         heat = self.query_one("#ins-layers", Heatmap)
-        heat.set_data(rows, kind=vector_kind(self.vector), vmin=lo, vmax=hi,
+        heat.set_data(rows, kind=data.kinds[self.vector], vmin=lo, vmax=hi,
                       row_labels=[f"L{k}" for k in range(data.layers)])
         height = 1 + (data.layers + 1) // 2 + 1  # header, data lines, scrollbar
         if height != self._layers_height:  # a new height means a layout pass: only when it changes
@@ -542,8 +380,6 @@ class InspectPane(Widget, can_focus=True):
         self._lines[selector] = lines
 
     def _show_header(self) -> None:
-        from rnn_tui.models.cells import CELLS
-
         data = self.data
         if data is None:
             return
@@ -551,7 +387,7 @@ class InspectPane(Widget, can_focus=True):
         part = f"{data.part} · " if data.part else ""
         self.query_one("#ins-header", Static).update(
             f"{part}t={self.t} token {token} · layer {self.layer_index} · vector {self.vector} · unit {self.unit} "
-            f"· cell {data.cell} ({CELLS[data.cell].convention})", layout=False)  # fixed height: no layout pass
+            f"· cell {data.cell} ({CELL_TEXT[data.cell].convention})", layout=False)  # fixed height: no layout pass
 
     def _show_topk(self) -> None:
         data = self.data
@@ -577,37 +413,18 @@ class InspectPane(Widget, can_focus=True):
             out.append("(last token: no actual next)", style="dim")
         self._update_sized("#ins-topk", out)
 
-    def equation_lines(self) -> list[str]:
-        """The selected unit's equations with this step's numbers (cells.unit_equation)."""
-        import torch
-
-        from rnn_tui.models.cells import CELLS, unit_equation
-
-        data = self.data
-        if data is None:
-            return []
-        layer, t, u = self.layer_index, self.t, self.unit
-        parts = {name: torch.tensor([data.by_time[f"{layer}.{name}"][t][u]])
-                 for name in CELLS[data.cell].vectors}
-        if t == 0:
-            prev = tuple(torch.tensor([s[u]]) for s in data.state_before[layer])
-        else:
-            names = ("h", "c") if CELLS[data.cell].has_c else ("h",)
-            prev = tuple(torch.tensor([data.by_time[f"{layer}.{n}"][t - 1][u]]) for n in names)
-        return unit_equation(data.cell, parts, prev, 0)
-
     def _show_equations(self) -> None:
-        from rnn_tui.models.cells import CELLS
-
+        """The selected unit's equations with this step's numbers, each over two rows (rows per
+        equation depend on the cell only, so moving the cursor keeps the height: no layout pass)."""
         data = self.data
         if data is None:
             return
         out = Text()
         out.append(f"unit {self.unit} · layer {self.layer_index} · t={self.t}\n", style="bold")
-        for line in self.equation_lines():
+        for line in equation_lines(data, self.layer_index, self.t, self.unit):
             for row in equation_rows(line):
                 out.append(row + "\n")
-        out.append(CELLS[data.cell].convention, style="dim italic")
+        out.append(CELL_TEXT[data.cell].convention, style="dim italic")
         self._update_sized("#ins-equations", out)
 
     # -- actions --------------------------------------------------------------------------------------
@@ -631,11 +448,9 @@ class InspectPane(Widget, can_focus=True):
         self._show_step()
 
     def action_next_vector(self) -> None:
-        from rnn_tui.models.cells import CELLS
-
         if self.data is None:
             return
-        names = CELLS[self.data.cell].vectors
+        names = self.data.vectors
         self.vector = names[(names.index(self.vector) + 1) % len(names)]
         self._reorder()
         self._show_matrix()
@@ -675,4 +490,4 @@ class InspectPane(Widget, can_focus=True):
             self.focus()
 
 
-__all__ = ["InspectPane", "TraceData", "trace_data", "vector_kind"]
+__all__ = ["InspectPane"]

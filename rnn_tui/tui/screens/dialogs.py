@@ -10,6 +10,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from rnn_tui.config import TrainConfig, check_lr
 from rnn_tui.errors import RnnTuiError
+from rnn_tui.inspect.equations import CELL_TEXT
 from rnn_tui.options import parse_text, setting_of
 
 HELP = """\
@@ -32,13 +33,11 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,f1,q", "dismiss", "Close", id="help.close")]
 
     def compose(self) -> ComposeResult:
-        from rnn_tui.models.cells import CELLS  # imports torch: the app preloads it after the first frame
-
         with VerticalScroll(id="help-box"):
             yield Static(HELP)
             yield Static("[b]Equations as implemented[/b] (PyTorch conventions; the Inspect screen shows these)")
-            for spec in CELLS.values():
-                yield Static(f"[b]{spec.name}[/b]  {spec.convention}\n" + "\n".join(f"    {e}" for e in spec.equations))
+            for name, text in CELL_TEXT.items():
+                yield Static(f"[b]{name}[/b]  {text.convention}\n" + "\n".join(f"    {e}" for e in text.equations))
 
     def action_dismiss(self) -> None:
         self.dismiss(None)

@@ -23,6 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
+from rnn_tui.inspect.trace import DEFAULT_RANGES
 from rnn_tui.tui.palette import (
     LEVELS,
     format_number,
@@ -33,8 +34,6 @@ from rnn_tui.tui.palette import (
 
 HALF = "▀"
 NAN = float("nan")
-
-DEFAULT_RANGES = {"diverging": (-1.0, 1.0), "sequential": (0.0, 1.0)}
 
 
 @lru_cache(maxsize=8192)
