@@ -24,11 +24,6 @@ from rnn_tui.models.cells import CELLS, State
 FUSED = {"rnn": nn.RNN, "rnn-relu": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
 
-def detach_state(state: State | None) -> State | None:
-    """Cut the graph behind a carried state (truncated BPTT)."""
-    return None if state is None else tuple(s.detach() for s in state)
-
-
 class PeepholeLSTM(nn.Module):
     """A stacked peephole LSTM with nn.LSTM's interface (batch_first) and parameter names,
     plus ``weight_peep_l{k}`` (3, H): the diagonal peepholes p_i, p_f, p_o."""

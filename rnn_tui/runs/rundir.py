@@ -24,7 +24,6 @@ from rnn_tui.runs.files import append_jsonl, atomic_write_json, atomic_write_tex
 
 FORMAT_VERSION = 1
 RUNS_ENV = "RNN_TUI_RUNS"
-STATES = ("starting", "running", "paused", "stopped", "finished", "failed")
 LIVE_STATES = ("starting", "running", "paused")
 HEARTBEAT_S = 1.0  # the trainer rewrites status.json at least this often while alive
 COMMANDS = ("pause", "resume", "stop", "set-lr")

@@ -32,7 +32,6 @@ from rnn_tui.tui.palette import (
 )
 
 HALF = "▀"
-NAN = float("nan")
 
 DEFAULT_RANGES = {"diverging": (-1.0, 1.0), "sequential": (0.0, 1.0)}
 
