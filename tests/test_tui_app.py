@@ -1,14 +1,16 @@
 """The app with Pilot, against runs trained in a fixture (no live trainer during key presses)."""
 
+import math
 from pathlib import Path
 
 import pytest
 
 from rnn_tui.tui.app import RnnTuiApp
+from rnn_tui.tui.palette import format_number
 from rnn_tui.tui.panes.runs import RunsPane
 from rnn_tui.tui.panes.train import TrainPane
 from rnn_tui.tui.widgets.plot import LinePlot
-from tests.conftest import train_tiny_run, wait_for
+from tests.conftest import handwritten_run, train_tiny_run, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +133,31 @@ async def test_the_palette_screenshot_lands_in_the_current_directory(tmp_path, m
         assert await wait_for(pilot, written)
         saved = written()
         assert len(saved) == 1 and "rnn-tui" in saved[0].read_text(encoding="utf-8")
+
+
+def plot_text(plot: LinePlot) -> str:
+    """What the plot shows, as text (title and legend included)."""
+    return "\n".join(plot.render_line(y).text for y in range(plot.size.height))
+
+
+async def test_v_cycles_the_second_curve_of_a_finished_run(tmp_path):
+    handwritten_run(tmp_path)  # finished: no snapshot will ever come to redraw the plot
+    app = RnnTuiApp(tmp_path, open_run="snapshot-run", list_interval=60)
+    async with app.run_test(size=(110, 34)) as pilot:
+        plot = app.query_one("#second-plot", LinePlot)
+        assert await wait_for(pilot, lambda: "━ grad_norm" in plot_text(plot))
+        first = plot_text(plot)
+        assert first.startswith("grad norm") and "━ lr" not in first
+        await pilot.press("v")
+        assert await wait_for(pilot, lambda: plot_text(plot) != first)
+        shown = plot_text(plot)
+        assert shown.startswith("lr") and "━ lr 0.002" in shown and "grad_norm" not in shown
+        assert [(s.name, set(s.ys)) for s in plot.series] == [("lr", {0.002})]
+        await pilot.press("v")  # ppl: exp(loss) of the last train record, 1.5 + 2.7·e^(−1000/150)
+        assert await wait_for(pilot, lambda: plot_text(plot).startswith("ppl"))
+        shown = plot_text(plot)
+        ppl = math.exp(1.5 + 2.7 * math.exp(-1000 / 150))
+        assert f"━ ppl {format_number(ppl, 4)}" in shown and "━ lr" not in shown
+        await pilot.press("v", "v")  # val_bleu: a language model has none, so no value
+        assert await wait_for(pilot, lambda: plot_text(plot).startswith("val bleu"))
+        assert "━ val_bleu –" in plot_text(plot)
