@@ -1,6 +1,7 @@
 """The app with Pilot, against runs trained in a fixture (no live trainer during key presses)."""
 
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -112,14 +113,17 @@ async def test_the_current_run_drives_inspect_and_generate(runs_root):
         assert await wait_for(pilot, lambda: len(generate.generated) > 0, seconds=20)
 
 
-async def test_opening_a_run_fills_the_train_form_with_its_config(runs_root):
-    app = RnnTuiApp(runs_root, open_run="fixture", list_interval=0.2)
+async def test_opening_a_run_fills_the_train_form_with_its_config(runs_root, tmp_path):
+    shutil.copytree(runs_root / "fixture", tmp_path / "fixture")
+    app = RnnTuiApp(tmp_path, open_run="fixture", list_interval=0.2)
     async with app.run_test(size=(100, 40)) as pilot:
         assert await wait_for(pilot, lambda: app.query_one("#f-hidden").value == "32")  # small_config's size
         assert app.query_one("#f-embed").value == "16" and app.query_one("#f-schedule").value == "constant"
         app.query_one("#f-hidden").value = "48"
-        await pilot.pause(0.6)  # more listings arrive: the user's edit stays
-        assert app.query_one("#f-hidden").value == "48"
+        shutil.copytree(runs_root / "fixture", tmp_path / "another")
+        table = app.query_one("#runs-table")
+        assert await wait_for(pilot, lambda: table.row_count == 2)  # a listing after the edit arrived
+        assert app.query_one("#f-hidden").value == "48"  # the user's edit stays
 
 
 async def test_the_palette_screenshot_lands_in_the_current_directory(tmp_path, monkeypatch):
