@@ -1,3 +1,5 @@
+import json
+import math
 import random
 
 import pytest
@@ -63,3 +65,29 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def handwritten_run(root):
+    """A finished run written by hand (no training, no timing): train records every 10 steps up
+    to 1000 whose loss follows 4.2 → 1.5, grad_norm 0.8 → 0.3, lr 0.002; val records every 100
+    steps a little above; one sample. Its curves are known exactly."""
+    from rnn_tui.runs.rundir import RunDir
+
+    cfg = Config()
+    cfg.data.spec = "builtin:arith"
+    run = RunDir.create(root, cfg, name="snapshot-run")
+    for step in range(10, 1001, 10):
+        loss = 1.5 + 2.7 * math.exp(-step / 150)
+        run.append_metric({"event": "train", "step": step, "epoch": step / 500, "elapsed": step / 10, "loss": loss,
+                           "ppl": math.exp(loss), "bpt": loss / math.log(2), "grad_norm": 0.3 + 0.5 * math.exp(-step / 80),
+                           "clip_frac": 0.0, "lr": 0.002, "tokens_per_s": 20000.0, "progress": step / 1000, "eta_s": 0.0})
+        if step % 100 == 0:
+            run.append_metric({"event": "val", "step": step, "epoch": step / 500, "elapsed": step / 10,
+                               "val_loss": loss + 0.1, "val_ppl": math.exp(loss + 0.1), "val_bpt": (loss + 0.1) / math.log(2),
+                               "best": True, "lr_reduced": False})
+    run.append_sample({"event": "sample", "step": 1000, "epoch": 2.0, "elapsed": 100.0, "prime": "12+3",
+                       "text": "4=46\n7+5=12\n", "temperature": 0.8})
+    status = json.loads(run.status_path.read_text())
+    status.update(state="finished", step=1000, epoch=2.0, best_val_loss=1.6, pid=0, heartbeat=0, reason="budget reached")
+    run.status_path.write_text(json.dumps(status))
+    return run

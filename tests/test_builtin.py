@@ -10,7 +10,6 @@ from rnn_tui.data import builtin
 from rnn_tui.data.builtin import (
     BUILTINS,
     STDLIB_FILES,
-    builtin_names,
     get_builtin,
     number_en,
     number_zh,
@@ -22,8 +21,8 @@ from rnn_tui.errors import RnnTuiError
 
 
 def test_registry_names_kinds_and_unknown_name():
-    assert builtin_names() == ["hello", "brackets", "arith", "numbers-en-zh", "phrases-en-zh",
-                               "sine", "python-stdlib"]
+    assert list(BUILTINS) == ["hello", "brackets", "arith", "numbers-en-zh", "phrases-en-zh",
+                              "sine", "python-stdlib"]
     for name, b in BUILTINS.items():
         assert b.name == name and b.kind in ("text", "pairs", "series")
         assert b.description and "\n" not in b.description

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from rnn_tui.data.series import Normalizer, read_series, windows
+from rnn_tui.data.series import read_series
 from rnn_tui.errors import RnnTuiError
 
 
@@ -53,21 +53,3 @@ def test_headerless_numbers_and_bom_crlf(tmp_path):
     s = read_series(path)
     assert s.values.tolist() == [1, 2, 4] and s.name == "plain"
 
-
-def test_normalizer_round_trip_and_constant():
-    values = torch.tensor([1.0, 2.0, 3.0, 4.0])
-    norm = Normalizer.fit(values)
-    z = norm.apply(values)
-    assert abs(z.mean().item()) < 1e-6 and abs(z.std(correction=0).item() - 1) < 1e-6
-    assert torch.allclose(norm.invert(z), values)
-    assert Normalizer.fit([5.0, 5.0]).std == 1.0
-
-
-def test_windows_shapes_and_alignment():
-    values = torch.arange(10, dtype=torch.float32)
-    x, y = windows(values, length=3, horizon=2)
-    assert x.shape == (6, 3) and y.shape == (6, 2)
-    assert x[0].tolist() == [0, 1, 2] and y[0].tolist() == [3, 4]
-    assert x[-1].tolist() == [5, 6, 7] and y[-1].tolist() == [8, 9]
-    with pytest.raises(RnnTuiError, match="series too short"):
-        windows(values, length=9, horizon=2)

@@ -120,17 +120,15 @@ def test_follower_of_many_runs(tmp_path):
     fol.follow(a)
     fol.follow(b)
     fol.follow(a)  # already followed: no reset
-    assert [s.run_id for s in fol.poll()] == ["a", "b"] and fol.run_ids == ["a", "b"]
+    assert [(s.run_id, s.reset) for s in fol.poll()] == [("a", True), ("b", True)]
     assert fol.poll() == []
     b.append_metric({"event": "train", "step": 3})
     snaps = fol.poll()
-    assert [(s.run_id, len(s.new_metrics)) for s in snaps] == [("b", 1)]
-    fol.unfollow("b")
-    b.append_metric({"event": "train", "step": 4})
-    assert fol.poll() == [] and "b" not in fol and "a" in fol
-    fol.follow(b)
-    s = fol.poll()[0]
-    assert s.reset and [r["step"] for r in s.new_metrics] == [3, 4]
+    assert [(s.run_id, s.reset, len(s.new_metrics)) for s in snaps] == [("b", False, 1)]
+    moved = RunDir(tmp_path / "elsewhere" / "b")  # the same id at another path: followed afresh
+    moved.path.mkdir(parents=True)
+    fol.follow(moved)
+    assert [(s.run_id, s.reset) for s in fol.poll()] == [("b", True)]
 
 
 def test_poll_is_cheap(tmp_path):

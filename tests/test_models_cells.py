@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from rnn_tui.inspect.equations import CELL_TEXT, unit_equation
 from rnn_tui.models.cells import CELLS, gru_step, lstm_step
-from rnn_tui.models.recurrent import Recurrent, detach_state
+from rnn_tui.models.recurrent import Recurrent
 
 B, T, I, H = 3, 7, 5, 6
 TOL = 1e-5
@@ -164,14 +164,6 @@ def test_peephole_matches_reference_and_trains(layers: int) -> None:
     out_train, _ = rec(x, state)
     out_train.sum().backward()
     assert rec.core.weight_peep_l0.grad is not None
-
-
-def test_detach_state() -> None:
-    rec = Recurrent("lstm", I, H, 2)
-    out, state = rec(torch.randn(B, T, I))
-    d = detach_state(state)
-    assert all(s.requires_grad for s in state) and not any(s.requires_grad for s in d)
-    assert detach_state(None) is None
 
 
 def test_cell_specs_match_step_outputs() -> None:

@@ -84,8 +84,10 @@ def test_commands_apply_within_one_step(tmp_path, text_file):
         if event["event"] == "train" and event["step"] == 15:
             run.send("pause")
 
-            def later():
-                time.sleep(0.6)
+            def later():  # resume once the trainer reports it is paused
+                deadline = time.monotonic() + 60
+                while run.read_status()["state"] != "paused" and time.monotonic() < deadline:
+                    time.sleep(0.02)
                 seen_paused.append(run.read_status()["state"])
                 run.send("resume")
 

@@ -1,14 +1,17 @@
 """The app with Pilot, against runs trained in a fixture (no live trainer during key presses)."""
 
+import math
+import shutil
 from pathlib import Path
 
 import pytest
 
 from rnn_tui.tui.app import RnnTuiApp
+from rnn_tui.tui.palette import format_number
 from rnn_tui.tui.panes.runs import RunsPane
 from rnn_tui.tui.panes.train import TrainPane
 from rnn_tui.tui.widgets.plot import LinePlot
-from tests.conftest import train_tiny_run, wait_for
+from tests.conftest import handwritten_run, train_tiny_run, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -120,14 +123,17 @@ async def test_the_current_run_drives_inspect_and_generate(runs_root):
         assert await wait_for(pilot, lambda: len(generate.generated) > 0, seconds=20)
 
 
-async def test_opening_a_run_fills_the_train_form_with_its_config(runs_root):
-    app = RnnTuiApp(runs_root, open_run="fixture", list_interval=0.2)
+async def test_opening_a_run_fills_the_train_form_with_its_config(runs_root, tmp_path):
+    shutil.copytree(runs_root / "fixture", tmp_path / "fixture")
+    app = RnnTuiApp(tmp_path, open_run="fixture", list_interval=0.2)
     async with app.run_test(size=(100, 40)) as pilot:
         assert await wait_for(pilot, lambda: app.query_one("#set-model-hidden").value == "32")  # small_config's size
         assert app.query_one("#set-model-embed").value == "16" and app.query_one("#set-train-schedule").value == "constant"
         app.query_one("#set-model-hidden").value = "48"
-        await pilot.pause(0.6)  # more listings arrive: the user's edit stays
-        assert app.query_one("#set-model-hidden").value == "48"
+        shutil.copytree(runs_root / "fixture", tmp_path / "another")
+        table = app.query_one("#runs-table")
+        assert await wait_for(pilot, lambda: table.row_count == 2)  # a listing after the edit arrived
+        assert app.query_one("#set-model-hidden").value == "48"  # the user's edit stays
 
 
 async def test_the_palette_screenshot_lands_in_the_current_directory(tmp_path, monkeypatch):
@@ -163,3 +169,31 @@ async def test_the_learning_rate_dialog_refuses_what_the_setting_refuses(tmp_pat
         box.value = "0.01"
         await pilot.press("enter")
         assert await wait_for(pilot, lambda: chosen == [0.01])
+
+
+def plot_text(plot: LinePlot) -> str:
+    """What the plot shows, as text (title and legend included)."""
+    return "\n".join(plot.render_line(y).text for y in range(plot.size.height))
+
+
+async def test_v_cycles_the_second_curve_of_a_finished_run(tmp_path):
+    handwritten_run(tmp_path)  # finished: no snapshot will ever come to redraw the plot
+    app = RnnTuiApp(tmp_path, open_run="snapshot-run", list_interval=60)
+    async with app.run_test(size=(110, 34)) as pilot:
+        plot = app.query_one("#second-plot", LinePlot)
+        assert await wait_for(pilot, lambda: "━ grad_norm" in plot_text(plot))
+        first = plot_text(plot)
+        assert first.startswith("grad norm") and "━ lr" not in first
+        await pilot.press("v")
+        assert await wait_for(pilot, lambda: plot_text(plot) != first)
+        shown = plot_text(plot)
+        assert shown.startswith("lr") and "━ lr 0.002" in shown and "grad_norm" not in shown
+        assert [(s.name, set(s.ys)) for s in plot.series] == [("lr", {0.002})]
+        await pilot.press("v")  # ppl: exp(loss) of the last train record, 1.5 + 2.7·e^(−1000/150)
+        assert await wait_for(pilot, lambda: plot_text(plot).startswith("ppl"))
+        shown = plot_text(plot)
+        ppl = math.exp(1.5 + 2.7 * math.exp(-1000 / 150))
+        assert f"━ ppl {format_number(ppl, 4)}" in shown and "━ lr" not in shown
+        await pilot.press("v", "v")  # val_bleu: a language model has none, so no value
+        assert await wait_for(pilot, lambda: plot_text(plot).startswith("val bleu"))
+        assert "━ val_bleu –" in plot_text(plot)

@@ -42,6 +42,15 @@ def shown(app, wid: str) -> str:
     return str(app.query_one(wid).render())
 
 
+def output(app) -> str:
+    """The text the pane shows: the prime and what was generated, or the scored text."""
+    return shown(app, "#gen-output")
+
+
+def status(app) -> str:
+    return shown(app, "#gen-status")
+
+
 def expected_text(path: str, prime: str, sampling: Sampling) -> str:
     lm = load_run(path)
     return lm.detokenize([t["token"] for t in lm.generate(prime, sampling)])
@@ -61,11 +70,10 @@ async def test_greedy_generation_matches_the_api(run_path):
         pane = app.query_one(GeneratePane)
         fill(pane, mode="greedy", length="40", prompt="the ")
         await pilot.press("ctrl+g")
-        assert await wait_for(pilot, lambda: pane.status.startswith("done"))
+        assert await wait_for(pilot, lambda: status(app).startswith("done"))
         want = expected_text(run_path, "the ", Sampling(greedy=True, length=40))
-        assert pane.generated == want
-        assert "the " + want in shown(app, "#gen-output")
-        assert "40 tokens" in pane.status and "tok/s" in pane.status and "mean p" in pane.status
+        assert output(app) == "the " + want
+        assert "40 tokens" in status(app) and "tok/s" in status(app) and "mean p" in status(app)
         # the keys are in the footer with their ids
         ids = {b.binding.id for b in app.screen.active_bindings.values()}
         assert {"generate.run", "generate.stop", "generate.score"} <= ids
@@ -79,9 +87,9 @@ async def test_a_seed_makes_sampling_reproducible(run_path):
         outs = []
         for _ in range(2):
             await pilot.press("ctrl+g")
-            assert await wait_for(pilot, lambda: pane.status.startswith("done"))
-            outs.append(pane.generated)
-        assert outs[0] == outs[1] == expected_text(run_path, "the", Sampling(temperature=1.5, length=50, seed=7))
+            assert await wait_for(pilot, lambda: status(app).startswith("done"))
+            outs.append(output(app))
+        assert outs[0] == outs[1] == "the" + expected_text(run_path, "the", Sampling(temperature=1.5, length=50, seed=7))
 
 
 async def test_escape_stops_a_long_generation_and_the_pane_stays_usable(run_path):
@@ -90,16 +98,17 @@ async def test_escape_stops_a_long_generation_and_the_pane_stays_usable(run_path
         pane = app.query_one(GeneratePane)
         fill(pane, length="100000", mode="greedy")  # greedy never draws <eos> from this model
         await pilot.press("ctrl+g")
-        assert await wait_for(pilot, lambda: len(pane.generated) > 20)
+        assert await wait_for(pilot, lambda: len(output(app)) > 20)  # ctrl+g cleared it, tokens stream in
         await pilot.press("escape")
-        assert await wait_for(pilot, lambda: pane.status.startswith("stopped") and not pane.workers._workers)
-        n = len(pane.generated)
-        assert 0 < n < 100000
-        await pilot.pause(0.2)
-        assert len(pane.generated) == n  # nothing more arrives
+        assert await wait_for(pilot, lambda: status(app).startswith("stopped") and not app.workers)  # it ended
+        await pilot.pause()  # what the worker posted before it ended is shown
+        stopped = output(app)
+        assert 20 < len(stopped) < 100000 and status(app).startswith("stopped · ")
+        await pilot.pause()
+        assert output(app) == stopped  # nothing more arrives
         fill(pane, length="10")
         await pilot.press("ctrl+g")
-        assert await wait_for(pilot, lambda: pane.status.startswith("done · 10 tokens"))
+        assert await wait_for(pilot, lambda: status(app).startswith("done · 10 tokens"))
 
 
 async def test_a_bad_temperature_is_one_line_and_generates_nothing(run_path):
@@ -107,11 +116,10 @@ async def test_a_bad_temperature_is_one_line_and_generates_nothing(run_path):
     async with app.run_test(size=(80, 24)) as pilot:
         pane = app.query_one(GeneratePane)
         fill(pane, temperature="hot")
-        await pilot.press("ctrl+g")
-        await pilot.pause(0.2)
+        await pilot.press("ctrl+g")  # the form is read at once: the error or a worker, nothing later
         error = shown(app, "#gen-error")
         assert error == "temperature: 'hot' is not a number"
-        assert pane.generated == "" and pane.job == 0 and not pane.workers._workers
+        assert output(app).startswith("ctrl+g generates") and status(app) == "" and not app.workers
 
 
 async def test_score_mode_shows_the_api_perplexity(run_path):
@@ -121,11 +129,11 @@ async def test_score_mode_shows_the_api_perplexity(run_path):
         text = "the cat ate the mat."
         fill(pane, prompt=text)
         await pilot.press("ctrl+s")
-        assert await wait_for(pilot, lambda: "perplexity" in pane.status)
+        assert await wait_for(pilot, lambda: "perplexity" in status(app))
         result = load_run(run_path).score(text)
-        assert f"perplexity {result['ppl']:.3f}" in pane.status
-        assert f"bits/token {result['bpt']:.3f}" in pane.status
-        out = shown(app, "#gen-output")
+        assert f"perplexity {result['ppl']:.3f}" in status(app)
+        assert f"bits/token {result['bpt']:.3f}" in status(app)
+        out = output(app)
         assert out.startswith(text) and "most surprising" in out
         assert out.count(" bits") == 5
         await pilot.press("ctrl+s")  # back to generating
@@ -140,7 +148,7 @@ async def test_a_missing_run_is_one_error_line(tmp_path):
         assert await wait_for(pilot, lambda: shown(app, "#gen-error") != "")
         error = shown(app, "#gen-error")
         assert "\n" not in error and "nope" in error
-        assert pane.generated == "" and not pane.running
+        assert output(app) == "" and status(app) == ""
 
 
 async def test_chinese_is_joined_without_spaces(zh_run_path):
@@ -149,7 +157,38 @@ async def test_chinese_is_joined_without_spaces(zh_run_path):
         pane = app.query_one(GeneratePane)
         fill(pane, mode="greedy", length="30", prompt="床前")
         await pilot.press("ctrl+g")
-        assert await wait_for(pilot, lambda: pane.status.startswith("done"))
-        assert pane.generated == expected_text(zh_run_path, "床前", Sampling(greedy=True, length=30))
-        assert sum("\u4e00" <= ch <= "\u9fff" for ch in pane.generated) >= 5
-        assert " " not in pane.generated and " " not in shown(app, "#gen-output")
+        assert await wait_for(pilot, lambda: status(app).startswith("done"))
+        assert output(app) == "床前" + expected_text(zh_run_path, "床前", Sampling(greedy=True, length=30))
+        assert sum("\u4e00" <= ch <= "\u9fff" for ch in output(app)) >= 7
+        assert " " not in output(app)
+
+
+async def test_score_mode_with_an_empty_prompt_scores_the_text_generated_last(run_path):
+    app = PaneApp(run_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(GeneratePane)
+        fill(pane, mode="greedy", length="30", prompt="the ")
+        await pilot.press("ctrl+g")
+        assert await wait_for(pilot, lambda: status(app).startswith("done"))
+        generated = output(app)  # the prime and its continuation, as shown
+        fill(pane, prompt="")
+        await pilot.press("ctrl+s")
+        assert await wait_for(pilot, lambda: "perplexity" in status(app))
+        result = load_run(run_path).score(generated)
+        assert result["scored"] == len(generated) - 1 == 33  # every character after the first
+        assert f"{result['scored']} tokens scored" in status(app) and f"perplexity {result['ppl']:.3f}" in status(app)
+        assert output(app).startswith(generated) and "most surprising" in output(app)
+        assert shown(app, "#gen-error") == ""
+
+
+async def test_score_mode_with_nothing_to_score_asks_for_a_text(run_path):
+    app = PaneApp(run_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(GeneratePane)
+        await pilot.press("ctrl+s")  # an empty prompt and nothing generated yet
+        assert status(app) == "score mode: type a text to score (or generate one first), then enter"
+        assert shown(app, "#gen-error") == "" and not app.workers
+        fill(pane, prompt="the cat sat")
+        await pilot.press("enter")
+        assert await wait_for(pilot, lambda: "perplexity" in status(app))
+        assert f"perplexity {load_run(run_path).score('the cat sat')['ppl']:.3f}" in status(app)

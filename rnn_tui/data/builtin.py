@@ -396,11 +396,6 @@ BUILTINS: dict[str, Builtin] = {b.name: b for b in (
 )}
 
 
-def builtin_names() -> list[str]:
-    """The built-in dataset names, in display order."""
-    return list(BUILTINS)
-
-
 def get_builtin(name: str) -> Builtin:
     """The built-in dataset called ``name``; an unknown name raises ``RnnTuiError``."""
     try:

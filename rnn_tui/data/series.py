@@ -1,4 +1,4 @@
-"""Time series from CSV: one numeric column, normalized, cut into sliding windows."""
+"""Time series from CSV: one numeric column read as a float32 tensor (``rnn-tui data show``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import torch
 
@@ -81,40 +80,3 @@ def read_series(path: str | Path, column: str | int | None = None, encoding: str
     name = header[col] if not header[col].isdigit() else path.stem
     return Series(name=name, values=torch.tensor(values, dtype=torch.float32))
 
-
-@dataclass
-class Normalizer:
-    """z-score normalization: ``(x - mean) / std`` and back."""
-
-    mean: float
-    std: float
-
-    def apply(self, x):
-        return (x - self.mean) / self.std
-
-    def invert(self, x):
-        return x * self.std + self.mean
-
-    @classmethod
-    def fit(cls, values: torch.Tensor | Sequence[float]) -> Normalizer:
-        """Mean and (population) std of ``values``; a constant series gets std 1.0."""
-        v = torch.as_tensor(values, dtype=torch.float64).flatten()
-        if v.numel() == 0:
-            raise RnnTuiError("cannot normalize an empty series")
-        std = float(v.std(correction=0))
-        return cls(mean=float(v.mean()), std=std if std > 0 and math.isfinite(std) else 1.0)
-
-
-def windows(values: torch.Tensor, length: int, horizon: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every window of ``length`` values (x, shape (N, length)) and the ``horizon`` values that
-    follow it (y, shape (N, horizon)), N = len - length - horizon + 1."""
-    if length < 1 or horizon < 1:
-        raise RnnTuiError(f"window length and horizon must be at least 1; got {length} and {horizon}")
-    n = len(values) - length - horizon + 1
-    if n < 1:
-        raise RnnTuiError(
-            f"series too short: {len(values)} values for a window of {length} + horizon {horizon}; lower --window"
-        )
-    x = values.unfold(0, length, 1)[:n]
-    y = values[length:].unfold(0, horizon, 1)[:n]
-    return x.contiguous(), y.contiguous()

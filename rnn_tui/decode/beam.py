@@ -12,11 +12,18 @@ longer ones. <pad>, <unk> and <bos> are never generated.
 Beam search keeps the K best live hypotheses as one batch of K rows (the source is encoded once
 and expanded with Encoded.select; one decode_step per token serves every beam). At each step the
 K·V extensions are ranked by log P and the best 2K taken: an <eos> extension among the best K
-finishes (it is set aside with its score), the best K others stay live. The search stops when K
-hypotheses have finished and no live one can beat the worst of them — judged by the live one's
-score at its current length (the usual rule: exact for α = 0, where log P only falls; for α > 0 a
-longer continuation could in principle still score higher) — or after max_len tokens, where the
-live hypotheses end, cut. With this rule beam 1 is greedy decoding.
+finishes (it is set aside with its score), the best K others stay live. The search stops after
+max_len tokens, where the live hypotheses end, cut, or earlier when K hypotheses have finished and
+the best live one, scored at its current length t, is no better than the worst of them. With this
+rule beam 1 is greedy decoding.
+
+That early stop is exact for α = 0: every further token adds log p ≤ 0, so no continuation of a
+live hypothesis can score above it. For α > 0 it is a heuristic (the usual one): a continuation to
+length L > t adding Δ ≤ 0 to log P scores (log P + Δ) / L^α, which beats log P / t^α when the
+larger divisor gives back more than the new tokens cost, i.e. when |Δ| < |log P|·((L/t)^α − 1).
+The stop therefore assumes that does not happen; for α ≤ 1 it is enough that the tokens a live
+hypothesis would still generate cost on average at least as much (−log p per token) as its first
+t tokens did. A continuation of unusually likely tokens can break this, and the beam then misses it.
 
 The bookkeeping is one function, ``_search``, shared by ``beam_search`` (seq2seq) and
 ``lm_beam_search`` (a language model continuing a prime); they differ only in how a batch of
@@ -127,7 +134,7 @@ def _search(step: Step, state: Any, logits: torch.Tensor, attn: torch.Tensor | N
             break
         finished = sorted(finished, key=lambda h: -h.score)[:K]
         if len(finished) >= K and length_normalised(float(total[0]), t, alpha) <= finished[-1].score:
-            break  # the best live hypothesis (total is sorted) cannot beat the worst kept finished one
+            break  # the best live hypothesis (total is sorted) is assumed unable to beat the worst kept one (see top)
         state = reorder(state, index_t)
         logits, state, attn = step(torch.tensor(tokens, device=device), state)
     finished.sort(key=lambda h: -h.score)

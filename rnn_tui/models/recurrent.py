@@ -24,11 +24,6 @@ from rnn_tui.models.cells import CELLS, State
 FUSED = {"rnn": nn.RNN, "rnn-relu": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
 
-def detach_state(state: State | None) -> State | None:
-    """Cut the graph behind a carried state (truncated BPTT)."""
-    return None if state is None else tuple(s.detach() for s in state)
-
-
 def layer_states(state: State) -> list[State]:
     """One sequence's stacked state, each (L, 1, H) -> per layer, each (H,) float32 on the cpu."""
     return [tuple(s[k, 0].float().cpu() for s in state) for k in range(state[0].size(0))]

@@ -23,7 +23,6 @@ from rnn_tui.runs.files import atomic_write_bytes, atomic_write_json, read_json
 
 KIND = "rnn-tui checkpoint"
 VERSION = 1
-TAGS = ("latest", "best")
 
 
 @dataclass

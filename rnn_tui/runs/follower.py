@@ -158,16 +158,6 @@ class Follower:
         if current is None or current.run.path != run.path:
             self._runs[run.id] = RunFollower(run)
 
-    def unfollow(self, run_id: str) -> None:
-        self._runs.pop(run_id, None)
-
-    def __contains__(self, run_id: object) -> bool:
-        return run_id in self._runs
-
-    @property
-    def run_ids(self) -> list[str]:
-        return list(self._runs)
-
     def poll(self) -> list[RunSnapshot]:
         from rnn_tui.runs.launcher import reap
 

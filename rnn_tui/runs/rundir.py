@@ -33,7 +33,6 @@ if TYPE_CHECKING:  # the type checker's own copy: no run-time dependency
 
 FORMAT_VERSION = 1
 RUNS_ENV = "RNN_TUI_RUNS"
-STATES: tuple[State, ...] = get_args(State)
 LIVE_STATES: tuple[State, ...] = ("starting", "running", "paused")
 HEARTBEAT_S = 1.0  # the trainer rewrites status.json at least this often while alive
 COMMANDS: tuple[Cmd, ...] = get_args(Cmd)

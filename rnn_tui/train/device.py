@@ -27,9 +27,9 @@ def pick_device(name: str) -> torch.device:
 def choose_threads(requested: int) -> int:
     """CPU threads for the trainer.
 
-    Measured on a 2-core box (ARCHITECTURE.md): when another busy process shares the cores, as
-    the app does when attached, OpenMP threads spin-wait and a 2-thread trainer gets many times
-    slower, while 1 thread stays robust. So: ``--threads N`` wins; a trainer started by the app
+    Measured on a 2-core box (numbers in docs/architecture.md): when another busy process shares
+    the cores, as the app does when attached, OpenMP threads spin-wait and a 2-thread trainer gets
+    many times slower, while 1 thread stays robust. So: ``--threads N`` wins; a trainer started by the app
     uses 1 thread; a headless trainer uses torch's default (all cores).
     """
     if requested > 0:

@@ -88,12 +88,6 @@ def color_at(scale: Scale, x: float, levels: int = LEVELS) -> Color:
     return level_color(scale, quantize(x, levels), levels)
 
 
-def normalize(value: float, vmin: float, vmax: float) -> float:
-    """Position of `value` in [vmin, vmax] as 0..1 (unclamped; NaN stays NaN)."""
-    span = vmax - vmin
-    return 0.5 if span == 0 else (value - vmin) / span
-
-
 def format_number(value: float, digits: int = 3) -> str:
     """A short label: integers as such, otherwise `digits` significant digits."""
     if not math.isfinite(value):

@@ -97,13 +97,15 @@ class GeneratePane(Widget):
         self.job = 0  # the job whose messages are shown; older workers' messages are ignored
         self.running = False
         self.generated = ""  # the generated text (detokenized), without the prime
+        self.generated_prime = ""  # the prime it continued
         self.status = ""
         self.models = ModelCache()  # the LoadedRun, filled in the worker
         self._shown = 0
 
     def compose(self) -> ComposeResult:
         yield Static("No run yet: train one, or open one in Runs.", id="gen-run")
-        yield Input(placeholder="prime (empty: the run's own start) · in score mode: the text to score",
+        yield Input(placeholder="prime (empty: the run's own start) · score mode: the text to score "
+                                "(empty: the last generated)",
                     id="gen-prompt", compact=True)
         with Horizontal(id="gen-controls"):
             yield Select([("sample", "sample"), ("greedy", "greedy")], value="sample", allow_blank=False,
@@ -122,7 +124,8 @@ class GeneratePane(Widget):
         error.display = False
         yield error
         with VerticalScroll(id="gen-scroll"):
-            yield Static("ctrl+g generates from the prime · ctrl+s scores the prompt text instead", id="gen-output")
+            yield Static("ctrl+g generates from the prime · ctrl+s scores the prompt's text instead (empty: the text "
+                         "last generated here)", id="gen-output")
         yield Static("", id="gen-status")
 
     # -- what the app calls ------------------------------------------------------------------------
@@ -213,8 +216,13 @@ class GeneratePane(Widget):
         self.workers.cancel_group(self, "generate")
         self.job += 1
         self.running = False
+        # an empty prompt scores what was last generated here, as shown: prime and continuation
+        text = self._value("prompt") or (self.generated_prime + self.generated if self.generated else "")
+        if not text:
+            self.set_status("score mode: type a text to score (or generate one first), then enter")
+            return
         self.set_status("score mode: scoring…")
-        self.score_worker(self.job, self.run_path, self.checkpoint_step, self._value("prompt"))
+        self.score_worker(self.job, self.run_path, self.checkpoint_step, text)
 
     # -- workers: they only post messages ----------------------------------------------------------
 
@@ -257,7 +265,6 @@ class GeneratePane(Widget):
     def score_worker(self, job: int, path: str, step: int | None, text: str) -> None:
         try:
             lm = self._load(path, step)
-            text = text or lm.default_prime()
             result = lm.score(text)
             tokens = result["tokens"]
             pieces, shown = [], ""
@@ -283,7 +290,7 @@ class GeneratePane(Widget):
         text.append(message.prime, style="bold")  # not Text(prime, style=…): that styles every token
         for piece, prob in message.pieces:
             text.append(piece, style=prob_style(prob))
-        self.generated = "".join(p for p, _ in message.pieces)
+        self.generated, self.generated_prime = "".join(p for p, _ in message.pieces), message.prime
         self.query_one("#gen-output", Static).update(text)
         if n > self._shown:
             self._shown = n

@@ -112,14 +112,19 @@ class TrainPane(Widget):
         self.post_message(self.ControlRequested("set-lr"))
 
     def action_cycle_plot(self) -> None:
+        """The next curve in the second plot, redrawn at once from the histories last shown (a
+        finished run sends no more snapshots to redraw it)."""
         self.second = (self.second + 1) % len(SECOND_PLOT)
-        self.query_one("#second-plot", LinePlot).title = SECOND_PLOT[self.second].replace("_", " ")
-        self._last = None
+        self.show(*self._shown)
 
     # -- showing runs ----------------------------------------------------------------------------
 
+    _shown: tuple[RunHistory | None, list[RunHistory]] = (None, [])  # the last show() arguments
+
     def show(self, current: RunHistory | None, overlays: list[RunHistory]) -> None:
         """Redraw from the histories (called by the app at most a few times a second)."""
+        self._shown = (current, overlays)
+        self.query_one("#second-plot", LinePlot).title = SECOND_PLOT[self.second].replace("_", " ")
         if current is None:
             return
         self.query_one("#run-status", Static).update(current.summary())

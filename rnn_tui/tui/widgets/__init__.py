@@ -1,1 +1,1 @@
-"""Small reusable widgets of the app: heatmap, line plot, token strip."""
+"""Small reusable widgets of the app: heatmap, line plot, token strip, attention map, path completion."""

@@ -33,7 +33,6 @@ from rnn_tui.tui.palette import (
 )
 
 HALF = "▀"
-NAN = float("nan")
 
 
 @lru_cache(maxsize=8192)

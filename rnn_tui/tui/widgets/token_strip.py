@@ -100,11 +100,6 @@ class TokenStrip(Widget, can_focus=True):
         return self._tokens
 
     @property
-    def scroll_offset_x(self) -> int:
-        """Cells of the strip scrolled off to the left."""
-        return self._offset
-
-    @property
     def total_width(self) -> int:
         """Width of all tokens and separators, in cells."""
         return self._starts[-1] + self._widths[-1] if self._tokens else 0
