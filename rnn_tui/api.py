@@ -237,20 +237,28 @@ def _load_translator(run: RunDir, cfg: Config, ckpt, tag: str, device: str) -> L
                             tgt_tokenizer=get_tokenizer(cfg.data.tgt_tokenizer), meta=ckpt.meta)
 
 
-def load_lm(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "latest", device: str = "cpu") -> LoadedRun:
-    """load_run for commands that need a language model: a translation run is one clear line."""
-    loaded = load_run(spec, runs_dir, tag, device)
+def as_lm(loaded: LoadedRun | LoadedTranslator) -> LoadedRun:
+    """A loaded run that must be a language model: a translation run is one clear line."""
     if not isinstance(loaded, LoadedRun):
         raise RnnTuiError(f"{loaded.run.id} is a translation run (seq2seq); use `rnn-tui translate {loaded.run.id} TEXT`")
     return loaded
 
 
-def load_translator(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "latest", device: str = "cpu") -> LoadedTranslator:
-    """load_run for translation: a language-model run is one clear line."""
-    loaded = load_run(spec, runs_dir, tag, device)
+def as_translator(loaded: LoadedRun | LoadedTranslator) -> LoadedTranslator:
+    """A loaded run that must be a translator: a language-model run is one clear line."""
     if not isinstance(loaded, LoadedTranslator):
         raise RnnTuiError(f"{loaded.run.id} is a language model; translation needs a run trained with --task seq2seq")
     return loaded
 
 
-__all__ = ["LoadedRun", "LoadedTranslator", "Sampling", "load_lm", "load_run", "load_translator"]
+def load_lm(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "latest", device: str = "cpu") -> LoadedRun:
+    """load_run for commands that need a language model."""
+    return as_lm(load_run(spec, runs_dir, tag, device))
+
+
+def load_translator(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "latest", device: str = "cpu") -> LoadedTranslator:
+    """load_run for translation."""
+    return as_translator(load_run(spec, runs_dir, tag, device))
+
+
+__all__ = ["LoadedRun", "LoadedTranslator", "Sampling", "as_lm", "as_translator", "load_lm", "load_run", "load_translator"]

@@ -1,6 +1,7 @@
 import json
 import math
 import random
+from pathlib import Path
 
 import pytest
 
@@ -91,3 +92,21 @@ def handwritten_run(root):
     status.update(state="finished", step=1000, epoch=2.0, best_val_loss=1.6, pid=0, heartbeat=0, reason="budget reached")
     run.status_path.write_text(json.dumps(status))
     return run
+
+
+_ON_DISK = object()
+
+
+def history_of(path, step=_ON_DISK):
+    """What the app knows of the run at ``path`` after its follower's first poll (what a pane's
+    set_run is given); ``step`` pretends another checkpoint step (a run still training)."""
+    from rnn_tui.runs.follower import RunFollower
+    from rnn_tui.runs.rundir import RunDir
+    from rnn_tui.tui.history import RunHistory
+
+    run = RunDir(Path(path))
+    history = RunHistory(run.id, str(run.path))
+    history.apply(RunFollower(run).poll())
+    if step is not _ON_DISK:
+        history.checkpoint_step = step
+    return history

@@ -2,11 +2,15 @@
 
 import math
 import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from rnn_tui.api import load_run
 from rnn_tui.tui.app import RnnTuiApp
+from rnn_tui.tui.model_cache import ModelCache
 from rnn_tui.tui.palette import format_number
 from rnn_tui.tui.panes.runs import RunsPane
 from rnn_tui.tui.panes.train import TrainPane
@@ -109,6 +113,8 @@ async def test_the_current_run_drives_inspect_and_generate(runs_root):
     from rnn_tui.tui.panes.inspect import InspectPane
 
     app = RnnTuiApp(runs_root, open_run="fixture")
+    loads = []
+    app.models = ModelCache(load=lambda path: loads.append(path) or load_run(path))
     async with app.run_test(size=(110, 34)) as pilot:
         await pilot.press("3")
         assert app.query_one("TabbedContent").active == "inspect"
@@ -118,9 +124,27 @@ async def test_the_current_run_drives_inspect_and_generate(runs_root):
         await pilot.press("4")
         assert app.query_one("TabbedContent").active == "generate"
         generate = app.query_one(GeneratePane)
-        assert generate.run_path.endswith("fixture") and generate.checkpoint_step == 40
+        assert "run fixture · checkpoint at step 40" in str(app.query_one("#gen-run").render())
         await pilot.press("ctrl+g")
         assert await wait_for(pilot, lambda: len(generate.generated) > 0, seconds=20)
+    assert loads == [str(runs_root / "fixture")]  # one load of the checkpoint for both tabs
+
+
+def test_the_model_cache_loads_each_checkpoint_once_whatever_the_threads():
+    calls = []
+
+    def slow_load(path):
+        calls.append(path)
+        time.sleep(0.2)  # a second thread asks while the first is still loading
+        return object()
+
+    cache = ModelCache(load=slow_load, size=2)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: cache.get("a", 1), range(4)))
+    assert calls == ["a"] and all(r is results[0] for r in results)
+    cache.get("a", 2)  # the run's next checkpoint
+    cache.get("b", None)
+    assert calls == ["a", "a", "b"] and not cache.holds("a", 1) and cache.holds("a", 2) and cache.holds("b", None)
 
 
 async def test_opening_a_run_fills_the_train_form_with_its_config(runs_root, tmp_path):

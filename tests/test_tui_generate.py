@@ -8,7 +8,7 @@ from textual.widgets import Footer
 from rnn_tui.api import load_run
 from rnn_tui.decode.sampling import Sampling
 from rnn_tui.tui.panes.generate import GeneratePane
-from tests.conftest import train_tiny_run, wait_for
+from tests.conftest import history_of, train_tiny_run, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ class PaneApp(App[None]):
 
     def on_mount(self) -> None:
         pane = self.query_one(GeneratePane)
-        pane.set_run(self.path, self.step)
+        pane.set_run(history_of(self.path, self.step) if self.path else None)
         pane.query_one("#gen-prompt").focus()
 
 

@@ -13,7 +13,7 @@ from rnn_tui.tui.palette import LEVELS, SCALES, level_rgb
 from rnn_tui.tui.panes.inspect import InspectPane
 from rnn_tui.tui.widgets.heatmap import Heatmap, HeatLegend
 from rnn_tui.tui.widgets.token_strip import TokenStrip
-from tests.conftest import train_tiny_run, wait_for
+from tests.conftest import history_of, train_tiny_run, wait_for
 
 TEXT = "the cat sat"
 
@@ -56,7 +56,7 @@ def legend_scale(app) -> str:
 
 async def open_pane(pilot, app, path):
     pane = app.query_one(InspectPane)
-    pane.set_run(path, 30)
+    pane.set_run(history_of(path, 30))
     assert await wait_for(pilot, lambda: pane.data is not None)
     await pilot.pause()
     pane.focus()
@@ -159,13 +159,13 @@ async def test_missing_run_is_one_error_line(tmp_path):
     app = PaneApp()
     async with app.run_test(size=(80, 24)) as pilot:
         pane = app.query_one(InspectPane)
-        pane.set_run(str(tmp_path / "nope"), None)
+        pane.set_run(history_of(tmp_path / "nope", None))
         message = app.query_one("#ins-message")
         assert await wait_for(pilot, lambda: message.has_class("-shown"))
         text = text_of(app, "#ins-message")
         assert text and "\n" not in text.strip()
         await pilot.press("right", "down", "v", "o", "right_square_bracket")  # no crash without a trace
-        pane.set_run(None, None)
+        pane.set_run(None)
         await pilot.pause()
         assert "No run" in text_of(app, "#ins-header")
 

@@ -8,7 +8,8 @@ posts the snapshots as messages.
 A poll is cheap: it ``os.stat``s status.json, metrics.jsonl, samples.jsonl and
 checkpoints/latest.json and reads only what changed — the bytes appended to the ``.jsonl``
 files since the last offset (a torn last line is left for the next poll, see
-``files.read_jsonl``), status.json when it was replaced, latest.json when it was replaced.
+``files.read_jsonl``), status.json when it was replaced, latest.json when it was replaced,
+config.toml on the first poll and when a resume rewrote it.
 status.json is read before the logs, so the records are never behind the status (the trainer
 appends ``end`` before it writes the final status). Records pass the checks of records.py on the
 way in: a line with an unknown ``event`` or a known key of the wrong type is not a record.
@@ -26,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from rnn_tui.config import Config
+from rnn_tui.errors import RnnTuiError
 from rnn_tui.runs.files import read_json, read_jsonl
 from rnn_tui.runs.records import MetricEvent, SampleEvent, State, Status, checked_all, checked_metric, checked_sample
 from rnn_tui.runs.rundir import LIVE_STATES, RunDir, pid_alive
@@ -42,6 +45,8 @@ class RunSnapshot:
     new_samples: tuple[SampleEvent, ...]  # records appended to samples.jsonl since the previous snapshot
     checkpoint_step: int | None  # step of checkpoints/latest.json, None while there is none
     reset: bool  # first snapshot (or the files were replaced): new_* hold everything so far
+    config: Config | None = None  # config.toml when it changed (first snapshot, a resume): the snapshot's own copy
+    config_error: str | None = None  # why config.toml could not be read, when it changed to that
 
     @property
     def state(self) -> State | None:
@@ -89,6 +94,7 @@ class RunFollower:
         self._metrics: _Log[MetricEvent] = _Log(run.metrics_path, checked_metric)
         self._samples: _Log[SampleEvent] = _Log(run.samples_path, checked_sample)
         self._latest_path = run.checkpoints / "latest.json"
+        self._config_stat: tuple[int, int, int] | None = None
         self._status_stat: tuple[int, int, int] | None = None
         self._latest_stat: tuple[int, int, int] | None = None
         self._status: Status | None = None
@@ -131,7 +137,16 @@ class RunFollower:
             step = meta.get("step") if meta else None
             checkpoint_step = step if isinstance(step, int) else None
 
-        if not reset and not metrics and not samples and status == self._status and checkpoint_step == self._checkpoint_step:
+        config = config_error = None
+        config_stat = _stat(self.run.config_path)
+        if reset or config_stat != self._config_stat:
+            self._config_stat = config_stat
+            try:
+                config = self.run.config()
+            except RnnTuiError as exc:
+                config_error = str(exc)
+        if (not reset and not metrics and not samples and status == self._status
+                and checkpoint_step == self._checkpoint_step and config is None and config_error is None):
             return None
         self._first = False
         self._status, self._checkpoint_step = status, checkpoint_step
@@ -143,6 +158,8 @@ class RunFollower:
             new_samples=tuple(samples),
             checkpoint_step=checkpoint_step,
             reset=reset,
+            config=config,
+            config_error=config_error,
         )
 
 

@@ -26,6 +26,7 @@ from rnn_tui.errors import RnnTuiError
 from rnn_tui.runs.follower import Follower
 from rnn_tui.runs.rundir import LIVE_STATES, RunDir
 from rnn_tui.tui.history import RunHistory
+from rnn_tui.tui.model_cache import ModelCache
 from rnn_tui.tui.messages import DataPreviewed, RunsListed, RunsUpdated, TrainerStarted, UserError
 from rnn_tui.tui.panes.data import DataPane
 from rnn_tui.tui.panes.generate import GeneratePane
@@ -93,6 +94,7 @@ class RnnTuiApp(App[None]):
         self.follow_lock = threading.Lock()
         self.listed_once = False
         self.form_run: str | None = None  # the run whose config the Train form shows
+        self.models = ModelCache()  # the checkpoints Inspect, Generate and Translate share
 
     def compose(self) -> ComposeResult:
         from rnn_tui.data.builtin import BUILTINS
@@ -105,13 +107,13 @@ class RnnTuiApp(App[None]):
             with TabPane("Train", id="train"):
                 yield TrainPane(self.config)
             with TabPane("Inspect", id="inspect"):
-                yield InspectPane()
+                yield InspectPane(models=self.models)
             with TabPane("Generate", id="generate"):
-                yield GeneratePane()
+                yield GeneratePane(models=self.models)
             with TabPane("Runs", id="runs"):
                 yield RunsPane()
             with TabPane("Translate", id="translate"):
-                yield TranslatePane()
+                yield TranslatePane(models=self.models)
         yield Static(f"The terminal is too small: rnn-tui needs at least {MIN_SIZE[0]}×{MIN_SIZE[1]}.", id="too-small")
         yield Footer()
 
@@ -210,14 +212,21 @@ class RnnTuiApp(App[None]):
         else:
             self.current = run.id
             self.query_one(TrainPane).clear_samples()
-            self.query_one(TrainPane).add_samples(self.histories[run.id], self.histories[run.id].samples)
-            self.models_follow(self.histories[run.id])
+            history = self.histories[run.id]
+            self.query_one(TrainPane).add_samples(history, history.samples)
+            if history.polled:  # else its first snapshot, due within a poll, tells the panes
+                self.current_changed(history)
         self.redraw()
 
-    def models_follow(self, history: RunHistory) -> None:
-        """Inspect and Generate use the current run's latest checkpoint (reloaded when it grows)."""
+    def current_changed(self, history: RunHistory) -> None:
+        """What the app knows of the current run grew: Inspect, Generate and Translate follow it
+        (a newer checkpoint is used from their next job), and the Train form takes its config
+        once per opened run (later, the user's edits stay)."""
         for pane in (self.query_one(InspectPane), self.query_one(GeneratePane), self.query_one(TranslatePane)):
-            pane.set_run(history.path, history.checkpoint_step)
+            pane.set_run(history)
+        if history.config is not None and self.form_run != history.run_id:
+            self.form_run = history.run_id
+            self.query_one(TrainPane).load_config(history.config)
 
     @on(RunsUpdated)
     @_unless_shut_down
@@ -225,12 +234,11 @@ class RnnTuiApp(App[None]):
         pane = self.query_one(TrainPane)
         for snap in message.snapshots:
             history = self.histories.setdefault(snap.run_id, RunHistory(snap.run_id, snap.path))
-            before, step = len(history.samples), history.checkpoint_step
+            before = len(history.samples)
             history.apply(snap)
             if snap.run_id == self.current:
                 pane.add_samples(history, history.samples if snap.reset else history.samples[before:])
-                if history.checkpoint_step != step:
-                    self.models_follow(history)
+                self.current_changed(history)
         self.redraw()
 
     def redraw(self) -> None:
@@ -247,10 +255,6 @@ class RnnTuiApp(App[None]):
     @_unless_shut_down
     def runs_listed(self, message: RunsListed) -> None:
         self.query_one(RunsPane).show_rows(list(message.rows), self.shown_runs())
-        row = next((r for r in message.rows if r["id"] == self.current), None)
-        if row is not None and row.get("config") and self.form_run != self.current:
-            self.form_run = self.current  # once per opened run: later listings keep the user's edits
-            self.query_one(TrainPane).load_config(Config.from_dict(row["config"]))
         if not self.listed_once:
             self.listed_once = True
             live = [r for r in message.rows if r["state"] in LIVE_STATES]

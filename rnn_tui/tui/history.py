@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rnn_tui.config import Config
 from rnn_tui.runs.follower import RunSnapshot
 from rnn_tui.runs.records import ControlEvent, EndEvent, SampleEvent, StartEvent, Status, TrainEvent, ValEvent
 
@@ -18,12 +19,18 @@ class RunHistory:
     events: list[StartEvent | ControlEvent | EndEvent] = field(default_factory=list)
     samples: list[SampleEvent] = field(default_factory=list)
     checkpoint_step: int | None = None
+    config: Config | None = None  # config.toml as last read (None: not read yet, or unreadable)
+    config_error: str | None = None  # why config.toml could not be read
+    polled: bool = False  # a snapshot was applied: until then nothing above is known
 
     def apply(self, snap: RunSnapshot) -> None:
+        self.polled = True
         if snap.reset:
             self.train, self.val, self.events, self.samples = [], [], [], []
         self.status = snap.status.copy()
         self.checkpoint_step = snap.checkpoint_step
+        if snap.config is not None or snap.config_error is not None:
+            self.config, self.config_error = snap.config, snap.config_error
         for record in snap.new_metrics:  # own copies: nothing shared with the snapshot
             if record["event"] == "train":
                 self.train.append(record.copy())
@@ -32,6 +39,16 @@ class RunHistory:
             else:
                 self.events.append(record.copy())
         self.samples.extend(s.copy() for s in snap.new_samples)
+
+    @property
+    def task(self) -> str | None:
+        """"lm" or "seq2seq" (None until config.toml was read)."""
+        return self.config.task if self.config is not None else None
+
+    @property
+    def last_bleu(self) -> ValEvent | None:
+        """The latest validation record with a BLEU (translation runs)."""
+        return next((r for r in reversed(self.val) if r.get("val_bleu") is not None), None)
 
     @property
     def state(self) -> str:

@@ -13,14 +13,6 @@ from rnn_tui.runs.follower import RunSnapshot
 from rnn_tui.runs.records import RunSummary
 
 
-def failure_line(exc: Exception, doing: str) -> str:
-    """What a worker posts when it fails: a user error's own line, or one line naming anything
-    else (a broken checkpoint must not take the app down)."""
-    if isinstance(exc, RnnTuiError):
-        return str(exc)
-    return f"{doing} failed: {type(exc).__name__}: {exc}".splitlines()[0]
-
-
 @dataclass
 class RunsUpdated(Message):
     """The run follower saw changes (a snapshot per changed run)."""

@@ -1,25 +1,49 @@
-"""One loaded run per pane, kept until the run or its checkpoint step changes.
+"""The loaded checkpoints that Inspect, Generate and Translate share.
 
-Filled inside a pane's (exclusive) worker thread: loading a checkpoint never happens in a
-message handler.
+One cache for the app (the panes get it from the app): a checkpoint is loaded once per (run path,
+checkpoint step), whichever pane asks first. ``get`` is called only from the panes' thread
+workers, never from a message handler; a lock makes a second worker that wants the same
+checkpoint wait for the first load instead of loading it again. The most recent ``size`` are
+kept (the current run's newest checkpoint, and the one before while a pane still uses it).
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rnn_tui.api import LoadedRun, LoadedTranslator
+
+    Loaded = LoadedRun | LoadedTranslator
+
+Key = tuple[str, "int | None"]  # (run path, checkpoint step)
+
+
+def _load_run(path: str) -> Loaded:
+    from rnn_tui.api import load_run  # imports torch (~1.6 s): only ever in a worker thread
+
+    return load_run(path)
 
 
 class ModelCache:
-    def __init__(self) -> None:
-        self.key: tuple[str, int | None] | None = None  # (run path, checkpoint step)
-        self.value: Any = None
+    def __init__(self, load: Callable[[str], Loaded] = _load_run, size: int = 2) -> None:
+        self._load, self._size = load, size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[Key, Loaded] = OrderedDict()
 
     def holds(self, path: str | None, step: int | None) -> bool:
-        return self.key is not None and self.key == (path, step)
+        return path is not None and (path, step) in self._items
 
-    def get(self, path: str, step: int | None, load: Callable[[str], Any]) -> Any:
-        """The run at ``path``, loaded with ``load(path)`` unless already held for this step."""
-        if not self.holds(path, step):
-            self.value, self.key = load(path), (path, step)
-        return self.value
+    def get(self, path: str, step: int | None) -> Loaded:
+        """The run at ``path`` as of checkpoint ``step``, loaded unless already held (thread-safe)."""
+        key = (path, step)
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = self._load(path)
+                while len(self._items) > self._size:
+                    self._items.popitem(last=False)
+            self._items.move_to_end(key)
+            return self._items[key]

@@ -1,8 +1,9 @@
 """The Generate pane: sample from the current run's latest checkpoint, or score a text under it.
 
 Threading rule (docs/architecture.md): loading the model, generating and scoring happen in one
-thread worker group (``generate``, exclusive); the worker checks ``is_cancelled`` every token and
-only posts the small messages below. Streamed tokens are batched (at most one message per
+thread worker group (``generate``, exclusive); the model comes from the app's ModelCache (one
+load per checkpoint, shared with Inspect and Translate); the worker checks ``is_cancelled`` every
+token and only posts the small messages below. Streamed tokens are batched (at most one message per
 ``BATCH_S``) and a newer progress message replaces a pending older one (``can_replace``), so a
 busy app draws the latest state once instead of every intermediate one.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -19,22 +21,25 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
 
 from rnn_tui.decode.settings import Sampling
 from rnn_tui.display import prob_style, visible_token
 from rnn_tui.options import build
 from rnn_tui.errors import RnnTuiError
+from rnn_tui.tui.history import RunHistory
+from rnn_tui.tui.jobs import Jobs
 from rnn_tui.tui.model_cache import ModelCache
-from rnn_tui.tui.messages import failure_line
+
+if TYPE_CHECKING:
+    from rnn_tui.api import LoadedRun
 
 BATCH_S = 0.03  # post streamed tokens at most this often
 TOP_SURPRISING = 5
 SAMPLING_FIELDS = ("temperature", "top_k", "top_p", "length", "seed")  # the Input #gen-<name with dashes>
 
 
-class GeneratePane(Widget):
+class GeneratePane(Jobs):
     BINDINGS = [
         Binding("ctrl+g", "generate", "Generate", id="generate.run"),
         Binding("escape", "stop", "Stop", id="generate.stop"),
@@ -84,22 +89,16 @@ class GeneratePane(Widget):
         unknown: int
         surprising: tuple[tuple[str, float], ...]  # (token, bits)
 
-    @dataclass
-    class Failed(Message):
-        job: int
-        message: str
-
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, models: ModelCache | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.run_path: str | None = None
         self.checkpoint_step: int | None = None
         self.score_mode = False
-        self.job = 0  # the job whose messages are shown; older workers' messages are ignored
         self.running = False
         self.generated = ""  # the generated text (detokenized), without the prime
         self.generated_prime = ""  # the prime it continued
         self.status = ""
-        self.models = ModelCache()  # the LoadedRun, filled in the worker
+        self.models = models or ModelCache()  # the app's, shared with Inspect and Translate
         self._shown = 0
 
     def compose(self) -> ComposeResult:
@@ -130,16 +129,18 @@ class GeneratePane(Widget):
 
     # -- what the app calls ------------------------------------------------------------------------
 
-    def set_run(self, path: str | None, checkpoint_step: int | None) -> None:
-        """The current run (or its latest checkpoint) changed; the model reloads on next use."""
-        self.run_path, self.checkpoint_step = path, checkpoint_step
-        if path is None:
+    def set_run(self, history: RunHistory | None) -> None:
+        """The current run, or what the app knows of it, changed; the model reloads on next use
+        when its checkpoint step moved."""
+        self.run_path = history.path if history is not None else None
+        self.checkpoint_step = history.checkpoint_step if history is not None else None
+        if history is None:
             text = "No run yet: train one, or open one in Runs."
+        elif history.task == "seq2seq":
+            text = f"{history.run_id} is a translation run: use the Translate tab (6)"
         else:
-            from pathlib import Path
-
-            step = f" · checkpoint at step {checkpoint_step}" if checkpoint_step is not None else ""
-            text = f"run {Path(path).name}{step}"
+            step = f" · checkpoint at step {self.checkpoint_step}" if self.checkpoint_step is not None else ""
+            text = f"run {history.run_id}{step}"
         self.query_one("#gen-run", Static).update(text)
 
     # -- reading the form --------------------------------------------------------------------------
@@ -176,12 +177,11 @@ class GeneratePane(Widget):
             self.show_error("no run to generate from: train one, or open one in Runs")
             return
         self.show_error("")
-        self.job += 1
         self.running = True
         self.generated, self._shown = "", 0
         self.query_one("#gen-output", Static).update("")
         self.set_status("loading the model…" if not self._cached() else "generating…")
-        self.generate_worker(self.job, self.run_path, self.checkpoint_step, self._value("prompt"), sampling)
+        self.generate_worker(self.next_job(), self.run_path, self.checkpoint_step, self._value("prompt"), sampling)
 
     def action_stop(self) -> None:
         if not self.running:  # nothing to stop: leave the text field, so the tab keys (1–5) work again
@@ -214,7 +214,7 @@ class GeneratePane(Widget):
             return
         self.show_error("")
         self.workers.cancel_group(self, "generate")
-        self.job += 1
+        job = self.next_job()
         self.running = False
         # an empty prompt scores what was last generated here, as shown: prime and continuation
         text = self._value("prompt") or (self.generated_prime + self.generated if self.generated else "")
@@ -222,22 +222,22 @@ class GeneratePane(Widget):
             self.set_status("score mode: type a text to score (or generate one first), then enter")
             return
         self.set_status("score mode: scoring…")
-        self.score_worker(self.job, self.run_path, self.checkpoint_step, text)
+        self.score_worker(job, self.run_path, self.checkpoint_step, text)
 
     # -- workers: they only post messages ----------------------------------------------------------
 
-    def _load(self, path: str, step: int | None):
-        """The run's model, loaded at most once per checkpoint (in a worker thread)."""
-        from rnn_tui.api import load_lm
+    def _load(self, path: str, step: int | None) -> LoadedRun:
+        """The run's language model from the shared cache (in a worker thread)."""
+        from rnn_tui.api import as_lm
 
-        return self.models.get(path, step, load_lm)
+        return as_lm(self.models.get(path, step))
 
     @work(thread=True, exclusive=True, group="generate", exit_on_error=False)
-    def generate_worker(self, job: int, path: str, step: int | None, prompt: str, sampling) -> None:
+    def generate_worker(self, job: int, path: str, step: int | None, prompt: str, sampling: Sampling) -> None:
         from textual.worker import get_current_worker
 
         worker = get_current_worker()
-        try:
+        with self.reporting(job, "generation"):
             lm = self._load(path, step)
             prime = prompt or lm.default_prime()
             tokens: list[str] = []
@@ -258,12 +258,10 @@ class GeneratePane(Widget):
                     self.post_message(self.Progress(job, prime, tuple(pieces), now - start))
             self.post_message(self.Progress(job, prime, tuple(pieces), time.perf_counter() - start, done=True,
                                             stopped=worker.is_cancelled))
-        except Exception as exc:  # noqa: BLE001 — one line, never a crash
-            self.post_message(self.Failed(job, failure_line(exc, "generation")))
 
     @work(thread=True, exclusive=True, group="generate", exit_on_error=False)
     def score_worker(self, job: int, path: str, step: int | None, text: str) -> None:
-        try:
+        with self.reporting(job, "scoring"):
             lm = self._load(path, step)
             result = lm.score(text)
             tokens = result["tokens"]
@@ -275,15 +273,13 @@ class GeneratePane(Widget):
             surprising = tuple((tokens[r["position"]], r["bits"]) for r in result["most_surprising"][:TOP_SURPRISING])
             self.post_message(self.Scored(job, tuple(pieces), result["ppl"], result["bpt"], result["nll"],
                                           result["scored"], result["unknown"], surprising))
-        except Exception as exc:  # noqa: BLE001 — one line, never a crash
-            self.post_message(self.Failed(job, failure_line(exc, "scoring")))
 
     # -- showing results ---------------------------------------------------------------------------
 
     @on(Progress)
     def _progress(self, message: Progress) -> None:
         message.stop()
-        if message.job != self.job:
+        if not self.is_current(message.job):
             return
         n = len(message.pieces)
         text = Text()
@@ -307,7 +303,7 @@ class GeneratePane(Widget):
     @on(Scored)
     def _scored(self, message: Scored) -> None:
         message.stop()
-        if message.job != self.job:
+        if not self.is_current(message.job):
             return
         text = Text()
         for piece, lp in message.pieces:
@@ -319,11 +315,7 @@ class GeneratePane(Widget):
         self.set_status(f"score · {message.scored} tokens scored{unknown} · perplexity {message.ppl:.3f} · "
                         f"bits/token {message.bpt:.3f}")
 
-    @on(Failed)
-    def _failed(self, message: Failed) -> None:
-        message.stop()
-        if message.job != self.job:
-            return
+    def show_failure(self, line: str) -> None:
         self.running = False
-        self.show_error(message.message)
+        self.show_error(line)
         self.set_status("")

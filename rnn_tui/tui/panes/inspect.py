@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -20,14 +21,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.inspect.equations import CELL_TEXT, equation_rows
 from rnn_tui.inspect.trace import SEQ2SEQ_SEPARATOR, TraceData, equation_lines, lm_trace, shown, translation_trace
 from rnn_tui.inspect.units import SORTS, unit_order
-from rnn_tui.tui.messages import failure_line
+from rnn_tui.tui.history import RunHistory
+from rnn_tui.tui.jobs import Jobs
+from rnn_tui.tui.model_cache import ModelCache
 from rnn_tui.tui.widgets.heatmap import Heatmap, HeatLegend
 from rnn_tui.tui.widgets.token_strip import TokenStrip
 
@@ -39,7 +41,7 @@ def text_from_input(value: str) -> str:
     return value.replace("\\n", "\n").replace("\\t", "\t")
 
 
-class InspectPane(Widget, can_focus=True):
+class InspectPane(Jobs, can_focus=True):
     """Step-through of a trained run: text → tokens → every unit at every step.
 
     The pane, not the token strip, owns ←/→/Home/End: one handler moves the strip's cursor and
@@ -81,31 +83,16 @@ class InspectPane(Widget, can_focus=True):
     ]
 
     @dataclass
-    class RunLoaded(Message):
-        """The worker loaded `path` at `step`; `loaded` is a rnn_tui.api.LoadedRun."""
-
-        path: str
-        step: int | None
-        loaded: object
-
-    @dataclass
     class TraceReady(Message):
-        generation: int
+        job: int
         data: dict[str, TraceData]  # part -> trace: {"": ...} for a language model
 
-    @dataclass
-    class TraceFailed(Message):
-        generation: int
-        message: str  # one line
-
-    def __init__(self, default_text: str | None = None, **kwargs) -> None:
+    def __init__(self, default_text: str | None = None, models: ModelCache | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.default_text = DEFAULT_TEXT if default_text is None else default_text.replace("\n", "\\n")
+        self.models = models or ModelCache()  # the app's, shared with Generate and Translate
         self.path: str | None = None
         self.step: int | None = None
-        self.loaded = None  # the LoadedRun, only ever used inside the worker
-        self.loaded_key: tuple[str, int | None] | None = None
-        self.generation = 0
         self.data: TraceData | None = None
         self.parts: dict[str, TraceData] = {}  # a translator's encoder / decoder traces
         self.part = ""
@@ -145,13 +132,16 @@ class InspectPane(Widget, can_focus=True):
 
     # -- the run and the worker --------------------------------------------------------------------
 
-    def set_run(self, path: str | None, checkpoint_step: int | None) -> None:
-        """Show the run at `path` (None: no run); called again when its checkpoint's step grows."""
-        if path == self.path and checkpoint_step == self.step and (self.data is not None or path is None):
+    def set_run(self, history: RunHistory | None) -> None:
+        """Show the current run (None: no run); the app calls it again whenever what it knows of
+        the run grows, and the text is traced again when the checkpoint step moved."""
+        path = history.path if history is not None else None
+        step = history.checkpoint_step if history is not None else None
+        if path == self.path and step == self.step and (self.data is not None or path is None):
             return
-        self.path, self.step = path, checkpoint_step
+        self.path, self.step = path, step
         if path is None:
-            self.generation += 1
+            self.next_job()
             self.data = None
             self.show_message("")
             self.query_one("#ins-header", Static).update("No run: train one in Train, or open one in Runs.")
@@ -159,51 +149,33 @@ class InspectPane(Widget, can_focus=True):
         self.refresh_trace()
 
     def refresh_trace(self) -> None:
-        """(Re)trace the current text in the worker (loading the run first if needed)."""
+        """(Re)trace the current text in the worker (the model from the shared cache)."""
         if self.path is None:
             return
-        self.generation += 1
         text = text_from_input(self.query_one("#ins-text", Input).value)
-        loaded = self.loaded if self.loaded_key == (self.path, self.step) else None
-        self._compute(self.generation, self.path, self.step, text, loaded)
+        self._compute(self.next_job(), self.path, self.step, text)
 
     @work(thread=True, exclusive=True, group="inspect", exit_on_error=False)
-    def _compute(self, generation: int, path: str, step: int | None, text: str, loaded) -> None:
+    def _compute(self, job: int, path: str, step: int | None, text: str) -> None:
         from textual.worker import get_current_worker
 
-        worker = get_current_worker()
-        try:
-            if loaded is None:
-                from rnn_tui.api import load_run
+        from rnn_tui.api import LoadedTranslator
 
-                loaded = load_run(path)
-                if worker.is_cancelled:
-                    return
-                self.post_message(self.RunLoaded(path, step, loaded))
+        worker = get_current_worker()
+        with self.reporting(job, "inspection"):
+            loaded = self.models.get(path, step)
             if not text:
                 raise RnnTuiError("type some text to inspect")
-            from rnn_tui.api import LoadedTranslator
-
             data = translation_trace(loaded, text).parts if isinstance(loaded, LoadedTranslator) else {"": lm_trace(loaded, text)}
-        except Exception as exc:  # noqa: BLE001 — one line, never a crash
-            self.post_message(self.TraceFailed(generation, failure_line(exc, "inspection")))
-            return
-        if not worker.is_cancelled:
-            self.post_message(self.TraceReady(generation, data))
+            if not worker.is_cancelled:
+                self.post_message(self.TraceReady(job, data))
 
-    @on(RunLoaded)
-    def run_loaded(self, message: RunLoaded) -> None:
-        if message.path == self.path:
-            self.loaded, self.loaded_key = message.loaded, (message.path, message.step)
-
-    @on(TraceFailed)
-    def trace_failed(self, message: TraceFailed) -> None:
-        if message.generation == self.generation:
-            self.show_message(message.message)
+    def show_failure(self, line: str) -> None:
+        self.show_message(line)
 
     @on(TraceReady)
     def trace_ready(self, message: TraceReady) -> None:
-        if message.generation != self.generation:
+        if not self.is_current(message.job):
             return
         self.show_message("")
         self.parts = message.data

@@ -1,16 +1,16 @@
 """The Translate pane: a sentence in, the n-best translations out, with the best one's attention.
 
-Threading rule (docs/architecture.md): reading the run (its config and validation BLEU) happens
-in one thread worker (group ``translate-run``), loading the model and translating in another
-(group ``translate``); both are exclusive and only post the plain-data messages below. The
-model is loaded at most once per checkpoint (``_load``, inside the worker) and reloaded when the
-app reports a newer checkpoint of a run that is still training. Greedy is beam width 1.
+What the pane says about the run (its task, checkpoint step, validation BLEU) comes from the app's
+RunHistory, never from reading the run directory. Threading rule (docs/architecture.md): loading
+the model and translating happen in one exclusive thread worker that only posts the plain-data
+messages below; the model comes from the app's ModelCache (one load per checkpoint, shared with
+Inspect and Generate), so a newer checkpoint of a run still training is used on the next
+translation. Greedy is beam width 1.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from rich.cells import cell_len
@@ -20,14 +20,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
 from rnn_tui.decode.settings import Beam
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.options import build
+from rnn_tui.results import Translation
+from rnn_tui.tui.history import RunHistory
+from rnn_tui.tui.jobs import Jobs
 from rnn_tui.tui.model_cache import ModelCache
-from rnn_tui.tui.messages import failure_line
 from rnn_tui.tui.widgets.attention_map import AttentionMap
 
 NO_RUN = "No translation run: train one with --task seq2seq or open one in Runs."
@@ -44,20 +45,19 @@ def bleu_tokenize(tgt_tokenizer: str) -> str:
     return "zh" if tgt_tokenizer in ("char", "jieba") else "13a"
 
 
-def describe_run(path: str, checkpoint_step: int | None) -> tuple[str, str | None]:
-    """The status line for a run (read from its directory: call it in a worker) — run id,
-    checkpoint step, the latest validation BLEU — and why it cannot translate (None: it can)."""
-    from rnn_tui.runs.rundir import RunDir
-
-    run = RunDir(Path(path))
-    cfg = run.config()
-    if cfg.task != "seq2seq":
-        return NO_RUN, f"{run.id} is a language model: translation needs a run trained with --task seq2seq"
-    parts = [f"run {run.id}", f"checkpoint step {checkpoint_step}" if checkpoint_step is not None else "no checkpoint yet"]
-    vals = [r for r in run.read_metrics() if r["event"] == "val" and r.get("val_bleu") is not None]
-    parts.append(f"validation BLEU {vals[-1]['val_bleu']:.1f} (greedy, at step {vals[-1]['step']})" if vals
+def describe_run(history: RunHistory) -> tuple[str, bool | None]:
+    """The status line for a run — its id, checkpoint step, latest validation BLEU — and whether it
+    can translate (None: not known until its config was read), from what the app knows of it."""
+    if history.task is None:
+        return f"run {history.run_id} · {history.config_error or 'reading…'}", None
+    if history.task != "seq2seq":
+        return f"{history.run_id} is a language model: translation needs a run trained with --task seq2seq", False
+    step = history.checkpoint_step
+    parts = [f"run {history.run_id}", f"checkpoint step {step}" if step is not None else "no checkpoint yet"]
+    val = history.last_bleu
+    parts.append(f"validation BLEU {val['val_bleu']:.1f} (greedy, at step {val['step']})" if val is not None
                  else "no validation BLEU yet")
-    return " · ".join(parts), None
+    return " · ".join(parts), True
 
 
 def hypotheses_text(result: dict[str, Any], bleu: float | None, tokenize: str | None, step: int | None) -> Text:
@@ -85,7 +85,7 @@ def hypotheses_text(result: dict[str, Any], bleu: float | None, tokenize: str | 
     return out
 
 
-class TranslatePane(Widget):
+class TranslatePane(Jobs):
     BINDINGS = [Binding("ctrl+t", "translate", "Translate", id="translate.run")]
 
     DEFAULT_CSS = """
@@ -104,38 +104,25 @@ class TranslatePane(Widget):
     TranslatePane #tr-attention { margin-top: 1; }
     """
 
-    # -- messages: posted by the workers, plain data ------------------------------------------------
-
-    @dataclass
-    class RunDescribed(Message):
-        key: tuple[str, int | None]  # (run path, checkpoint step)
-        line: str  # the status line
-        problem: str | None  # why the run cannot translate (None: it can)
+    # -- messages: posted by the worker, plain data ---------------------------------------------
 
     @dataclass
     class Translated(Message):
         job: int
-        result: dict[str, Any]  # LoadedTranslator.translate's dict
+        result: Translation
         bleu: float | None  # sentence BLEU of the best hypothesis against the typed reference
         tokenize: str | None  # sacrebleu's tokenizer for that BLEU
         step: int | None  # the step of the checkpoint that translated
-        line: str  # the status line, read again (the validation BLEU moves while a run trains)
 
-    @dataclass
-    class Failed(Message):
-        job: int
-        message: str
-
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, models: ModelCache | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.models = models or ModelCache()  # the app's, shared with Inspect and Generate
         self.run_path: str | None = None
         self.checkpoint_step: int | None = None
         self.translator: bool | None = None  # None: not known yet
-        self.problem: str | None = None  # why the run cannot translate
-        self.job = 0  # the job whose messages are shown; older workers' messages are ignored
-        self.result: dict[str, Any] | None = None
+        self.line = NO_RUN  # what the status line says about the run
+        self.result: Translation | None = None
         self.bleu: float | None = None
-        self.models = ModelCache()  # the LoadedTranslator, filled in the worker
 
     def compose(self) -> ComposeResult:
         yield Static(NO_RUN, id="tr-run", markup=False)
@@ -163,24 +150,23 @@ class TranslatePane(Widget):
 
     # -- what the app calls -------------------------------------------------------------------------
 
-    def set_run(self, path: str | None, checkpoint_step: int | None) -> None:
-        """The current run, or its latest checkpoint, changed: describe it (in a worker); the
-        model is (re)loaded on the next translation."""
-        if (path, checkpoint_step) == (self.run_path, self.checkpoint_step) and self.translator is not None:
-            return
+    def set_run(self, history: RunHistory | None) -> None:
+        """The current run changed, or what the app knows of it grew: the status line follows
+        it; the model is (re)loaded on the next translation when its checkpoint step moved."""
+        path = history.path if history is not None else None
         if path != self.run_path:  # another run: what is shown belonged to the old one
-            self.job += 1
-            self.result, self.bleu, self.translator, self.problem = None, None, None, None
+            self.next_job()
+            self.result, self.bleu = None, None
             self.query_one("#tr-hyps", Static).update("")
             self.query_one(AttentionMap).clear()
             self.show_error("")
-        self.run_path, self.checkpoint_step = path, checkpoint_step
-        if path is None:
-            self.translator = False
-            self.query_one("#tr-run", Static).update(NO_RUN)
-            return
-        self.query_one("#tr-run", Static).update(f"run {Path(path).name} · reading…")
-        self._describe((path, checkpoint_step))
+        self.run_path = path
+        if history is None:
+            self.checkpoint_step, self.translator, self.line = None, False, NO_RUN
+        else:
+            self.checkpoint_step = history.checkpoint_step
+            self.line, self.translator = describe_run(history)
+        self.query_one("#tr-run", Static).update(self.line)
 
     def show_error(self, message: str) -> None:
         error = self.query_one("#tr-error", Static)
@@ -196,7 +182,7 @@ class TranslatePane(Widget):
 
     def action_translate(self) -> None:
         if self.run_path is None or self.translator is False:
-            self.show_error(self.problem or NO_RUN)
+            self.show_error(self.line)
             return
         source = self.query_one("#tr-source", Input).value.strip()
         if not source:
@@ -208,30 +194,17 @@ class TranslatePane(Widget):
             self.show_error(str(exc))
             return
         self.show_error("")
-        self.job += 1
         reference = self.query_one("#tr-reference", Input).value.strip()
-        self._translate(self.job, self.run_path, self.checkpoint_step, source, reference, search)
+        self._translate(self.next_job(), self.run_path, self.checkpoint_step, source, reference, search)
 
-    # -- workers: they only post messages ----------------------------------------------------------
-
-    def _load(self, path: str, step: int | None):
-        """The run's translator, loaded at most once per checkpoint (in a worker thread)."""
-        from rnn_tui.api import load_translator
-
-        return self.models.get(path, step, load_translator)
-
-    @work(thread=True, exclusive=True, group="translate-run", exit_on_error=False)
-    def _describe(self, key: tuple[str, int | None]) -> None:
-        try:
-            line, problem = describe_run(*key)
-        except Exception as exc:  # noqa: BLE001 — one line, never a crash
-            line = problem = failure_line(exc, "reading the run")
-        self.post_message(self.RunDescribed(key, line, problem))
+    # -- the worker: it only posts messages ----------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="translate", exit_on_error=False)
     def _translate(self, job: int, path: str, step: int | None, source: str, reference: str, search: Beam) -> None:
-        try:
-            loaded = self._load(path, step)
+        from rnn_tui.api import as_translator
+
+        with self.reporting(job, "translation"):
+            loaded = as_translator(self.models.get(path, step))
             result = loaded.translate(source, beam=search.width, alpha=search.alpha, nbest=search.nbest)
             bleu = tokenize = None
             if reference:
@@ -239,29 +212,16 @@ class TranslatePane(Widget):
 
                 tokenize = bleu_tokenize(loaded.config.data.tgt_tokenizer)
                 bleu = sentence_bleu(result["hypotheses"][0]["text"], reference, tokenize=tokenize).score
-            line, _ = describe_run(path, step)
-        except Exception as exc:  # noqa: BLE001 — one line, never a crash
-            self.post_message(self.Failed(job, failure_line(exc, "translation")))
-            return
-        self.post_message(self.Translated(job, result, bleu, tokenize, loaded.meta.get("step"), line))
+            self.post_message(self.Translated(job, result, bleu, tokenize, loaded.meta.get("step")))
 
     # -- showing results ---------------------------------------------------------------------------
-
-    @on(RunDescribed)
-    def _run_described(self, message: RunDescribed) -> None:
-        message.stop()
-        if message.key != (self.run_path, self.checkpoint_step):
-            return
-        self.translator, self.problem = message.problem is None, message.problem
-        self.query_one("#tr-run", Static).update(message.line)
 
     @on(Translated)
     def _translated(self, message: Translated) -> None:
         message.stop()
-        if message.job != self.job:
+        if not self.is_current(message.job):
             return
         self.result, self.bleu = message.result, message.bleu
-        self.query_one("#tr-run", Static).update(message.line)
         self.query_one("#tr-hyps", Static).update(hypotheses_text(message.result, message.bleu, message.tokenize,
                                                                   message.step))
         result = message.result
@@ -269,11 +229,8 @@ class TranslatePane(Widget):
         labels = best["tokens"] + (["<eos>"] if rows is not None and len(rows) > len(best["tokens"]) else [])
         self.query_one(AttentionMap).set_attention(rows, labels, result["source_tokens"])
 
-    @on(Failed)
-    def _failed(self, message: Failed) -> None:
-        message.stop()
-        if message.job == self.job:
-            self.show_error(message.message)
+    def show_failure(self, line: str) -> None:
+        self.show_error(line)
 
 
 __all__ = ["NO_RUN", "TranslatePane", "bleu_tokenize", "describe_run", "hypotheses_text", "parse_decoding"]
