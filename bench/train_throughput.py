@@ -5,7 +5,8 @@ alternated (plain, ours, ours, plain, …) in one process; the ratio of median t
 reported, so slow drifts of a noisy machine hit both alike.
 
 The trainer is timed as a user runs it: ``Trainer.run_loop`` over a real run directory (metric
-records, status heartbeats and control polling included; no validation split). The plain loop is the textbook one: random chunks, embedding →
+records, status heartbeats and control polling included; no validation split). The plain loop is the textbook one:
+random chunks, embedding →
 nn.RNN/GRU/LSTM → linear, cross-entropy, backward, clip_grad_norm_, Adam step.
 
     python bench/train_throughput.py [--reps 3] [--quick]
@@ -156,7 +157,8 @@ def main() -> None:
                 plain, ours = rates["plain"], rates["ours"]
                 ratio = statistics.median(ours) / statistics.median(plain)
                 ratios.append(ratio)
-                print(f"{cell:<5} {size_name:<6} {statistics.median(plain):>12,.0f} {statistics.median(ours):>14,.0f} {ratio:>6.3f}", flush=True)
+                print(f"{cell:<5} {size_name:<6} {statistics.median(plain):>12,.0f} {statistics.median(ours):>14,.0f} "
+                      f"{ratio:>6.3f}", flush=True)
     print(f"RESULT min_ratio={min(ratios):.3f}")
 
 

@@ -205,7 +205,8 @@ def timed_trainer(root: Path, data_spec: str, secs: float, *, app: bool, threads
         deadline = time.monotonic() + 90
         while len(train_rates(run)) < 2:
             if time.monotonic() > deadline or run.read_status().get("state") in ("failed", "done", "stopped"):
-                raise RuntimeError(f"trainer did not train: {run.read_status()}\n{(run.path / 'trainer.log').read_text()[-2000:]}")
+                log = (run.path / "trainer.log").read_text()[-2000:]
+                raise RuntimeError(f"trainer did not train: {run.read_status()}\n{log}")
             time.sleep(0.1)
         if session is not None and "Train" not in screen(session):
             raise RuntimeError("attached app is not showing the Train tab")

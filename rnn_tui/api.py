@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
 from rnn_tui.config import Config
 from rnn_tui.decode.sampling import sample
 from rnn_tui.decode.settings import Beam, Sampling
@@ -256,7 +255,8 @@ def load_lm(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "la
     return as_lm(load_run(spec, runs_dir, tag, device))
 
 
-def load_translator(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "latest", device: str = "cpu") -> LoadedTranslator:
+def load_translator(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "latest",
+                    device: str = "cpu") -> LoadedTranslator:
     """load_run for translation."""
     return as_translator(load_run(spec, runs_dir, tag, device))
 

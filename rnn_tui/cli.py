@@ -99,7 +99,8 @@ def data_show(spec: str, tokenizer: str, tgt_tokenizer: str, encoding: str, top:
     if source.kind == "text":
         info = stats.describe_text(specs.load_text(source, encoding), tokenizer=tokenizer, top=top)
     elif source.kind == "pairs":
-        info = stats.describe_pairs(specs.load_pairs(source, encoding), src_tokenizer=tokenizer, tgt_tokenizer=tgt_tokenizer, top=top)
+        info = stats.describe_pairs(specs.load_pairs(source, encoding), src_tokenizer=tokenizer, tgt_tokenizer=tgt_tokenizer,
+                                    top=top)
     else:
         info = stats.describe_series(specs.load_series(source, encoding=encoding))
     info = {"spec": spec, "name": source.name, "description": source.description, **info}
@@ -116,8 +117,8 @@ def data_show(spec: str, tokenizer: str, tgt_tokenizer: str, encoding: str, top:
 @click.option("--url", default=None, help="Download from this URL instead (checksum still verified).")
 def data_get(name: str, url: str | None) -> None:
     """Download a public corpus into the cache, verifying its checksum."""
-    from rnn_tui.data.download import get
     from rnn_tui.cli_report import download_progress
+    from rnn_tui.data.download import get
 
     with download_progress(name) as progress:
         path = get(name, url=url, progress=progress)
@@ -183,7 +184,8 @@ def _claim(run, resume: bool) -> None:
     pid, state = status.get("pid"), status.get("state")
     if resume and state in LIVE_STATES and (state != "starting" or status.get("claimed")):
         raise RnnTuiError(f"run {run.id} is already training (pid {pid}); `rnn-tui control {run.id} stop` first")
-    keep = {k: v for k, v in status.items() if k not in ("version", "run", "pid", "heartbeat", "state", "written_state", "error", "reason")}
+    owned = ("version", "run", "pid", "heartbeat", "state", "written_state", "error", "reason")
+    keep = {k: v for k, v in status.items() if k not in owned}
     run.write_status(**{**keep, "state": "starting", "claimed": True})
 
 
@@ -250,7 +252,8 @@ def generate(run_spec: str, prime: str | None, width: int | None, alpha: float, 
 @click.option("--runs-dir", default=None, help=RUNS_DIR_HELP)
 @click.option("--top", default=10, show_default=True, help="How many most surprising tokens to list.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def score(run_spec: str, text: str | None, path: str | None, checkpoint: str, runs_dir: str | None, top: int, as_json: bool) -> None:
+def score(run_spec: str, text: str | None, path: str | None, checkpoint: str, runs_dir: str | None, top: int,
+          as_json: bool) -> None:
     """Probability, perplexity and bits per token of TEXT (or - for stdin) under a language model."""
     from rnn_tui.api import load_lm
 
@@ -307,7 +310,8 @@ def inspect(run_spec: str, text: str | None, path: str | None, target: str | Non
               help="Translate the run's held-out split instead of TEXT and report corpus BLEU.")
 @click.option("--tokenize", type=click.Choice(["zh", "13a", "char", "none"]), default="zh", show_default=True,
               help="BLEU tokenization for --split.")
-@click.option("--out", type=click.Path(dir_okay=False), default=None, help="With --split: write the hypotheses here, one per line.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="With --split: write the hypotheses here, one per line.")
 @click.option("--checkpoint", type=click.Choice(["latest", "best"]), default="latest", show_default=True)
 @click.option("--runs-dir", default=None, help=RUNS_DIR_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per sentence).")
@@ -332,7 +336,8 @@ def translate(run_spec: str, text: str | None, width: int, alpha: float, nbest: 
         if as_json:
             _print_json({k: v for k, v in result.items() if k not in ("sources", "hypotheses", "references")})
         else:
-            click.echo(f"{result['run']} {split} ({result['pairs']} pairs, {'greedy' if beam == 1 else f'beam {beam}, α {alpha}'}): "
+            how = "greedy" if beam == 1 else f"beam {beam}, α {alpha}"
+            click.echo(f"{result['run']} {split} ({result['pairs']} pairs, {how}): "
                        f"{result['summary']} · exact match {100 * result['exact_match']:.1f}%")
         return
     if text is None:
@@ -407,7 +412,8 @@ def bleu(hyp_file: str, ref_files: tuple[str, ...], tokenize: str, smooth: str, 
     refs = [_read_lines(path) for path in ref_files]
     for path, lines in zip(ref_files, refs):
         if len(lines) != len(hyps):
-            raise RnnTuiError(f"{hyp_file} has {len(hyps)} lines but {path} has {len(lines)}; BLEU needs one reference line per hypothesis line")
+            raise RnnTuiError(f"{hyp_file} has {len(hyps)} lines but {path} has {len(lines)}; "
+                              "BLEU needs one reference line per hypothesis line")
     result = corpus_bleu(hyps, refs, tokenize=tokenize, smooth=smooth, lowercase=lowercase)
     if as_json:
         _print_json({"score": result.score, "precisions": result.precisions, "bp": result.bp, "ratio": result.ratio,
@@ -459,7 +465,8 @@ def main() -> None:
     except RnnTuiError as exc:
         _fail(exc.message)
     except click.ClickException as exc:
-        hint = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
+        ctx = getattr(exc, "ctx", None)  # a UsageError knows its command
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
         _fail(exc.format_message().replace("\n", " ") + hint, code=exc.exit_code)
     except click.exceptions.Abort:
         _fail("aborted", code=130)

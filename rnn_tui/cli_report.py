@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -94,7 +102,8 @@ def train_reporter(run: RunDir, as_json: bool) -> Iterator[Callable[[Event], Non
 
 @contextlib.contextmanager
 def download_progress(name: str) -> Iterator[Callable[[int, int | None], None]]:
-    progress = Progress(TextColumn(name), BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=err_console, transient=True)
+    progress = Progress(TextColumn(name), BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=err_console,
+                        transient=True)
     task = progress.add_task(name, total=None)
 
     def update(done: int, total: int | None) -> None:
@@ -234,7 +243,8 @@ def print_translation(result: Translation, show_all: bool = True) -> None:
         err_console.print(f"not in the source vocabulary (read as <unk>): {', '.join(result['unknown'])}")
     for k, hyp in enumerate(result["hypotheses"], start=1):
         flag = "" if hyp["ended"] else "  (cut at the length limit)"
-        console.print(Text(f"{k}. {hyp['text']}", style="bold" if k == 1 else ""), Text(f"  score {hyp['score']:.3f}  log P {hyp['logprob']:.3f}{flag}", style="dim"))
+        console.print(Text(f"{k}. {hyp['text']}", style="bold" if k == 1 else ""),
+                      Text(f"  score {hyp['score']:.3f}  log P {hyp['logprob']:.3f}{flag}", style="dim"))
     attention = result["attention"]
     if not attention:
         return

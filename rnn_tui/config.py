@@ -56,7 +56,7 @@ class DataConfig:
                                 "(0: use the test fraction).", label="test pairs", lo=0, hi=1e9, tasks=SEQ2SEQ)
     reverse: bool = setting(False, "The second column is the source.", label="reversed pairs", tasks=SEQ2SEQ)
 
-    def validate(self) -> "DataConfig":
+    def validate(self) -> DataConfig:
         check(self)
         return self
 
@@ -83,7 +83,7 @@ class ModelConfig:
     feed_context: bool = setting(True, "Without attention: feed the context to every decoder step.",
                                  label="context fed to the decoder", tasks=SEQ2SEQ)
 
-    def validate(self, task: str = "lm") -> "ModelConfig":
+    def validate(self, task: str = "lm") -> ModelConfig:
         check(self)
         if task == "seq2seq" and self.cell not in SEQ2SEQ_CELLS:
             raise SettingError(f"a translation model's cell must be one of {', '.join(SEQ2SEQ_CELLS)}; got {self.cell!r}",
@@ -145,7 +145,7 @@ class TrainConfig:
     teacher_forcing: float = setting(1.0, "Probability of feeding the reference token (< 1: scheduled sampling).",
                                      label="teacher forcing", lo=0.0, hi=1.0, tasks=SEQ2SEQ)
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         check(self)
         return self
 
@@ -170,7 +170,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
-    def validate(self) -> "Config":
+    def validate(self) -> Config:
         check(self)
         self.data.validate()
         self.model.validate(self.task)
@@ -187,7 +187,7 @@ class Config:
         """"section.name" -> value for every setting (the keys forms and flags use)."""
         return {f"{section}.{d.name}": getattr(getattr(self, section), d.name) for section, d in self.settings()}
 
-    def assign(self, values: dict[str, Any]) -> "Config":
+    def assign(self, values: dict[str, Any]) -> Config:
         """Set "section.name" -> value (not validated: call validate())."""
         for key, value in values.items():
             section, name = key.split(".")
@@ -198,7 +198,7 @@ class Config:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any], *, where: str = "config") -> "Config":
+    def from_dict(cls, raw: dict[str, Any], *, where: str = "config") -> Config:
         raw = dict(raw)
         cfg = cls(task=raw.pop("task", "lm"))
         for section in SECTIONS:
@@ -220,7 +220,7 @@ class Config:
         return tomli_w.dumps(self.to_dict())
 
     @classmethod
-    def load(cls, path: str | Path) -> "Config":
+    def load(cls, path: str | Path) -> Config:
         path = Path(path)
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))

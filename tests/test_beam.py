@@ -39,8 +39,8 @@ def _source(seed: int, n: tuple[int, int] = (1, 6)) -> list[int]:
 def _rescore(m: Seq2Seq, src: list[int], ids: list[int], ended: bool):
     """log P of a hypothesis by the teacher-forced forward (one sentence, no beam), and its α rows."""
     m.eval()
-    out = ids + [EOS] if ended else ids
-    tgt_in = torch.tensor([[BOS] + out[:-1]])
+    out = [*ids, EOS] if ended else ids
+    tgt_in = torch.tensor([[BOS, *out[:-1]]])
     with torch.no_grad():
         logits, attn = m(torch.tensor([src]), torch.tensor([len(src)]), tgt_in)
     logp = torch.log_softmax(logits[0], -1).gather(1, torch.tensor(out)[:, None])[:, 0]

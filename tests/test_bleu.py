@@ -93,7 +93,10 @@ def random_corpus(rng: random.Random, n_streams: int = 1) -> tuple[list[str], li
     for s in range(n):
         base = streams[rng.randrange(n_streams)][s]
         shape = rng.random()
-        hyp = [] if shape < 0.05 else base * 2 if shape < 0.1 else base[:len(base) // 2] if shape < 0.15 else perturb(rng, base, noise)
+        if shape < 0.15:  # empty, doubled, or half of the reference
+            hyp = [] if shape < 0.05 else base * 2 if shape < 0.1 else base[:len(base) // 2]
+        else:
+            hyp = perturb(rng, base, noise)
         hyps.append(" ".join(hyp))
     return hyps, [[" ".join(ref) for ref in stream] for stream in streams]
 
@@ -197,9 +200,9 @@ def test_real_sentences_match_sacrebleu(pairs, kinds):
 def test_no_hypotheses_score_zero_and_mismatches_are_one_line():
     assert corpus_bleu([], []).score == 0.0 and corpus_bleu([], [[], []]).score == 0.0
     assert corpus_bleu_tokens([], []).score == 0.0
-    with pytest.raises(RnnTuiError, match="^2 hypotheses but 1 references;"):
+    with pytest.raises(RnnTuiError, match=r"^2 hypotheses but 1 references;"):
         corpus_bleu(["a b", "c"], ["a b"])
-    with pytest.raises(RnnTuiError, match="^1 hypotheses but 2 references in stream 2;"):
+    with pytest.raises(RnnTuiError, match=r"^1 hypotheses but 2 references in stream 2;"):
         corpus_bleu(["a b"], [["a b"], ["a", "b"]])
     with pytest.raises(RnnTuiError, match="hypotheses but"):
         corpus_bleu_tokens([["a"]], [])
@@ -226,7 +229,8 @@ def test_corpus_bleu_tokens_is_corpus_bleu_on_joined_tokens():
         hyps, refs = random_corpus(rng)
         hyp_tokens, ref_tokens = [h.split() for h in hyps], [r.split() for r in refs[0]]
         for smooth in SMOOTHINGS:
-            joined = corpus_bleu([" ".join(t) for t in hyp_tokens], [" ".join(t) for t in ref_tokens], tokenize="none", smooth=smooth)
+            joined = corpus_bleu([" ".join(t) for t in hyp_tokens], [" ".join(t) for t in ref_tokens], tokenize="none",
+                                 smooth=smooth)
             assert corpus_bleu_tokens(hyp_tokens, ref_tokens, smooth=smooth) == joined
 
 

@@ -94,7 +94,7 @@ def test_every_error_is_one_line(monkeypatch, capsys, tmp_path, trained, case):
         keep = (b / "latest.safetensors").read_bytes()
         shutil.copy(RunDir.open("a", trained).checkpoints / "latest.safetensors", b / "latest.safetensors")
     try:
-        code, out, err = run_cli(monkeypatch, capsys, *args)
+        code, _out, err = run_cli(monkeypatch, capsys, *args)
     finally:
         if case == "other-model":
             (b / "latest.safetensors").write_bytes(keep)
@@ -115,11 +115,12 @@ def test_every_error_is_one_line(monkeypatch, capsys, tmp_path, trained, case):
 
 def test_commands_end_to_end(monkeypatch, capsys, trained):
     runs = ["--runs-dir", trained]
-    code, out, _ = run_cli(monkeypatch, capsys, "generate", "a", "--prime", "hello", "--length", "15", "--seed", "3", "--json", *runs)
+    args = ("generate", "a", "--prime", "hello", "--length", "15", "--seed", "3", "--json", *runs)
+    code, out, _ = run_cli(monkeypatch, capsys, *args)
     assert code == 0
     gen = json.loads(out)
     assert len(gen["tokens"]) == 15 and all(0 < p <= 1 for p in gen["probs"]) and gen["text"] == "".join(gen["tokens"])
-    again = json.loads(run_cli(monkeypatch, capsys, "generate", "a", "--prime", "hello", "--length", "15", "--seed", "3", "--json", *runs)[1])
+    again = json.loads(run_cli(monkeypatch, capsys, *args)[1])
     assert again["tokens"] == gen["tokens"], "a seed makes sampling reproducible"
 
     score = json.loads(run_cli(monkeypatch, capsys, "score", "a", "hello world", "--json", *runs)[1])
@@ -154,7 +155,7 @@ def test_train_json_lines_end_with_the_run(monkeypatch, capsys, tmp_path, text_f
 
 
 def test_app_with_a_bad_dataset_is_one_line(monkeypatch, capsys):
-    code, out, err = run_cli(monkeypatch, capsys, "app", "--data", "builtin:nope")
+    code, _out, err = run_cli(monkeypatch, capsys, "app", "--data", "builtin:nope")
     assert code == 1 and len(err.strip().splitlines()) == 1 and "nope" in err
 
 
@@ -165,7 +166,7 @@ def test_data_get_downloads_over_http_and_refuses_a_bad_checksum(monkeypatch, ca
     server = Server()
     try:
         server.files["/tm.txt"] = b"not the time machine\n"
-        code, out, err = run_cli(monkeypatch, capsys, "data", "get", "timemachine", "--url", f"{server.url}/tm.txt")
+        code, _out, err = run_cli(monkeypatch, capsys, "data", "get", "timemachine", "--url", f"{server.url}/tm.txt")
         assert code == 1 and len(err.strip().splitlines()) == 1 and "checksum" in err
         assert not list((tmp_path / "cache").rglob("*.txt")), "a file that failed its checksum is not kept"
         assert server.requests == ["/tm.txt"]
@@ -175,7 +176,7 @@ def test_data_get_downloads_over_http_and_refuses_a_bad_checksum(monkeypatch, ca
 
 def test_runs_dir_from_the_environment(monkeypatch, capsys, tmp_path, text_file):
     monkeypatch.setenv("RNN_TUI_RUNS", str(tmp_path / "elsewhere"))
-    code, out, _ = run_cli(monkeypatch, capsys, "train", "--data", text_file, "--hidden", "8", "--embed", "4", "--steps", "3",
+    code, _out, _ = run_cli(monkeypatch, capsys, "train", "--data", text_file, "--hidden", "8", "--embed", "4", "--steps", "3",
                            "--batch", "2", "--seq-len", "8", "--threads", "1", "--name", "env", "--json")
     assert code == 0 and (tmp_path / "elsewhere" / "env" / "config.toml").is_file()
     assert json.loads(run_cli(monkeypatch, capsys, "runs", "--json")[1])[0]["id"] == "env"

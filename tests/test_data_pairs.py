@@ -52,7 +52,7 @@ def test_no_pairs_and_bad_files(tmp_path):
     with pytest.raises(RnnTuiError, match="is empty"):
         read_pairs(tmp_path / "empty.tsv")
     (tmp_path / "latin.tsv").write_bytes(b"caf\xe9\tcoffee\n")
-    with pytest.raises(RnnTuiError, match="byte 3 .0xe9."):
+    with pytest.raises(RnnTuiError, match=r"byte 3 \(0xe9\)"):
         read_pairs(tmp_path / "latin.tsv")
     assert read_pairs(tmp_path / "latin.tsv", encoding="latin-1").pairs == [("café", "coffee")]
 

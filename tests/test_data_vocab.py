@@ -14,7 +14,7 @@ def test_specials_have_fixed_ids():
 
 
 def test_order_is_frequency_then_first_appearance():
-    v = Vocab.build("c b a b a d".split())
+    v = Vocab.build(["c", "b", "a", "b", "a", "d"])
     assert v.itos[4:] == ["b", "a", "c", "d"]
     # a Counter built in a different order gives the order of its own insertion for ties
     v2 = Vocab.build(Counter({"z": 2, "y": 2, "x": 5}))
@@ -22,7 +22,7 @@ def test_order_is_frequency_then_first_appearance():
 
 
 def test_min_freq_and_max_size():
-    tokens = "a a a b b c".split()
+    tokens = ["a", "a", "a", "b", "b", "c"]
     assert Vocab.build(tokens, min_freq=2).itos[4:] == ["a", "b"]
     assert Vocab.build(tokens, max_size=1).itos[4:] == ["a"]
     assert Vocab.build(tokens, max_size=0).itos[4:] == ["a", "b", "c"]
@@ -34,7 +34,7 @@ def test_specials_in_counts_are_not_duplicated():
 
 
 def test_encode_decode_and_unknown():
-    v = Vocab.build("hello world".split())
+    v = Vocab.build(["hello", "world"])
     ids = v.encode(["world", "nope", "hello"])
     assert ids == [v.stoi["world"], v.unk_id, v.stoi["hello"]]
     assert v.decode(ids) == ["world", UNK, "hello"]
@@ -50,7 +50,7 @@ def test_invalid_itos_raises_value_error():
 
 
 def test_save_load_round_trip_keeps_chinese_readable(tmp_path):
-    v = Vocab.build("你好 世界 hello 你好".split())
+    v = Vocab.build(["你好", "世界", "hello", "你好"])
     path = tmp_path / "vocab.json"
     v.save(path)
     assert "你好" in path.read_text(encoding="utf-8")

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from rnn_tui.data import download
-from rnn_tui.data.download import CORPORA, Remote, cache_dir, cached_path, file_checksum, get
+from rnn_tui.data.download import CORPORA, Remote, cache_dir, cached_path, get
 from rnn_tui.errors import RnnTuiError
 
 BODY = ("First line of a small corpus.\n" * 2000).encode()
@@ -35,7 +35,7 @@ class Server:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 server.requests.append(self.path)
                 time.sleep(server.delay)
                 body = server.files.get(self.path)

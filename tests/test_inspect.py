@@ -43,7 +43,7 @@ def _translator(cell: str = "lstm", attention: str = "additive", bidirectional: 
     cfg = Config(task="seq2seq")
     m = cfg.model
     m.cell, m.layers, m.hidden, m.embed, m.attention, m.bidirectional = cell, 2, H, 4, attention, bidirectional
-    src, tgt = Vocab.build("one two three four".split()), Vocab.build("一二三四")
+    src, tgt = Vocab.build(["one", "two", "three", "four"]), Vocab.build("一二三四")
     model = Seq2Seq(cfg.validate().model, len(src), len(tgt)).eval()
     return LoadedTranslator(run=None, config=cfg, model=model, src_vocab=src, tgt_vocab=tgt,
                             src_tokenizer=get_tokenizer("word"), tgt_tokenizer=get_tokenizer("char"), meta={})

@@ -131,7 +131,7 @@ def test_kill_9_reads_failed_and_resume_continues_from_the_checkpoint(tmp_path, 
                                                        and r["time"] > w.events("start")[1]["time"]],
             "the resumed trainer stepping past the checkpoint")
     assert w.events("start")[1]["resumed"] is True
-    first_after = [r for r in w.metrics if r["event"] == "train" and r["time"] > w.events("start")[1]["time"]][0]
+    first_after = next(r for r in w.metrics if r["event"] == "train" and r["time"] > w.events("start")[1]["time"])
     assert first_after["step"] == ckpt_step + 5  # log_interval 5: continues right after the checkpoint
     assert stop_trainer(run, timeout=DEADLINE / 2)["state"] == "stopped"
 

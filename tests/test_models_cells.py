@@ -14,7 +14,7 @@ from rnn_tui.inspect.equations import CELL_TEXT, unit_equation
 from rnn_tui.models.cells import CELLS, gru_step, lstm_step
 from rnn_tui.models.recurrent import Recurrent
 
-B, T, I, H = 3, 7, 5, 6
+B, T, I, H = 3, 7, 5, 6  # noqa: E741 — batch, time, input, hidden: the sizes as the equations name them
 TOL = 1e-5
 
 

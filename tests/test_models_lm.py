@@ -62,7 +62,7 @@ def test_trace_matches_forward(cell: str) -> None:
     ids = torch.randint(0, V, (T,)).tolist()
     with torch.no_grad():
         x = m.embed(torch.tensor([ids]))
-        out, (h_final, *rest) = m.rnn(x)
+        out, (h_final, *_rest) = m.rnn(x)
         logits, _ = m(torch.tensor([ids]))
     tr = m.trace(ids, topk=4)
     assert tr.tokens == ids and (tr.cell, tr.layers, tr.hidden) == (cell, 2, 16)

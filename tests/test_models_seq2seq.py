@@ -102,7 +102,7 @@ def test_decode_step_reproduces_forward(attention: str, cell: str, bidirectional
 def test_padding_never_changes_a_result(attention: str, cell: str, bidirectional: bool) -> None:
     torch.manual_seed(2)
     m = _model(cell=cell, layers=2, attention=attention, bidirectional=bidirectional).eval()
-    src, src_len, tgt_in, tgt_len, _ = _batch(extra_pad=3)
+    src, src_len, tgt_in, _tgt_len, _ = _batch(extra_pad=3)
     with torch.no_grad():
         logits, attn = m(src, src_len, tgt_in)
         enc = m.encode(src, src_len)
@@ -129,7 +129,7 @@ def test_bidirectional_reads_each_sentence_backwards_within_its_length() -> None
         for i, s in enumerate(SRCS):
             back, final = m.encoder_b(m.src_embed(torch.tensor([s[::-1]])))
             assert _max_diff(enc.outputs[i, :len(s), H:], back[0].flip(0)) <= TOL  # ←h_j at position j
-            fwd, ffinal = m.encoder(m.src_embed(torch.tensor([s])))
+            _fwd, ffinal = m.encoder(m.src_embed(torch.tensor([s])))
             s0 = torch.tanh(m.bridge[0](torch.cat([ffinal[0][:, 0], final[0][:, 0]], -1)))
             assert _max_diff(enc.state[0][:, i], s0) <= TOL
 
@@ -153,7 +153,7 @@ def test_scheduled_sampling_at_ratio_0_feeds_the_argmax(attention: str) -> None:
     m = _model(cell="lstm", layers=2, attention=attention).eval()
     src, src_len, tgt_in, _, _ = _batch()
     with torch.no_grad():
-        logits, attn = m(src, src_len, tgt_in, teacher_forcing=0.0)
+        logits, _attn = m(src, src_len, tgt_in, teacher_forcing=0.0)
         enc = m.encode(src, src_len)
         y, state, steps = tgt_in[:, 0], enc.state, []
         for _ in range(tgt_in.size(1)):
@@ -234,7 +234,7 @@ def test_learns_to_reverse_digits() -> None:
     out = greedy_batch(m, test)
     accuracy = sum(o == s[::-1] for o, s in zip(out, test)) / len(test)
     assert accuracy > 0.9, accuracy
-    assert m.trace(test[0]).tgt_ids == test[0][::-1] + [EOS]
+    assert m.trace(test[0]).tgt_ids == [*test[0][::-1], EOS]
 
 
 @pytest.mark.parametrize("attention,cell,bidirectional", [("additive", "lstm", True), ("dot", "gru", False),
@@ -254,7 +254,7 @@ def test_trace(attention: str, cell: str, bidirectional: bool) -> None:
     assert set(tr.encoder) == want_enc and all(v.shape == (S, H) for v in tr.encoder.values())
     assert set(tr.decoder) == {f"{k}.{n}" for k in range(2) for n in names}
     assert all(v.shape == (T, H) and v.dtype == torch.float32 for v in tr.decoder.values())
-    assert tr.tgt_ids == tgt_ids + [EOS] and tr.inputs == [BOS] + tgt_ids
+    assert tr.tgt_ids == [*tgt_ids, EOS] and tr.inputs == [BOS, *tgt_ids]
     assert tr.topk_ids.shape == tr.topk_probs.shape == (T, 4) and tr.logprobs.shape == (T,)
     assert (tr.attention is None) == (attention == "none")
 

@@ -115,7 +115,7 @@ def test_checkpoint_of_another_model_is_one_clear_line(tmp_path):
     model, _ = _tiny()
     save_checkpoint(tmp_path, "latest", model=model, meta={"step": 1})
     bigger = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Linear(8, 2))
-    with pytest.raises(RnnTuiError, match="does not fit this model: 0.weight is \\(4, 3\\) in the checkpoint, \\(8, 3\\)"):
+    with pytest.raises(RnnTuiError, match=r"does not fit this model: 0\.weight is \(4, 3\) in the checkpoint, \(8, 3\)"):
         load_model_state(bigger, load_checkpoint(tmp_path).model, "ckpt")
 
 

@@ -56,12 +56,12 @@ def test_resolve_folder_of_txt_files(tmp_path):
     assert load_text(source) == "first\nsecond\n\nthird\n"
     empty = tmp_path.parent / (tmp_path.name + "-empty")
     empty.mkdir()
-    with pytest.raises(RnnTuiError, match="no .txt files"):
+    with pytest.raises(RnnTuiError, match=r"no \.txt files"):
         resolve(str(empty))
 
 
 def test_resolve_corpus_name_needs_a_download_first(cache, monkeypatch):
-    body = "To be, or not to be\n".encode()
+    body = b"To be, or not to be\n"
     remote = Remote("toy", "http://127.0.0.1:9/toy.txt", "sha1:" + hashlib.sha1(body).hexdigest(),
                     "toy.txt", "text", "a toy corpus", "CC0")
     monkeypatch.setitem(download.CORPORA, "toy", remote)
@@ -98,7 +98,7 @@ def test_load_builtins_of_each_kind():
     reversed_pairs = load_pairs(resolve("builtin:numbers-en-zh"), reverse=True)
     assert ("两千零九", "two thousand and nine") in reversed_pairs.pairs
     series = load_series(resolve("builtin:sine"))
-    assert series.name == "sine" and tuple(series.values.shape)[0] == 4000
+    assert series.name == "sine" and next(iter(series.values.shape)) == 4000
 
 
 def test_load_files_through_the_readers(tmp_path):

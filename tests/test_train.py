@@ -99,7 +99,8 @@ def test_commands_apply_within_one_step(tmp_path, text_file):
     metrics = run.read_metrics()
     lr = {r["step"]: r["lr"] for r in metrics if r["event"] == "train"}
     assert lr[10] == 0.002 and lr[11] == pytest.approx(0.0123)
-    assert [(r["cmd"], r["step"]) for r in metrics if r["event"] == "control"] == [("set-lr", 10), ("pause", 15), ("resume", 15), ("stop", 25)]
+    controls = [(r["cmd"], r["step"]) for r in metrics if r["event"] == "control"]
+    assert controls == [("set-lr", 10), ("pause", 15), ("resume", 15), ("stop", 25)]
     assert seen_paused == ["paused"]
     assert end["state"] == "stopped" and end["step"] == 25
     assert run.read_status()["state"] == "stopped"
@@ -112,7 +113,7 @@ def test_non_finite_loss_fails_cleanly_and_keeps_the_checkpoint(tmp_path, text_f
                        log_interval=1, eval_interval=1000, sample_interval=1000)
     cfg.model.cell = "rnn-relu"
     run = RunDir.create(tmp_path, cfg, name="nan")
-    with pytest.raises(RnnTuiError, match="became (nan|inf).*last good checkpoint is kept"):
+    with pytest.raises(RnnTuiError, match=r"became (nan|inf).*last good checkpoint is kept"):
         train_run(run)
     status = run.read_status()
     assert status["state"] == "failed" and "became" in status["error"]

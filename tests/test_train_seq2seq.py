@@ -33,7 +33,8 @@ def s2s_config(data: str, **train) -> Config:
     cfg.model.cell, cfg.model.hidden, cfg.model.embed, cfg.model.attention = "gru", 32, 16, "additive"
     t = cfg.train
     t.schedule = "constant"  # a cosine schedule depends on the budget, which resuming changes
-    t.batch, t.lr, t.steps, t.log_interval, t.eval_interval, t.sample_interval, t.checkpoint_interval = 16, 0.01, 40, 5, 20, 20, 20
+    t.batch, t.lr, t.steps, t.log_interval = 16, 0.01, 40, 5
+    t.eval_interval, t.sample_interval, t.checkpoint_interval = 20, 20, 20
     for key, value in train.items():
         setattr(t, key, value)
     return cfg.validate()

@@ -82,7 +82,7 @@ def test_split_test_reports_bleu_equal_to_the_bleu_of_its_output(runs, monkeypat
     (("inspect", "mt", "I have", "--layer", "1"), "--layer must be between 0 and 0"),
 ])
 def test_translate_errors_are_one_line(runs, monkeypatch, capsys, args, message):
-    code, out, err = run_cli(monkeypatch, capsys, *args, "--runs-dir", runs)
+    code, _out, err = run_cli(monkeypatch, capsys, *args, "--runs-dir", runs)
     assert code != 0 and message in err
     assert err.count("\n") == 1 and err.startswith("rnn-tui: error:")
 
@@ -118,8 +118,9 @@ def test_inspect_a_translation_run(runs, monkeypatch, capsys):
     assert all(len(s["layers"][0]["h"]) == 32 and s["logprob"] <= 0 for s in decoder)
     assert len(result["attention"]) == len(decoder) and all(abs(sum(r) - 1) < 1e-4 and len(r) == 5 for r in result["attention"])
 
-    forced = json.loads(run_cli(monkeypatch, capsys, "inspect", "mt", "I have 3 cats . => 我有三只狗。", "--json", "--runs-dir", runs)[1])
-    assert forced["forced"] and forced["output_tokens"] == list("我有三只狗。") + ["<eos>"]
+    forced = json.loads(run_cli(monkeypatch, capsys, "inspect", "mt", "I have 3 cats . => 我有三只狗。", "--json",
+                                "--runs-dir", runs)[1])
+    assert forced["forced"] and forced["output_tokens"] == [*list("我有三只狗。"), "<eos>"]
     option = json.loads(run_cli(monkeypatch, capsys, "inspect", "mt", "I have 3 cats .", "--target", "我有三只狗。",
                                 "--json", "--runs-dir", runs)[1])
     assert option == forced

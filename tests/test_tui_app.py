@@ -79,7 +79,8 @@ async def test_form_errors_are_one_line_and_start_nothing(tmp_path):
         await pilot.pause()
         error = str(app.query_one("#form-error").render())
         assert "learning rate must be between" in error and "--lr" not in error  # words, not a flag
-        assert app.query_one("#set-train-lr").has_class("-invalid") and not app.query_one("#set-model-hidden").has_class("-invalid")
+        assert app.query_one("#set-train-lr").has_class("-invalid")
+        assert not app.query_one("#set-model-hidden").has_class("-invalid")
         assert app.query_one("#train-more").collapsed
         app.query_one("#set-train-lr").value = "0.01"
         app.query_one("#set-train-momentum").value = "2"  # under "More settings": they open to show it

@@ -143,7 +143,7 @@ async def test_score_mode_shows_the_api_perplexity(run_path):
 async def test_a_missing_run_is_one_error_line(tmp_path):
     app = PaneApp(str(tmp_path / "nope"))
     async with app.run_test(size=(80, 24)) as pilot:
-        pane = app.query_one(GeneratePane)
+        app.query_one(GeneratePane)
         await pilot.press("ctrl+g")
         assert await wait_for(pilot, lambda: shown(app, "#gen-error") != "")
         error = shown(app, "#gen-error")

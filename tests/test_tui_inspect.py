@@ -11,7 +11,7 @@ from rnn_tui.inspect.equations import equation_rows, unit_equation
 from rnn_tui.inspect.trace import TraceData, state_before_step
 from rnn_tui.tui.palette import LEVELS, SCALES, level_rgb
 from rnn_tui.tui.panes.inspect import InspectPane
-from rnn_tui.tui.widgets.heatmap import Heatmap, HeatLegend
+from rnn_tui.tui.widgets.heatmap import HeatLegend, Heatmap
 from rnn_tui.tui.widgets.token_strip import TokenStrip
 from tests.conftest import history_of, train_tiny_run, wait_for
 
@@ -176,7 +176,8 @@ def fake_trace(layers=2, hidden=512, length=120) -> TraceData:
     by_time = {f"{k}.{n}": [[rng.uniform(-1, 1) for _ in range(hidden)] for _ in range(length)]
                for k in range(layers) for n in names}
     return TraceData(
-        cell="lstm", layers=layers, hidden=hidden, vectors=names, kinds={n: "sequential" if n in "ifo" else "diverging" for n in names},
+        cell="lstm", layers=layers, hidden=hidden, vectors=names,
+        kinds={n: "sequential" if n in "ifo" else "diverging" for n in names},
         tokens=[rng.choice("abc ") for _ in range(length)],
         by_time=by_time, by_unit={k: [list(c) for c in zip(*v)] for k, v in by_time.items()},
         ranges={n: (-1.0, 1.0) if n not in "ifo" else (0.0, 1.0) for n in names},

@@ -5,10 +5,10 @@ from rich.cells import cell_len
 from textual.app import App, ComposeResult
 from textual.widgets import Input
 
+from rnn_tui.decode.settings import Beam
 from rnn_tui.runs.rundir import RunDir
 from rnn_tui.train.trainer import train_run
 from rnn_tui.tui.app import RnnTuiApp
-from rnn_tui.decode.settings import Beam
 from rnn_tui.tui.panes.translate import NO_RUN, TranslatePane, parse_decoding
 from rnn_tui.tui.widgets.attention_map import NO_ATTENTION, AttentionMap
 from tests.conftest import history_of, small_config, wait_for
@@ -59,7 +59,7 @@ async def translate(pilot, app, sentence, reference="", beam="5", alpha="0.75", 
     app.query_one("#tr-source", Input).focus()
     await pilot.press("enter")
     await wait_for(pilot, lambda: app.query_one("#tr-error").display
-                   or pane.job > job and pane.result is not None and pane.result["source"] == sentence)
+                   or (pane.job > job and pane.result is not None and pane.result["source"] == sentence))
     return pane
 
 
@@ -105,7 +105,7 @@ async def test_translate_shows_nbest_bleu_and_attention(runs):
 
         amap = app.query_one(AttentionMap)
         assert amap.col_labels == ["I", "have", "3", "cats", "."]
-        assert amap.row_labels == list("我有三只猫。") + ["<eos>"]
+        assert amap.row_labels == [*list("我有三只猫。"), "<eos>"]
         assert amap.size.height == 1 + 7 + 1  # the source tokens, a line per output token and <eos>, the legend
         header = amap.render_line(0).text
         columns = label_starts(header, amap.col_labels)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-from typing import Callable
+from collections.abc import Callable
+from pathlib import Path
 
 from rich.cells import cell_len
 from rich.color import ColorSystem
@@ -343,7 +344,7 @@ def test_screenshot_of_all_widgets(tmp_path):
         plot.set_series([Series("train", xs, tuple(3 / (1 + x) for x in xs), "#4ea1ff")])
         await pilot.pause()
         path = app.save_screenshot(filename="widgets.svg", path=str(tmp_path))
-        svg = open(path, encoding="utf-8").read()
+        svg = Path(path).read_text(encoding="utf-8")
         assert "train" in svg and "▼" in svg and "▀" in svg
 
     run_app(app, body, size=(60, 22))

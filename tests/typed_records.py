@@ -4,7 +4,15 @@ from typing import get_type_hints
 
 from rnn_tui.runs.files import read_json, read_jsonl
 from rnn_tui.runs.records import (
-    ControlEvent, EndEvent, SampleEvent, StartEvent, Status, TrainEvent, ValEvent, checked_metric, checked_sample,
+    ControlEvent,
+    EndEvent,
+    SampleEvent,
+    StartEvent,
+    Status,
+    TrainEvent,
+    ValEvent,
+    checked_metric,
+    checked_sample,
     checked_status,
 )
 from rnn_tui.runs.rundir import RunDir

@@ -10,13 +10,13 @@ from __future__ import annotations
 import math
 import random
 import sysconfig
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Union
 
 from rnn_tui.errors import RnnTuiError
 
-Generated = Union[str, list[tuple[str, str]], list[float]]
+Generated = str | list[tuple[str, str]] | list[float]
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ def read_pairs(path: str | Path, encoding: str = "utf-8", reverse: bool = False)
     """Read a tab-separated pairs file; ``reverse`` makes the second column the source."""
     path = Path(path)
     pairs: list[tuple[str, str]] = []
-    skipped, first_skipped = 0, []
+    skipped, first_skipped = 0, list[int]()
     for number, line in enumerate(read_file(path, encoding).split("\n"), start=1):
         if not line.strip():
             continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from rnn_tui.data import builtin, download
 from rnn_tui.errors import RnnTuiError
@@ -130,14 +130,14 @@ def load_text(source: Source, encoding: str = "utf-8") -> str:
     return read_text(source.path, encoding)
 
 
-def load_pairs(source: Source, encoding: str = "utf-8", reverse: bool = False) -> "PairFile":
+def load_pairs(source: Source, encoding: str = "utf-8", reverse: bool = False) -> PairFile:
     """The sentence pairs of a pairs source; ``reverse`` swaps source and target."""
     _require(source, "pairs")
     from rnn_tui.data.pairs import PairFile, read_pairs
 
     b = _builtin_of(source)
     if b is not None:
-        pairs = list(b.generate())  # type: ignore[arg-type]
+        pairs = cast("list[tuple[str, str]]", b.generate())
         if reverse:
             pairs = [(tgt, src) for src, tgt in pairs]
         return PairFile(pairs=pairs, skipped=0, first_skipped=[])
@@ -147,7 +147,7 @@ def load_pairs(source: Source, encoding: str = "utf-8", reverse: bool = False) -
 
 def load_series(
     source: Source, column: str | int | None = None, encoding: str = "utf-8"
-) -> "Series":
+) -> Series:
     """The values of a series source (``column``, a name or index, picks a CSV column)."""
     _require(source, "series")
     import torch  # ~1.5 s: only when a series is actually loaded

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
 from rnn_tui.data.pairs import PairFile
 from rnn_tui.data.series import Series

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from rnn_tui.errors import RnnTuiError
 

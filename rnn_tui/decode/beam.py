@@ -106,7 +106,9 @@ def _search(step: Step, state: Any, logits: torch.Tensor, attn: torch.Tensor | N
             history = attn[:, None].float() if history is None else torch.cat([history, attn[:, None].float()], 1)
         cand = (total[:, None] + logp).view(-1)  # log P of every extension, (n·V,)
         values, index = cand.topk(min(2 * K, cand.numel()))
-        rows, tokens, kept = [], [], []
+        rows: list[int] = []
+        tokens: list[int] = []
+        kept: list[int] = []
         for rank, (value, i) in enumerate(zip(values.tolist(), index.tolist())):
             if value == float("-inf"):
                 break

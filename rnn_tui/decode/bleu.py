@@ -28,13 +28,15 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from rnn_tui.errors import RnnTuiError
 
 MAX_ORDER = 4
 TOKENIZERS = ("13a", "zh", "char", "none")
-SMOOTH_DEFAULTS: dict[str, float | None] = {"none": None, "floor": 0.1, "add-k": 1, "exp": None}
+SMOOTH_DEFAULTS: dict[str, float] = {"none": 0.0, "floor": 0.1, "add-k": 1.0, "exp": 0.0}  # k: floor and add-k use it
 LOG_ZERO = -9999999999  # sacrebleu's log(0): a zero precision makes the score exactly 0
 
 
@@ -114,7 +116,9 @@ def _tokenize_char(line: str) -> list[str]:
     return [char for char in line if not char.isspace()]
 
 
-_TOKENIZE = {"13a": _tokenize_13a, "zh": _tokenize_zh, "char": _tokenize_char, "none": str.split}
+_TOKENIZE: dict[str, Callable[[str], list[str]]] = {
+    "13a": _tokenize_13a, "zh": _tokenize_zh, "char": _tokenize_char, "none": str.split,
+}
 
 
 def tokenize(text: str, kind: str) -> list[str]:
@@ -145,7 +149,7 @@ class BleuScore:
                 f"hyp_len = {self.sys_len:d} ref_len = {self.ref_len:d})")
 
 
-def _ngrams(tokens: list[str]) -> Counter:
+def _ngrams(tokens: list[str]) -> Counter[tuple[str, ...]]:
     return Counter(tuple(tokens[i:i + n]) for n in range(1, MAX_ORDER + 1) for i in range(len(tokens) - n + 1))
 
 
@@ -167,7 +171,8 @@ def _score(counts: list[int], totals: list[int], sys_len: int, ref_len: int,
     order = MAX_ORDER  # the N of the mean
     exp_divisor = 1.0  # exp smoothing: 2^j at the j-th order without a match
     for n in range(1, MAX_ORDER + 1):
-        matched, total = counts[n - 1], totals[n - 1]
+        matched: float = counts[n - 1]
+        total: float = totals[n - 1]
         if smooth == "add-k" and n > 1:
             matched, total = matched + k, total + k
         if total == 0:  # the hypotheses have no n-grams this long (nor longer)
@@ -194,7 +199,7 @@ def _bleu(hyps: list[list[str]], refs: list[list[list[str]]], smooth: str = "exp
     counts, totals = [0] * MAX_ORDER, [0] * MAX_ORDER
     sys_len = ref_len = 0
     for hyp, seg_refs in zip(hyps, refs):
-        ref_ngrams = Counter()
+        ref_ngrams: Counter[tuple[str, ...]] = Counter()
         for ref in seg_refs:
             ref_ngrams |= _ngrams(ref)  # | keeps the larger count: clipping takes the max over references
         for ngram, count in _ngrams(hyp).items():
@@ -212,7 +217,7 @@ def _prepare(text: str, kind: str, lowercase: bool) -> list[str]:
 
 def _reference_streams(refs: list[str] | list[list[str]], n_hyps: int) -> list[list[str]]:
     """``refs`` as a list of streams, each one reference per hypothesis (checked)."""
-    streams = [refs] if all(isinstance(ref, str) for ref in refs) else refs
+    streams = cast("list[list[str]]", [refs] if all(isinstance(ref, str) for ref in refs) else refs)
     for i, stream in enumerate(streams):
         _check_lengths(n_hyps, len(stream), "references" if len(streams) == 1 else f"references in stream {i + 1}")
     return streams

@@ -27,7 +27,8 @@ _LSTM_EQUATIONS = (
 CELL_TEXT: dict[str, CellText] = {
     "rnn": CellText(
         equations=("pre = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh", "h_t = tanh(pre)"),
-        convention="Elman RNN, PyTorch form: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh) (two biases; texts often write one b)",
+        convention="Elman RNN, PyTorch form: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh) "
+                   "(two biases; texts often write one b)",
     ),
     "rnn-relu": CellText(
         equations=("pre = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh", "h_t = relu(pre)"),

@@ -73,7 +73,8 @@ def translation_to_dict(trace: TranslationTrace, layer: int | None = None, digit
 
     forward = trace.parts["encoder →"]
     return {
-        "task": "seq2seq", **_model(decoder), **_cell(decoder), "attention_kind": trace.attention_kind, "bidirectional": trace.bidirectional,
+        "task": "seq2seq", **_model(decoder), **_cell(decoder), "attention_kind": trace.attention_kind,
+        "bidirectional": trace.bidirectional,
         "source": trace.source, "source_tokens": list(trace.source_tokens), "source_ids": list(forward.ids),
         "unknown": [forward.tokens[t] for t in sorted(forward.unknown)],
         "target": trace.target, "forced": trace.target is not None,

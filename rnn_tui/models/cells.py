@@ -129,6 +129,6 @@ CELLS: dict[str, CellSpec] = {
     ),
     "peephole-lstm": CellSpec(
         name="peephole-lstm", gates=("i", "f", "g", "o"), has_c=True, chunks=4,
-        vectors=_LSTM_VECTORS + ("peep_i", "peep_f", "peep_o"), sigmoid=("i", "f", "o"), step=peephole_lstm_step,
+        vectors=(*_LSTM_VECTORS, "peep_i", "peep_f", "peep_o"), sigmoid=("i", "f", "o"), step=peephole_lstm_step,
     ),
 }

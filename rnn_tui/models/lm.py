@@ -49,7 +49,8 @@ class LanguageModel(nn.Module):
         self.cfg, self.vocab_size = cfg, vocab_size
         if cfg.tie_weights and cfg.embed != cfg.hidden:
             raise RnnTuiError(f"--tie-weights needs a learned embedding of size --hidden ({cfg.hidden}); "
-                              f"got --embed {cfg.embed}" + (" (one-hot input has no embedding to share)" if cfg.embed == 0 else ""))
+                              f"got --embed {cfg.embed}"
+                              + (" (one-hot input has no embedding to share)" if cfg.embed == 0 else ""))
         # input: a learned embedding, or the one-hot vector itself (input size = vocab)
         self.embed = nn.Embedding(vocab_size, cfg.embed) if cfg.embed > 0 else None
         input_size = cfg.embed if cfg.embed > 0 else vocab_size
@@ -59,6 +60,7 @@ class LanguageModel(nn.Module):
         if cfg.tie_weights:
             # one matrix both reads tokens in and scores them out (Press & Wolf 2017); start it at
             # the head's scale, U(−1/√H, 1/√H), not the embedding's N(0, 1) (huge initial logits)
+            assert self.embed is not None  # checked above: tied weights need an embedding
             self.head.weight = self.embed.weight
             nn.init.uniform_(self.embed.weight, -1 / math.sqrt(cfg.hidden), 1 / math.sqrt(cfg.hidden))
         init_weights(self, cfg.init, cfg.forget_bias)

@@ -14,12 +14,25 @@ The state is stacked per layer, nn.LSTM's convention: (h,) or (h, c), each (L, B
 from __future__ import annotations
 
 import math
+from typing import TypedDict
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from rnn_tui.models.cells import CELLS, State
+
+
+class _Weights(TypedDict):
+    w_ih: torch.Tensor
+    w_hh: torch.Tensor
+    b_ih: torch.Tensor | None
+    b_hh: torch.Tensor | None
+
+
+class LayerWeights(_Weights, total=False):
+    w_peep: torch.Tensor  # (3, H): the peephole LSTM's p_i, p_f, p_o
+
 
 FUSED = {"rnn": nn.RNN, "rnn-relu": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
@@ -60,7 +73,8 @@ class PeepholeLSTM(nn.Module):
             b_ih, b_hh = getattr(self, f"bias_ih_l{k}"), getattr(self, f"bias_hh_l{k}")
             w_peep = getattr(self, f"weight_peep_l{k}")
             gx = F.linear(x, w_ih, b_ih)  # the input projection for all t: one matmul (B, T, 4H)
-            s, outs = (h0[k], c0[k]), []
+            s: State = (h0[k], c0[k])
+            outs = []
             for gx_t in gx.unbind(1):  # unbind, not gx[:, t]: indexing makes backward O(T²)
                 s, _ = step(gx_t, s, w_hh, b_hh, w_peep)
                 outs.append(s[0])
@@ -89,7 +103,7 @@ class Recurrent(nn.Module):
     # -- state -----------------------------------------------------------------------------------
 
     def init_state(self, batch: int, device: torch.device | str | None = None) -> State:
-        w = self.core.weight_hh_l0
+        w: torch.Tensor = self.core.weight_hh_l0  # type: ignore[assignment]  # nn.Module attributes type as Module
         zeros = torch.zeros(self.layers, batch, self.hidden, device=device or w.device, dtype=w.dtype)
         return (zeros, zeros.clone()) if self.spec.has_c else (zeros,)
 
@@ -107,10 +121,10 @@ class Recurrent(nn.Module):
 
     # -- the same equations on the same weights, from cells.py -----------------------------------
 
-    def layer_weights(self, layer: int) -> dict[str, torch.Tensor | None]:
+    def layer_weights(self, layer: int) -> LayerWeights:
         """w_ih, w_hh, b_ih, b_hh (None without bias), and w_peep for the peephole LSTM."""
         m = self.core
-        w = {
+        w: LayerWeights = {
             "w_ih": getattr(m, f"weight_ih_l{layer}"),
             "w_hh": getattr(m, f"weight_hh_l{layer}"),
             "b_ih": getattr(m, f"bias_ih_l{layer}", None),

@@ -86,8 +86,8 @@ class Encoded:
         def rows(t: torch.Tensor | None) -> torch.Tensor | None:
             return None if t is None else t.index_select(0, index)
 
-        return Encoded(rows(self.outputs), rows(self.keys), rows(self.mask), reorder_state(self.state, index),
-                       rows(self.context))
+        return Encoded(self.outputs.index_select(0, index), rows(self.keys), self.mask.index_select(0, index),
+                       reorder_state(self.state, index), rows(self.context))
 
 
 @dataclass
@@ -185,7 +185,7 @@ class Seq2Seq(nn.Module):
 
     def encode(self, src: torch.Tensor, src_len: torch.Tensor) -> Encoded:
         """src (B, S) padded ids, src_len (B,) -> Encoded (outputs, keys, mask, s_0, context)."""
-        B, S = src.shape
+        _B, S = src.shape
         if bool((src_len < 1).any()):
             raise RnnTuiError("a source sentence has no tokens; nothing to translate")
         src_len = src_len.to(src.device)
@@ -196,6 +196,7 @@ class Seq2Seq(nn.Module):
             out_b, state_b = _run_packed(self.encoder_b, _gather_time(x, rev), src_len)
             out = torch.cat([out, _gather_time(out_b, rev)], dim=-1)  # h_j = [→h_j ; ←h_j]
             # s_0 = tanh(W_b [→h_S ; ←h_1] + b_b), layer by layer (and for c with its own W_b')
+            assert self.bridge is not None  # built with the backward encoder
             state = tuple(torch.tanh(bridge(torch.cat([f, b], dim=-1)))
                           for bridge, f, b in zip(self.bridge, state, state_b))
         mask = torch.arange(S, device=src.device)[None, :] < src_len[:, None]
@@ -210,7 +211,9 @@ class Seq2Seq(nn.Module):
 
     def _attend(self, query: torch.Tensor, enc: Encoded) -> tuple[torch.Tensor, torch.Tensor]:
         """query (B, T, H) -> context c_t (B, T, He) and weights α_t (B, T, S)."""
+        assert enc.keys is not None  # every attention precomputes its keys (encode)
         if self.attention == "additive":
+            assert self.v is not None and self.w_q is not None
             scores = self.v(torch.tanh(self.w_q(query)[:, :, None, :] + enc.keys[:, None, :, :])).squeeze(-1)
         else:  # dot / general: s_tᵀ keys_j
             scores = query @ enc.keys.transpose(1, 2)
@@ -221,8 +224,10 @@ class Seq2Seq(nn.Module):
     def _input(self, emb: torch.Tensor, ctx: torch.Tensor | None, enc: Encoded) -> torch.Tensor:
         """The decoder's input: emb (B, [T,] E), joined by c_t (additive) or c (none + feed_context)."""
         if self.attention == "additive":
+            assert ctx is not None
             return torch.cat([emb, ctx], dim=-1)
         if self.attention == "none" and self.cfg.feed_context:
+            assert enc.context is not None
             c = enc.context if emb.dim() == 2 else enc.context[:, None, :].expand(-1, emb.size(1), -1)
             return torch.cat([emb, c], dim=-1)
         return emb
@@ -232,6 +237,7 @@ class Seq2Seq(nn.Module):
         if self.attention == "none":
             out = s
         else:
+            assert self.w_c is not None and ctx is not None
             out = torch.tanh(self.w_c(torch.cat([ctx, s], dim=-1)))  # s̃_t = tanh(W_c [c_t ; s_t])
         return self.head(self.drop(out))
 
@@ -278,15 +284,18 @@ class Seq2Seq(nn.Module):
         use_ref = None
         if teacher_forcing < 1.0:
             use_ref = (torch.rand((B, T), generator=generator) < teacher_forcing).to(tgt_in.device)
-        state, logits, alphas = enc.state, [], []
+        state = enc.state
+        logits: list[torch.Tensor] = []
+        alphas: list[torch.Tensor] = []
         for t, emb_t in enumerate(emb.unbind(1)):  # unbind, not emb[:, t] (backward stays O(T))
             if use_ref is not None and t > 0:
                 own = self.drop(self.tgt_embed(logits[-1].detach().argmax(-1)))  # the model's own guess
                 emb_t = torch.where(use_ref[:, t, None], emb_t, own)
             lg, state, alpha = self._step(emb_t, state, enc, self._decoder_rnn)
             logits.append(lg)
-            alphas.append(alpha)
-        return torch.stack(logits, 1), (torch.stack(alphas, 1) if alphas[0] is not None else None)
+            if alpha is not None:
+                alphas.append(alpha)
+        return torch.stack(logits, 1), (torch.stack(alphas, 1) if alphas else None)
 
     # -- one token at a time (decoding) ----------------------------------------------------------------
 
@@ -320,7 +329,7 @@ class Seq2Seq(nn.Module):
             forced = None
             if tgt_ids is not None:
                 forced = [int(i) for i in tgt_ids]
-                forced = forced if forced and forced[-1] == EOS else forced + [EOS]
+                forced = forced if forced and forced[-1] == EOS else [*forced, EOS]
             steps = len(forced) if forced is not None else 2 * len(src_ids) + 10
             step_parts: list[list[list[dict[str, torch.Tensor]]]] = []
 

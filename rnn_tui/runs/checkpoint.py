@@ -103,7 +103,8 @@ def load_model_state(model: torch.nn.Module, state: dict[str, torch.Tensor], whe
     unexpected = sorted(set(state) - set(own))
     if missing or unexpected:
         name = (missing or unexpected)[0]
-        raise RnnTuiError(f"{where} does not fit this model ({'missing' if missing else 'unexpected'} weight {name}); it belongs to another model config")
+        raise RnnTuiError(f"{where} does not fit this model ({'missing' if missing else 'unexpected'} weight {name}); "
+                          "it belongs to another model config")
     for key in own:  # the model's own order: the first layer that differs is named
         value = state[key]
         if own[key].shape != value.shape:

@@ -18,6 +18,7 @@ No torch here: importing this module costs what the run directory costs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -138,8 +139,6 @@ def stop_trainer(run: RunDir, timeout: float = 5) -> Status:
         time.sleep(0.05)
     pid = trainer_pid(run)
     if pid is not None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     return wait_trainer(run, timeout)

@@ -137,7 +137,7 @@ class EndEvent(_EndEvent, total=False):
     best_val_loss: float | None
 
 
-MetricEvent = Union[StartEvent, TrainEvent, ValEvent, ControlEvent, EndEvent]
+MetricEvent = StartEvent | TrainEvent | ValEvent | ControlEvent | EndEvent
 
 
 # -- samples.jsonl ---------------------------------------------------------------------------------
@@ -166,7 +166,7 @@ class SampleEvent(Sample, _Progress):
     event: Literal["sample"]
 
 
-Event = Union[MetricEvent, SampleEvent]  # what the trainer's ``on_event`` callback receives
+Event = MetricEvent | SampleEvent  # what the trainer's ``on_event`` callback receives
 
 
 # -- control.jsonl ---------------------------------------------------------------------------------

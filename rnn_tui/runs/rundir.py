@@ -24,8 +24,19 @@ from rnn_tui.config import Config, check_lr
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.runs.files import append_jsonl, atomic_write_json, atomic_write_text, read_json, read_jsonl
 from rnn_tui.runs.records import (
-    Cmd, Command, MetricEvent, RunSummary, SampleEvent, State, Status, StatusFields, checked_all, checked_command,
-    checked_metric, checked_sample, checked_status,
+    Cmd,
+    Command,
+    MetricEvent,
+    RunSummary,
+    SampleEvent,
+    State,
+    Status,
+    StatusFields,
+    checked_all,
+    checked_command,
+    checked_metric,
+    checked_sample,
+    checked_status,
 )
 
 if TYPE_CHECKING:  # the type checker's own copy: no run-time dependency
@@ -95,7 +106,7 @@ class RunDir:
     # -- creating and opening ------------------------------------------------------------------
 
     @classmethod
-    def create(cls, root: Path, config: Config, name: str | None = None) -> "RunDir":
+    def create(cls, root: Path, config: Config, name: str | None = None) -> RunDir:
         """A new run directory under ``root`` holding ``config``, its status ``starting``."""
         root = Path(root)
         try:
@@ -122,7 +133,7 @@ class RunDir:
         return run
 
     @classmethod
-    def open(cls, spec: str | Path, root: Path | None = None) -> "RunDir":
+    def open(cls, spec: str | Path, root: Path | None = None) -> RunDir:
         """A run named by id under ``root`` or by path; one clear line when there is none."""
         candidates = [Path(spec)]
         if root is not None:
@@ -157,7 +168,8 @@ class RunDir:
         if state in LIVE_STATES and not pid_alive(status.get("pid")):
             status["written_state"] = state
             status["state"] = "failed"
-            status["error"] = f"the trainer (pid {status.get('pid')}) ended without a final status; resume with `rnn-tui train --resume {self.id}`"
+            status["error"] = (f"the trainer (pid {status.get('pid')}) ended without a final status; "
+                               f"resume with `rnn-tui train --resume {self.id}`")
         return status
 
     # -- metrics, samples, control -------------------------------------------------------------

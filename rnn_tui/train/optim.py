@@ -47,7 +47,7 @@ class Schedule:
     best: float = math.inf
 
     @classmethod
-    def from_config(cls, cfg: TrainConfig) -> "Schedule":
+    def from_config(cls, cfg: TrainConfig) -> Schedule:
         return cls(
             kind=cfg.schedule, base_lr=cfg.lr, warmup=cfg.warmup, step_size=cfg.step_size, gamma=cfg.gamma,
             decay=cfg.decay, min_lr_fraction=cfg.min_lr_fraction, plateau_patience=cfg.plateau_patience,
@@ -94,7 +94,7 @@ class Schedule:
         return state
 
     @classmethod
-    def from_state(cls, state: dict) -> "Schedule":
+    def from_state(cls, state: dict) -> Schedule:
         state = dict(state)
         if state.get("best") is None:
             state["best"] = math.inf

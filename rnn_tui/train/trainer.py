@@ -12,6 +12,7 @@ hidden state, so N steps + resume to 2N gives the same numbers as 2N steps in on
 
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
 import time
@@ -24,7 +25,17 @@ from rnn_tui.config import Config, check_lr
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.runs.checkpoint import Checkpoint, checkpoint_exists, load_checkpoint, load_model_state, save_checkpoint
 from rnn_tui.runs.records import (
-    Command, ControlEvent, EndEvent, Event, FinalState, SampleEvent, StartEvent, State, StatusFields, TrainEvent, ValEvent,
+    Command,
+    ControlEvent,
+    EndEvent,
+    Event,
+    FinalState,
+    SampleEvent,
+    StartEvent,
+    State,
+    StatusFields,
+    TrainEvent,
+    ValEvent,
     Validation,
 )
 from rnn_tui.runs.rundir import HEARTBEAT_S, RunDir
@@ -186,7 +197,7 @@ class Trainer:
 
     # -- what the loop writes --------------------------------------------------------------------
 
-    def _log(self, acc: "_Accumulator", lr: float) -> None:
+    def _log(self, acc: _Accumulator, lr: float) -> None:
         if not acc.n:
             return
         loss = acc.loss / acc.n
@@ -257,7 +268,8 @@ class Trainer:
             extra["rng/cuda"] = torch.cuda.get_rng_state(self.device)
         extra.update(self.task.extra())
         meta = {
-            "task": self.cfg.task, "config": self.cfg.to_dict(), **self.task.meta(), "step": self.step, "epoch": self.epoch, "index": self.index,
+            "task": self.cfg.task, "config": self.cfg.to_dict(), **self.task.meta(), "step": self.step, "epoch": self.epoch,
+            "index": self.index,
             "elapsed": self.elapsed, "val_loss": val_loss, "best_val_loss": _finite_or_none(self.best_val),
             "bad_evals": self.bad_evals, "schedule": self.schedule.state(), "saved": time.time(),
         }
@@ -315,7 +327,7 @@ class Trainer:
             fields["error"] = error
         self.run.write_status(**fields)
 
-    def _finish(self, acc: "_Accumulator") -> EndEvent:
+    def _finish(self, acc: _Accumulator) -> EndEvent:
         t = self.cfg.train
         if acc.n:
             self._log(acc, self.schedule.lr(max(self.step - 1, 0), self.epoch, self.progress()))
@@ -350,14 +362,12 @@ class Trainer:
         self.on_event(record)
 
     def _install_signal_handlers(self) -> None:
-        def handler(signum, frame):  # noqa: ARG001
+        def handler(signum, frame):
             self.stop_reason = f"stopped by signal {signal.Signals(signum).name}"
 
         for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
+            with contextlib.suppress(ValueError):  # not the main thread (tests): no signal handling
                 signal.signal(sig, handler)
-            except ValueError:  # not the main thread (tests): no signal handling
-                pass
 
 
 def train_run(run: RunDir, on_event: Callable[[Event], None] | None = None, resume: bool = False) -> EndEvent:

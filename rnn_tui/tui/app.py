@@ -7,6 +7,7 @@ trainer also happen in thread workers that only post messages. Message handlers 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
@@ -26,14 +27,14 @@ from rnn_tui.errors import RnnTuiError
 from rnn_tui.runs.follower import Follower
 from rnn_tui.runs.rundir import LIVE_STATES, RunDir
 from rnn_tui.tui.history import RunHistory
-from rnn_tui.tui.model_cache import ModelCache
 from rnn_tui.tui.messages import DataPreviewed, RunsListed, RunsUpdated, TrainerStarted, UserError
+from rnn_tui.tui.model_cache import ModelCache
 from rnn_tui.tui.panes.data import DataPane
 from rnn_tui.tui.panes.generate import GeneratePane
-from rnn_tui.tui.panes.translate import TranslatePane
 from rnn_tui.tui.panes.inspect import InspectPane
 from rnn_tui.tui.panes.runs import RunsPane
 from rnn_tui.tui.panes.train import TrainPane
+from rnn_tui.tui.panes.translate import TranslatePane
 from rnn_tui.tui.screens.dialogs import HelpScreen, LrScreen, QuitScreen
 
 MIN_SIZE = (60, 20)
@@ -45,10 +46,8 @@ def _unless_shut_down(handler):
 
     @functools.wraps(handler)
     def handle(self, message):
-        try:
+        with contextlib.suppress(NoMatches):  # the widgets are already gone; the Pilot tests check every update lands
             handler(self, message)
-        except NoMatches:  # the widgets are already gone; the Pilot tests check every update lands
-            pass
 
     return handle
 
@@ -337,7 +336,8 @@ class RnnTuiApp(App[None]):
 
     # where focus goes on entering a tab: the widget its keys act on (digits still switch tabs
     # from there; inside a text input they type, and tab / ctrl+p get out)
-    FOCUS_ON_ENTER = {"data": "#d-builtin", "train": "#start", "inspect": "InspectPane", "generate": "Input", "runs": "#runs-table",
+    FOCUS_ON_ENTER = {"data": "#d-builtin", "train": "#start", "inspect": "InspectPane", "generate": "Input",
+                      "runs": "#runs-table",
                       "translate": "#tr-source"}
 
     def _focus_first(self, name: str) -> None:

@@ -50,7 +50,7 @@ class Jobs(Widget):
         """Run a worker's body; an exception is posted as JobFailed(job, one line)."""
         try:
             yield
-        except Exception as exc:  # noqa: BLE001 — one line, never a crash
+        except Exception as exc:
             self.post_message(JobFailed(job, failure_line(exc, doing)))
 
     def on_job_failed(self, message: JobFailed) -> None:

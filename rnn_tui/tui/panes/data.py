@@ -20,6 +20,7 @@ from rnn_tui.tui.screens.file_picker import FilePickerScreen
 from rnn_tui.tui.widgets.path_suggester import PathSuggester
 from rnn_tui.tui.widgets.setting_fields import SettingFields, config_fields
 
+
 class DataPane(Widget):
     BINDINGS = [
         Binding("ctrl+r", "preview", "Preview", id="data.preview"),
@@ -110,9 +111,11 @@ class DataPane(Widget):
         if info is None:
             return
         lines = [f"{info['spec']} — {info.get('description', '')}",
-                 f"{info['tokens']:,} tokens · vocabulary {info['vocab_size']:,} · {info['lines']:,} lines · {info['chars']:,} chars",
+                 f"{info['tokens']:,} tokens · vocabulary {info['vocab_size']:,} · {info['lines']:,} lines "
+                 f"· {info['chars']:,} chars",
                  "split: " + ", ".join(f"{k} {v:,}" for k, v in info["split"].items()),
-                 "top tokens: " + "  ".join(f"{visible_token(t)}×{c}" for t, c in info["top_tokens"][:12]), "", "tokens per line:"]
+                 "top tokens: " + "  ".join(f"{visible_token(t)}×{c}" for t, c in info["top_tokens"][:12]),
+                 "", "tokens per line:"]
         hist = info["length_histogram"]
         peak = max(hist["counts"]) or 1
         for lo, hi, n in zip(hist["bins"], hist["bins"][1:], hist["counts"]):

@@ -25,8 +25,8 @@ from textual.widgets import Input, Label, Select, Static
 
 from rnn_tui.decode.settings import Sampling
 from rnn_tui.display import prob_style, visible_token
-from rnn_tui.options import build
 from rnn_tui.errors import RnnTuiError
+from rnn_tui.options import build
 from rnn_tui.tui.history import RunHistory
 from rnn_tui.tui.jobs import Jobs
 from rnn_tui.tui.model_cache import ModelCache

@@ -30,7 +30,7 @@ from rnn_tui.inspect.units import SORTS, unit_order
 from rnn_tui.tui.history import RunHistory
 from rnn_tui.tui.jobs import Jobs
 from rnn_tui.tui.model_cache import ModelCache
-from rnn_tui.tui.widgets.heatmap import Heatmap, HeatLegend
+from rnn_tui.tui.widgets.heatmap import HeatLegend, Heatmap
 from rnn_tui.tui.widgets.token_strip import TokenStrip
 
 DEFAULT_TEXT = "def main():\\n    return 0"
@@ -60,7 +60,9 @@ class InspectPane(Jobs, can_focus=True):
     InspectPane #ins-body { height: 1fr; }
     InspectPane #ins-left { width: 1fr; }
     InspectPane #ins-layers { height: auto; max-height: 5; min-height: 2; }
-    InspectPane #ins-layers-title, InspectPane #ins-time-title { height: 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis; }
+    InspectPane #ins-layers-title, InspectPane #ins-time-title {
+        height: 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis;
+    }
     InspectPane #ins-time { height: 1fr; min-height: 3; }
     InspectPane #ins-side { width: 45%; max-width: 64; border-left: vkey $panel; padding: 0 1; scrollbar-size-vertical: 1; }
     InspectPane #ins-topk { height: auto; }
@@ -108,7 +110,8 @@ class InspectPane(Jobs, can_focus=True):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="ins-inputs"):
-            yield Input(self.default_text, placeholder=f"text to inspect (\\n for a newline; a translator: source, or source{SEQ2SEQ_SEPARATOR}target)", id="ins-text", compact=True)
+            hint = f"text to inspect (\\n for a newline; a translator: source, or source{SEQ2SEQ_SEPARATOR}target)"
+            yield Input(self.default_text, placeholder=hint, id="ins-text", compact=True)
             yield Input(placeholder="/ unit #", id="ins-search", compact=True, restrict=r"[0-9]*", max_length=6)
         yield TokenStrip(id="ins-tokens")
         yield Static("No run: train one in Train, or open one in Runs.", id="ins-header", markup=False)
@@ -451,8 +454,9 @@ class InspectPane(Jobs, can_focus=True):
             return
         names = list(self.parts)
         self.part = names[(names.index(self.part) + 1) % len(names)]
-        self.set_trace(self.parts[self.part])
-        self.notify(f"{self.part}: {self.data.length} steps", timeout=2)
+        data = self.parts[self.part]
+        self.set_trace(data)
+        self.notify(f"{self.part}: {data.length} steps", timeout=2)
 
     def action_search(self) -> None:
         self.query_one("#ins-search", Input).focus()

@@ -141,7 +141,7 @@ class TrainPane(Widget):
                                    COLORS[(k + 3) % len(COLORS)]))  # its own colour: train and val stay apart
             records = h.val if key.startswith("val_") else h.train
             second.append(Series(f"{tag}{key}", tuple(r["step"] for r in records),
-                                 tuple(float(r.get(key) if r.get(key) is not None else math.nan) for r in records), color))
+                                 tuple(_number(r.get(key)) for r in records), color))
         self.query_one("#loss-plot", LinePlot).set_series(loss)
         self.query_one("#second-plot", LinePlot).set_series(second)
 
@@ -153,3 +153,8 @@ class TrainPane(Widget):
 
     def clear_samples(self) -> None:
         self.query_one("#samples", RichLog).clear()
+
+
+def _number(value: object) -> float:
+    """A metric as a plot's y: nan where the record has none (a gap in the curve)."""
+    return float(value) if isinstance(value, (int, float)) else math.nan

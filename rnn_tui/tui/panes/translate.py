@@ -60,7 +60,7 @@ def describe_run(history: RunHistory) -> tuple[str, bool | None]:
     return " · ".join(parts), True
 
 
-def hypotheses_text(result: dict[str, Any], bleu: float | None, tokenize: str | None, step: int | None) -> Text:
+def hypotheses_text(result: Translation, bleu: float | None, tokenize: str | None, step: int | None) -> Text:
     """The n-best list (scores aligned by cell width), the sentence BLEU and how it was decoded."""
     out = Text()
     if result["unknown"]:

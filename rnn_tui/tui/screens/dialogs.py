@@ -39,9 +39,6 @@ class HelpScreen(ModalScreen[None]):
             for name, text in CELL_TEXT.items():
                 yield Static(f"[b]{name}[/b]  {text.convention}\n" + "\n".join(f"    {e}" for e in text.equations))
 
-    def action_dismiss(self) -> None:
-        self.dismiss(None)
-
 
 class QuitScreen(ModalScreen[str]):
     """Asked when a trainer is still running: stop it, leave it, or stay."""

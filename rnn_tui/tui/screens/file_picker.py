@@ -5,8 +5,8 @@ Textual's DirectoryTree lists folders in its own worker threads. Hidden entries 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from textual import on
 from textual.app import ComposeResult
@@ -36,7 +36,8 @@ class FilePickerScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-box"):
-            yield Label(f"Choose a text file, a folder of .txt or a TSV of pairs (enter picks a file, f this folder, esc cancels) — {self.start.resolve()}")
+            yield Label("Choose a text file, a folder of .txt or a TSV of pairs (enter picks a file, f this folder, "
+                        f"esc cancels) — {self.start.resolve()}")
             yield DataTree(self.start, id="picker-tree")
 
     @on(DirectoryTree.FileSelected)

@@ -11,8 +11,8 @@ long sentence sideways instead of cutting it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -129,4 +129,4 @@ class AttentionMap(Widget):
         return Strip(segments).crop_extend(0, width, base)
 
 
-__all__ = ["AttentionMap", "NO_ATTENTION", "weight_style"]
+__all__ = ["NO_ATTENTION", "AttentionMap", "weight_style"]

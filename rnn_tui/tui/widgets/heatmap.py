@@ -8,9 +8,9 @@ foreground and the lower row's colour as background. Colours are quantised
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Sequence
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -237,9 +237,7 @@ class Heatmap(ScrollView, can_focus=True):
         styles = self._styles
         upper = self._levels(self._rows[2 * line])
         has_lower = 2 * line + 1 < len(self._rows)
-        lower: list[int | None] = (
-            self._levels(self._rows[2 * line + 1]) if has_lower else [None] * self._n_cols
-        )
+        lower: list[int | None] = [*self._levels(self._rows[2 * line + 1])] if has_lower else [None] * self._n_cols
         segments: list[Segment] = []
         run_key: tuple[int, int | None] | None = None
         run = 0
@@ -399,4 +397,4 @@ class HeatLegend(Widget):
         return Strip(segments).crop_extend(0, width, base)
 
 
-__all__ = ["Heatmap", "HeatLegend", "cell_style", "data_range"]
+__all__ = ["HeatLegend", "Heatmap", "cell_style", "data_range"]

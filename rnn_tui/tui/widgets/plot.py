@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from rich.cells import cell_len
 from rich.color import ColorParseError
@@ -52,7 +53,7 @@ def downsample(
     if all(map(operator.le, xs, xs[1:])):  # sorted x (the usual case): bisect the buckets
         x0, span = xs[0], (xs[-1] - xs[0]) or 1.0
         edges = [bisect_left(xs, x0 + span * b / buckets) for b in range(buckets)] + [n]
-        for a, b in zip(edges, edges[1:]):
+        for a, b in itertools.pairwise(edges):
             if a < b:
                 part = ys[a:b]
                 keep.add(a + part.index(min(part)))
@@ -173,14 +174,13 @@ class LinePlot(Widget):
 
     def _points(self, series: Series, buckets: int) -> tuple[list[float], list[float]]:
         """The series downsampled to `buckets` pixel columns, log10 applied if log_y."""
-        xs, ys = series.xs, series.ys
+        xs: Sequence[float] = series.xs
+        ys: Sequence[float] = series.ys
         if self.log_y:  # drop y <= 0 first; log10 is monotonic, so min/max survive it
             pairs = [(x, y) for x, y in zip(xs, ys) if y > 0]
-            xs, ys = tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
-        xs, ys = downsample(xs, ys, buckets)
-        if self.log_y:
-            ys = [math.log10(y) for y in ys]
-        return xs, ys
+            xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
+        px, py = downsample(xs, ys, buckets)
+        return px, [math.log10(y) for y in py] if self.log_y else py
 
     def _legend(self, base: Style, width: int, max_lines: int) -> list[Strip]:
         """The title and one entry per series (``━ name last-value``), wrapped onto up to
@@ -191,7 +191,8 @@ class LinePlot(Widget):
             value = "–" if last is None else format_number(last, 4)
             style = self._color_style(base, series.color)
             entries.append([Segment(f"━ {series.name} ", style + Style(bold=True)), Segment(value, base)])
-        lines: list[list[Segment]] = [[Segment(self.title, self.get_component_rich_style("line-plot--title"))] if self.title else []]
+        title = [Segment(self.title, self.get_component_rich_style("line-plot--title"))] if self.title else []
+        lines: list[list[Segment]] = [title]
         for entry in entries:
             used = sum(cell_len(seg.text) for seg in lines[-1])
             need = sum(cell_len(seg.text) for seg in entry) + 2
@@ -257,7 +258,7 @@ class LinePlot(Widget):
                 for x, y in zip(xs, ys)
             ]
             path = pixels[:1]
-            for a, b in zip(pixels, pixels[1:]):
+            for a, b in itertools.pairwise(pixels):
                 path += _line(*a, *b)[1:]
             for px, py in path:
                 row, col = py // 4, px // 2

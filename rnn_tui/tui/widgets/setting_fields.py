@@ -64,23 +64,28 @@ class SettingFields(Vertical):
             else:
                 yield Input(show_text(value), id=field_id(key), tooltip=s.help, compact=True)
 
+    def _field(self, key: str) -> Input | Select[Any] | Checkbox:
+        widget = self.query_one(f"#{field_id(key)}")
+        assert isinstance(widget, (Input, Select, Checkbox))
+        return widget
+
     def values(self) -> dict[str, Any]:
         """key -> the typed value of every field (raises SettingError for text that is no number)."""
         out = {}
         for key, d in self.fields:
-            widget = self.query_one(f"#{field_id(key)}")
+            widget = self._field(key)
             widget.remove_class("-invalid")
-            if isinstance(widget, Input):
-                out[key] = parse_text(d, widget.value)
-            else:
-                out[key] = widget.value
+            out[key] = parse_text(d, widget.value) if isinstance(widget, Input) else widget.value
         return out
 
     def set_values(self, values: dict[str, Any]) -> None:
         for key, _ in self.fields:
             if key in values:
-                widget = self.query_one(f"#{field_id(key)}")
-                widget.value = show_text(values[key]) if isinstance(widget, Input) else values[key]
+                widget = self._field(key)
+                if isinstance(widget, Input):
+                    widget.value = show_text(values[key])
+                else:
+                    widget.value = values[key]
 
     def mark_invalid(self, name: str) -> bool:
         """Mark the field of setting ``name`` (a SettingError's) as refused; False if it is not here."""
