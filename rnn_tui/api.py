@@ -21,7 +21,7 @@ from rnn_tui.config import Config
 from rnn_tui.decode.sampling import sample
 from rnn_tui.decode.settings import Beam, Sampling
 from rnn_tui.errors import RnnTuiError
-from rnn_tui.results import Continuation, Evaluation, GeneratedToken, Score, Translation
+from rnn_tui.results import SPLITS, Continuation, Evaluation, GeneratedToken, Score, Translation
 from rnn_tui.runs.checkpoint import load_checkpoint, load_model_state
 from rnn_tui.runs.rundir import RunDir, runs_root
 
@@ -171,8 +171,8 @@ class LoadedTranslator:
         from rnn_tui.decode.bleu import corpus_bleu
         from rnn_tui.train.tasks import Seq2SeqTask
 
-        if split not in ("test", "val"):
-            raise RnnTuiError(f"--split must be test or val; got {split!r}")
+        if split not in SPLITS:
+            raise RnnTuiError(f"the split must be one of {', '.join(SPLITS)}; got {split!r}")
         search = Beam(width=beam, alpha=alpha)
         corpus = Seq2SeqTask(self.config, self.meta).corpus
         pairs = corpus.test if split == "test" else corpus.val

@@ -14,11 +14,18 @@ from typing import Any
 import click
 
 from rnn_tui.cli_options import config_options, given_settings, refuse_locked_for_resume, value_options
+from rnn_tui.config import TOKENIZERS
+from rnn_tui.decode.bleu import BLEU_TOKENIZERS, SMOOTH_DEFAULTS
 from rnn_tui.decode.settings import Beam, Sampling
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.options import SettingError
+from rnn_tui.results import SPLITS
+from rnn_tui.runs.records import CHECKPOINT_TAGS
+from rnn_tui.runs.rundir import COMMANDS
 
-RUNS_DIR_HELP = "Runs root (default: $RNN_TUI_RUNS or ./runs)."
+RUNS_DIR_OPTION = click.option("--runs-dir", default=None, help="Runs root (default: $RNN_TUI_RUNS or ./runs).")
+CHECKPOINT_OPTION = click.option("--checkpoint", type=click.Choice(CHECKPOINT_TAGS), default="latest", show_default=True,
+                                 help="Which checkpoint of the run.")
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -45,7 +52,7 @@ def cli(ctx: click.Context) -> None:
 @cli.command()
 @click.option("--run", "run_spec", default=None, help="Open this run (reattach if it is training).")
 @click.option("--data", "data_spec", default=None, help="Open this dataset.")
-@click.option("--runs-dir", default=None, help=RUNS_DIR_HELP)
+@RUNS_DIR_OPTION
 def app(run_spec: str | None, data_spec: str | None, runs_dir: str | None) -> None:
     """Open the Textual app (on the built-in default dataset unless --data or --run is given)."""
     from rnn_tui.data.spec import resolve
@@ -84,8 +91,8 @@ def data_list(as_json: bool) -> None:
 
 @data.command("show")
 @click.argument("spec")
-@click.option("--tokenizer", type=click.Choice(["char", "word", "jieba"]), default="char", show_default=True)
-@click.option("--tgt-tokenizer", type=click.Choice(["char", "word", "jieba"]), default="char", show_default=True,
+@click.option("--tokenizer", type=click.Choice(TOKENIZERS), default="char", show_default=True)
+@click.option("--tgt-tokenizer", type=click.Choice(TOKENIZERS), default="char", show_default=True,
               help="Target-side tokenizer for sentence pairs.")
 @click.option("--encoding", default="utf-8", show_default=True)
 @click.option("--top", default=20, show_default=True, help="How many top tokens.")
@@ -130,7 +137,7 @@ def data_get(name: str, url: str | None) -> None:
 @cli.command()
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None, help="Start from this config.toml.")
 @config_options
-@click.option("--runs-dir", default=None, help=RUNS_DIR_HELP)
+@RUNS_DIR_OPTION
 @click.option("--name", default=None, help="Run id (default: time, cell and data).")
 @click.option("--resume", "resume_spec", default=None, help="Continue this run exactly where it stopped.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a progress bar.")
@@ -211,8 +218,8 @@ def _check_setup(cfg) -> None:
 @click.option("--prime", default=None, help="Text to start from (default: the start of the validation text).")
 @value_options(Sampling)
 @value_options(Beam, defaults={"width": None}, skip=())
-@click.option("--checkpoint", type=click.Choice(["latest", "best"]), default="latest", show_default=True)
-@click.option("--runs-dir", default=None, help=RUNS_DIR_HELP)
+@CHECKPOINT_OPTION
+@RUNS_DIR_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def generate(run_spec: str, prime: str | None, width: int | None, alpha: float, nbest: int, checkpoint: str,
              runs_dir: str | None, as_json: bool, **sampling: Any) -> None:
@@ -248,8 +255,8 @@ def generate(run_spec: str, prime: str | None, width: int | None, alpha: float, 
 @click.argument("run_spec", metavar="RUN")
 @click.argument("text", required=False)
 @click.option("--file", "path", type=click.Path(dir_okay=False), default=None, help="Score this file's text.")
-@click.option("--checkpoint", type=click.Choice(["latest", "best"]), default="latest", show_default=True)
-@click.option("--runs-dir", default=None, help=RUNS_DIR_HELP)
+@CHECKPOINT_OPTION
+@RUNS_DIR_OPTION
 @click.option("--top", default=10, show_default=True, help="How many most surprising tokens to list.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def score(run_spec: str, text: str | None, path: str | None, checkpoint: str, runs_dir: str | None, top: int,
@@ -276,8 +283,8 @@ def score(run_spec: str, text: str | None, path: str | None, checkpoint: str, ru
               help="A translation run: force this target (else `SOURCE => TARGET` in TEXT, else greedy).")
 @click.option("--layer", type=int, default=None, help="Only this layer (0-based).")
 @click.option("--topk", default=5, show_default=True, help="Next-token candidates per step.")
-@click.option("--checkpoint", type=click.Choice(["latest", "best"]), default="latest", show_default=True)
-@click.option("--runs-dir", default=None, help=RUNS_DIR_HELP)
+@CHECKPOINT_OPTION
+@RUNS_DIR_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def inspect(run_spec: str, text: str | None, path: str | None, target: str | None, layer: int | None, topk: int,
             checkpoint: str, runs_dir: str | None, as_json: bool) -> None:
@@ -306,14 +313,14 @@ def inspect(run_spec: str, text: str | None, path: str | None, target: str | Non
 @click.argument("text", required=False)
 @value_options(Beam)
 @click.option("--max-len", type=int, default=None, help="Most target tokens [default: 2 × source tokens + 10].")
-@click.option("--split", type=click.Choice(["test", "val"]), default=None,
+@click.option("--split", type=click.Choice(SPLITS), default=None,
               help="Translate the run's held-out split instead of TEXT and report corpus BLEU.")
-@click.option("--tokenize", type=click.Choice(["zh", "13a", "char", "none"]), default="zh", show_default=True,
+@click.option("--tokenize", type=click.Choice(BLEU_TOKENIZERS), default="zh", show_default=True,
               help="BLEU tokenization for --split.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="With --split: write the hypotheses here, one per line.")
-@click.option("--checkpoint", type=click.Choice(["latest", "best"]), default="latest", show_default=True)
-@click.option("--runs-dir", default=None, help=RUNS_DIR_HELP)
+@CHECKPOINT_OPTION
+@RUNS_DIR_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per sentence).")
 def translate(run_spec: str, text: str | None, width: int, alpha: float, nbest: int, max_len: int | None,
               split: str | None, tokenize: str, out: str | None, checkpoint: str, runs_dir: str | None,
@@ -356,7 +363,7 @@ def translate(run_spec: str, text: str | None, width: int, alpha: float, nbest: 
 
 
 @cli.command()
-@click.option("--runs-dir", default=None, help=RUNS_DIR_HELP)
+@RUNS_DIR_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def runs(runs_dir: str | None, as_json: bool) -> None:
     """List the runs: state, step, validation loss, model and data."""
@@ -373,9 +380,9 @@ def runs(runs_dir: str | None, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("run_spec", metavar="RUN")
-@click.argument("command", type=click.Choice(["pause", "resume", "stop", "set-lr"]))
+@click.argument("command", type=click.Choice(COMMANDS))
 @click.argument("value", required=False, type=float)
-@click.option("--runs-dir", default=None, help=RUNS_DIR_HELP)
+@RUNS_DIR_OPTION
 def control(run_spec: str, command: str, value: float | None, runs_dir: str | None) -> None:
     """Send a running training a command: pause, resume, stop, or set-lr VALUE."""
     from rnn_tui.runs.rundir import LIVE_STATES, RunDir, runs_root
@@ -396,9 +403,9 @@ def control(run_spec: str, command: str, value: float | None, runs_dir: str | No
 @cli.command()
 @click.argument("hyp_file", metavar="HYP_FILE")
 @click.argument("ref_files", metavar="REF_FILE...", nargs=-1, required=True)
-@click.option("--tokenize", type=click.Choice(["13a", "zh", "char", "none"]), default="13a", show_default=True,
+@click.option("--tokenize", type=click.Choice(BLEU_TOKENIZERS), default="13a", show_default=True,
               help="13a: mteval-v13a (WMT's default); zh: Chinese characters one by one; char: every character.")
-@click.option("--smooth", type=click.Choice(["exp", "floor", "add-k", "none"]), default="exp", show_default=True)
+@click.option("--smooth", type=click.Choice(tuple(SMOOTH_DEFAULTS)), default="exp", show_default=True)
 @click.option("--lowercase", is_flag=True, help="Case-insensitive BLEU.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def bleu(hyp_file: str, ref_files: tuple[str, ...], tokenize: str, smooth: str, lowercase: bool, as_json: bool) -> None:

@@ -8,7 +8,10 @@ of a run directory are in runs/records.py. No torch, no textual.
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Literal, TypedDict, get_args
+
+Split = Literal["test", "val"]  # the held-out parts of a run's data that `translate --split` scores
+SPLITS: tuple[Split, ...] = get_args(Split)
 
 
 class GeneratedToken(TypedDict):
@@ -79,7 +82,7 @@ class Evaluation(TypedDict):
     """``LoadedTranslator.evaluate``: corpus BLEU of a held-out split."""
 
     run: str
-    split: str  # test | val
+    split: Split
     pairs: int
     beam: int
     alpha: float

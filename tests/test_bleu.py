@@ -13,7 +13,7 @@ from sacrebleu.tokenizers.tokenizer_char import TokenizerChar
 from sacrebleu.tokenizers.tokenizer_zh import TokenizerZh
 
 from rnn_tui.decode import bleu
-from rnn_tui.decode.bleu import TOKENIZERS, corpus_bleu, corpus_bleu_tokens, sentence_bleu, tokenize
+from rnn_tui.decode.bleu import BLEU_TOKENIZERS, corpus_bleu, corpus_bleu_tokens, sentence_bleu, tokenize
 from rnn_tui.errors import RnnTuiError
 from tests.test_cli import run_cli
 
@@ -37,7 +37,7 @@ def sacre(line: str, kind: str) -> list[str]:
     return SACRE_TOKENIZERS[kind](line).split()
 
 
-@pytest.mark.parametrize("kind", TOKENIZERS)
+@pytest.mark.parametrize("kind", BLEU_TOKENIZERS)
 def test_tokenizers_match_sacrebleu(kind):
     rng = random.Random(1)
     fuzz = ["".join(rng.choices(CHAR_POOL, k=rng.randint(0, 30))) for _ in range(400)]
@@ -133,7 +133,7 @@ def test_several_reference_streams_match_sacrebleu():
 
 
 @pytest.mark.parametrize("smooth", SMOOTHINGS)
-@pytest.mark.parametrize("kind", TOKENIZERS)
+@pytest.mark.parametrize("kind", BLEU_TOKENIZERS)
 def test_every_tokenizer_and_smoothing_matches_sacrebleu(kind, smooth):
     rng = random.Random(f"{kind}-{smooth}")
     for _ in range(25):
@@ -218,7 +218,7 @@ def test_sentence_bleu_matches_sacrebleu():
         hyp, seg_refs = hyps[0], [stream[0] for stream in refs]
         if i % 3 == 0:
             hyp = " ".join(hyp.split()[:rng.randint(1, 3)])  # too short for some n-gram orders: effective order
-        kind = rng.choice(TOKENIZERS)
+        kind = rng.choice(BLEU_TOKENIZERS)
         ref = seg_refs[0] if len(seg_refs) == 1 and rng.random() < 0.5 else seg_refs
         assert_same(sentence_bleu(hyp, ref, tokenize=kind), sacrebleu.sentence_bleu(hyp, seg_refs, tokenize=kind))
 

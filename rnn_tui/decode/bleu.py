@@ -35,7 +35,7 @@ from typing import cast
 from rnn_tui.errors import RnnTuiError
 
 MAX_ORDER = 4
-TOKENIZERS = ("13a", "zh", "char", "none")
+BLEU_TOKENIZERS = ("13a", "zh", "char", "none")
 SMOOTH_DEFAULTS: dict[str, float] = {"none": 0.0, "floor": 0.1, "add-k": 1.0, "exp": 0.0}  # k: floor and add-k use it
 LOG_ZERO = -9999999999  # sacrebleu's log(0): a zero precision makes the score exactly 0
 
@@ -122,9 +122,9 @@ _TOKENIZE: dict[str, Callable[[str], list[str]]] = {
 
 
 def tokenize(text: str, kind: str) -> list[str]:
-    """The tokens of ``text`` under the tokenizer ``kind`` (one of ``TOKENIZERS``)."""
+    """The tokens of ``text`` under the tokenizer ``kind`` (one of ``BLEU_TOKENIZERS``)."""
     if kind not in _TOKENIZE:
-        raise RnnTuiError(f"unknown tokenizer {kind!r}; choose one of {', '.join(TOKENIZERS)}")
+        raise RnnTuiError(f"unknown tokenizer {kind!r}; choose one of {', '.join(BLEU_TOKENIZERS)}")
     return _TOKENIZE[kind](text)
 
 

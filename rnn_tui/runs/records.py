@@ -32,6 +32,8 @@ from typing import Any, Literal, TypedDict, TypeVar, Union, cast, get_args, get_
 State = Literal["starting", "running", "paused", "stopped", "finished", "failed"]
 FinalState = Literal["stopped", "finished", "failed"]
 Cmd = Literal["pause", "resume", "stop", "set-lr"]
+CheckpointTag = Literal["latest", "best"]  # checkpoints/<tag>.safetensors + <tag>.json
+CHECKPOINT_TAGS: tuple[CheckpointTag, ...] = get_args(CheckpointTag)
 
 
 # -- metrics.jsonl ---------------------------------------------------------------------------------
