@@ -64,13 +64,19 @@ def fill(pane: GeneratePane, **fields: str) -> None:
             pane.query_one(f"#gen-{name.replace('_', '-')}").value = value
 
 
+async def generate_greedy(pilot, app, prompt: str, length: int) -> GeneratePane:
+    """Type a prompt, generate greedily and wait until the status says it is done."""
+    pane = app.query_one(GeneratePane)
+    fill(pane, mode="greedy", length=str(length), prompt=prompt)
+    await pilot.press("ctrl+g")
+    assert await wait_for(pilot, lambda: status(app).startswith("done"))
+    return pane
+
+
 async def test_greedy_generation_matches_the_api(run_path):
     app = PaneApp(run_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        pane = app.query_one(GeneratePane)
-        fill(pane, mode="greedy", length="40", prompt="the ")
-        await pilot.press("ctrl+g")
-        assert await wait_for(pilot, lambda: status(app).startswith("done"))
+        await generate_greedy(pilot, app, "the ", 40)
         want = expected_text(run_path, "the ", Sampling(greedy=True, length=40))
         assert output(app) == "the " + want
         assert "40 tokens" in status(app) and "tok/s" in status(app) and "mean p" in status(app)
@@ -154,10 +160,7 @@ async def test_a_missing_run_is_one_error_line(tmp_path):
 async def test_chinese_is_joined_without_spaces(zh_run_path):
     app = PaneApp(zh_run_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        pane = app.query_one(GeneratePane)
-        fill(pane, mode="greedy", length="30", prompt="床前")
-        await pilot.press("ctrl+g")
-        assert await wait_for(pilot, lambda: status(app).startswith("done"))
+        await generate_greedy(pilot, app, "床前", 30)
         assert output(app) == "床前" + expected_text(zh_run_path, "床前", Sampling(greedy=True, length=30))
         assert sum("\u4e00" <= ch <= "\u9fff" for ch in output(app)) >= 7
         assert " " not in output(app)
@@ -166,10 +169,7 @@ async def test_chinese_is_joined_without_spaces(zh_run_path):
 async def test_score_mode_with_an_empty_prompt_scores_the_text_generated_last(run_path):
     app = PaneApp(run_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        pane = app.query_one(GeneratePane)
-        fill(pane, mode="greedy", length="30", prompt="the ")
-        await pilot.press("ctrl+g")
-        assert await wait_for(pilot, lambda: status(app).startswith("done"))
+        pane = await generate_greedy(pilot, app, "the ", 30)
         generated = output(app)  # the prime and its continuation, as shown
         fill(pane, prompt="")
         await pilot.press("ctrl+s")
