@@ -222,3 +222,16 @@ async def test_v_cycles_the_second_curve_of_a_finished_run(tmp_path):
         await pilot.press("v", "v")  # val_bleu: a language model has none, so no value
         assert await wait_for(pilot, lambda: plot_text(plot).startswith("val bleu"))
         assert "━ val_bleu –" in plot_text(plot)
+
+
+async def test_esc_leaves_a_text_field_so_the_tab_keys_work(tmp_path):
+    from textual.widgets import Input
+
+    app = RnnTuiApp(tmp_path / "runs")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("6")  # Translate: the focus lands in the source field
+        assert await wait_for(pilot, lambda: isinstance(app.focused, Input) and app.focused.id == "tr-source")
+        await pilot.press("3")  # typed into the field, as text
+        assert app.query_one("TabbedContent").active == "translate" and app.query_one("#tr-source", Input).value == "3"
+        await pilot.press("escape", "3")
+        assert await wait_for(pilot, lambda: app.query_one("TabbedContent").active == "inspect")

@@ -20,7 +20,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane
 
 from rnn_tui.config import Config
 from rnn_tui.errors import RnnTuiError
@@ -76,6 +76,7 @@ class RnnTuiApp(App[None]):
         Binding("5", "tab('runs')", "Runs", id="app.tab.runs"),
         Binding("6", "tab('translate')", "Translate", id="app.tab.translate"),
         Binding("f1", "help", "Help", id="app.help"),
+        Binding("escape", "leave_field", "Leave the field", show=False, id="app.leave_field"),
         Binding("ctrl+q", "quit_app", "Quit", id="app.quit", priority=True),
     ]
 
@@ -350,6 +351,12 @@ class RnnTuiApp(App[None]):
         """The palette's "Screenshot" (an SVG of the screen) lands in the current directory:
         Textual's default, ~/Downloads, is missing on many servers and containers."""
         return super().deliver_screenshot(filename, path or os.getcwd(), time_format)
+
+    def action_leave_field(self) -> None:
+        """esc in a text field leaves it, so the tab keys (1–6) work again (a pane's own esc, such
+        as Generate's stop, comes first)."""
+        if isinstance(self.focused, Input):
+            self.set_focus(None)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
