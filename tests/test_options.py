@@ -110,6 +110,10 @@ async def form():
 
     app = RnnTuiApp(Path(sys.argv[1]))
     async with app.run_test(size=(100, 40)) as pilot:
+        for _ in range(200):  # "More settings" are mounted just after the first frame
+            if app.query("#set-train-made_up"):
+                break
+            await pilot.pause(0.05)
         field = app.query_one("#set-train-made_up")
         out["form_initial"] = field.value
         out["in_more"] = field in app.query_one("#train-more").query("*")

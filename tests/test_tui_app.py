@@ -83,6 +83,7 @@ async def test_form_errors_are_one_line_and_start_nothing(tmp_path):
         assert not app.query_one("#set-model-hidden").has_class("-invalid")
         assert app.query_one("#train-more").collapsed
         app.query_one("#set-train-lr").value = "0.01"
+        assert await wait_for(pilot, lambda: bool(app.query("#set-train-momentum")))  # mounted after the first frame
         app.query_one("#set-train-momentum").value = "2"  # under "More settings": they open to show it
         app.query_one(TrainPane).action_start()
         await pilot.pause()

@@ -8,6 +8,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.lazy import Lazy
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Collapsible, Input, Label, Select, Static
@@ -53,7 +54,7 @@ class DataPane(Widget):
                 yield SettingFields(first, values, id="data-fields")
                 yield Button("Preview (ctrl+r)", id="preview", compact=True)
                 with Collapsible(title=f"More settings ({len(rest)})", id="data-more"):
-                    yield SettingFields(rest, values, id="data-more-fields")
+                    yield Lazy(SettingFields(rest, values, id="data-more-fields"))
             with Vertical(id="data-main"):
                 yield Static("", id="data-error")
                 yield Static("Choose a dataset; the preview shows sizes, vocabulary and sample lines.", id="data-preview")

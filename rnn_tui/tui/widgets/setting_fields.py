@@ -79,6 +79,9 @@ class SettingFields(Vertical):
         return out
 
     def set_values(self, values: dict[str, Any]) -> None:
+        self.initial = {**self.initial, **values}  # what it composes with, if not mounted yet (Lazy)
+        if not self.is_mounted:
+            return
         for key, _ in self.fields:
             if key in values:
                 widget = self._field(key)
