@@ -93,6 +93,7 @@ class GeneratePane(Jobs):
         super().__init__(**kwargs)
         self.run_path: str | None = None
         self.checkpoint_step: int | None = None
+        self.run_line = ""  # what #gen-run says
         self.score_mode = False
         self.running = False
         self.generated = ""  # the generated text (detokenized), without the prime
@@ -141,7 +142,9 @@ class GeneratePane(Jobs):
         else:
             step = f" · checkpoint at step {self.checkpoint_step}" if self.checkpoint_step is not None else ""
             text = f"run {history.run_id}{step}"
-        self.query_one("#gen-run", Static).update(text)
+        if text != self.run_line:  # called on every snapshot of a training run: redraw only a change
+            self.run_line = text
+            self.query_one("#gen-run", Static).update(text)
 
     # -- reading the form --------------------------------------------------------------------------
 

@@ -161,12 +161,14 @@ class TranslatePane(Jobs):
             self.query_one(AttentionMap).clear()
             self.show_error("")
         self.run_path = path
+        before = self.line
         if history is None:
             self.checkpoint_step, self.translator, self.line = None, False, NO_RUN
         else:
             self.checkpoint_step = history.checkpoint_step
             self.line, self.translator = describe_run(history)
-        self.query_one("#tr-run", Static).update(self.line)
+        if self.line != before:  # called on every snapshot of a training run: redraw only a change
+            self.query_one("#tr-run", Static).update(self.line)
 
     def show_error(self, message: str) -> None:
         error = self.query_one("#tr-error", Static)
