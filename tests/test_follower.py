@@ -1,10 +1,11 @@
 """The run follower: incremental, cheap, torn-line tolerant, notices a dead trainer."""
 
+import builtins
+import io
 import json
 import os
 import subprocess
 import sys
-import time
 
 from rnn_tui.runs.files import atomic_write_json
 from rnn_tui.runs.follower import Follower, RunFollower
@@ -131,13 +132,25 @@ def test_follower_of_many_runs(tmp_path):
     assert [(s.run_id, s.reset) for s in fol.poll()] == [("b", True)]
 
 
-def test_poll_is_cheap(tmp_path):
+def test_poll_is_cheap(tmp_path, monkeypatch):
     run = _run(tmp_path)
     for i in range(2000):
         _write(run.metrics_path, json.dumps({"event": "train", "step": i}) + "\n")
     f = RunFollower(run)
     assert len(f.poll().new_metrics) == 2000
-    t0 = time.perf_counter()
+    read = []  # the files of the run directory opened by the polls below
+    real_open = io.open
+
+    def counting_open(file, mode="r", *args, **kwargs):
+        if str(file).startswith(str(run.path)) and "r" in mode:
+            read.append(str(file))
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(io, "open", counting_open)
+    monkeypatch.setattr(builtins, "open", counting_open)
     for _ in range(200):
         assert f.poll() is None
-    assert (time.perf_counter() - t0) / 200 < 0.005  # a few stats, no reading
+    assert read == []  # nothing changed: a few stats, no file of the run read
+    _write(run.metrics_path, json.dumps({"event": "train", "step": 2000}) + "\n")
+    assert [r["step"] for r in f.poll().new_metrics] == [2000]
+    assert read == [str(run.metrics_path)]  # what changed, and only that, is read
