@@ -57,9 +57,9 @@ class _Watch:
         return [r for r in self.metrics if r["event"] == event and all(r.get(k) == v for k, v in match.items())]
 
 
-def test_command_line():
-    run = RunDir("/x/runs/r1")
-    assert trainer_command(run)[1:] == ["-m", "rnn_tui", "train", "--resume", "/x/runs/r1", "--json"]
+def test_command_line(tmp_path):
+    run = RunDir(tmp_path / "runs" / "r1")
+    assert trainer_command(run)[1:] == ["-m", "rnn_tui", "train", "--resume", str(tmp_path / "runs" / "r1"), "--json"]
     assert trainer_command(run, threads=2)[-2:] == ["--threads", "2"]
 
 
