@@ -97,7 +97,8 @@ class TrainerLoop:
         t.batch, t.seq_len, t.lr, t.schedule, t.clip = batch, seq_len, 2e-3, "constant", 1.0
         t.steps, t.sample_interval, t.checkpoint_interval, t.sample_length = 1, 10**9, 10**9, 1
         self.done: list[float] = []
-        self.trainer = Trainer(RunDir.create(root, cfg.validate()), on_event=self._on_event)
+        self.trainer = Trainer(cfg.validate(), on_event=self._on_event)
+        self.trainer.attach(RunDir.create(root, cfg))
         self.trainer.setup()
 
     def _on_event(self, event: dict) -> None:

@@ -158,42 +158,22 @@ def train(config_file: str | None, task: str, runs_dir: str | None, name: str | 
             raise RnnTuiError("--resume continues a run with its own config; drop --config")
         refuse_locked_for_resume(given)
         run = RunDir.open(resume_spec, root)
-        cfg = run.config().assign(given).validate()  # a refused value changes nothing in the run
-        _claim(run, resume=True)
-        run.config_path.write_text(cfg.to_toml(), encoding="utf-8")
+        run.config().assign(given).validate()  # a refused value is one line here, before torch is imported
+        prepared = None
     else:
         cfg = Config.load(config_file) if config_file else Config()
         cfg.task = task
         cfg.assign(given).validate()
         _check_setup(cfg)
-        run = RunDir.create(root, cfg, name=name)
-        _claim(run, resume=False)
 
     from rnn_tui.cli_report import train_reporter
-    from rnn_tui.train.trainer import train_run
+    from rnn_tui.train.trainer import prepare, train_run
 
+    if not resume_spec:
+        prepared = prepare(cfg)  # the data is read and the model built before the run directory exists
+        run = RunDir.create(root, cfg, name=name)
     with train_reporter(run, as_json) as on_event:
-        train_run(run, on_event=on_event, resume=bool(resume_spec))
-
-
-def _claim(run, resume: bool) -> None:
-    """Mark ``run`` as taken by this trainer; with ``resume``, first refuse a run whose trainer
-    is alive (two writers would corrupt it).
-
-    ``RunDir.create`` writes ``starting`` under the creating process's pid (the app creates a
-    run, then starts `train --resume` on it): that is no trainer. A trainer claims the status
-    with its own pid and ``claimed: true`` at once, so a second one is refused even during
-    set-up, and a trainer that dies in set-up reads as failed.
-    """
-    from rnn_tui.runs.rundir import LIVE_STATES
-
-    status = run.read_status()  # a live state whose pid is gone already reads as failed
-    pid, state = status.get("pid"), status.get("state")
-    if resume and state in LIVE_STATES and (state != "starting" or status.get("claimed")):
-        raise RnnTuiError(f"run {run.id} is already training (pid {pid}); `rnn-tui control {run.id} stop` first")
-    owned = ("version", "run", "pid", "heartbeat", "state", "written_state", "error", "reason")
-    keep = {k: v for k, v in status.items() if k not in owned}
-    run.write_status(**{**keep, "state": "starting", "claimed": True})
+        train_run(run, on_event=on_event, resume=bool(resume_spec), changes=given if resume_spec else None, prepared=prepared)
 
 
 def _check_setup(cfg) -> None:

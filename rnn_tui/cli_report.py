@@ -62,6 +62,7 @@ def train_reporter(run: RunDir, as_json: bool) -> Iterator[Callable[[Event], Non
     def show(event: Event) -> None:
         nonlocal last_progress, last_val
         if event["event"] == "start":
+            progress.start()  # not before: a run that fails to start prints its one error line only
             progress.console.print(
                 f"run [bold]{run.id}[/] · {event['params']:,} parameters · vocab {event['vocab']} · "
                 f"{event['train_tokens']:,} training tokens · {event['device']} · {event['threads']} thread(s)"
@@ -93,8 +94,11 @@ def train_reporter(run: RunDir, as_json: bool) -> Iterator[Callable[[Event], Non
                           f"val loss {val:.4f}" if val is not None else f"{event['state']} at step {event['step']}")
             console.print(f"run: {event['path']}")
 
-    with progress:
+    try:
         yield show
+    finally:
+        if progress.live.is_started:
+            progress.stop()
 
 
 # -- data ------------------------------------------------------------------------------------------

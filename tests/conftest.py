@@ -1,6 +1,8 @@
 import json
 import math
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -110,3 +112,12 @@ def history_of(path, step=_ON_DISK):
     if step is not _ON_DISK:
         history.checkpoint_step = step
     return history
+
+
+def hold_lock_in_child(run) -> subprocess.Popen:
+    """Another process that takes ``run``'s trainer lock (as a trainer would) and sleeps; returns once it holds it."""
+    code = (f"from pathlib import Path; from rnn_tui.runs.rundir import RunDir; import time; "
+            f"lock = RunDir(Path({str(run.path)!r})).lock(); print(1, flush=True); time.sleep(60)")
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline() == "1\n"
+    return child

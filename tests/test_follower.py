@@ -4,13 +4,11 @@ import builtins
 import io
 import json
 import os
-import subprocess
-import sys
 
 from rnn_tui.runs.files import atomic_write_json
 from rnn_tui.runs.follower import Follower, RunFollower
 from rnn_tui.runs.rundir import RunDir
-from tests.conftest import small_config
+from tests.conftest import hold_lock_in_child, small_config
 
 
 def _run(tmp_path, name="r"):
@@ -39,12 +37,13 @@ def test_first_snapshot_resets_then_only_what_is_new(tmp_path):
     assert not s.reset and [r["step"] for r in s.new_metrics] == [5, 10] and s.new_samples == ()
     assert f.poll() is None
 
-    run.write_status(state="running", step=10, epoch=0.1)
-    s = f.poll()
-    assert s.status["state"] == "running" and s.new_metrics == () and not s.reset
-    s.status["state"] = "mutated"  # the snapshot's own copy
-    assert f.status["state"] == "running"
-    assert f.poll() is None
+    with run.lock():  # a trainer holds the run's lock while it runs
+        run.write_status(state="running", step=10, epoch=0.1)
+        s = f.poll()
+        assert s.status["state"] == "running" and s.new_metrics == () and not s.reset
+        s.status["state"] = "mutated"  # the snapshot's own copy
+        assert f.status["state"] == "running"
+        assert f.poll() is None
 
 
 def test_torn_line_is_held_back_until_complete(tmp_path):
@@ -78,7 +77,7 @@ def test_checkpoint_step_follows_latest_json(tmp_path):
 
 def test_a_dead_trainer_is_noticed_without_any_file_changing(tmp_path):
     run = _run(tmp_path)
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    child = hold_lock_in_child(run)  # a live trainer
     try:
         status = json.loads(run.status_path.read_text())
         status.update(state="running", pid=child.pid)

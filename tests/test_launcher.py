@@ -9,7 +9,6 @@ import time
 
 import pytest
 
-from rnn_tui.errors import RnnTuiError
 from rnn_tui.runs import launcher
 from rnn_tui.runs.checkpoint import checkpoint_exists
 from rnn_tui.runs.files import read_jsonl
@@ -158,11 +157,20 @@ def test_resume_of_a_never_started_run_starts_fresh_in_process(tmp_path, text_fi
     assert [r["resumed"] for r in run.read_metrics() if r["event"] == "start"] == [False]
 
 
-def test_resume_of_a_started_run_without_checkpoint_is_refused(tmp_path, text_file):
+def test_resume_of_a_run_killed_before_its_first_checkpoint_starts_over(tmp_path, text_file):
     from rnn_tui.train.trainer import train_run
 
-    run = RunDir.create(tmp_path, _config(text_file), name="nockpt")
-    run.append_metric({"event": "start", "resumed": False, "time": time.time()})  # started, killed before a checkpoint
-    with pytest.raises(RnnTuiError, match="has no checkpoint to resume from"):
-        train_run(run, resume=True)
-    assert read_jsonl(run.metrics_path)[0][-1]["state"] == "failed"
+    run = RunDir.create(tmp_path, _config(text_file, steps=10, eval_interval=10, sample_interval=10), name="nockpt")
+    # a trainer started, logged and sampled, then was killed before its first checkpoint
+    run.append_metric({"event": "start", "resumed": False, "step": 0, "time": time.time()})
+    run.append_metric({"event": "train", "step": 4, "loss": 9.0, "time": time.time()})
+    run.append_sample({"event": "sample", "step": 4, "text": "lost", "time": time.time()})
+    time.sleep(0.01)
+    end = train_run(run, resume=True)
+    assert end["state"] == "finished" and end["step"] == 10
+    raw = [r["event"] for r in read_jsonl(run.metrics_path)[0]]
+    assert raw[:3] == ["start", "train", "start"]  # append-only: the lost history stays on disk …
+    metrics = run.read_metrics()
+    assert [r["event"] for r in metrics][:2] == ["start", "start"]  # … but readers see one history
+    assert not [r for r in metrics if r["event"] == "train" and r.get("loss") == 9.0]
+    assert "lost" not in [s["text"] for s in run.read_samples()] and run.read_samples()

@@ -43,7 +43,7 @@ def test_a_record_may_lack_keys_but_not_hold_a_wrong_type():
 
     raw = {"state": "running", "step": "7", "epoch": 1, "pid": 12, "best_val_loss": None, "later": {"x": 1}}
     assert checked_status(raw) == {"state": "running", "epoch": 1, "pid": 12, "best_val_loss": None, "later": {"x": 1}}
-    assert checked_status({"state": "exploded", "claimed": "yes"}) == {}
+    assert checked_status({"state": "exploded", "heartbeat": "yes"}) == {}
 
 
 def bad_run(root: Path) -> RunDir:

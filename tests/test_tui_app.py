@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rnn_tui.api import load_run
-from rnn_tui.tui.app import RnnTuiApp
+from rnn_tui.tui.app import RnnTuiApp, default_config
 from rnn_tui.tui.model_cache import ModelCache
 from rnn_tui.tui.palette import format_number
 from rnn_tui.tui.panes.runs import RunsPane
@@ -236,3 +236,15 @@ async def test_esc_leaves_a_text_field_so_the_tab_keys_work(tmp_path):
         assert app.query_one("TabbedContent").active == "translate" and app.query_one("#tr-source", Input).value == "3"
         await pilot.press("escape", "3")
         assert await wait_for(pilot, lambda: app.query_one("TabbedContent").active == "inspect")
+
+
+async def test_starting_on_bad_data_says_why_and_creates_no_run(tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("  \n", encoding="utf-8")
+    cfg = default_config()
+    cfg.data.spec = str(empty)
+    app = RnnTuiApp(tmp_path / "runs", config=cfg)
+    async with app.run_test(size=(100, 40)) as pilot:
+        app.query_one(TrainPane).action_start()
+        assert await wait_for(pilot, lambda: any("empty" in str(n.message) for n in app._notifications), seconds=30)
+        assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())

@@ -41,11 +41,16 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 # -- runs ---------------------------------------------------------------------------------------------
 
 
+_LOCKS = []  # the locks of the runs that pretend to be training, held for the whole test session
+
+
 def written_run(root: Path, name: str, cfg: Config, **status) -> RunDir:
-    """A run directory holding only a config and a status (the Runs tab reads no more); the status
-    carries this process's pid, so a live state reads as alive."""
+    """A run directory holding only a config and a status (the Runs tab reads no more); a live
+    state holds the run's lock, as its trainer would, so it reads as alive."""
     run = RunDir.create(root, cfg.validate(), name=name)
     run.write_status(**status)
+    if status.get("state") in ("running", "paused"):
+        _LOCKS.append(run.lock())
     return run
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -20,9 +21,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise
+        raise _naming(exc, path) from None
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -43,12 +44,44 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 
 def append_jsonl(path: Path, record: Mapping[str, Any]) -> None:
-    """Append one record as one line and flush it to disk before returning."""
-    line = json.dumps(record, ensure_ascii=False, allow_nan=True) + "\n"
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(line)
-        f.flush()
-        os.fsync(f.fileno())
+    """Append one record as one line (one write) and flush it to disk before returning.
+
+    A torn last line (a writer killed mid-line, a full disk) is ended first, so it stays one
+    unreadable line that readers skip instead of being glued to this record.
+    """
+    line = (json.dumps(record, ensure_ascii=False, allow_nan=True) + "\n").encode("utf-8")
+    try:
+        with open(path, "a+b", buffering=0) as f:
+            size = f.seek(0, os.SEEK_END)
+            if size:
+                f.seek(size - 1)
+                if f.read(1) != b"\n":
+                    line = b"\n" + line
+            f.write(line)  # append mode: at the end, whatever the position
+            os.fsync(f.fileno())
+    except OSError as exc:
+        raise _naming(exc, path) from None
+
+
+def _naming(exc: BaseException, path: Path) -> BaseException:
+    """``exc`` with the file it was writing named (a failed write() does not say which file)."""
+    if isinstance(exc, OSError) and exc.filename is None:
+        return OSError(exc.errno, exc.strerror, str(path))
+    return exc
+
+
+TEMP_GLOB = ".*.tmp"  # what atomic_write_bytes leaves behind when it is killed mid-write
+
+
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Delete the temporary files that writers killed mid-write left in ``folder``; those deleted.
+    Only call this while no writer can be writing there (a trainer holding the run's lock)."""
+    removed = []
+    for path in Path(folder).glob(TEMP_GLOB):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed.append(path)
+    return removed
 
 
 def read_jsonl(path: Path, offset: int = 0) -> tuple[list[dict[str, Any]], int]:

@@ -14,9 +14,9 @@ status.json is read before the logs, so the records are never behind the status 
 appends ``end`` before it writes the final status). Records pass the checks of records.py on the
 way in: a line with an unknown ``event`` or a known key of the wrong type is not a record.
 
-A trainer that dies without a final status (SIGKILL, OOM, power cut) changes no file, so while
-the status is live the poll also asks whether its pid still exists; ``RunDir.read_status``
-then reports ``failed``.
+A trainer that dies without a final status (SIGKILL, OOM, power cut) changes no file, so every
+poll asks whether a trainer holds the run's lock (``RunDir.live_status``: an ``flock`` probe, no
+read): a live status without one reports ``failed``, a final status with one ``starting``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from rnn_tui.config import Config
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.runs.files import read_json, read_jsonl
 from rnn_tui.runs.records import MetricEvent, SampleEvent, State, Status, checked_all, checked_metric, checked_sample
-from rnn_tui.runs.rundir import LIVE_STATES, RunDir, pid_alive
+from rnn_tui.runs.rundir import RunDir
 
 R = TypeVar("R")
 
@@ -97,6 +97,7 @@ class RunFollower:
         self._config_stat: tuple[int, int, int] | None = None
         self._status_stat: tuple[int, int, int] | None = None
         self._latest_stat: tuple[int, int, int] | None = None
+        self._written: Status | None = None  # status.json as last read
         self._status: Status | None = None
         self._checkpoint_step: int | None = None
         self._first = True
@@ -112,12 +113,11 @@ class RunFollower:
 
     def poll(self) -> RunSnapshot | None:
         """What changed since the previous poll, or None when nothing did."""
-        status = self._status  # None until the first snapshot
         st = _stat(self.run.status_path)
-        if (status is None or st != self._status_stat
-                or (status.get("state") in LIVE_STATES and not pid_alive(status.get("pid")))):
+        if self._written is None or st != self._status_stat:
             self._status_stat = st
-            status = self.run.read_status()
+            self._written = self.run.written_status()
+        status = self.run.live_status(self._written)  # the lock says whether a trainer is on it
         metrics, metrics_replaced = self._metrics.read()
         samples, samples_replaced = self._samples.read()
         reset = self._first

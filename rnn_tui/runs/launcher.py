@@ -10,8 +10,8 @@ Zombies: this process keeps the ``Popen`` of every trainer it started in a modul
 ``reap()`` polls them (a non-blocking ``waitpid``) and forgets those that ended. ``start_trainer``
 and ``stop_trainer`` reap, and so does ``Follower.poll()``, which the app runs every ~0.25 s. A
 trainer that outlives the app is re-parented (to init or a subreaper), which reaps it. Until it
-is reaped, a dead trainer is already reported ``failed`` by ``RunDir.read_status`` (``pid_alive``
-treats a zombie as dead).
+is reaped, a dead trainer is already reported ``failed`` by ``RunDir.read_status`` (the kernel
+frees a process's run lock when it exits, before it is reaped).
 
 No torch here: importing this module costs what the run directory costs.
 """
@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from rnn_tui.runs.records import Status
-from rnn_tui.runs.rundir import LIVE_STATES, RunDir, pid_alive
+from rnn_tui.runs.rundir import LIVE_STATES, RunDir
 
 ATTACHED_ENV = "RNN_TUI_ATTACHED"  # in a trainer's environment: started by the app (train/device.py reads it)
 LOG_NAME = "trainer.log"
@@ -91,16 +91,13 @@ def children() -> dict[int, str]:
 
 
 def trainer_pid(run: RunDir) -> int | None:
-    """The pid of ``run``'s trainer: one this process started, else the status's (when alive)."""
+    """The pid of ``run``'s trainer: one this process started, else the holder of the run's lock."""
     path = Path(run.path).resolve()
     for pid, (proc, child_path) in _children.items():
         if child_path == path and proc.poll() is None:
             return pid
-    status = run.read_status()
-    alive = status.get("pid")
-    if status.get("state") in LIVE_STATES and alive != os.getpid() and pid_alive(alive):
-        return alive
-    return None
+    holder = run.lock_holder()
+    return holder if holder != os.getpid() else None
 
 
 def wait_trainer(run: RunDir, timeout: float) -> Status:

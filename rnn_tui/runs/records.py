@@ -69,7 +69,8 @@ class StartInfo(_StartInfo, total=False):
 class StartEvent(StartInfo, _Timed):
     event: Literal["start"]
     task: str
-    resumed: bool
+    resumed: bool  # restored from a checkpoint
+    step: int  # where this trainer starts: it supersedes the records before it of a later step
     params: int
     steps_per_epoch: int
     total_steps: int | None  # None for a time budget
@@ -197,7 +198,6 @@ class StatusFields(TypedDict, total=False):
     elapsed: float
     best_val_loss: float | None
     device: str
-    claimed: bool  # a trainer process has taken the run (its own pid)
     reason: str
     error: str
 
@@ -304,6 +304,29 @@ def checked_command(obj: dict[str, Any]) -> Command | None:
 def checked_status(obj: dict[str, Any]) -> Status:
     """``obj`` (status.json) without the known keys whose values have the wrong type."""
     return cast(Status, {k: v for k, v in obj.items() if k not in _STATUS or _STATUS[k](v)})
+
+
+def superseded(record: MetricEvent | SampleEvent, start: StartEvent) -> bool:
+    """Whether ``record``, written before ``start``, belongs to a history that start discarded:
+    the trainer (re)started from an earlier step (its checkpoint, or 0 when it started over), so
+    the records of later steps were written by a trainer that died before saving them. A sample
+    (another file) counts as written before ``start`` by its ``time``. A start record without
+    ``step`` (an older rnn-tui) supersedes nothing."""
+    if record.get("event") == "sample" and record.get("time", 0.0) >= start.get("time", 0.0):
+        return False
+    return "step" in start and record.get("step", 0) > start["step"]
+
+
+def one_history(metrics: list[MetricEvent], samples: list[SampleEvent]) -> tuple[list[MetricEvent], list[SampleEvent]]:
+    """The records of metrics.jsonl and samples.jsonl without those a later ``start`` superseded."""
+    kept: list[MetricEvent] = []
+    for record in metrics:
+        if record["event"] == "start":
+            start = record
+            kept = [r for r in kept if not superseded(r, start)]
+            samples = [r for r in samples if not superseded(r, start)]
+        kept.append(record)
+    return kept, samples
 
 
 def checked_all(objs: Iterable[dict[str, Any]], check: Callable[[dict[str, Any]], R | None]) -> list[R]:

@@ -13,8 +13,12 @@ The records of these files are typed in records.py; what is read back passes its
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import os
 import re
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +41,7 @@ from rnn_tui.runs.records import (
     checked_metric,
     checked_sample,
     checked_status,
+    one_history,
 )
 
 if TYPE_CHECKING:  # the type checker's own copy: no run-time dependency
@@ -46,6 +51,8 @@ FORMAT_VERSION = 1
 RUNS_ENV = "RNN_TUI_RUNS"
 LIVE_STATES: tuple[State, ...] = ("starting", "running", "paused")
 HEARTBEAT_S = 1.0  # the trainer rewrites status.json at least this often while alive
+LOCK_WAIT_S = 2.0  # a trainer retries the lock this long (a reader's probe holds it for microseconds)
+START_GRACE_S = 60.0  # a created run waits this long for its trainer before it reads as failed
 COMMANDS: tuple[Cmd, ...] = get_args(Cmd)
 
 
@@ -54,8 +61,10 @@ def runs_root(cli_value: str | Path | None = None) -> Path:
     return Path(cli_value or os.environ.get(RUNS_ENV) or "runs")
 
 
-def pid_alive(pid: int | None) -> bool:
-    if not pid:
+def pid_alive(pid: object) -> bool:
+    """Whether a process ``pid`` exists (not a zombie). Anything but a positive pid is not one:
+    ``os.kill(-1, 0)`` would ask about every process, and a huge number is no pid."""
+    if not isinstance(pid, int) or isinstance(pid, bool) or not 0 < pid < 2**31:
         return False
     try:
         os.kill(pid, 0)
@@ -69,6 +78,27 @@ def pid_alive(pid: int | None) -> bool:
         return stat.rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return True
+
+
+class RunLock:
+    """The run's trainer lock: an OS lock (``flock``) on ``<run>/lock``, held by one trainer for
+    its whole life. The kernel frees it when the process ends, however it ends (SIGKILL, OOM), so
+    a dead trainer never blocks a resume; it is not a check of status.json that two trainers can
+    both pass."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd: int | None = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the descriptor drops the lock
+            self.fd = None
+
+    def __enter__(self) -> RunLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 @dataclass
@@ -103,33 +133,45 @@ class RunDir:
     def checkpoints(self) -> Path:
         return self.path / "checkpoints"
 
+    @property
+    def lock_path(self) -> Path:
+        return self.path / "lock"
+
     # -- creating and opening ------------------------------------------------------------------
 
     @classmethod
     def create(cls, root: Path, config: Config, name: str | None = None) -> RunDir:
-        """A new run directory under ``root`` holding ``config``, its status ``starting``."""
+        """A new run directory under ``root`` holding ``config``, its status ``starting``.
+
+        config.toml is written last: until it exists the folder is not a run (``list_runs`` and
+        ``open`` skip it), and a failure on the way removes the folder again.
+        """
         root = Path(root)
         try:
             root.mkdir(parents=True, exist_ok=True)
+            base = _slug(name) if name else _default_name(config)
+            for n in range(1000):
+                path = root / (base if n == 0 else f"{base}-{n + 1}")
+                try:
+                    path.mkdir()
+                    break
+                except FileExistsError:
+                    if name:
+                        raise RnnTuiError(f"run {name!r} already exists in {root}; pick another --name or --resume it") from None
+            else:  # pragma: no cover
+                raise RnnTuiError(f"too many runs named {base} in {root}")
         except OSError as exc:
-            raise RnnTuiError(f"cannot create runs folder {root}: {exc.strerror}") from None
-        base = _slug(name) if name else _default_name(config)
-        for n in range(1000):
-            path = root / (base if n == 0 else f"{base}-{n + 1}")
-            try:
-                path.mkdir()
-                break
-            except FileExistsError:
-                if name:
-                    raise RnnTuiError(f"run {name!r} already exists in {root}; pick another --name or --resume it") from None
-        else:  # pragma: no cover
-            raise RnnTuiError(f"too many runs named {base} in {root}")
+            raise RnnTuiError(f"cannot create a run in {root}: {exc.strerror}; choose another --runs-dir") from None
         run = cls(path)
-        run.checkpoints.mkdir()
-        atomic_write_text(run.config_path, config.to_toml())
-        run.write_status(state="starting", step=0, epoch=0.0)
-        for p in (run.metrics_path, run.samples_path, run.control_path):
-            p.touch()
+        try:
+            run.checkpoints.mkdir()
+            run.write_status(state="starting", step=0, epoch=0.0)
+            for p in (run.metrics_path, run.samples_path, run.control_path):
+                p.touch()
+            atomic_write_text(run.config_path, config.to_toml())
+        except OSError as exc:
+            shutil.rmtree(path, ignore_errors=True)
+            raise RnnTuiError(f"cannot write the run {path}: {exc.strerror}; {_space_hint(exc)}") from None
         return run
 
     @classmethod
@@ -156,21 +198,95 @@ class RunDir:
         return status
 
     def read_status(self) -> Status:
-        """status.json as written, with ``state`` corrected when the trainer died without saying so.
+        """status.json, its ``state`` corrected by whether a trainer holds the run's lock (live_status)."""
+        return self.live_status(self.written_status())
 
-        A live state (starting/running/paused) whose process no longer exists is reported as
-        ``failed`` with ``error`` explaining it: that is what a SIGKILL or a power cut leaves.
-        A key holding a value of the wrong type is left out (records.checked_status).
-        """
+    def written_status(self) -> Status:
+        """status.json as written; a key holding a value of the wrong type is left out (records.checked_status)."""
         raw = read_json(self.status_path)
-        status = checked_status(raw) if raw is not None else Status(state="failed", error="status.json is missing or unreadable")
+        return checked_status(raw) if raw is not None else Status(state="failed", error="status.json is missing or unreadable")
+
+    def live_status(self, written: Status) -> Status:
+        """A copy of ``written`` whose ``state`` says what is true now (``written_state`` keeps the old one):
+
+        - lock held: a trainer is on the run; a status it has not rewritten yet (it is setting up
+          a resume) reads ``starting``;
+        - lock free, ``running``/``paused``: the trainer died without saying so (SIGKILL, OOM,
+          a power cut): ``failed``, with ``error`` saying so;
+        - lock free, ``starting``: a run created for a trainer that has not taken it yet; it stays
+          ``starting`` while its creator lives, at most START_GRACE_S, then reads ``failed``.
+        """
+        status = written.copy()
         state = status.get("state")
-        if state in LIVE_STATES and not pid_alive(status.get("pid")):
-            status["written_state"] = state
-            status["state"] = "failed"
-            status["error"] = (f"the trainer (pid {status.get('pid')}) ended without a final status; "
-                               f"resume with `rnn-tui train --resume {self.id}`")
+        if self.lock_held():
+            if state not in ("running", "paused"):
+                if state is not None:
+                    status["written_state"] = state
+                status["state"] = "starting"
+            return status
+        if state not in LIVE_STATES:
+            return status
+        if state == "starting":
+            if pid_alive(status.get("pid")) and time.time() - status.get("heartbeat", 0.0) < START_GRACE_S:
+                return status
+            error = f"its trainer never started; start it with `rnn-tui train --resume {self.id}`"
+        else:
+            error = (f"the trainer (pid {status.get('pid')}) ended without a final status; "
+                     f"resume with `rnn-tui train --resume {self.id}`")
+        status["written_state"] = state
+        status["state"] = "failed"
+        status["error"] = error
         return status
+
+    # -- the trainer's lock ----------------------------------------------------------------------
+
+    def lock(self, wait: float = LOCK_WAIT_S) -> RunLock:
+        """Take the run's trainer lock (see RunLock), or one clear line when a trainer holds it."""
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise RnnTuiError(f"cannot lock the run {self.path}: {exc.strerror}") from None
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.01)
+                    continue
+                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+                os.close(fd)
+                raise RnnTuiError(f"run {self.id} is already training (pid {holder}); "
+                                  f"`rnn-tui control {self.id} stop` first") from None
+        with contextlib.suppress(OSError):  # who holds it, for that message; the lock works without it
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        return RunLock(fd)
+
+    def lock_holder(self) -> int | None:
+        """The pid of the trainer holding the run's lock (as it wrote it), or None."""
+        if not self.lock_held():
+            return None
+        try:
+            text = self.lock_path.read_text(encoding="ascii", errors="replace").strip()
+        except OSError:
+            return None
+        return int(text) if text.isdigit() else None
+
+    def lock_held(self) -> bool:
+        """Whether a trainer holds the run's lock: a probe that takes a shared lock for an instant."""
+        try:
+            fd = os.open(self.lock_path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return False  # no lock file: no trainer ever took this run
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
 
     # -- metrics, samples, control -------------------------------------------------------------
 
@@ -181,11 +297,14 @@ class RunDir:
         append_jsonl(self.samples_path, record)
 
     def read_metrics(self) -> list[MetricEvent]:
-        """The records of metrics.jsonl that pass records.checked_metric."""
-        return checked_all(read_jsonl(self.metrics_path)[0], checked_metric)
+        """The records of metrics.jsonl that pass records.checked_metric, as one history (records.one_history)."""
+        metrics: list[MetricEvent] = checked_all(read_jsonl(self.metrics_path)[0], checked_metric)
+        return one_history(metrics, [])[0]
 
     def read_samples(self) -> list[SampleEvent]:
-        return checked_all(read_jsonl(self.samples_path)[0], checked_sample)
+        """The records of samples.jsonl that pass records.checked_sample, as one history (records.one_history)."""
+        metrics: list[MetricEvent] = checked_all(read_jsonl(self.metrics_path)[0], checked_metric)
+        return one_history(metrics, checked_all(read_jsonl(self.samples_path)[0], checked_sample))[1]
 
     def send(self, cmd: str, lr: float | None = None) -> None:
         """Append a command for the trainer to control.jsonl (pause, resume, stop, set-lr ``lr``)."""
@@ -260,3 +379,10 @@ def _default_name(config: Config) -> str:
     data = Path(data).stem if ("/" in data or "." in data) else data
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return _slug(f"{stamp}-{config.model.cell}-{data}")
+
+
+def _space_hint(exc: OSError) -> str:
+    """What to do about a write that failed: free space for a full disk or a file-size limit."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return "the disk is full or a file-size limit was hit: free some space"
+    return "check the folder's permissions"

@@ -216,3 +216,9 @@ class Seq2SeqTask:
 
 
 TASKS: dict[str, type[LMTask] | type[Seq2SeqTask]] = {"lm": LMTask, "seq2seq": Seq2SeqTask}
+
+
+def check_data(cfg: Config) -> None:
+    """Read ``cfg``'s data as its task would, then let it go: one clear line (RnnTuiError) when
+    it cannot be trained on — the app asks before it creates a run."""
+    TASKS[cfg.task](cfg, None)

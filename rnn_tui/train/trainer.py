@@ -13,17 +13,20 @@ hidden state, so N steps + resume to 2N gives the same numbers as 2N steps in on
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import signal
 import time
 import traceback
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
 from rnn_tui.config import Config, check_lr
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.runs.checkpoint import Checkpoint, checkpoint_exists, load_checkpoint, load_model_state, save_checkpoint
+from rnn_tui.runs.files import atomic_write_text, remove_stale_temps
 from rnn_tui.runs.records import (
     Command,
     ControlEvent,
@@ -43,14 +46,14 @@ from rnn_tui.train.device import pick_device, set_threads
 from rnn_tui.train.optim import Schedule, make_optimizer, set_lr
 
 LN2 = math.log(2)
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # no space left, quota, file-size limit
 
 
 class Trainer:
-    def __init__(self, run: RunDir, on_event: Callable[[Event], None] | None = None, resume: bool = False) -> None:
-        self.run = run
-        self.cfg: Config = run.config()
+    def __init__(self, cfg: Config, on_event: Callable[[Event], None] | None = None) -> None:
+        self.cfg = cfg
         self.on_event = on_event or (lambda event: None)
-        self.resume = resume
+        self.resume = False  # restored from a checkpoint
         self.stop_reason: str | None = None
         self.paused = False
         self.step, self.epoch, self.index = 0, 0, 0
@@ -61,25 +64,24 @@ class Trainer:
         self.steps_per_epoch: int = 1
         self.total_steps: int | None = None
         self.device: torch.device | None = None
-        # commands already in control.jsonl are history; those sent while we set up are applied
-        self.control_offset = run.control_size()
+        self.control_offset = 0
 
     # -- set-up ----------------------------------------------------------------------------------
 
-    def setup(self) -> None:
+    def attach(self, run: RunDir) -> None:
+        """Write to ``run``. Commands already in its control.jsonl are history; those sent from
+        now on (while the trainer sets up) are applied when its loop starts."""
+        self.run = run
+        self.control_offset = run.control_size()
+
+    def setup(self, ckpt: Checkpoint | None = None) -> None:
+        """Threads, device, data, model and optimizer; restored from ``ckpt`` when given. Writes nothing."""
         from rnn_tui.train.tasks import TASKS
 
         cfg, t = self.cfg, self.cfg.train
         self.threads = set_threads(t.threads)
         self.device = pick_device(t.device)
-        ckpt = None
-        if self.resume:
-            if checkpoint_exists(self.run.checkpoints, "latest"):
-                ckpt = load_checkpoint(self.run.checkpoints, "latest")
-            elif any(r.get("event") == "start" for r in self.run.read_metrics()):
-                raise RnnTuiError(f"run {self.run.id} has no checkpoint to resume from; start a new run")
-            else:  # created but never started (the app creates a run, then launches it): start fresh
-                self.resume = False
+        self.resume = ckpt is not None
         self.task = TASKS[cfg.task](cfg, ckpt.meta if ckpt else None)
 
         torch.manual_seed(t.seed)
@@ -119,7 +121,8 @@ class Trainer:
         t = self.cfg.train
         self._install_signal_handlers()
         self._status("running")
-        start: StartEvent = {"event": "start", "task": self.cfg.task, "resumed": self.resume, "params": self.model.num_params(),
+        start: StartEvent = {"event": "start", "task": self.cfg.task, "resumed": self.resume, "step": self.step,
+                             "params": self.model.num_params(),
                              **self.task.start_info(), "steps_per_epoch": self.steps_per_epoch, "total_steps": self.total_steps,
                              "device": str(self.device), "threads": self.threads, "time": time.time()}
         self._emit(start)
@@ -347,11 +350,34 @@ class Trainer:
         return end
 
     def fail(self, message: str) -> EndEvent:
+        """End the run ``failed`` with ``message``: the end record and the status, as far as the disk lets them be written."""
         end: EndEvent = {"event": "end", "state": "failed", "error": message, "step": self.step,
                          "run": self.run.id, "path": str(self.run.path), "time": time.time()}
-        self._emit(end)
-        self._status("failed", error=message)
+        with contextlib.suppress(OSError):  # a full disk: the caller's message says so
+            self._emit(end)
+        with contextlib.suppress(OSError):
+            self._status("failed", error=message)
         return end
+
+    def train(self) -> EndEvent:
+        """The loop on the attached run; a non-finite loss, a full disk or a bug ends it ``failed``
+        with one clear line (RnnTuiError), the last good checkpoint untouched."""
+        try:
+            return self.run_loop()
+        except RnnTuiError as exc:
+            self.fail(exc.message)
+            raise
+        except _NonFinite as exc:
+            message = f"{exc}; the last good checkpoint is kept — lower --lr or set --clip, then resume or retrain"
+        except OSError as exc:
+            if exc.errno not in DISK_FULL:
+                raise
+            message = (f"the disk is full or a file-size limit was hit writing {exc.filename or 'the run'} ({exc.strerror}); "
+                       f"the last good checkpoint is kept — free some space, then `rnn-tui train --resume {self.run.id}`")
+        except Exception as exc:
+            message = internal_error(self.run, exc)
+        self.fail(message)
+        raise RnnTuiError(message) from None
 
     def _emit(self, record: Event) -> None:
         """Append ``record`` to its file (samples.jsonl or metrics.jsonl) and pass it to ``on_event``."""
@@ -370,25 +396,67 @@ class Trainer:
                 signal.signal(sig, handler)
 
 
-def train_run(run: RunDir, on_event: Callable[[Event], None] | None = None, resume: bool = False) -> EndEvent:
-    """Set up and train ``run``; return the ``end`` event. A user error or a non-finite loss
-    leaves status ``failed`` with one clear line, and the last good checkpoint untouched."""
-    trainer = Trainer(run, on_event=on_event, resume=resume)
+def prepare(cfg: Config) -> Trainer:
+    """A Trainer for a new run of ``cfg`` with its data read and its model built, before any run
+    directory exists: bad data or an impossible setting fails here and leaves nothing behind."""
+    trainer = Trainer(cfg)
+    trainer.setup()
+    return trainer
+
+
+def train_run(run: RunDir, on_event: Callable[[Event], None] | None = None, resume: bool = False,
+              changes: dict[str, Any] | None = None, prepared: Trainer | None = None) -> EndEvent:
+    """Train ``run`` holding its lock (one trainer per run) and return the ``end`` event.
+
+    ``resume`` continues from the latest checkpoint; a run without one (created and never
+    started, or killed before its first checkpoint) starts over, and its new ``start`` record
+    supersedes what the lost history wrote. ``changes`` (``"train.steps"`` -> value) are settings
+    the resume may change. ``prepared`` is the trainer of a new run, already set up (``prepare``).
+
+    Nothing is written until the set-up succeeded: a failed resume leaves the run exactly as it
+    was (a run that never started gets its status ``failed`` with the reason). Once training, a
+    user error, a non-finite loss or a full disk ends it ``failed`` with one clear line.
+    """
+    with run.lock():
+        if prepared is None:
+            trainer = _set_up(run, resume, changes)
+        else:
+            trainer = prepared
+            trainer.attach(run)
+        trainer.on_event = on_event or trainer.on_event
+        remove_stale_temps(run.path)
+        remove_stale_temps(run.checkpoints)
+        return trainer.train()
+
+
+def _set_up(run: RunDir, resume: bool, changes: dict[str, Any] | None) -> Trainer:
+    cfg = run.config()
+    if changes:
+        cfg = cfg.assign(changes).validate()
+    trainer = Trainer(cfg)
+    trainer.attach(run)  # before the set-up: commands sent while it runs are applied
     try:
-        trainer.setup()
-        return trainer.run_loop()
-    except RnnTuiError as exc:
-        trainer.fail(exc.message)
-        raise
-    except _NonFinite as exc:
-        message = f"{exc}; the last good checkpoint is kept — lower --lr or set --clip, then resume or retrain"
-        trainer.fail(message)
-        raise RnnTuiError(message) from None
+        ckpt = load_checkpoint(run.checkpoints, "latest") if resume and checkpoint_exists(run.checkpoints, "latest") else None
+        trainer.setup(ckpt)
     except Exception as exc:
-        (run.path / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
-        message = f"internal error: {type(exc).__name__}: {exc} (details in {run.path / 'error.txt'})"
-        trainer.fail(message)
+        message = exc.message if isinstance(exc, RnnTuiError) else internal_error(run, exc)
+        if run.written_status().get("state") == "starting":  # created, never trained: say why it did not start
+            with contextlib.suppress(OSError):
+                run.write_status(state="failed", step=0, epoch=0.0, error=message)
         raise RnnTuiError(message) from None
+    if changes:
+        atomic_write_text(run.config_path, cfg.to_toml())
+    return trainer
+
+
+def internal_error(run: RunDir, exc: BaseException) -> str:
+    """Keep the traceback of a bug in <run>/error.txt; the line that says so."""
+    where = run.path / "error.txt"
+    try:
+        where.write_text(traceback.format_exc(), encoding="utf-8")
+    except OSError:
+        return f"internal error: {type(exc).__name__}: {exc}"
+    return f"internal error: {type(exc).__name__}: {exc} (details in {where})"
 
 
 class _NonFinite(Exception):

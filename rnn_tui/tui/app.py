@@ -180,14 +180,14 @@ class RnnTuiApp(App[None]):
 
     @work(thread=True, group="launch", exit_on_error=False)
     def launch(self, cfg: Config, resume_path: str | None = None) -> None:
-        from rnn_tui.data.spec import resolve
         from rnn_tui.runs.launcher import start_trainer
+        from rnn_tui.train.tasks import check_data
 
         try:
             if resume_path:
                 run = RunDir.open(resume_path)
             else:
-                resolve(cfg.data.spec)
+                check_data(cfg)  # bad data is one line here, and leaves no failed run behind
                 run = RunDir.create(self.runs_root, cfg)
             start_trainer(run)
         except RnnTuiError as exc:

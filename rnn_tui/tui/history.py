@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from rnn_tui.config import Config
 from rnn_tui.runs.follower import RunSnapshot
-from rnn_tui.runs.records import ControlEvent, EndEvent, SampleEvent, StartEvent, Status, TrainEvent, ValEvent
+from rnn_tui.runs.records import ControlEvent, EndEvent, SampleEvent, StartEvent, Status, TrainEvent, ValEvent, superseded
 
 
 @dataclass
@@ -31,14 +31,23 @@ class RunHistory:
         self.checkpoint_step = snap.checkpoint_step
         if snap.config is not None or snap.config_error is not None:
             self.config, self.config_error = snap.config, snap.config_error
+        self.samples.extend(s.copy() for s in snap.new_samples)  # before the metrics: a start below may supersede some
         for record in snap.new_metrics:  # own copies: nothing shared with the snapshot
             if record["event"] == "train":
                 self.train.append(record.copy())
             elif record["event"] == "val":
                 self.val.append(record.copy())
             else:
+                if record["event"] == "start":
+                    self._drop_superseded(record)
                 self.events.append(record.copy())
-        self.samples.extend(s.copy() for s in snap.new_samples)
+
+    def _drop_superseded(self, start: StartEvent) -> None:
+        """A resume (or a start over) discards the records of the steps after the one it starts from."""
+        self.train = [r for r in self.train if not superseded(r, start)]
+        self.val = [r for r in self.val if not superseded(r, start)]
+        self.events = [r for r in self.events if not superseded(r, start)]
+        self.samples = [r for r in self.samples if not superseded(r, start)]
 
     @property
     def task(self) -> str | None:
