@@ -198,3 +198,31 @@ def test_a_new_run_is_invisible_until_its_config_is_written(tmp_path, monkeypatc
     with pytest.raises(Exception, match="the disk is full"):
         RunDir.create(tmp_path / "runs", small_config("builtin:hello"), name="half")
     assert list_runs(tmp_path / "runs") == [] and not (tmp_path / "runs" / "half").exists()
+
+
+def test_the_app_history_is_one_history_and_skips_records_it_cannot_draw(tmp_path):
+    from rnn_tui.runs.follower import RunFollower
+    from rnn_tui.tui.history import RunHistory
+
+    run = RunDir.create(tmp_path, small_config("builtin:hello"), name="h")
+    t0 = time.time()
+    run.append_metric({"event": "start", "step": 0, "time": t0})
+    for step in (10, 20, 30):
+        run.append_metric({"event": "train", "step": step, "loss": 3.0, "time": t0})
+    run.append_metric({"event": "train", "step": 31})  # written by hand: no loss
+    run.append_metric({"event": "val", "val_loss": 2.0})  # no step
+    run.append_sample({"event": "sample", "step": 30, "text": "lost", "time": t0})
+    run.append_sample({"event": "sample", "prime": "no text", "time": t0})
+    follower, history = RunFollower(run), RunHistory("h", str(run.path))
+    history.apply(follower.poll())
+    assert [r["step"] for r in history.train] == [10, 20, 30] and history.val == []
+    assert "loss 3.000" in history.summary()  # no ppl, speed or lr in these records: left out, no KeyError
+    run.append_metric({"event": "start", "step": 20, "resumed": True, "time": t0 + 1})  # resumed from the checkpoint at 20
+    run.append_metric({"event": "train", "step": 30, "loss": 2.5, "time": t0 + 2})
+    run.append_sample({"event": "sample", "step": 30, "text": "kept", "time": t0 + 2})
+    history.apply(follower.poll())
+    assert [(r["step"], r["loss"]) for r in history.train] == [(10, 3.0), (20, 3.0), (30, 2.5)]
+    assert [s["text"] for s in history.samples] == ["kept"]
+    fresh = RunHistory("h", str(run.path))  # a reader that comes later sees the same
+    fresh.apply(RunFollower(run).poll())
+    assert fresh.train == history.train and fresh.samples == history.samples

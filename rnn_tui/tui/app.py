@@ -314,7 +314,7 @@ class RnnTuiApp(App[None]):
         if cmd == "pause" and history.state == "paused":
             cmd = "resume"
         if cmd == "set-lr":
-            lr = history.train[-1]["lr"] if history.train else None
+            lr = history.train[-1].get("lr") if history.train else None
 
             def apply(value: float | None) -> None:
                 if value is not None:

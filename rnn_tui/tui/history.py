@@ -8,6 +8,8 @@ from rnn_tui.config import Config
 from rnn_tui.runs.follower import RunSnapshot
 from rnn_tui.runs.records import ControlEvent, EndEvent, SampleEvent, StartEvent, Status, TrainEvent, ValEvent, superseded
 
+DRAWN = {"train": ("step", "loss"), "val": ("step", "val_loss")}  # the keys a record needs to be a point of a curve
+
 
 @dataclass
 class RunHistory:
@@ -31,8 +33,11 @@ class RunHistory:
         self.checkpoint_step = snap.checkpoint_step
         if snap.config is not None or snap.config_error is not None:
             self.config, self.config_error = snap.config, snap.config_error
-        self.samples.extend(s.copy() for s in snap.new_samples)  # before the metrics: a start below may supersede some
+        # before the metrics: a start below may supersede some
+        self.samples.extend(s.copy() for s in snap.new_samples if "step" in s and "text" in s)
         for record in snap.new_metrics:  # own copies: nothing shared with the snapshot
+            if not all(key in record for key in DRAWN.get(record["event"], ())):
+                continue  # a record written by hand may lack any key: one without its point is not drawn
             if record["event"] == "train":
                 self.train.append(record.copy())
             elif record["event"] == "val":
@@ -69,8 +74,11 @@ class RunHistory:
         parts = [f"{self.run_id}: {self.state}", f"step {s.get('step', 0)}", f"epoch {s.get('epoch', 0):.2f}"]
         if self.train:
             last = self.train[-1]
-            parts += [f"loss {last['loss']:.3f}", f"ppl {last['ppl']:.2f}", f"{last['tokens_per_s']:,.0f} tok/s",
-                      f"lr {last['lr']:.2e}"]
+            parts.append(f"loss {last['loss']:.3f}")
+            for value, form in ((last.get("ppl"), "ppl {:.2f}"), (last.get("tokens_per_s"), "{:,.0f} tok/s"),
+                                (last.get("lr"), "lr {:.2e}")):
+                if value is not None:
+                    parts.append(form.format(value))
             eta = last.get("eta_s")
             if eta is not None and self.state in ("running", "paused"):
                 parts.append(f"ETA {_clock(eta)}")

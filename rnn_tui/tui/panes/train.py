@@ -151,7 +151,7 @@ class TrainPane(Widget):
         log = self.query_one("#samples", RichLog)
         for s in samples:
             log.write(f"── step {s['step']} · {history.run_id} ──")
-            log.write(s["prime"] + s["text"])
+            log.write(s.get("prime", "") + s["text"])
 
     def clear_samples(self) -> None:
         self.query_one("#samples", RichLog).clear()
