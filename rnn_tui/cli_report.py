@@ -269,9 +269,10 @@ def print_runs(rows: list[RunSummary], root: Path) -> None:
         console.print(f"no runs in {root}; start one with `rnn-tui train`")
         return
     table = Table("run", "state", "step", "epoch", "best val", "model", "data")
-    colours = {"running": "green", "paused": "yellow", "failed": "red", "stopped": "yellow", "finished": "cyan"}
+    colours = {"running": "green", "paused": "yellow", "failed": "red", "stopped": "yellow", "finished": "cyan",
+               "unreadable": "red"}
     for r in rows:
         val = f"{r['val_loss']:.4f}" if r["val_loss"] is not None else "–"
         table.add_row(Text(r["id"]), Text(str(r["state"]), style=colours.get(str(r["state"]), "")), str(r["step"]),
-                      f"{r['epoch']:.2f}", val, Text(r["model"]), Text(r["data"]))
+                      f"{r['epoch']:.2f}", val, Text(r["model"]), Text(r["reason"] or r["data"]))  # why it is unreadable
     console.print(table)
