@@ -102,8 +102,10 @@ def train_reporter(run: RunDir, as_json: bool) -> Iterator[Callable[[Event], Non
 
 @contextlib.contextmanager
 def download_progress(name: str) -> Iterator[Callable[[int, int | None], None]]:
+    """A bar on stderr while downloading, erased at the end. Only on a terminal: elsewhere (a pipe,
+    a log) a transient bar shows nothing, and Rich would leave a blank line before what follows."""
     progress = Progress(TextColumn(name), BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=err_console,
-                        transient=True)
+                        transient=True, disable=not err_console.is_interactive)
     task = progress.add_task(name, total=None)
 
     def update(done: int, total: int | None) -> None:
