@@ -218,8 +218,9 @@ class RunDir:
         """
         status: Status = {}
         cfg: Config | None = None
-        problems = [p for p in [_folder_problem(self.path)] if p]
-        if not problems:
+        folder_problem = _folder_problem(self.path)
+        problems = [folder_problem] if folder_problem else []
+        if not folder_problem:
             try:  # whatever a corrupt file makes a reader raise is the reason (see _problem)
                 _check_run_file(self.status_path)
                 status = self._readable_status()
