@@ -461,5 +461,8 @@ def main() -> None:
         _fail("interrupted", code=130)
     except BrokenPipeError:
         sys.exit(0)
+    except OSError as exc:  # a last resort: the places that can fail say more (a full disk, a folder not allowed)
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        _fail(f"{where}{exc.strerror or exc}")
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

@@ -106,8 +106,10 @@ def train_reporter(run: RunDir, as_json: bool) -> Iterator[Callable[[Event], Non
 
 @contextlib.contextmanager
 def download_progress(name: str) -> Iterator[Callable[[int, int | None], None]]:
+    """A bar on stderr while downloading, erased at the end. Only on a terminal: elsewhere (a pipe,
+    a log) a transient bar shows nothing, and Rich would leave a blank line before what follows."""
     progress = Progress(TextColumn(name), BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=err_console,
-                        transient=True)
+                        transient=True, disable=not err_console.is_interactive)
     task = progress.add_task(name, total=None)
 
     def update(done: int, total: int | None) -> None:
@@ -273,9 +275,10 @@ def print_runs(rows: list[RunSummary], root: Path) -> None:
         console.print(f"no runs in {root}; start one with `rnn-tui train`")
         return
     table = Table("run", "state", "step", "epoch", "best val", "model", "data")
-    colours = {"running": "green", "paused": "yellow", "failed": "red", "stopped": "yellow", "finished": "cyan"}
+    colours = {"running": "green", "paused": "yellow", "failed": "red", "stopped": "yellow", "finished": "cyan",
+               "unreadable": "red"}
     for r in rows:
         val = f"{r['val_loss']:.4f}" if r["val_loss"] is not None else "–"
         table.add_row(Text(r["id"]), Text(str(r["state"]), style=colours.get(str(r["state"]), "")), str(r["step"]),
-                      f"{r['epoch']:.2f}", val, Text(r["model"]), Text(r["data"]))
+                      f"{r['epoch']:.2f}", val, Text(r["model"]), Text(r["reason"] or r["data"]))  # why it is unreadable
     console.print(table)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import zipfile
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -215,3 +219,17 @@ def test_registry_entries_are_well_formed():
         assert (r.member is not None) == r.url.endswith(".zip")
     assert download.CORPORA["fra-eng"].member == "fra-eng/fra.txt"
 
+
+
+@pytest.mark.parametrize("path", ["/missing.txt", "/corpus.txt"])
+def test_data_get_errors_are_one_line_from_the_first_byte(server, cache, path):
+    """`rnn-tui data get` as a user runs it, its stderr a pipe (a log, `2>&1 | less`): the
+    progress display leaves nothing before the error (Rich printed a blank line there)."""
+    server.files["/corpus.txt"] = BODY  # not Tiny Shakespeare: its checksum does not match
+    proc = subprocess.run([sys.executable, "-m", "rnn_tui", "data", "get", "tinyshakespeare", "--url", server.url + path],
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.startswith("rnn-tui: error: ") and proc.stderr.count("\n") == 1, repr(proc.stderr)
+    assert ("404" if path == "/missing.txt" else "checksum") in proc.stderr
+    assert server.requests == [path] and list(cache.iterdir()) == []

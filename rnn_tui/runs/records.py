@@ -220,7 +220,7 @@ class RunSummary(TypedDict):
 
     id: str
     path: str
-    state: State | None
+    state: State | Literal["unreadable"] | None  # unreadable: see reason; None: status.json names no state
     step: int
     epoch: float
     val_loss: float | None  # the best validation loss
@@ -229,6 +229,7 @@ class RunSummary(TypedDict):
     error: str | None
     heartbeat: float | None
     config: dict[str, Any] | None  # Config.to_dict(), None when the config is bad
+    reason: str | None  # why the run is unreadable, e.g. "config.toml: not valid TOML (…)"; else None
 
 
 # -- the checks where records come in from disk ----------------------------------------------------

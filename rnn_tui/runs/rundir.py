@@ -329,11 +329,29 @@ class RunDir:
     # -- summary -------------------------------------------------------------------------------
 
     def summary(self) -> RunSummary:
-        """One row of `rnn-tui runs`: id, state, step, best val loss, model and data."""
-        status = self.read_status()
-        config = None
-        try:
-            cfg = self.config()
+        """One row of `rnn-tui runs`: id, state, step, best val loss, model and data.
+
+        Nothing in the run's files makes this raise: a run whose config.toml or status.json
+        cannot be read (missing, corrupt, not allowed, not a regular file) is a row with state
+        ``unreadable`` and ``reason`` (which file, and why), showing what could be read.
+        """
+        status: Status = {}
+        cfg: Config | None = None
+        folder_problem = _folder_problem(self.path)
+        problems = [folder_problem] if folder_problem else []
+        if not folder_problem:
+            try:  # whatever a corrupt file makes a reader raise is the reason (see _problem)
+                _check_run_file(self.status_path)
+                status = self._readable_status()
+            except Exception as exc:  # one corrupt run must not break the listing
+                problems.append(_problem(self.status_path, exc))
+            try:
+                _check_run_file(self.config_path)
+                cfg = self.config()
+            except Exception as exc:
+                problems.append(_problem(self.config_path, exc))
+        model, data, config = "?", "?", None
+        if cfg is not None:
             m, d = cfg.model, cfg.data
             model = f"{m.cell} {m.layers}x{m.hidden}"
             data = f"{d.spec} ({d.tokenizer})"
@@ -341,12 +359,11 @@ class RunDir:
                 model += f" {'bi ' if m.bidirectional else ''}+{m.attention}"  # e.g. "gru 1x256 bi +additive"
                 data = f"{d.spec} ({d.src_tokenizer} → {d.tgt_tokenizer})"
             config = cfg.to_dict()
-        except RnnTuiError as exc:
-            model, data = "?", f"bad config: {exc}"
+        reason = "; ".join(problems) or None
         return {
             "id": self.id,
             "path": str(self.path),
-            "state": status.get("state"),
+            "state": "unreadable" if reason else status.get("state"),
             "step": status.get("step", 0),
             "epoch": status.get("epoch", 0.0),
             "val_loss": status.get("best_val_loss"),
@@ -355,16 +372,83 @@ class RunDir:
             "error": status.get("error"),
             "heartbeat": status.get("heartbeat"),
             "config": config,
+            "reason": reason,
         }
+
+    def _readable_status(self) -> Status:
+        """read_status(), refusing a status.json that is not a JSON object (read_status would
+        call it a failed run)."""
+        if read_json(self.status_path) is None:
+            raise RnnTuiError("not a JSON object")
+        return self.read_status()
+
+
+RUN_FILE_MAX_BYTES = 1 << 20  # config.toml and status.json are a few KB; a bigger one is no run's
+
+
+def _check_run_file(path: Path) -> None:
+    """Refuse what is no file of a run: missing, not a regular file (a FIFO would block a
+    reader), too large."""
+    if not path.is_file():
+        raise RnnTuiError("missing" if not path.exists() else "not a regular file")
+    size = path.stat().st_size
+    if size > RUN_FILE_MAX_BYTES:
+        raise RnnTuiError(f"too large ({size:,} bytes)")
+
+
+def _problem(path: Path, exc: Exception) -> str:
+    """Why the run file ``path`` cannot be read, from what reading it raised: "status.json: …".
+
+    Besides RnnTuiError a corrupt file can make a reader meet an OSError (no permission), a
+    pid too large for the OS (OverflowError) or worse: each is its message."""
+    if isinstance(exc, RnnTuiError):
+        why = exc.message.removeprefix(f"{path}: ")
+    elif isinstance(exc, OSError) and exc.strerror:
+        why = exc.strerror
+    else:
+        why = str(exc) or type(exc).__name__
+    return f"{path.name}: {why}"
 
 
 def list_runs(root: Path) -> list[RunDir]:
-    """Runs under ``root``, oldest first (by creation of config.toml)."""
+    """Runs under ``root``, oldest first (by creation of config.toml); none when there is no ``root``.
+
+    A folder that holds a config.toml is a run; so is one that cannot be looked into (its
+    summary says why it is unreadable). One clear line when ``root`` itself cannot be read.
+    """
     root = Path(root)
-    if not root.is_dir():
+    try:
+        entries = list(root.iterdir())
+    except FileNotFoundError:
         return []
-    runs = [RunDir(p) for p in root.iterdir() if (p / "config.toml").is_file()]
-    return sorted(runs, key=lambda r: (r.config_path.stat().st_mtime, r.id))
+    except OSError as exc:
+        raise RnnTuiError(f"cannot read runs folder {root}: {exc.strerror}") from None
+    runs = [RunDir(p) for p in entries if _may_be_run(p)]
+    return sorted(runs, key=lambda r: (_created(r), r.id))
+
+
+def _may_be_run(path: Path) -> bool:
+    """``path`` holds a config.toml, or cannot be looked into (its summary says so)."""
+    return _folder_problem(path) is not None or (path / "config.toml").is_file()
+
+
+def _folder_problem(path: Path) -> str | None:
+    """Why the run folder ``path`` cannot be looked into (no permission), or None."""
+    try:
+        (path / "config.toml").exists()
+    except OSError as exc:
+        return f"folder: {exc.strerror or exc}"
+    return None
+
+
+def _created(run: RunDir) -> float:
+    """When config.toml was written (else the folder's time, else 0)."""
+    for path in (run.config_path, run.path):
+        try:
+            return path.stat().st_mtime
+        except OSError:
+            continue
+    return 0.0
 
 
 def _slug(text: str) -> str:

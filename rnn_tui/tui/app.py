@@ -150,12 +150,27 @@ class RnnTuiApp(App[None]):
 
     @work(thread=True, exclusive=True, group="list", exit_on_error=False)
     def list_runs(self) -> None:
+        """The runs under the root, every ``list_interval``, for as long as the app runs.
+
+        A run that cannot be read is a row that says so (RunDir.summary). A round that fails
+        as a whole (the runs folder cannot be read, or anything unexpected) is told once, until
+        its message changes or a round succeeds, and the listing goes on.
+        """
         from rnn_tui.runs.rundir import list_runs
 
         worker = self._current_worker()
+        told = None
         while not worker.is_cancelled:
-            rows = [r.summary() for r in reversed(list_runs(self.runs_root))]
-            self.post_message(RunsListed(tuple(rows)))
+            try:
+                rows = [r.summary() for r in reversed(list_runs(self.runs_root))]
+            except Exception as exc:  # this loop outlives any one round
+                problem = str(exc) if isinstance(exc, RnnTuiError) else f"listing the runs failed: {type(exc).__name__}: {exc}"
+                if problem != told:
+                    self.post_message(UserError(problem))
+                told = problem
+            else:
+                told = None
+                self.post_message(RunsListed(tuple(rows)))
             for _ in range(max(1, int(self.list_interval / 0.1))):
                 if worker.is_cancelled:
                     return

@@ -48,8 +48,8 @@ class RunsPane(Widget):
         table.clear()
         for r in rows:
             val = f"{r['val_loss']:.4f}" if r.get("val_loss") is not None else "–"
-            table.add_row(shown.get(r["id"], ""), r["id"], str(r["state"]), str(r["step"]), val, r["model"], r["data"],
-                          key=r["path"])
+            table.add_row(shown.get(r["id"], ""), r["id"], str(r["state"]), str(r["step"]), val, r["model"],
+                          r["reason"] or r["data"], key=r["path"])  # an unreadable run: why, instead of its data
         if rows:
             table.move_cursor(row=min(cursor, len(rows) - 1))
 
@@ -58,6 +58,9 @@ class RunsPane(Widget):
         if not self.rows or table.cursor_row >= len(self.rows):
             return
         row = self.rows[table.cursor_row]
+        if row["state"] == "unreadable":  # nothing to open or resume until its files are mended
+            self.notify(f"run {row['id']} is unreadable: {row['reason']}", severity="warning")
+            return
         self.post_message(self.RunChosen(row["id"], row["path"], how))
 
     def action_open(self) -> None:
