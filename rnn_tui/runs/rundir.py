@@ -378,9 +378,10 @@ class RunDir:
     def _readable_status(self) -> Status:
         """read_status(), refusing a status.json that is not a JSON object (read_status would
         call it a failed run)."""
-        if read_json(self.status_path) is None:
+        raw = read_json(self.status_path)
+        if raw is None:
             raise RnnTuiError("not a JSON object")
-        return self.read_status()
+        return self.live_status(checked_status(raw))
 
 
 RUN_FILE_MAX_BYTES = 1 << 20  # config.toml and status.json are a few KB; a bigger one is no run's
