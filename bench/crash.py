@@ -8,8 +8,8 @@ and so on; runs are a char LSTM on ``builtin:arith``, a GRU encoder-decoder on
 runs root for all (so ``rnn-tui runs`` must survive every other run's state too).
 
 Where the kills land. The models are small (a trainer step takes a few ms) but checkpoint every
-3 steps and log every step, so writing a checkpoint (0.4-1 MB, fsynced) takes about as long as
-the 3 steps before it. Each kill is drawn (seeded) as one of three moments:
+3 steps and log every step, so writing a checkpoint (0.9-1.7 MB, fsynced) is a visible share of
+a trainer's time. Each kill is drawn (seeded) as one of three moments:
 
 * setup (15 %): a random time between launch and the median observed start-up (import, data,
   model, claiming the run): before the ``start`` record;
@@ -18,8 +18,11 @@ the 3 steps before it. Each kill is drawn (seeded) as one of three moments:
 * train (70 %): within 20 checkpoint cycles of the ``start`` record (evaluations, samples and
   best checkpoints included),
 
-where a checkpoint cycle is the observed median time between the records of two checkpoint
-steps of that kind of run (read from the trainer's stdout as it arrives).
+where a checkpoint cycle is the median time between the records of two checkpoint steps of that
+kind of run, observed on the trainers' stdout as it arrives. A save's time is measured there
+too: the gap between the records of a checkpoint step and the next step, less the gap to the
+step after (taken where no other record falls between). Save time over cycle time is the share
+of the kills after the start record that should catch a save; the report prints both.
 
 What each kill caught is measured, not assumed, from the run directory right after the kill:
 
@@ -180,6 +183,15 @@ class Trainer:
             reader.join()
         Trainer.live.discard(self.proc)
         return rc
+
+    def save_times(self) -> list[float]:
+        """Seconds each checkpoint took: the gap after a checkpoint step's record less the next gap."""
+        times = []
+        for (t0, a), (t1, b), (t2, c) in zip(self.records, self.records[1:], self.records[2:]):
+            steps = [r.get("step") if r.get("event") == "train" else None for r in (a, b, c)]
+            if steps[0] is not None and steps[0] % CHECKPOINT_INTERVAL == 0 and steps == [steps[0] + i for i in range(3)]:
+                times.append((t1 - t0) - (t2 - t1))
+        return times
 
     def cadences(self) -> list[float]:
         """Seconds between the train records of consecutive checkpoint steps."""
@@ -360,12 +372,14 @@ class Timing:
         self.lock = threading.Lock()
         self.startup: dict[str, list[float]] = {k: [] for k in KINDS}
         self.cycle: dict[str, list[float]] = {k: [] for k in KINDS}
+        self.save: dict[str, list[float]] = {k: [] for k in KINDS}
 
     def add(self, kind: str, trainer: Trainer) -> None:
         with self.lock:
             if (t := trainer.start_time()) is not None:
                 self.startup[kind].append(t)
             self.cycle[kind] += trainer.cadences()
+            self.save[kind] += trainer.save_times()
 
     def median(self, kind: str, what: str, default: float) -> float:
         with self.lock:
@@ -393,7 +407,6 @@ class Summary:
 
     def result_line(self) -> str:
         return f"RESULT kills={self.kills} unreadable={self.unreadable} lost_max_steps={self.lost_max}"
-
 
 
 class Slot:
@@ -545,10 +558,17 @@ def report(summary: Summary) -> str:
         lines += ["", f"defects ({len(defects)}):"]
         lines += [f"- {d.run}: {d.check} after {d.moment}: {d.message}" for d in defects]
     t = summary.timing
-    lines += ["", f"checkpoint interval {CHECKPOINT_INTERVAL} steps; {summary.seconds:.0f} s in all "
-                  "(rough: a shared machine)"]
-    lines += [f"  {kind:<8} start-up (launch → start record) median {t.median(kind, 'startup', 0):.2f} s, "
-              f"checkpoint cycle median {1000 * t.median(kind, 'cycle', 0):.0f} ms" for kind in KINDS if t.startup[kind]]
+    share = {k: t.median(k, "save", 0) / (t.median(k, "cycle", 0) or 1) for k in KINDS}
+    after_start = sum(r.kills - r.setup for r in summary.reports)
+    expected = sum((r.kills - r.setup) * share[r.kind] for r in summary.reports)
+    lines += ["", f"{after_start} kills after the start record, {sum(r.in_save for r in summary.reports)} in a save "
+                  f"(the measured save share predicts {expected:.1f})"]
+    lines += [f"checkpoint interval {CHECKPOINT_INTERVAL} steps; {summary.seconds:.0f} s in all (rough: a shared machine)"]
+    for kind in (k for k in KINDS if t.startup[k]):
+        cycle, save = t.median(kind, "cycle", 0), t.median(kind, "save", 0)
+        lines.append(f"  {kind:<8} start-up (launch → start record) {t.median(kind, 'startup', 0):.2f} s; checkpoint "
+                     f"cycle {1000 * cycle:.0f} ms, of which saving {1000 * save:.0f} ms ({share[kind]:.0%}) "
+                     f"(medians of {len(t.startup[kind])}, {len(t.cycle[kind])}, {len(t.save[kind])})")
     return "\n".join(lines)
 
 
