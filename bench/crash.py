@@ -81,7 +81,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHECKPOINT_INTERVAL = 3
 CYCLES = {"early": 2, "train": 20}  # kill window after the start record, in checkpoint cycles
 MOMENTS = {"setup": 0.15, "early": 0.15, "train": 0.70}
-START_TIMEOUT_S = 180.0  # a trainer that prints no start record in this long has failed
+START_TIMEOUT_S = 180.0  # the longest wait for a start record (then the kill lands where it may), or a final resume
 COMMON = ["--log-interval", "1", "--checkpoint-interval", str(CHECKPOINT_INTERVAL), "--eval-interval", "24",
           "--eval-batches", "2", "--sample-interval", "24", "--sample-length", "20", "--threads", "1",
           "--device", "cpu", "--steps", "1000000"]
