@@ -38,8 +38,9 @@ What each kill caught is measured, not assumed, from the run directory right aft
 Checks, each failing one listed as a defect with the kill it followed; a run with a defect
 counts as unreadable:
 
-* after every kill: ``rnn-tui runs --json`` exits 0 and lists the run as ``failed``; every record
-  the trainer echoed is a readable line of metrics.jsonl / samples.jsonl;
+* after every kill: ``rnn-tui runs --json`` exits 0 and lists the run as ``failed`` (unless the
+  kill came before the run was made); every record the trainer echoed is a readable line of
+  metrics.jsonl / samples.jsonl;
 * every resume: ``train --resume`` starts (no refusal, no traceback) and trains;
 * after a run's last kill: ``inspect``, ``generate`` and ``score`` (a translation run: ``inspect``
   and ``translate``) exit 0 — or, when the run has no checkpoint yet, say so in one line; then
@@ -463,7 +464,8 @@ class Slot:
             moment = f"kill {report.kills} ({describe(trainer, plan, found)})"
             reported = reported_step(path)
             self.log(f"{run_id} {moment}: reported step {reported}")
-            self.defect(report, moment, "runs --json", listing_problem(self.root, run_id, "failed"))
+            if (path / "config.toml").is_file():  # else killed before it made the run: the next launch makes it
+                self.defect(report, moment, "runs --json", listing_problem(self.root, run_id, "failed"))
             self.defect(report, moment, "records echoed are in the files", ", ".join(lost_records(path, trainer)) or None)
         self.final_checks(report, path, moment, reported, resume=resumable)
         return report
