@@ -21,8 +21,10 @@ a trainer's time. Each kill is drawn (seeded) as one of three moments:
 where a checkpoint cycle is the median time between the records of two checkpoint steps of that
 kind of run, observed on the trainers' stdout as it arrives. A save's time is measured there
 too: the gap between the records of a checkpoint step and the next step, less the gap to the
-step after (taken where no other record falls between). Save time over cycle time is the share
-of the kills after the start record that should catch a save; the report prints both.
+step after (taken where no other record falls between). Save time over cycle time bounds the
+share of the kills after the start record that can catch a save; the report prints both (fewer
+are seen: a save first builds the checkpoint in memory, which leaves no trace, and evaluations
+and samples also take time).
 
 What each kill caught is measured, not assumed, from the run directory right after the kill:
 
@@ -564,7 +566,7 @@ def report(summary: Summary) -> str:
     after_start = sum(r.kills - r.setup for r in summary.reports)
     expected = sum((r.kills - r.setup) * share[r.kind] for r in summary.reports)
     lines += ["", f"{after_start} kills after the start record, {sum(r.in_save for r in summary.reports)} in a save "
-                  f"(the measured save share predicts {expected:.1f})"]
+                  f"(the measured save share allows at most {expected:.1f})"]
     lines += [f"checkpoint interval {CHECKPOINT_INTERVAL} steps; {summary.seconds:.0f} s in all (rough: a shared machine)"]
     for kind in (k for k in KINDS if t.startup[k]):
         cycle, save = t.median(kind, "cycle", 0), t.median(kind, "save", 0)
