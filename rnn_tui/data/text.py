@@ -37,10 +37,10 @@ def _decode(path: Path, data: bytes, encoding: str) -> str:
         text = data.decode(encoding)
     except LookupError:
         raise RnnTuiError(f"unknown encoding {encoding!r}; try utf-8, gbk, big5, latin-1 or cp1252") from None
-    except UnicodeDecodeError as exc:
+    except UnicodeError as exc:  # a UnicodeDecodeError says where; some codecs (idna, punycode) do not
+        where = f" at byte {exc.start} (0x{data[exc.start]:02x})" if isinstance(exc, UnicodeDecodeError) else ""
         raise RnnTuiError(
-            f"{path}: not valid {encoding} at byte {exc.start} (0x{data[exc.start]:02x}); "
-            f"pass --encoding latin-1 (or the file's real encoding)"
+            f"{path}: not valid {encoding}{where}; pass --encoding latin-1 (or the file's real encoding)"
         ) from None
     text = text.removeprefix("\ufeff")
     return text.replace("\r\n", "\n").replace("\r", "\n")
