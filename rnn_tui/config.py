@@ -215,8 +215,7 @@ class Config:
             for key, value in values.items():
                 key = key.replace("-", "_")
                 if key not in known:
-                    raise RnnTuiError(f"{where}: unknown key [{section}] {key if key.isprintable() else repr(key)}; "
-                                      "see `rnn-tui train --help`")
+                    raise RnnTuiError(f"{where}: unknown key [{section}] {key}; see `rnn-tui train --help`")
                 setattr(target, key, _coerce(value, getattr(target, key), f"[{section}] {key}", where))
         if raw:
             raise RnnTuiError(f"{where}: unknown section or key {sorted(raw)[0]!r}")
@@ -258,12 +257,12 @@ def _coerce(value: Any, default: Any, name: str, where: str) -> Any:
     """Convert a TOML/JSON value to the type of the field's default, or fail with one line: a
     whole number for an int, any number for a float, a string for a str (true is not a number)."""
     kind = type(default)
-    if kind in (int, float) and isinstance(value, (int, float)) and not isinstance(value, bool):
-        if kind is float:
-            return float(value)
-        if isinstance(value, int) or value.is_integer():
-            return int(value)
-    elif isinstance(value, kind):
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is float and number:
+        return float(value)
+    if kind is int and number and (isinstance(value, int) or value.is_integer()):
+        return int(value)
+    if kind not in (int, float) and isinstance(value, kind):
         return value
     raise RnnTuiError(f"{where}: {name} must be {kind.__name__}, got {_short(value)}")
 
