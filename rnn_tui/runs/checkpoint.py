@@ -236,7 +236,9 @@ def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]
                 problem = problem or f"its {name} of parameter {idx} is {tuple(value.shape)}, not {tuple(params[idx].shape)}"
     if problem:
         raise RnnTuiError(f"{where} does not fit this optimizer ({problem}); use the other checkpoint or retrain")
-    optimizer.load_state_dict(state)
+    # a setting the checkpoint lacks (written by an older torch, or lost) keeps this optimizer's value
+    groups = [{**{k: v for k, v in ours.items() if k != "params"}, **theirs} for ours, theirs in zip(live, saved)]
+    optimizer.load_state_dict({**state, "param_groups": groups})
 
 
 def _same_type(saved: Any, live: Any) -> bool:
