@@ -195,6 +195,10 @@ def test_an_optimizer_state_that_does_not_fit_is_one_line(trained):
         bad = {**ckpt.optimizer, "param_groups": [{**ckpt.optimizer["param_groups"][0], "betas": 5}]}
         with pytest.raises(RnnTuiError, match=r"its betas is 5, this optimizer's is \[0.9, 0.999\]"):
             load_optimizer_state(fresh, bad, "ckpt")
+        older = {**ckpt.optimizer, "param_groups": [{k: v for k, v in ckpt.optimizer["param_groups"][0].items()
+                                                     if k != "eps"}]}
+        load_optimizer_state(fresh, older, "ckpt")  # a setting it lacks keeps the optimizer's own (torch's would not)
+        assert fresh.param_groups[0]["eps"] == 1e-8
         state = {i: {**s, "exp_avg": torch.zeros(3)} for i, s in ckpt.optimizer["state"].items()}
         with pytest.raises(RnnTuiError, match=r"its exp_avg of parameter 0 is \(3,\), not "):
             load_optimizer_state(fresh, {**ckpt.optimizer, "state": state}, "ckpt")
