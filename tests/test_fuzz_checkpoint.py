@@ -63,11 +63,10 @@ class Trained:
             outcome(load_optimizer_state, optimizer, ckpt.optimizer, "checkpoint")
 
 
-@pytest.fixture(scope="module", params=["lm", "seq2seq"])
-def trained(request, tmp_path_factory):
-    root = tmp_path_factory.mktemp(f"ckpt-{request.param}")
+def _train(kind: str, root) -> Trained:
+    """A tiny run of ``kind`` (lm or seq2seq), 4 steps, checkpointed."""
     torch.set_num_threads(1)
-    if request.param == "lm":
+    if kind == "lm":
         data = root / "text.txt"
         data.write_text("hello world, hello there.\n" * 40, encoding="utf-8")
         cfg = small_config(str(data), steps=4, checkpoint_interval=4, eval_interval=4, sample_interval=4, batch=4)
@@ -80,9 +79,32 @@ def trained(request, tmp_path_factory):
         t.steps = t.checkpoint_interval = t.eval_interval = t.sample_interval = 4
         t.batch, t.threads, t.schedule = 4, 1, "plateau"
     train_run(RunDir.create(root, cfg.validate(), name="r"))
-    state = Trained(RunDir.open("r", root))
-    yield state
-    state.restore()
+    return Trained(RunDir.open("r", root))
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """kind -> its Trained run, each trained once for the module."""
+    made: dict[str, Trained] = {}
+
+    def get(kind: str) -> Trained:
+        if kind not in made:
+            made[kind] = _train(kind, tmp_path_factory.mktemp(f"ckpt-{kind}"))
+        return made[kind]
+
+    yield get
+    for trained in made.values():
+        trained.restore()
+
+
+@pytest.fixture(scope="module", params=["lm", "seq2seq"])
+def trained(request, runs) -> Trained:
+    return runs(request.param)
+
+
+@pytest.fixture(scope="module")
+def lm(runs) -> Trained:
+    return runs("lm")
 
 
 @FUZZ
@@ -145,9 +167,8 @@ ITOS = ["<pad>", "<unk>", "<bos>", "<eos>", "h"]
                                                       "schedule's state"),
     ("config", {"model": {"hidden": "big"}}, '"config": [model] hidden must be int, got \'big\''),
 ])
-def test_each_damage_is_one_line_naming_it(trained, key, value, said):
-    if trained.meta["task"] != "lm":
-        pytest.skip("the language model's checkpoint shows them all")
+def test_each_damage_is_one_line_naming_it(lm, key, value, said):
+    trained = lm
     doc = dict(trained.meta)
     if value is None:
         del doc[key]
@@ -228,11 +249,10 @@ def _one_error_line(result: subprocess.CompletedProcess, said: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero here")
-def test_commands_on_a_damaged_checkpoint_and_on_dev_zero(trained, tmp_path):
+def test_commands_on_a_damaged_checkpoint_and_on_dev_zero(lm, tmp_path):
     """generate, score, inspect and train --resume on a run whose checkpoint metadata is damaged,
     and a new run on /dev/zero (refused before a run directory exists)."""
-    if trained.meta["task"] != "lm":
-        pytest.skip("one run is enough")
+    trained = lm
     run, root = trained.run, trained.run.path.parent
     trained.meta_path.write_text(json.dumps({**trained.meta, "version": "2", "config": "x"}), encoding="utf-8")
     try:
