@@ -208,14 +208,11 @@ def load_run(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "l
     from rnn_tui.models.lm import LanguageModel
 
     run = RunDir.open(spec, runs_root(runs_dir))
-    ckpt = load_checkpoint(run.checkpoints, tag, device=device)
-    try:
-        cfg = Config.from_dict(ckpt.meta["config"], where=f"{run.id} checkpoint").validate()
-        if cfg.task == "seq2seq":
-            return _load_translator(run, cfg, ckpt, tag, device)
-        vocab = Vocab.from_json(ckpt.meta["vocab"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RnnTuiError(f"{run.id} checkpoint metadata is incomplete ({exc}); retrain the run") from None
+    ckpt = load_checkpoint(run.checkpoints, tag, device=device)  # its config and vocabularies checked
+    cfg = ckpt.config
+    if cfg.task == "seq2seq":
+        return _load_translator(run, cfg, ckpt, tag, device)
+    vocab = Vocab.from_json(ckpt.meta["vocab"])
     model = LanguageModel(cfg.model, len(vocab)).to(device)
     load_model_state(model, ckpt.model, f"{run.id} {tag} checkpoint")
     model.eval()

@@ -198,11 +198,18 @@ class Config:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any], *, where: str = "config") -> Config:
+    def from_dict(cls, raw: Any, *, where: str = "config") -> Config:
+        """A config from its dict form (``to_dict``; the tables of a config.toml), each value
+        converted to its setting's type, or one line naming what does not fit (not validated:
+        call validate())."""
+        if not isinstance(raw, dict):
+            raise RnnTuiError(f"{where}: expected a table of settings, got {_short(raw)}")
         raw = dict(raw)
-        cfg = cls(task=raw.pop("task", "lm"))
+        cfg = cls(task=_coerce(raw.pop("task", "lm"), "lm", "task", where))
         for section in SECTIONS:
-            values = raw.pop(section, {}) or {}
+            values = raw.pop(section, {})
+            if not isinstance(values, dict):
+                raise RnnTuiError(f"{where}: [{section}] must be a table of settings, got {_short(values)}")
             target = getattr(cfg, section)
             known = {f.name: f for f in fields(target)}
             for key, value in values.items():
@@ -220,31 +227,47 @@ class Config:
         return tomli_w.dumps(self.to_dict())
 
     @classmethod
-    def load(cls, path: str | Path) -> Config:
+    def load(cls, path: str | Path, *, strict: bool = False) -> Config:
+        """The config in the TOML file ``path``: any of the settings (``--config``), none given
+        reading as its default; an empty file is refused, not taken for the default config.
+        ``strict``: a run's config.toml, which rnn-tui writes whole (``task`` and every section),
+        so a file without them is refused as damaged."""
         path = Path(path)
         try:
+            if path.exists() and not path.is_file():  # a folder, a device, a pipe: never read
+                raise RnnTuiError(f"{path} is not a config file (a folder, a device or a pipe); give a config.toml")
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise RnnTuiError(f"config file not found: {path}") from None
+        except OSError as exc:
+            raise RnnTuiError(f"cannot read {path}: {exc.strerror or exc}") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise RnnTuiError(f"{path}: not valid TOML ({exc})") from None
+        if not raw:
+            what = "the run's config is lost; start a new run" if strict else "give settings under [data], [model], [train]"
+            raise RnnTuiError(f"{path} is empty (no settings); {what}")
+        missing = [key for key in ("task", *SECTIONS) if key not in raw] if strict else []
+        if missing:
+            raise RnnTuiError(f"{path} was not written by rnn-tui (no {missing[0]!r}); the run's config is damaged: "
+                              "start a new run")
         return cls.from_dict(raw, where=str(path))
 
 
 def _coerce(value: Any, default: Any, name: str, where: str) -> Any:
-    """Convert a TOML/CLI value to the type of the field's default, or fail with one line."""
+    """Convert a TOML/JSON value to the type of the field's default, or fail with one line: a
+    whole number for an int, any number for a float, a string for a str (true is not a number)."""
     kind = type(default)
-    try:
-        if kind is bool:
-            if isinstance(value, bool):
-                return value
-            raise ValueError
-        if kind is int:
-            if isinstance(value, float) and not value.is_integer():
-                raise ValueError
-            return int(value)
-        if kind is float:
-            return float(value)
-        return str(value)
-    except (TypeError, ValueError):
-        raise RnnTuiError(f"{where}: {name} must be {kind.__name__}, got {value!r}") from None
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is float and number:
+        return float(value)
+    if kind is int and number and (isinstance(value, int) or value.is_integer()):
+        return int(value)
+    if kind not in (int, float) and isinstance(value, kind):
+        return value
+    raise RnnTuiError(f"{where}: {name} must be {kind.__name__}, got {_short(value)}")
+
+
+def _short(value: Any) -> str:
+    """``repr(value)``, cut to 60 characters: a message stays one short line."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -89,12 +89,22 @@ def _tiny():
     return model, opt
 
 
+def _meta(step: int) -> dict:
+    """The metadata the trainer writes (load_checkpoint checks every key that is read)."""
+    return {"task": "lm", "config": Config().to_dict(), "vocab": {"itos": ["<pad>", "<unk>", "<bos>", "<eos>", "a"]},
+            "step": step, "epoch": 0, "index": 0, "schedule": {"kind": "constant", "base_lr": 0.01}}
+
+
+def _save(folder, model, step: int, **kwargs) -> None:
+    save_checkpoint(folder, "latest", model=model, meta=_meta(step), extra={"rng/cpu": torch.get_rng_state()}, **kwargs)
+
+
 def test_checkpoint_round_trip_without_pickle(tmp_path):
     model, opt = _tiny()
-    save_checkpoint(tmp_path, "latest", model=model, optimizer=opt, meta={"step": 7, "vocab": ["a"]},
-                    extra={"rng/cpu": torch.get_rng_state()})
+    _save(tmp_path, model, 7, optimizer=opt)
     ckpt = load_checkpoint(tmp_path, "latest")
-    assert ckpt.meta["step"] == 7 and ckpt.meta["vocab"] == ["a"]
+    assert ckpt.meta["step"] == 7 and ckpt.meta["vocab"] == {"itos": ["<pad>", "<unk>", "<bos>", "<eos>", "a"]}
+    assert ckpt.config == Config()
     assert torch.equal(ckpt.extra["rng/cpu"], torch.get_rng_state())
     other, other_opt = _tiny()
     with torch.no_grad():
@@ -113,7 +123,7 @@ def test_checkpoint_round_trip_without_pickle(tmp_path):
 
 def test_checkpoint_of_another_model_is_one_clear_line(tmp_path):
     model, _ = _tiny()
-    save_checkpoint(tmp_path, "latest", model=model, meta={"step": 1})
+    _save(tmp_path, model, 1)
     bigger = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Linear(8, 2))
     with pytest.raises(RnnTuiError, match=r"does not fit this model: 0\.weight is \(4, 3\) in the checkpoint, \(8, 3\)"):
         load_model_state(bigger, load_checkpoint(tmp_path).model, "ckpt")
@@ -121,9 +131,9 @@ def test_checkpoint_of_another_model_is_one_clear_line(tmp_path):
 
 def test_checkpoint_torn_between_files_is_detected(tmp_path):
     model, _ = _tiny()
-    save_checkpoint(tmp_path, "latest", model=model, meta={"step": 1})
+    _save(tmp_path, model, 1)
     first_weights = (tmp_path / "latest.safetensors").read_bytes()
-    save_checkpoint(tmp_path, "latest", model=model, meta={"step": 2})
+    _save(tmp_path, model, 2)
     (tmp_path / "latest.safetensors").write_bytes(first_weights)  # as if killed between the two renames
     with pytest.raises(RnnTuiError, match="disagree"):
         load_checkpoint(tmp_path)

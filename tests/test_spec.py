@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from rnn_tui.data import download
+from rnn_tui.data import datafile, download
 from rnn_tui.data.download import Remote
 from rnn_tui.data.spec import list_datasets, load_pairs, load_series, load_text, resolve
+from rnn_tui.data.text import read_text
 from rnn_tui.errors import RnnTuiError
 
 
@@ -144,3 +147,121 @@ def test_spec_imports_neither_torch_nor_textual():
             "bad = [m for m in ('torch', 'textual', 'rich') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- bounded reads: a device, a pipe, a file too large ---------------------------------------------
+
+
+def _one_line(excinfo) -> str:
+    message = str(excinfo.value)
+    assert message and "\n" not in message
+    return message
+
+
+@pytest.mark.parametrize("loader", [None, load_text])
+def test_a_device_is_refused_before_reading(loader):
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero here")
+    with pytest.raises(RnnTuiError) as excinfo:
+        source = resolve("/dev/zero")
+        if loader is not None:  # a Source made by hand reaches the reader itself
+            loader(source)
+    assert _one_line(excinfo) == ("/dev/zero is not a regular file (a device, a pipe or a socket); "
+                                  "point --data at a file of text, pairs or a CSV series")
+    from rnn_tui.data.spec import Source
+    with pytest.raises(RnnTuiError, match="not a regular file"):
+        load_text(Source("/dev/zero", "text", "zero", "", Path("/dev/zero")))
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("name, loader", [("pipe.txt", load_text), ("pipe.tsv", load_pairs), ("pipe.csv", load_series)])
+def test_a_named_pipe_is_refused_without_blocking(tmp_path, name, loader):
+    """Opening a FIFO with no writer blocks for ever: it must be refused before it is opened."""
+    from rnn_tui.data.spec import Source
+
+    fifo = tmp_path / name
+    os.mkfifo(fifo)
+    with pytest.raises(RnnTuiError) as excinfo:
+        resolve(str(fifo))
+    assert "is not a regular file" in _one_line(excinfo)
+    kind = {"txt": "text", "tsv": "pairs", "csv": "series"}[name.split(".")[1]]
+    with pytest.raises(RnnTuiError, match="is not a regular file"):
+        loader(Source(str(fifo), kind, name, "", fifo))
+
+
+@pytest.fixture
+def limit(monkeypatch):
+    """A 100-byte limit on data (MAX_BYTES is read at each call)."""
+    monkeypatch.setattr(datafile, "MAX_BYTES", 100)
+    return 100
+
+
+@pytest.mark.parametrize("name, loader", [("big.txt", load_text), ("big.tsv", load_pairs), ("big.csv", load_series)])
+def test_a_file_over_the_limit_is_refused(tmp_path, limit, name, loader):
+    from rnn_tui.data.spec import Source
+
+    path = tmp_path / name
+    path.write_bytes(b"a\tb,1\n" * 17)  # 102 bytes
+    with pytest.raises(RnnTuiError) as excinfo:
+        resolve(str(path))
+    assert _one_line(excinfo).startswith(f"{path} (102 B) is larger than 100 B, the most rnn-tui reads as a dataset")
+    kind = {"txt": "text", "tsv": "pairs", "csv": "series"}[name.split(".")[1]]
+    with pytest.raises(RnnTuiError, match="is larger than 100 B"):
+        loader(Source(str(path), kind, name, "", path))
+    path.write_bytes(b"a\tb,1\n" * 16)  # 96 bytes: fine
+    resolve(str(path))
+    loader(Source(str(path), kind, name, "", path))
+
+
+def test_a_folder_over_the_limit_is_refused(tmp_path, limit):
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_bytes(b"x" * 60)  # each under the limit, together over it
+    with pytest.raises(RnnTuiError) as excinfo:
+        resolve(str(tmp_path))
+    assert _one_line(excinfo).startswith(f"folder {tmp_path} is larger than 100 B")
+    with pytest.raises(RnnTuiError, match="is larger than 100 B"):
+        read_text(tmp_path)
+
+
+def test_a_file_larger_than_it_says_is_still_bounded(monkeypatch):
+    """/proc files report size 0 whatever they hold: the read itself stops after the limit."""
+    path = Path("/proc/self/maps")
+    if not path.exists():
+        pytest.skip("no /proc here")
+    assert path.stat().st_size == 0
+    monkeypatch.setattr(datafile, "MAX_BYTES", 50)
+    with pytest.raises(RnnTuiError, match="/proc/self/maps is larger than 50 B"):
+        read_text(path)
+    reads = []
+    real_open = open
+
+    def spy(file, mode="r", *args, **kwargs):
+        f = real_open(file, mode, *args, **kwargs)
+        real_read = f.read
+        f_read = lambda n=-1: reads.append(n) or real_read(n)  # noqa: E731
+        return _Wrapped(f, f_read)
+
+    monkeypatch.setattr(datafile, "open", spy, raising=False)
+    with pytest.raises(RnnTuiError, match="is larger than 50 B"):
+        read_text(path)
+    assert reads == [51]
+
+
+class _Wrapped:
+    """A file whose ``read`` is replaced (the real one is a read-only attribute)."""
+
+    def __init__(self, f, read):
+        self._f, self.read = f, read
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._f.close()
+
+
+def test_a_file_name_too_long_or_an_unknown_home_is_no_such_file():
+    for spec in ("a" * 5000, "~no-such-user-here/x.txt"):
+        with pytest.raises(RnnTuiError) as excinfo:
+            resolve(spec)
+        assert _one_line(excinfo).startswith("no such file or dataset: ")

@@ -22,13 +22,16 @@ class Series:
     values: torch.Tensor
 
 
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+
+
 def _number(cell: str) -> float | None:
-    """``cell`` as a finite float, or None."""
+    """``cell`` as a float that is finite in float32 (what the series is kept in), or None."""
     try:
         x = float(cell.strip())
     except ValueError:
         return None
-    return x if math.isfinite(x) else None
+    return x if math.isfinite(x) and abs(x) <= FLOAT32_MAX else None
 
 
 def _pick_column(header: list[str], column: str | int | None, first_row: list[str], where: str) -> int:
@@ -74,7 +77,8 @@ def read_series(path: str | Path, column: str | int | None = None, encoding: str
         x = _number(cell)
         if x is None:
             raise RnnTuiError(
-                f"{path} line {line}, column {header[col]!r}: {cell.strip()!r} is not a number; fix or remove that row"
+                f"{path} line {line}, column {header[col]!r}: {cell.strip()!r} is not a number (within ±3.4e38); "
+                "fix or remove that row"
             )
         values.append(x)
     name = header[col] if not header[col].isdigit() else path.stem

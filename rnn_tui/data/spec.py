@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from rnn_tui.data import builtin, download
+from rnn_tui.data.datafile import check_size, human_size, read_data_file, text_files
 from rnn_tui.errors import RnnTuiError
 
 if TYPE_CHECKING:
@@ -34,52 +35,42 @@ class Source:
     path: Path | None
 
 
-def _size(n: int) -> str:
-    """A human size: 812 B, 1.1 MB."""
-    if n < 1000:
-        return f"{n} B"
-    value = float(n)
-    for unit in ("KB", "MB", "GB"):
-        value /= 1000
-        if value < 1000 or unit == "GB":
-            break
-    return f"{value:.1f} {unit}"
-
-
-def _file_kind(path: Path) -> str:
-    """pairs for .tsv or a TAB in the first non-empty line, series for .csv, else text."""
+def _file_kind(path: Path, head: bytes) -> str:
+    """pairs for .tsv or a TAB in the first non-empty line of ``head``, series for .csv, else text."""
     suffix = path.suffix.lower()
     if suffix == ".tsv":
         return "pairs"
     if suffix == ".csv":
         return "series"
-    try:
-        with open(path, "rb") as f:
-            head = f.read(SNIFF_BYTES)
-    except OSError as e:
-        raise RnnTuiError(f"cannot read {path}: {e.strerror or e}; check the path") from None
     for line in head.splitlines():
         if line.strip():
             return "pairs" if b"\t" in line else "text"
     return "text"
 
 
-def _folder_files(folder: Path) -> list[Path]:
-    """The ``.txt`` files under ``folder``, as ``read_text`` reads them (recursive, sorted)."""
-    return sorted(p for p in folder.rglob("*.txt") if p.is_file())
-
-
 def _path_source(spec: str, path: Path) -> Source:
     if path.is_dir():
-        files = _folder_files(path)
+        files = text_files(path)
         if not files:
             raise RnnTuiError(
                 f"folder {path} has no .txt files; point --data at a file or a folder of .txt files"
             )
-        size = _size(sum(p.stat().st_size for p in files))
-        return Source(spec, "text", path.name, f"folder of {len(files)} .txt files, {size}", path)
-    kind = _file_kind(path)
-    return Source(spec, kind, path.name, f"{kind} file, {_size(path.stat().st_size)}", path)
+        size = sum(p.stat().st_size for p in files)
+        check_size(size, f"folder {path}")
+        return Source(spec, "text", path.name, f"folder of {len(files)} .txt files, {human_size(size)}", path)
+    head = read_data_file(path, head=SNIFF_BYTES)  # refuses a device, a pipe, a file too large
+    kind = _file_kind(path, head)
+    return Source(spec, kind, path.name, f"{kind} file, {human_size(path.stat().st_size)}", path)
+
+
+def _existing_path(spec: str) -> Path | None:
+    """``spec`` as the path of something that exists, else None (also for a name too long for
+    the system, or ``~user`` of an unknown user)."""
+    try:
+        path = Path(spec).expanduser()
+        return path if spec and path.exists() else None
+    except (OSError, RuntimeError):
+        return None
 
 
 def resolve(spec: str) -> Source:
@@ -88,10 +79,9 @@ def resolve(spec: str) -> Source:
     if spec.startswith(BUILTIN_PREFIX):
         b = builtin.get_builtin(spec[len(BUILTIN_PREFIX):])
         return Source(spec, b.kind, BUILTIN_PREFIX + b.name, b.description, None)
-    if spec:
-        path = Path(spec).expanduser()
-        if path.exists():
-            return _path_source(spec, path)
+    path = _existing_path(spec)
+    if path is not None:
+        return _path_source(spec, path)
     if spec in download.CORPORA:
         remote = download.CORPORA[spec]
         cached = download.cached_path(spec)

@@ -7,7 +7,6 @@ builds the vocabulary and splits train / val / test contiguously; ``LMBatches`` 
 
 from __future__ import annotations
 
-import codecs
 from array import array
 from collections import Counter
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from rnn_tui.data.datafile import check_size, read_data_file, text_files
 from rnn_tui.data.tokenizers import get_tokenizer
 from rnn_tui.data.vocab import Vocab
 from rnn_tui.errors import RnnTuiError
@@ -27,26 +27,20 @@ CHUNK = 1 << 22  # tensor work on long texts goes this many tokens at a time (bo
 
 
 def decode_file(path: str | Path, encoding: str = "utf-8") -> str:
-    """The text of one file: BOM stripped, CRLF/CR turned into "\\n". Errors are one line."""
-    path = Path(path)
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise RnnTuiError(f"unknown encoding {encoding!r}; try utf-8, gbk, big5, latin-1 or cp1252") from None
-    if not path.exists():
-        raise RnnTuiError(f"no such file or folder: {path}")
-    if path.is_dir():
-        raise RnnTuiError(f"{path} is a folder; expected a file")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise RnnTuiError(f"cannot read {path}: {exc.strerror}") from None
+    """The text of one file (read by ``read_data_file``: bounded): BOM stripped, CRLF/CR turned
+    into "\\n". Errors are one line."""
+    return _decode(Path(path), read_data_file(path), encoding)
+
+
+def _decode(path: Path, data: bytes, encoding: str) -> str:
     try:
         text = data.decode(encoding)
-    except UnicodeDecodeError as exc:
+    except LookupError:
+        raise RnnTuiError(f"unknown encoding {encoding!r}; try utf-8, gbk, big5, latin-1 or cp1252") from None
+    except UnicodeError as exc:  # a UnicodeDecodeError says where; some codecs (idna, punycode) do not
+        where = f" at byte {exc.start} (0x{data[exc.start]:02x})" if isinstance(exc, UnicodeDecodeError) else ""
         raise RnnTuiError(
-            f"{path}: not valid {encoding} at byte {exc.start} (0x{data[exc.start]:02x}); "
-            f"pass --encoding latin-1 (or the file's real encoding)"
+            f"{path}: not valid {encoding}{where}; pass --encoding latin-1 (or the file's real encoding)"
         ) from None
     text = text.removeprefix("\ufeff")
     return text.replace("\r\n", "\n").replace("\r", "\n")
@@ -61,14 +55,21 @@ def read_file(path: str | Path, encoding: str = "utf-8") -> str:
 
 
 def read_text(path: str | Path, encoding: str = "utf-8") -> str:
-    """A text file, or every ``*.txt`` under a folder (sorted by path, joined with "\\n")."""
+    """A text file, or every ``*.txt`` under a folder (sorted by path, joined with "\\n"); a
+    folder's files together are bounded as one file is (``datafile.MAX_BYTES``)."""
     path = Path(path)
     if not path.is_dir():
         return read_file(path, encoding)
-    files = sorted(p for p in path.rglob("*.txt") if p.is_file())
+    files = text_files(path)
     if not files:
         raise RnnTuiError(f"{path} has no .txt files; point to a text file or a folder of .txt files")
-    text = "\n".join(decode_file(p, encoding) for p in files)
+    texts, total = [], 0
+    for p in files:
+        data = read_data_file(p)
+        total += len(data)
+        check_size(total, f"folder {path}")
+        texts.append(_decode(p, data, encoding))
+    text = "\n".join(texts)
     if not text.strip():
         raise RnnTuiError(f"{path} is empty: nothing to train on")
     return text

@@ -18,7 +18,8 @@ absent — as it did before these types. What a reader may rely on is checked he
 records come in: ``checked_metric`` / ``checked_sample`` / ``checked_command`` drop a record
 whose ``event`` is unknown or that holds a known key with a value of the wrong type (a string
 ``loss``), as an unparsable line is dropped; ``checked_status`` drops such keys from the status
-and keeps the rest. Unknown keys pass (a newer writer may add some).
+and keeps the rest (a ``pid`` that is no process id, 0, -1 or beyond 32 bits, is such a key).
+Unknown keys pass (a newer writer may add some).
 
 No torch, no textual: the app, the CLI and the trainer all import this.
 """
@@ -280,7 +281,7 @@ def _fits(obj: dict[str, Any], fields: dict[str, _Check]) -> bool:
 _METRICS = {get_args(get_type_hints(t)["event"])[0]: _fields(t) for t in get_args(MetricEvent)}
 _SAMPLE = _fields(SampleEvent)
 _COMMAND = _fields(Command)
-_STATUS = _fields(Status)
+_STATUS = {**_fields(Status), "pid": lambda v: _check(int)(v) and 0 < v < 2**31}  # a process id: a positive pid_t
 
 
 def checked_metric(obj: dict[str, Any]) -> MetricEvent | None:

@@ -187,7 +187,7 @@ class RunDir:
         raise RnnTuiError(f"no run {str(spec)!r}{where}; `rnn-tui runs` lists the runs")
 
     def config(self) -> Config:
-        return Config.load(self.config_path).validate()
+        return Config.load(self.config_path, strict=True).validate()
 
     # -- status --------------------------------------------------------------------------------
 

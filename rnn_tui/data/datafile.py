@@ -1,0 +1,65 @@
+"""Reading a data file with bounds: every loader of ``rnn_tui.data`` reads its files through
+``read_data_file``, so a device (``/dev/zero``), a named pipe or a huge file is one clear line,
+never an endless read or an out-of-memory kill.
+
+No torch here: ``spec.resolve`` sniffs files through it before anything heavy is imported.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from rnn_tui.errors import RnnTuiError
+
+MAX_BYTES = 1 << 30  # 1 GiB: the most rnn-tui reads as one dataset (a file, or a folder's files together)
+
+
+def human_size(n: int) -> str:
+    """A human size: 812 B, 1.1 MB."""
+    if n < 1000:
+        return f"{n} B"
+    value = float(n)
+    for unit in ("KB", "MB", "GB"):
+        value /= 1000
+        if value < 1000 or unit == "GB":
+            break
+    return f"{value:.1f} {unit}"
+
+
+def text_files(folder: Path) -> list[Path]:
+    """The ``.txt`` files under ``folder`` (recursive, sorted by path): what a folder dataset holds."""
+    return sorted(p for p in folder.rglob("*.txt") if p.is_file())
+
+
+def check_size(size: int, what: str | Path) -> None:
+    """Refuse data of ``size`` bytes over ``MAX_BYTES`` (``what`` names it in the message)."""
+    if size > MAX_BYTES:
+        raise RnnTuiError(f"{what} is larger than {human_size(MAX_BYTES)}, the most rnn-tui reads as a dataset; "
+                          "use a smaller file (a part of it)")
+
+
+def read_data_file(path: str | Path, head: int | None = None) -> bytes:
+    """The bytes of the regular file ``path`` (only its first ``head`` bytes when given).
+
+    Refused with one line: a path that is not a regular file (a device, a named pipe, a
+    socket: checked before opening, so a pipe cannot block), and a file of more than
+    ``MAX_BYTES``. At most ``MAX_BYTES + 1`` bytes are read, so a file that grows while it is
+    read, or reports a wrong size, is still refused rather than read without end.
+    """
+    path = Path(path)
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            what = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a device, a pipe or a socket)"
+            raise RnnTuiError(f"{path} is {what}; point --data at a file of text, pairs or a CSV series")
+        check_size(info.st_size, f"{path} ({human_size(info.st_size)})")
+        with open(path, "rb") as f:
+            data = f.read(MAX_BYTES + 1 if head is None else head)
+    except FileNotFoundError:
+        raise RnnTuiError(f"no such file or folder: {path}") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        raise RnnTuiError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}; check the path") from None
+    check_size(len(data), path)
+    return data
