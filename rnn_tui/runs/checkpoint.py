@@ -135,22 +135,35 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-_COUNT = (lambda v: _is_int(v) and v >= 0, "a whole number ≥ 0")
-_LOSS = (lambda v: v is None or _is_number(v), "a finite number or null")
-_VALUE = (lambda v: v is None or isinstance(v, bool) or _is_number(v), "a number, true/false or null")
-_META: dict[str, tuple[tuple[Callable[[Any], bool], str], bool]] = {  # key: (check, what it must be), required
-    "step": (_COUNT, True),
-    "epoch": (_COUNT, True),
-    "index": (_COUNT, True),
-    "schedule": ((lambda v: isinstance(v, dict) and v.get("kind") in setting_of(TrainConfig, "schedule").setting.choices
-                  and _is_number(v.get("base_lr")) and all(_VALUE[0](x) for k, x in v.items() if k != "kind"),
-                  "a schedule's state"), True),
-    "elapsed": ((lambda v: _is_number(v) and v >= 0, "a number ≥ 0"), False),
-    "val_loss": (_LOSS, False),
-    "best_val_loss": (_LOSS, False),
-    "bad_evals": (_COUNT, False),
-    "saved": ((_is_number, "a number"), False),
-    "optimizer": ((lambda v: v is None or isinstance(v, dict), "an object or null"), False),
+def _count(v: Any) -> bool:
+    return _is_int(v) and v >= 0
+
+
+def _loss(v: Any) -> bool:
+    return v is None or _is_number(v)
+
+
+def _value(v: Any) -> bool:
+    """A scalar setting: a number, true/false or null."""
+    return v is None or isinstance(v, bool) or _is_number(v)
+
+
+def _schedule(v: Any) -> bool:
+    return (isinstance(v, dict) and v.get("kind") in setting_of(TrainConfig, "schedule").setting.choices
+            and _is_number(v.get("base_lr")) and all(_value(x) for k, x in v.items() if k != "kind"))
+
+
+_META: dict[str, tuple[Callable[[Any], bool], str, bool]] = {  # key: (check, what it must be, required)
+    "step": (_count, "a whole number ≥ 0", True),
+    "epoch": (_count, "a whole number ≥ 0", True),
+    "index": (_count, "a whole number ≥ 0", True),
+    "schedule": (_schedule, "a schedule's state (a known kind, numbers)", True),
+    "elapsed": (lambda v: _is_number(v) and v >= 0, "a number ≥ 0", False),
+    "val_loss": (_loss, "a finite number or null", False),
+    "best_val_loss": (_loss, "a finite number or null", False),
+    "bad_evals": (_count, "a whole number ≥ 0", False),
+    "saved": (_is_number, "a number", False),
+    "optimizer": (lambda v: v is None or isinstance(v, dict), "an object or null", False),
 }
 _VOCABS = {"lm": ("vocab",), "seq2seq": ("src_vocab", "tgt_vocab")}
 
@@ -167,7 +180,7 @@ def _check_meta(meta: Any) -> Config:
         raise _Damaged(f"\"version\" is {_short(version)}, not a format number")
     if version > VERSION:
         raise RnnTuiError(f"checkpoint format {version} was written by a newer rnn-tui; upgrade rnn-tui")
-    for key, ((check, must), required) in _META.items():
+    for key, (check, must, required) in _META.items():
         if key not in meta and not required:
             continue
         if key not in meta:
@@ -194,7 +207,7 @@ def _check_meta(meta: Any) -> Config:
 
 def _short(value: Any) -> str:
     """``value`` as JSON, cut to 40 characters: the message stays one short line."""
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, float) or math.isfinite(value) else str(value)
+    text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -276,9 +289,9 @@ def _join_optimizer(tensors: dict[str, torch.Tensor], optim_json: dict[str, Any]
         raise _Damaged("\"optimizer\" param_groups do not number their parameters 0, 1, 2, …")
     for group in groups:
         for key, value in group.items():
-            if key != "params" and not (_VALUE[0](value) or (isinstance(value, list) and all(map(_is_number, value)))):
-                raise _Damaged(f"\"optimizer\" param_groups {key} is {_short(value)}, not {_VALUE[1]}")
-    if not (isinstance(scalars, dict) and all(isinstance(v, dict) and all(map(_VALUE[0], v.values()))
+            if key != "params" and not (_value(value) or (isinstance(value, list) and all(map(_is_number, value)))):
+                raise _Damaged(f"\"optimizer\" param_groups {key} is {_short(value)}, not a number, true/false or null")
+    if not (isinstance(scalars, dict) and all(isinstance(v, dict) and all(map(_value, v.values()))
                                               for v in scalars.values())):
         raise _Damaged(f"\"optimizer\" scalars is {_short(scalars)}, not an object of numbers per parameter")
     state: dict[int, dict[str, Any]] = {}
