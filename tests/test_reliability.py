@@ -226,3 +226,33 @@ def test_the_app_history_is_one_history_and_skips_records_it_cannot_draw(tmp_pat
     fresh = RunHistory("h", str(run.path))  # a reader that comes later sees the same
     fresh.apply(RunFollower(run).poll())
     assert fresh.train == history.train and fresh.samples == history.samples
+
+
+def test_a_kill_between_the_weights_and_their_json_leaves_a_sound_checkpoint(stopped):
+    """The weights file carries the metadata: its rename replaces the whole checkpoint, and a
+    latest.json one save behind (killed before its rename) changes nothing."""
+    behind = (stopped.checkpoints / "latest.json").read_bytes()  # step 20
+    train_run(stopped, resume=True, changes={"train.steps": 30})
+    (stopped.checkpoints / "latest.json").write_bytes(behind)
+    assert load_checkpoint(stopped.checkpoints).meta["step"] == 30
+    train_run(stopped, resume=True, changes={"train.steps": 40})
+    starts = [r for r in stopped.read_metrics() if r["event"] == "start"]
+    assert [s["step"] for s in starts] == [0, 20, 30]
+
+
+def test_a_checkpoint_with_its_metadata_only_beside_it_still_loads(stopped):
+    """Checkpoints written before the metadata moved into the weights file: read from the .json,
+    whose step must agree with the weights'."""
+    weights = stopped.checkpoints / "latest.safetensors"
+    data = weights.read_bytes()
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + n])
+    del header["__metadata__"]["meta"]
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)
+    weights.write_bytes(len(raw).to_bytes(8, "little") + raw + data[8 + n :])
+    assert load_checkpoint(stopped.checkpoints).meta["step"] == 20
+    meta = json.loads((stopped.checkpoints / "latest.json").read_text())
+    (stopped.checkpoints / "latest.json").write_text(json.dumps({**meta, "step": 10}))
+    with pytest.raises(Exception, match=r"weights \(step 20\) and metadata \(step 10\) disagree"):
+        load_checkpoint(stopped.checkpoints)

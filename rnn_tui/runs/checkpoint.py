@@ -5,8 +5,12 @@ tensors (``optim/<param>/<key>``) and trainer tensors (RNG state, carried hidden
 ``extra/…``). ``checkpoints/<tag>.json`` holds the metadata: format version, config, vocab,
 step, position in the data, the optimizer's scalar state and the scheduler's state.
 
-Both files are replaced atomically, weights first; each records the step, and loading checks
-that they agree, so a crash between the two renames is detected rather than silently mixed.
+The metadata also travels inside the weights file (the safetensors header's ``meta``), so the
+one atomic rename of the weights replaces the whole checkpoint: a kill between that rename and
+the one of ``<tag>.json`` leaves a sound checkpoint whose ``.json`` is one save behind. Loading
+reads the metadata from the weights; the ``.json`` is its copy for readers (the app's follower,
+people, scripts). A checkpoint written before the metadata moved in (no ``meta`` in the header)
+is read from its ``.json``, whose step must agree with the weights'.
 Loading also checks everything that is read later (``load_checkpoint``, ``load_model_state``,
 ``load_optimizer_state``): a damaged file is one line saying what is wrong, never a traceback.
 """
@@ -62,13 +66,14 @@ def save_checkpoint(
         tensors[f"extra/{key}"] = value
     # clone: safetensors refuses tensors that share storage (tied weights, views)
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
-    step = str(meta.get("step", 0))
-    atomic_write_bytes(folder / f"{tag}.safetensors", save(tensors, metadata={"kind": KIND, "step": step}))
-    atomic_write_json(folder / f"{tag}.json", {"kind": KIND, "version": VERSION, **meta, "optimizer": optim_json})
+    full = {"kind": KIND, "version": VERSION, **meta, "optimizer": optim_json}
+    header = {"kind": KIND, "step": str(meta.get("step", 0)), "meta": json.dumps(full, ensure_ascii=False)}
+    atomic_write_bytes(folder / f"{tag}.safetensors", save(tensors, metadata=header))  # the checkpoint, whole
+    atomic_write_json(folder / f"{tag}.json", full)  # its metadata again, for readers
 
 
 def checkpoint_exists(folder: Path, tag: str = "latest") -> bool:
-    return (Path(folder) / f"{tag}.json").is_file() and (Path(folder) / f"{tag}.safetensors").is_file()
+    return (Path(folder) / f"{tag}.safetensors").is_file()
 
 
 class _Damaged(Exception):
@@ -93,21 +98,23 @@ def load_checkpoint(folder: Path, tag: str = "latest", device: str = "cpu") -> C
 
     folder = Path(folder)
     meta_path, weights_path = folder / f"{tag}.json", folder / f"{tag}.safetensors"
-    if not meta_path.is_file() or not weights_path.is_file():
+    if not weights_path.is_file():
         raise RnnTuiError(f"no {tag} checkpoint in {folder}: the run has not saved one yet")
-    meta = read_json(meta_path)
-    try:
-        config = _check_meta(meta)
-    except _Damaged as exc:
-        raise damaged(folder, tag, f"{meta_path.name}: {exc}") from None
-    assert meta is not None  # _check_meta refused anything else
     try:
         data = weights_path.read_bytes()
         tensors = load(data)
         header_meta = _safetensors_metadata(data)
     except (SafetensorError, OSError, ValueError) as exc:
         raise damaged(folder, tag, f"{weights_path.name} is unreadable ({exc})") from None
-    if header_meta.get("step") != str(meta["step"]):
+    embedded = "meta" in header_meta
+    source = weights_path if embedded else meta_path
+    try:
+        meta = _embedded_meta(header_meta["meta"]) if embedded else read_json(meta_path)
+        config = _check_meta(meta)
+    except _Damaged as exc:
+        raise damaged(folder, tag, f"{source.name}: {exc}") from None
+    assert meta is not None  # _check_meta refused anything else
+    if not embedded and header_meta.get("step") != str(meta["step"]):
         raise RnnTuiError(
             f"{folder}/{tag}: weights (step {header_meta.get('step')}) and metadata (step {meta['step']}) disagree "
             "(interrupted while saving); use the other checkpoint"
@@ -115,7 +122,7 @@ def load_checkpoint(folder: Path, tag: str = "latest", device: str = "cpu") -> C
     try:
         optimizer = _join_optimizer(tensors, meta["optimizer"]) if meta.get("optimizer") is not None else None
     except _Damaged as exc:
-        raise damaged(folder, tag, f"{meta_path.name}: {exc}") from None
+        raise damaged(folder, tag, f"{source.name}: {exc}") from None
     rng = tensors.get("extra/rng/cpu")
     if rng is None or rng.dtype != torch.uint8 or rng.shape != torch.get_rng_state().shape:
         raise damaged(folder, tag, f"{weights_path.name} holds no random-number state of a CPU generator (extra/rng/cpu)")
@@ -302,6 +309,14 @@ def _join_optimizer(tensors: dict[str, torch.Tensor], optim_json: dict[str, Any]
             raise _Damaged(f"optimizer state optim/{idx} is for no parameter")
         state.setdefault(int(idx), {})[name[0]] = value
     return {"state": dict(sorted(state.items())), "param_groups": groups}
+
+
+def _embedded_meta(text: str) -> Any:
+    """The metadata a weights file carries in its header (``_Damaged`` when it is not JSON)."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise _Damaged(f"its metadata is not JSON ({exc})") from None
 
 
 def _safetensors_metadata(data: bytes) -> dict[str, str]:
