@@ -121,3 +121,18 @@ def hold_lock_in_child(run) -> subprocess.Popen:
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert child.stdout.readline() == "1\n"
     return child
+
+
+def set_safetensors_metadata(path, metadata: dict) -> None:
+    """Replace the header metadata of the safetensors file ``path``; its tensors stay as they are."""
+    data = path.read_bytes()
+    n = int.from_bytes(data[:8], "little")
+    header = {**json.loads(data[8 : 8 + n]), "__metadata__": metadata}
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)  # safetensors pads its header to 8 bytes
+    path.write_bytes(len(raw).to_bytes(8, "little") + raw + data[8 + n :])
+
+
+def safetensors_metadata(path) -> dict:
+    data = path.read_bytes()
+    return json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])["__metadata__"]

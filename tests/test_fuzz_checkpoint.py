@@ -23,7 +23,7 @@ from rnn_tui.runs.checkpoint import load_checkpoint, load_optimizer_state
 from rnn_tui.runs.rundir import RunDir
 from rnn_tui.train.optim import make_optimizer
 from rnn_tui.train.trainer import train_run
-from tests.conftest import small_config
+from tests.conftest import set_safetensors_metadata, small_config
 from tests.fuzzing import examples, failed, mutated, outcome
 
 FUZZ = settings(max_examples=examples(40), deadline=None,
@@ -47,10 +47,7 @@ class Trained:
 
     def write_meta(self, doc: object) -> None:
         """Damage the metadata where it is read, in the weights file's header, and its copy, latest.json."""
-        header = {**self.header, "__metadata__": {**self.header["__metadata__"], "meta": json.dumps(doc)}}
-        raw = json.dumps(header).encode()
-        raw += b" " * (-len(raw) % 8)  # safetensors pads its header to 8 bytes
-        self.weights_path.write_bytes(len(raw).to_bytes(8, "little") + raw + self.body)
+        set_safetensors_metadata(self.weights_path, {**self.header["__metadata__"], "meta": json.dumps(doc)})
         self.meta_path.write_text(json.dumps(doc), encoding="utf-8")
 
     def use(self) -> None:

@@ -102,7 +102,9 @@ def test_a_live_status_with_a_bad_pid_is_listed(tmp_path, pid):
 def test_an_empty_config_is_listed(tmp_path):
     finished_run(tmp_path, "good")
     finished_run(tmp_path, "bad").config_path.write_text("")
-    assert set(listing(tmp_path)) == {"good", "bad"}
+    rows = listing(tmp_path)
+    assert set(rows) == {"good", "bad"} and rows["bad"]["state"] == "unreadable"  # not the default config
+    assert rows["bad"]["reason"].startswith("config.toml: ")
 
 
 def test_a_run_folder_that_cannot_be_looked_into(tmp_path):

@@ -18,7 +18,7 @@ from rnn_tui.runs.checkpoint import load_checkpoint
 from rnn_tui.runs.files import append_jsonl, read_jsonl
 from rnn_tui.runs.rundir import RunDir
 from rnn_tui.train.trainer import train_run
-from tests.conftest import hold_lock_in_child, small_config
+from tests.conftest import hold_lock_in_child, safetensors_metadata, set_safetensors_metadata, small_config
 from tests.test_cli import run_cli
 
 
@@ -244,15 +244,23 @@ def test_a_checkpoint_with_its_metadata_only_beside_it_still_loads(stopped):
     """Checkpoints written before the metadata moved into the weights file: read from the .json,
     whose step must agree with the weights'."""
     weights = stopped.checkpoints / "latest.safetensors"
-    data = weights.read_bytes()
-    n = int.from_bytes(data[:8], "little")
-    header = json.loads(data[8 : 8 + n])
-    del header["__metadata__"]["meta"]
-    raw = json.dumps(header).encode()
-    raw += b" " * (-len(raw) % 8)
-    weights.write_bytes(len(raw).to_bytes(8, "little") + raw + data[8 + n :])
+    header = safetensors_metadata(weights)
+    del header["meta"]
+    set_safetensors_metadata(weights, header)
     assert load_checkpoint(stopped.checkpoints).meta["step"] == 20
     meta = json.loads((stopped.checkpoints / "latest.json").read_text())
     (stopped.checkpoints / "latest.json").write_text(json.dumps({**meta, "step": 10}))
     with pytest.raises(Exception, match=r"weights \(step 20\) and metadata \(step 10\) disagree"):
         load_checkpoint(stopped.checkpoints)
+
+
+def test_a_schedule_state_of_another_shape_is_one_line_on_resume(monkeypatch, capsys, stopped):
+    weights = stopped.checkpoints / "latest.safetensors"
+    header = safetensors_metadata(weights)
+    meta = json.loads(header["meta"])
+    meta["schedule"]["sideways"] = 1.0
+    set_safetensors_metadata(weights, {**header, "meta": json.dumps(meta)})
+    before = _files(stopped)
+    code, _, err = run_cli(monkeypatch, capsys, "train", "--resume", stopped.path, "--steps", "30")
+    assert code == 1 and err.count("\n") == 1 and "is damaged: \"schedule\"" in err and "sideways" in err, err
+    assert _files(stopped) == before

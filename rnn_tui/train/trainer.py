@@ -25,7 +25,15 @@ import torch
 
 from rnn_tui.config import Config, check_lr
 from rnn_tui.errors import RnnTuiError
-from rnn_tui.runs.checkpoint import Checkpoint, checkpoint_exists, load_checkpoint, load_model_state, save_checkpoint
+from rnn_tui.runs.checkpoint import (
+    Checkpoint,
+    checkpoint_exists,
+    damaged,
+    load_checkpoint,
+    load_model_state,
+    load_optimizer_state,
+    save_checkpoint,
+)
 from rnn_tui.runs.files import atomic_write_text, remove_stale_temps
 from rnn_tui.runs.records import (
     Command,
@@ -282,8 +290,11 @@ class Trainer:
         meta = ckpt.meta
         load_model_state(self.model, {k: v.to(self.device) for k, v in ckpt.model.items()}, f"{self.run.id} checkpoint")
         if ckpt.optimizer is not None:
-            self.optimizer.load_state_dict(ckpt.optimizer)
-        self.schedule = Schedule.from_state(meta["schedule"])
+            load_optimizer_state(self.optimizer, ckpt.optimizer, f"{self.run.id} checkpoint")
+        try:
+            self.schedule = Schedule.from_state(meta["schedule"])
+        except TypeError as exc:  # a key the schedule does not have
+            raise damaged(self.run.checkpoints, "latest", f'"schedule": {exc}') from None
         self.step, self.epoch, self.index = meta["step"], meta["epoch"], meta["index"]
         self.elapsed = meta.get("elapsed", 0.0)
         self.best_val = meta.get("best_val_loss") or math.inf
