@@ -196,3 +196,14 @@ def test_too_small_data_error():
         LMBatches(torch.arange(20), batch=2, seq_len=10)
     with pytest.raises(RnnTuiError, match="dataset too small"):
         LMBatches(torch.arange(20), batch=2, seq_len=10, scheme="sequential")
+
+
+def test_a_folder_with_too_many_text_files_is_one_line(tmp_path, monkeypatch):
+    from rnn_tui.data import datafile
+
+    for i in range(4):
+        (tmp_path / f"{i}.txt").write_text("hello\n", encoding="utf-8")
+    assert len(datafile.text_files(tmp_path)) == 4
+    monkeypatch.setattr(datafile, "MAX_FILES", 3)
+    with pytest.raises(RnnTuiError, match=r"holds more than 3 \.txt files; point --data at a smaller folder"):
+        datafile.text_files(tmp_path)

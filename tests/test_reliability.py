@@ -264,3 +264,13 @@ def test_a_schedule_state_of_another_shape_is_one_line_on_resume(monkeypatch, ca
     code, _, err = run_cli(monkeypatch, capsys, "train", "--resume", stopped.path, "--steps", "30")
     assert code == 1 and err.count("\n") == 1 and "is damaged: \"schedule\"" in err and "sideways" in err, err
     assert _files(stopped) == before
+
+
+def test_a_pipe_in_place_of_a_run_file_blocks_no_reader(stopped):
+    from rnn_tui.runs.follower import RunFollower
+
+    for path in (stopped.status_path, stopped.metrics_path):
+        path.unlink()
+        os.mkfifo(path)
+    assert stopped.read_status()["state"] == "failed" and stopped.read_metrics() == []
+    assert RunFollower(stopped).poll().new_metrics == ()

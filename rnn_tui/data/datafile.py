@@ -28,9 +28,19 @@ def human_size(n: int) -> str:
     return f"{value:.1f} {unit}"
 
 
+MAX_FILES = 100_000  # the most .txt files a folder dataset may hold: `--data /` stops early, not after a scan of the disk
+
+
 def text_files(folder: Path) -> list[Path]:
-    """The ``.txt`` files under ``folder`` (recursive, sorted by path): what a folder dataset holds."""
-    return sorted(p for p in folder.rglob("*.txt") if p.is_file())
+    """The ``.txt`` files under ``folder`` (recursive, sorted by path): what a folder dataset holds.
+    The walk stops at ``MAX_FILES`` with one line, so a folder as big as a disk is not scanned whole."""
+    found = []
+    for path in folder.rglob("*.txt"):
+        if path.is_file():
+            found.append(path)
+            if len(found) > MAX_FILES:
+                raise RnnTuiError(f"{folder} holds more than {MAX_FILES:,} .txt files; point --data at a smaller folder")
+    return sorted(found)
 
 
 def check_size(size: int, what: str | Path) -> None:

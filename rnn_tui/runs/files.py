@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,12 +36,27 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
-    """The JSON object in ``path``, or None when it is missing or unreadable."""
+    """The JSON object in ``path``, or None when it is missing or unreadable (not a regular file
+    of at most JSON_MAX_BYTES: a pipe would block the reader, a device never end)."""
+    if not _regular(path):
+        return None
     try:
-        obj = json.loads(Path(path).read_text(encoding="utf-8"))
+        with open(path, "rb") as f:
+            data = f.read(JSON_MAX_BYTES + 1)
+        obj = json.loads(data) if len(data) <= JSON_MAX_BYTES else None
     except (OSError, ValueError, RecursionError):  # RecursionError: "[[[[…" nested past Python's limit
         return None
     return obj if isinstance(obj, dict) else None
+
+
+JSON_MAX_BYTES = 256 << 20  # status.json is a few hundred bytes, a checkpoint's metadata at most a few MB (a vocabulary)
+
+
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def append_jsonl(path: Path, record: Mapping[str, Any]) -> None:
@@ -91,11 +107,13 @@ def read_jsonl(path: Path, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
     offset stops before it, so the next read picks it up once it is complete. A complete line
     that is not valid JSON is skipped.
     """
+    if not _regular(path):  # missing, or a pipe or device in its place
+        return [], offset
     try:
         with open(path, "rb") as f:
             f.seek(offset)
             data = f.read()
-    except FileNotFoundError:
+    except OSError:
         return [], offset
     end = data.rfind(b"\n") + 1
     records = []
