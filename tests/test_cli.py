@@ -82,14 +82,14 @@ def test_every_error_is_one_line(monkeypatch, capsys, tmp_path, trained, case):
         "bad-toml": ["train", "--config", bad_toml],
         "missing-run": ["generate", "nope", *runs],
         "resume-change": ["train", "--resume", "a", "--hidden", "64", *runs],
-        "other-model": ["generate", "b", *runs],
+        "other-model": ["train", "--resume", "b", "--steps", "30", *runs],
         "empty-score": ["score", "a", "  ", *runs],
         "bad-layer": ["inspect", "a", "hello", "--layer", "3", *runs],
         "bad-temperature": ["generate", "a", "--temperature", "0", *runs],
         "unknown-builtin": ["data", "show", "builtin:nope"],
         "pairs-for-lm": ["train", "--data", "builtin:numbers-en-zh", "--runs-dir", tmp_path],
     }[case]
-    if case == "other-model":  # a checkpoint file copied in from a run of another size
+    if case == "other-model":  # a checkpoint file copied in from a run of another size, then resumed
         b = RunDir.open("b", trained).checkpoints
         keep = (b / "latest.safetensors").read_bytes()
         shutil.copy(RunDir.open("a", trained).checkpoints / "latest.safetensors", b / "latest.safetensors")

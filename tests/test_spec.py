@@ -265,3 +265,12 @@ def test_a_file_name_too_long_or_an_unknown_home_is_no_such_file():
         with pytest.raises(RnnTuiError) as excinfo:
             resolve(spec)
         assert _one_line(excinfo).startswith("no such file or dataset: ")
+
+
+def test_a_binary_file_with_a_tab_is_not_taken_for_pairs(tmp_path):
+    binary = tmp_path / "noise.txt"
+    binary.write_bytes(b"\x93\x00\tz\xff" * 50 + b"\n")
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("hello\t你好\n", encoding="utf-8")
+    assert resolve(str(binary)).kind == "text"  # so the text reader says which byte is not text
+    assert resolve(str(pairs)).kind == "pairs"

@@ -36,7 +36,9 @@ class Source:
 
 
 def _file_kind(path: Path, head: bytes) -> str:
-    """pairs for .tsv or a TAB in the first non-empty line of ``head``, series for .csv, else text."""
+    """pairs for .tsv or a TAB in the first non-empty line of ``head`` (UTF-8 text: the TAB of
+    a binary file means nothing, and the text reader then says which byte is not text), series
+    for .csv, else text."""
     suffix = path.suffix.lower()
     if suffix == ".tsv":
         return "pairs"
@@ -44,6 +46,10 @@ def _file_kind(path: Path, head: bytes) -> str:
         return "series"
     for line in head.splitlines():
         if line.strip():
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return "text"
             return "pairs" if b"\t" in line else "text"
     return "text"
 
