@@ -44,11 +44,11 @@ DAMAGES = {
     "status-a-fifo": (lambda r: (r.status_path.unlink(), os.mkfifo(r.status_path)), "status.json: not a regular file"),
     "status-too-large": (lambda r: r.status_path.write_text(" " * (RUN_FILE_MAX_BYTES + 1) + "{}"), "status.json: too large"),
     "status-deep-json": (lambda r: r.status_path.write_text("[" * 100_000), "status.json: "),
-    "config-model-5": (lambda r: r.config_path.write_text("model = 5\n"), "config.toml: "),
+    "config-model-5": (lambda r: r.config_path.write_text("model = 5\n"), "config.toml"),
     "config-random-bytes": (lambda r: r.config_path.write_bytes(bytes(range(256)) * 3), "config.toml: not valid TOML"),
     "config-not-utf8": (lambda r: r.config_path.write_bytes('task = "lm"\n# café\n'.encode("latin-1")),
                         "config.toml: not valid TOML"),
-    "config-bad-value": (lambda r: r.config_path.write_text("[model]\nhidden = -3\n"), "config.toml: "),
+    "config-bad-value": (lambda r: r.config_path.write_text("[model]\nhidden = -3\n"), "config.toml"),
     "config-a-folder": (lambda r: (r.config_path.unlink(), r.config_path.mkdir()), None),  # no config.toml: no run
     "folder-a-file": (lambda r: (shutil.rmtree(r.path), r.path.write_text("not a run")), None),  # no run
 }
@@ -104,7 +104,7 @@ def test_an_empty_config_is_listed(tmp_path):
     finished_run(tmp_path, "bad").config_path.write_text("")
     rows = listing(tmp_path)
     assert set(rows) == {"good", "bad"} and rows["bad"]["state"] == "unreadable"  # not the default config
-    assert rows["bad"]["reason"].startswith("config.toml: ")
+    assert rows["bad"]["reason"].startswith("config.toml ")
 
 
 def test_a_run_folder_that_cannot_be_looked_into(tmp_path):
@@ -156,6 +156,6 @@ def test_the_real_cli_lists_good_and_bad_runs_without_a_traceback(tmp_path):
     rows = {r["id"]: r for r in json.loads(proc.stdout)}
     assert set(rows) == {"good", "huge-pid", "bad-config", "garbage-status"}
     assert rows["good"]["state"] == "finished"
-    assert rows["bad-config"]["state"] == "unreadable" and rows["bad-config"]["reason"].startswith("config.toml: ")
+    assert rows["bad-config"]["state"] == "unreadable" and rows["bad-config"]["reason"].startswith("config.toml")
     assert rows["garbage-status"]["reason"] == "status.json: not a JSON object"
     assert rows["huge-pid"]["state"] != "running"

@@ -40,7 +40,7 @@ async def test_a_corrupt_run_is_a_row_and_the_list_follows_damage_and_repair(tmp
         assert await wait_for(pilot, lambda: states(app) == {"good": "finished", "bad": "unreadable"})
         table = app.query_one("#runs-table")
         row = [r["id"] for r in app.query_one(RunsPane).rows].index("bad")
-        assert str(table.get_cell_at((row, 2))) == "unreadable" and str(table.get_cell_at((row, 6))).startswith("config.toml: ")
+        assert str(table.get_cell_at((row, 2))) == "unreadable" and str(table.get_cell_at((row, 6))).startswith("config.toml")
 
         good.status_path.write_text("[]")  # a further corruption
         assert await wait_for(pilot, lambda: states(app) == {"good": "unreadable", "bad": "unreadable"})

@@ -403,6 +403,8 @@ def _problem(path: Path, exc: Exception) -> str:
     Besides RnnTuiError a corrupt file can make a reader meet an OSError (no permission), a
     pid too large for the OS (OverflowError) or worse: each is its message."""
     if isinstance(exc, RnnTuiError):
+        if exc.message.startswith(f"{path} "):  # "<path> is empty …" names the file itself
+            return path.name + exc.message[len(str(path)):]
         why = exc.message.removeprefix(f"{path}: ")
     elif isinstance(exc, OSError) and exc.strerror:
         why = exc.strerror
