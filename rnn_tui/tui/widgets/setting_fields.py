@@ -75,7 +75,12 @@ class SettingFields(Vertical):
         for key, d in self.fields:
             widget = self._field(key)
             widget.remove_class("-invalid")
-            out[key] = parse_text(d, widget.value) if isinstance(widget, Input) else widget.value
+            if isinstance(widget, Input):
+                out[key] = parse_text(d, widget.value)
+            elif isinstance(widget, Select) and widget.value is Select.NULL:
+                out[key] = self.initial.get(key, d.default)  # a Select takes its value when it mounts (Lazy: not yet)
+            else:
+                out[key] = widget.value
         return out
 
     def set_values(self, values: dict[str, Any]) -> None:
