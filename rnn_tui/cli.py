@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from rnn_tui.cli_options import config_options, given_settings, refuse_locked_for_resume, value_options
-from rnn_tui.config import TOKENIZERS
+from rnn_tui.config import TOKENIZERS, check_task_data
 from rnn_tui.decode.bleu import BLEU_TOKENIZERS, SMOOTH_DEFAULTS
 from rnn_tui.decode.settings import Beam, Sampling
 from rnn_tui.errors import RnnTuiError
@@ -181,12 +181,7 @@ def _check_setup(cfg) -> None:
     from rnn_tui.data.spec import resolve
     from rnn_tui.train.device import pick_device
 
-    source = resolve(cfg.data.spec)
-    if cfg.task == "lm" and source.kind != "text":
-        raise RnnTuiError(f"{cfg.data.spec} is a {source.kind} dataset; a language model (--task lm) trains on text")
-    if cfg.task == "seq2seq" and source.kind != "pairs":
-        raise RnnTuiError(f"{cfg.data.spec} is a {source.kind} dataset; translation (--task seq2seq) trains on "
-                          "source<TAB>target pairs")
+    check_task_data(cfg.task, resolve(cfg.data.spec).kind, cfg.data.spec)
     pick_device(cfg.train.device)
 
 

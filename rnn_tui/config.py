@@ -24,20 +24,32 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-TASKS = ("lm", "seq2seq")
+TASKS = ("lm", "seq2seq", "classify")
 CELL_NAMES = ("rnn", "rnn-relu", "gru", "lstm", "peephole-lstm")  # models/cells.py CELLS implements each
 SEQ2SEQ_CELLS = ("rnn", "gru", "lstm")
 ATTENTIONS = ("none", "additive", "dot", "general")
 TOKENIZERS = ("char", "word", "jieba")
-LM, SEQ2SEQ = ("lm",), ("seq2seq",)
+POOLINGS = ("last", "mean", "max", "attention")  # models/classifier.py implements each
+LM, SEQ2SEQ, CLASSIFY = ("lm",), ("seq2seq",), ("classify",)
+# what each task trains on: the data source's kind (data/spec.py), and how to say it
+TASK_DATA = {"lm": ("text", "text"), "seq2seq": ("pairs", "source<TAB>target pairs"),
+             "classify": ("labels", "labeled texts (label and text columns, or a folder per class)")}
+TASK_NAMES = {"lm": "a language model", "seq2seq": "translation", "classify": "classification"}
+
+
+def check_task_data(task: str, kind: str, spec: str) -> None:
+    """One clear line when a dataset of ``kind`` is not what ``task`` trains on."""
+    want, words = TASK_DATA[task]
+    if kind != want:
+        raise RnnTuiError(f"{spec} is a {kind} dataset; {TASK_NAMES[task]} (--task {task}) trains on {words}")
 
 
 @dataclass
 class DataConfig:
     spec: str = setting("builtin:python-stdlib", "builtin:NAME, a file, a folder of .txt, or a downloaded corpus.",
                         label="dataset", flag="data")
-    tokenizer: str = setting("char", "How text becomes tokens (jieba: Chinese words).", choices=TOKENIZERS, tasks=LM,
-                             form=True)
+    tokenizer: str = setting("char", "How text becomes tokens (jieba: Chinese words).", choices=TOKENIZERS,
+                             tasks=LM + CLASSIFY, form=True)
     encoding: str = setting("utf-8", "Text encoding of the data file.", label="text encoding")
     val_fraction: float = setting(0.1, "The last part of the text (or a share of the pairs) kept for validation.",
                                   label="validation fraction", lo=0.0, hi=0.5, form=True)
@@ -52,9 +64,14 @@ class DataConfig:
                                  tasks=SEQ2SEQ)
     max_src_words: int = setting(0, "Drop pairs whose source has more words (tokens with a letter or digit; 0: keep all).",
                                  label="longest source (words)", hint="0 = keep all", lo=0, hi=1e6, tasks=SEQ2SEQ)
-    test_size: int = setting(0, "Hold out exactly N pairs, a seeded random choice that depends on the data only "
-                                "(0: use the test fraction).", label="test pairs", lo=0, hi=1e9, tasks=SEQ2SEQ)
+    test_size: int = setting(0, "Hold out exactly N pairs (or labeled texts), a seeded random choice that depends on the "
+                                "data only (0: use the test fraction).", label="test examples", lo=0, hi=1e9,
+                             tasks=SEQ2SEQ + CLASSIFY)
     reverse: bool = setting(False, "The second column is the source.", label="reversed pairs", tasks=SEQ2SEQ)
+    label_column: str = setting("label", "The column of the class labels (a CSV/TSV file with a header).",
+                                label="label column", tasks=CLASSIFY)
+    text_column: str = setting("text", "The column of the texts (a CSV/TSV file with a header).", label="text column",
+                               tasks=CLASSIFY)
 
     def validate(self) -> DataConfig:
         check(self)
@@ -78,10 +95,13 @@ class ModelConfig:
                                  lo=-100.0, hi=100.0)
     attention: str = setting("additive", "none (one context: the final encoder state), additive (Bahdanau), "
                                          "dot / general (Luong).", choices=ATTENTIONS, tasks=SEQ2SEQ)
-    bidirectional: bool = setting(False, "The encoder reads the source both ways.", label="bidirectional encoder",
-                                  tasks=SEQ2SEQ)
+    bidirectional: bool = setting(False, "The recurrent layers read the text both ways (translation: the encoder).",
+                                  label="bidirectional", tasks=SEQ2SEQ + CLASSIFY)
     feed_context: bool = setting(True, "Without attention: feed the context to every decoder step.",
                                  label="context fed to the decoder", tasks=SEQ2SEQ)
+    pooling: str = setting("last", "How the states become one vector: last (the final state of each direction), "
+                                   "mean, max, or attention (a learned query over the states).", choices=POOLINGS,
+                           tasks=CLASSIFY)
 
     def validate(self, task: str = "lm") -> ModelConfig:
         check(self)
@@ -144,6 +164,8 @@ class TrainConfig:
                            hi=1e12, resume=True)
     teacher_forcing: float = setting(1.0, "Probability of feeding the reference token (< 1: scheduled sampling).",
                                      label="teacher forcing", lo=0.0, hi=1.0, tasks=SEQ2SEQ)
+    class_weights: bool = setting(False, "Weigh each class's loss by its inverse frequency (imbalanced data).",
+                                  label="class weights", tasks=CLASSIFY)
 
     def validate(self) -> TrainConfig:
         check(self)
@@ -164,8 +186,8 @@ def check_lr(value: Any) -> float:
 
 @dataclass
 class Config:
-    task: str = setting("lm", "lm: a language model on text; seq2seq: translation on source<TAB>target pairs.",
-                        choices=TASKS)
+    task: str = setting("lm", "lm: a language model on text; seq2seq: translation on source<TAB>target pairs; "
+                              "classify: a label for each text.", choices=TASKS)
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 import torch.nn.functional as F
 
-from rnn_tui.config import Config
+from rnn_tui.config import Config, check_task_data
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.runs.records import Sample, SampleTranslation, StartInfo, Validation
 
@@ -221,4 +221,7 @@ TASKS: dict[str, type[LMTask] | type[Seq2SeqTask]] = {"lm": LMTask, "seq2seq": S
 def check_data(cfg: Config) -> None:
     """Read ``cfg``'s data as its task would, then let it go: one clear line (RnnTuiError) when
     it cannot be trained on — the app asks before it creates a run."""
+    from rnn_tui.data.spec import resolve
+
+    check_task_data(cfg.task, resolve(cfg.data.spec).kind, cfg.data.spec)
     TASKS[cfg.task](cfg, None)
