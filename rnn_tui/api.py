@@ -199,6 +199,55 @@ class LoadedTranslator:
                 "hypotheses": hyps, "references": refs}
 
 
+@dataclass
+class LoadedClassifier:
+    """A classification run's model: the class of a text and its probabilities, or the scores on a held-out split."""
+
+    run: RunDir
+    config: Config
+    model: Any  # models.classifier.Classifier
+    vocab: Any  # data.vocab.Vocab
+    tokenizer: Any  # data.tokenizers.Tokenizer
+    classes: list[str]
+    meta: dict[str, Any]
+
+    def encode(self, text: str) -> list[int]:
+        from rnn_tui.train.tasks import classifier_tokens
+
+        return self.vocab.encode(classifier_tokens(self.config.data, self.tokenizer, text))
+
+    def classify(self, text: str) -> dict[str, Any]:
+        """{"text", "label", "probs": {class: p} (classes in their order), "tokens"}."""
+        import torch
+
+        if not text.strip():
+            raise RnnTuiError("the text is empty")
+        ids = self.encode(text) or [self.vocab.pad_id]
+        with torch.no_grad():
+            probs = self.model(torch.tensor([ids]), torch.tensor([len(ids)])).softmax(-1)[0].tolist()
+        best = max(range(len(probs)), key=probs.__getitem__)
+        return {"text": text, "label": self.classes[best], "probs": dict(zip(self.classes, probs)), "tokens": len(ids)}
+
+    def evaluate(self, split: str = "test") -> dict[str, Any]:
+        """Accuracy, macro-F1, per-class precision/recall/F1, the confusion matrix (rows: true
+        class) on the run's ``split`` — the same stratified split it trained on — and the
+        baselines fitted at the start of the run."""
+        from rnn_tui.decode.metrics import accuracy, confusion, macro_f1, per_class
+        from rnn_tui.train.tasks import ClassifyTask
+
+        if split not in SPLITS:
+            raise RnnTuiError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+        task = ClassifyTask(self.config, self.meta)  # the data and split again; the baselines from the checkpoint
+        if not task.examples[split]:
+            raise RnnTuiError(f"run {self.run.id} has no {split} texts (set --test-size when training)")
+        task.model, task.device = self.model, next(self.model.parameters()).device
+        pred, true, loss = task.predict(split)
+        c = confusion(true, pred, len(self.classes))
+        return {"run": self.run.id, "split": split, "texts": len(true), "loss": loss, "accuracy": accuracy(c),
+                "macro_f1": macro_f1(c), "classes": self.classes, "confusion": c, "per_class": per_class(c),
+                "baselines": self.meta.get("baselines", {})}
+
+
 def load_run(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "latest",
              device: str = "cpu") -> LoadedRun | LoadedTranslator:
     """Load a run's ``latest`` (or ``best``) checkpoint, checking it fits the run's model: a
@@ -212,6 +261,8 @@ def load_run(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "l
     cfg = ckpt.config
     if cfg.task == "seq2seq":
         return _load_translator(run, cfg, ckpt, tag, device)
+    if cfg.task == "classify":
+        raise RnnTuiError(f"{run.id} is a classifier; use `rnn-tui classify {run.id} TEXT`")
     vocab = Vocab.from_json(ckpt.meta["vocab"])
     model = LanguageModel(cfg.model, len(vocab)).to(device)
     load_model_state(model, ckpt.model, f"{run.id} {tag} checkpoint")
@@ -259,3 +310,23 @@ def load_translator(spec: str | Path, runs_dir: str | Path | None = None, tag: s
 
 
 __all__ = ["LoadedRun", "LoadedTranslator", "Sampling", "as_lm", "as_translator", "load_lm", "load_run", "load_translator"]
+
+
+def load_classifier(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "latest",
+                    device: str = "cpu") -> LoadedClassifier:
+    """Load a classification run's ``latest`` (or ``best``) checkpoint."""
+    from rnn_tui.data.tokenizers import get_tokenizer
+    from rnn_tui.data.vocab import Vocab
+    from rnn_tui.models.classifier import Classifier
+
+    run = RunDir.open(spec, runs_root(runs_dir))
+    ckpt = load_checkpoint(run.checkpoints, tag, device=device)
+    cfg = ckpt.config
+    if cfg.task != "classify":
+        raise RnnTuiError(f"{run.id} is not a classifier (task {cfg.task}); train one with `rnn-tui train --task classify`")
+    vocab, classes = Vocab.from_json(ckpt.meta["vocab"]), list(ckpt.meta["classes"])
+    model = Classifier(cfg.model, len(vocab), len(classes), cfg.model.pooling).to(device)
+    load_model_state(model, ckpt.model, f"{run.id} {tag} checkpoint")
+    model.eval()
+    return LoadedClassifier(run=run, config=cfg, model=model, vocab=vocab, tokenizer=get_tokenizer(cfg.data.tokenizer),
+                            classes=classes, meta=ckpt.meta)

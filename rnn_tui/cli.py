@@ -338,6 +338,47 @@ def translate(run_spec: str, text: str | None, width: int, alpha: float, nbest: 
 
 
 @cli.command()
+@click.argument("run_spec", metavar="RUN")
+@click.argument("text", required=False)
+@click.option("--split", type=click.Choice(SPLITS), default=None,
+              help="Classify the run's held-out split instead of TEXT: accuracy, macro-F1, confusion matrix, baselines.")
+@CHECKPOINT_OPTION
+@RUNS_DIR_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per text).")
+def classify(run_spec: str, text: str | None, split: str | None, checkpoint: str, runs_dir: str | None,
+             as_json: bool) -> None:
+    """The class of TEXT (or - for stdin, one text per line) and every class's probability, with a
+    classification run; or --split test for its scores beside the baselines of the run."""
+    from rnn_tui.api import load_classifier
+
+    model = load_classifier(run_spec, runs_dir=runs_dir, tag=checkpoint)
+    if split:
+        if text:
+            raise RnnTuiError("give TEXT or --split, not both")
+        result = model.evaluate(split)
+        if as_json:
+            _print_json(result)
+        else:
+            from rnn_tui.cli_report import print_class_scores
+
+            print_class_scores(result)
+        return
+    if text is None:
+        raise RnnTuiError("give a text to classify, - for stdin, or --split test")
+    texts = [line for line in (sys.stdin.read().splitlines() if text == "-" else [text]) if line.strip()]
+    if not texts:
+        raise RnnTuiError("nothing to classify: no text given (empty text or empty stdin)")
+    for one in texts:
+        result = model.classify(one)
+        if as_json:
+            _print_json(result)
+        else:
+            from rnn_tui.cli_report import print_classification
+
+            print_classification(result)
+
+
+@cli.command()
 @RUNS_DIR_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def runs(runs_dir: str | None, as_json: bool) -> None:

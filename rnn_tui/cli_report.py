@@ -238,6 +238,46 @@ def _print_translation_trace(result: dict[str, Any]) -> None:
 SHADES = " ░▒▓█"
 
 
+BAR = 30  # characters of a probability bar at p = 1
+BASELINE_NAMES = {"majority": "majority class", "naive_bayes": "naive Bayes (uni+bigrams)",
+                  "logreg": "logistic regression (uni+bigrams)"}
+
+
+def print_classification(result: dict[str, Any]) -> None:
+    """The predicted class, then every class's probability as a bar, the most likely first."""
+    console.print(Text.assemble((result["label"], "bold"), f"  ({result['tokens']} tokens)"))
+    width = max(len(c) for c in result["probs"])
+    for name, p in sorted(result["probs"].items(), key=lambda item: -item[1]):
+        bar = "█" * round(p * BAR)
+        console.print(Text.assemble(f"  {name:<{width}} ", (bar, prob_style(p)), f"{' ' * (BAR - len(bar))} {p:6.1%}"))
+
+
+def print_class_scores(result: dict[str, Any]) -> None:
+    """Accuracy and macro-F1 beside the run's baselines, per-class precision/recall/F1 and the confusion matrix."""
+    console.print(f"{result['run']} {result['split']} ({result['texts']:,} texts): accuracy {result['accuracy']:.1%} · "
+                  f"macro-F1 {result['macro_f1']:.3f} · loss {result['loss']:.4f}")
+    key = f"{result['split']}_acc"
+    for name, scores in result["baselines"].items():
+        acc = scores.get(key)
+        if acc is not None:
+            mark = "  ← the model is not better" if acc >= result["accuracy"] else ""
+            console.print(f"  {BASELINE_NAMES.get(name, name):<34} {acc:.1%}{mark}")
+    table = Table(title="per class", title_justify="left")
+    for column in ("class", "precision", "recall", "F1", "texts"):
+        table.add_column(column, justify="left" if column == "class" else "right")
+    for name, scores in zip(result["classes"], result["per_class"]):
+        table.add_row(Text(name), f"{scores['precision']:.3f}", f"{scores['recall']:.3f}", f"{scores['f1']:.3f}",
+                      f"{scores['support']:,}")
+    console.print(table)
+    matrix = Table(title="confusion (rows: true class, columns: predicted)", title_justify="left")
+    matrix.add_column("")
+    for name in result["classes"]:
+        matrix.add_column(Text(name), justify="right")
+    for name, row in zip(result["classes"], result["confusion"]):
+        matrix.add_row(Text(name), *(f"{n:,}" for n in row))
+    console.print(matrix)
+
+
 def print_translation(result: Translation, show_all: bool = True) -> None:
     """The best translation; with ``show_all`` the n-best with scores and the attention grid
     (rows: output tokens and <eos>; columns: source tokens; shade ░▒▓█ by weight)."""

@@ -172,7 +172,7 @@ _META: dict[str, tuple[Callable[[Any], bool], str, bool]] = {  # key: (check, wh
     "saved": (_is_number, "a number", False),
     "optimizer": (lambda v: v is None or isinstance(v, dict), "an object or null", False),
 }
-_VOCABS = {"lm": ("vocab",), "seq2seq": ("src_vocab", "tgt_vocab")}
+_VOCABS = {"lm": ("vocab",), "seq2seq": ("src_vocab", "tgt_vocab"), "classify": ("vocab",)}
 
 
 def _check_meta(meta: Any) -> Config:
@@ -209,6 +209,10 @@ def _check_meta(meta: Any) -> Config:
             Vocab(itos)
         except ValueError as exc:
             raise _Damaged(f"\"{key}\": {exc}") from None
+    classes = meta.get("classes")
+    if config.task == "classify" and not (isinstance(classes, list) and len(classes) >= 2
+                                          and all(isinstance(c, str) for c in classes) and len(set(classes)) == len(classes)):
+        raise _Damaged(f"\"classes\" is {_short(classes)}, not a list of two or more class names")
     return config
 
 

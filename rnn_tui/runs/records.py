@@ -56,15 +56,30 @@ class _StartInfo(TypedDict):
     train_tokens: int
 
 
+class Baseline(TypedDict):
+    """A simple method fitted on a classification run's split (train/baselines.py)."""
+
+    val_acc: float | None  # None: no such split
+    test_acc: float | None
+    seconds: float
+
+
 class StartInfo(_StartInfo, total=False):
-    """What the task adds to the ``start`` record (tasks.py ``start_info``); seq2seq the optional keys."""
+    """What the task adds to the ``start`` record (tasks.py ``start_info``): seq2seq and classify
+    the optional keys."""
 
     src_vocab: int
     train_pairs: int
     val_pairs: int
     test_pairs: int
     skipped_lines: int
-    first_skipped: list[int]  # malformed lines of the pairs file, 1-based
+    first_skipped: list[int]  # malformed lines of the data file, 1-based
+    classes: list[str]  # classify: the class names, in class-id order
+    train_texts: int
+    val_texts: int
+    test_texts: int
+    duplicates_removed: int  # val/test texts dropped because they also occur in an earlier split
+    baselines: dict[str, Baseline]  # majority, naive_bayes, logreg
 
 
 class StartEvent(StartInfo, _Timed):
@@ -100,6 +115,8 @@ class Validation(_Validation, total=False):
     """The task's validation numbers (tasks.py ``evaluate``)."""
 
     val_bleu: float  # seq2seq: corpus BLEU-4 of greedy translations
+    val_acc: float  # classify: accuracy on the validation texts
+    val_f1: float  # classify: macro-F1 (the mean over classes of each class's F1)
 
 
 class ValEvent(Validation, _Progress):

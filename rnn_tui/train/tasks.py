@@ -1,10 +1,11 @@
-"""What a Trainer trains: the parts that differ between a language model and a translator.
+"""What a Trainer trains: the parts that differ between a language model, a translator and a classifier.
 
 The Trainer (trainer.py) owns the loop, the optimizer, the budgets, the commands and the run
 directory; a task owns the data, the model and what "one step", "evaluate" and "a sample" mean:
 
     LMTask       text -> next-token prediction (sequential batches may carry the hidden state)
     Seq2SeqTask  source<TAB>target pairs -> encoder–decoder, validation loss and greedy BLEU
+    ClassifyTask labeled texts -> one class per text, validation accuracy and macro-F1, baselines
 
 Both are built in two steps — ``__init__`` reads the data (with the checkpoint's vocabularies
 when resuming), ``build_model`` makes the model after the Trainer has seeded torch — so a run's
@@ -18,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 import torch
 import torch.nn.functional as F
 
-from rnn_tui.config import Config, check_task_data
+from rnn_tui.config import Config, DataConfig, check_task_data
 from rnn_tui.errors import RnnTuiError
-from rnn_tui.runs.records import Sample, SampleTranslation, StartInfo, Validation
+from rnn_tui.runs.records import Baseline, Sample, SampleTranslation, StartInfo, Validation
 
 if TYPE_CHECKING:
+    from rnn_tui.data.tokenizers import Tokenizer
+    from rnn_tui.models.classifier import Classifier
     from rnn_tui.models.lm import LanguageModel
     from rnn_tui.models.seq2seq import Seq2Seq
 
@@ -215,7 +218,135 @@ class Seq2SeqTask:
         pass
 
 
-TASKS: dict[str, type[LMTask] | type[Seq2SeqTask]] = {"lm": LMTask, "seq2seq": Seq2SeqTask}
+class ClassifyTask:
+    """Classification (many-to-one): cross-entropy of each text's class, optionally weighted by
+    inverse class frequency; validation adds accuracy and macro-F1. The split is stratified and
+    depends on the data only; at the start the baselines (majority, naive Bayes, logistic
+    regression on bags of token uni+bigrams) are fitted on the same split and tokens, so the
+    run says whether the recurrent model beats them."""
+
+    def __init__(self, cfg: Config, meta: dict[str, Any] | None) -> None:
+        from rnn_tui.data.label_batches import ClassBatches
+        from rnn_tui.data.labeled import split_labeled
+        from rnn_tui.data.spec import load_labeled, resolve
+        from rnn_tui.data.tokenizers import get_tokenizer
+        from rnn_tui.data.vocab import Vocab
+
+        self.cfg, d, t = cfg, cfg.data, cfg.train
+        source = resolve(d.spec)
+        check_task_data("classify", source.kind, d.spec)
+        self.file = load_labeled(source, d.encoding, d.label_column, d.text_column)
+        test_size = d.test_size or int(len(self.file.texts) * d.test_fraction)
+        self.split = split_labeled(self.file.texts, self.file.labels, d.val_fraction, test_size, seed=SPLIT_SEED)
+        self.classes: list[str] = meta["classes"] if meta else sorted(set(self.file.labels))
+        if len(self.classes) < 2:
+            raise RnnTuiError(f"{d.spec} has one class ({self.classes[0]!r}); a classifier needs at least two")
+        self.tokenizer = get_tokenizer(d.tokenizer)
+        tokens = {name: [(self.tokenize(text), label) for text, label in part]
+                  for name, part in (("train", self.split.train), ("val", self.split.val), ("test", self.split.test))}
+        self.vocab = (Vocab.from_json(meta["vocab"]) if meta else
+                      Vocab.build((tok for toks, _ in tokens["train"] for tok in toks), min_freq=d.min_freq, max_size=d.max_vocab))
+        index = {name: i for i, name in enumerate(self.classes)}
+        self.examples = {name: [(self.vocab.encode(toks), index[label]) for toks, label in part if label in index]
+                         for name, part in tokens.items()}
+        self.batches = ClassBatches(self.examples["train"], t.batch, seed=t.seed)
+        self.val_batches = ClassBatches(self.examples["val"], t.batch, shuffle=False) if self.examples["val"] else None
+        self.baselines = meta["baselines"] if meta else self._fit_baselines(tokens, index)
+
+    def tokenize(self, text: str) -> list[str]:
+        return classifier_tokens(self.cfg.data, self.tokenizer, text)
+
+    def _fit_baselines(self, tokens: dict[str, list[tuple[list[str], str]]], index: dict[str, int]) -> dict[str, Baseline]:
+        from rnn_tui.train.baselines import fit_baselines
+
+        splits = {name: ([toks for toks, _ in part], [index[label] for _, label in part]) for name, part in tokens.items()}
+        results = fit_baselines(splits["train"], splits["val"] or None, splits["test"] or None, len(self.classes))
+        return {name: {"val_acc": r["val_acc"], "test_acc": r["test_acc"], "seconds": r["seconds"]} for name, r in results.items()}
+
+    def build_model(self, device: torch.device) -> Classifier:
+        from rnn_tui.models.classifier import Classifier
+
+        self.device = device
+        self.model = Classifier(self.cfg.model, len(self.vocab), len(self.classes), self.cfg.model.pooling).to(device)
+        counts = torch.bincount(torch.tensor([y for _, y in self.examples["train"]]), minlength=len(self.classes)).float()
+        self.weight = (counts.sum() / (len(counts) * counts.clamp(min=1))).to(device) if self.cfg.train.class_weights else None
+        return self.model
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def start_info(self) -> StartInfo:
+        e = self.examples
+        return {"vocab": len(self.vocab), "classes": self.classes, "train_texts": len(e["train"]), "val_texts": len(e["val"]),
+                "test_texts": len(e["test"]), "train_tokens": sum(len(ids) for ids, _ in e["train"]),
+                "duplicates_removed": self.split.duplicates_removed, "skipped_lines": self.file.skipped,
+                "first_skipped": self.file.first_skipped, "baselines": self.baselines}
+
+    def loss(self, epoch: int, index: int) -> tuple[torch.Tensor, int]:
+        b = self.batches.get(epoch, index).to(self.device)
+        return F.cross_entropy(self.model(b.x, b.lengths), b.y, weight=self.weight), int(b.lengths.sum())
+
+    def after_step(self, new_epoch: bool) -> None:
+        pass
+
+    @torch.no_grad()
+    def predict(self, part: str, max_batches: int = 0) -> tuple[list[int], list[int], float]:
+        """Predicted and true classes of a split's texts, and the mean loss (nats/text)."""
+        from rnn_tui.data.label_batches import ClassBatches
+
+        batches = ClassBatches(self.examples[part], self.cfg.train.batch, shuffle=False)
+        n = len(batches) if not max_batches else min(len(batches), max_batches)
+        pred: list[int] = []
+        true: list[int] = []
+        total = 0.0
+        for i in range(n):
+            b = batches.get(0, i).to(self.device)
+            logits = self.model(b.x, b.lengths)
+            total += F.cross_entropy(logits, b.y, reduction="sum").item()
+            pred += logits.argmax(-1).tolist()
+            true += b.y.tolist()
+        return pred, true, total / max(len(true), 1)
+
+    def evaluate(self, max_batches: int = 0) -> Validation:
+        from rnn_tui.decode.metrics import accuracy, confusion, macro_f1
+
+        pred, true, loss = self.predict("val", max_batches)
+        c = confusion(true, pred, len(self.classes))
+        return {"val_loss": loss, "val_acc": accuracy(c), "val_f1": macro_f1(c)}
+
+    @torch.no_grad()
+    def sample(self, seed: int) -> Sample:
+        """Three validation texts (a different three each time): the text, the predicted class and its probability, the true class."""
+        part = self.split.val or self.split.train
+        lines = []
+        for k in range(3):
+            text, label = part[(seed * 3 + k) % len(part)]
+            ids = self.vocab.encode(self.tokenize(text)) or [self.vocab.pad_id]
+            probs = self.model(torch.tensor([ids], device=self.device), torch.tensor([len(ids)])).softmax(-1)[0]
+            p, c = float(probs.max()), int(probs.argmax())
+            shown = text if len(text) <= 80 else text[:79] + "…"
+            lines.append(f"{'✓' if self.classes[c] == label else '✗'} {self.classes[c]} {p:.2f}  (true: {label})  {shown}")
+        return {"prime": "", "text": "\n".join(lines)}
+
+    def meta(self) -> dict[str, Any]:
+        return {"vocab": self.vocab.to_json(), "tokenizer": self.cfg.data.tokenizer, "classes": self.classes,
+                "baselines": self.baselines}
+
+    def extra(self) -> dict[str, torch.Tensor]:
+        return {}
+
+    def restore_extra(self, extra: dict[str, torch.Tensor]) -> None:
+        pass
+
+
+def classifier_tokens(data: DataConfig, tokenizer: Tokenizer, text: str) -> list[str]:
+    """A text's tokens as a classifier reads them: lowercased if set, cut to ``max_tokens``."""
+    toks = tokenizer.tokenize(text.lower() if data.lowercase else text)
+    return toks[: data.max_tokens] if data.max_tokens else toks
+
+
+TASKS: dict[str, type[LMTask] | type[Seq2SeqTask] | type[ClassifyTask]] = {
+    "lm": LMTask, "seq2seq": Seq2SeqTask, "classify": ClassifyTask}
 
 
 def check_data(cfg: Config) -> None:
