@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from rnn_tui.inspect.equations import CELL_TEXT, unit_equation
 from rnn_tui.models.cells import CELLS, gru_step, lstm_step
-from rnn_tui.models.recurrent import Recurrent
+from rnn_tui.models.recurrent import Recurrent, run_packed, run_packed_reversed
 
 B, T, I, H = 3, 7, 5, 6  # noqa: E741 — batch, time, input, hidden: the sizes as the equations name them
 TOL = 1e-5
@@ -164,6 +164,32 @@ def test_peephole_matches_reference_and_trains(layers: int) -> None:
     out_train, _ = rec(x, state)
     out_train.sum().backward()
     assert rec.core.weight_peep_l0.grad is not None
+
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_packed_batches_stop_each_sequence_at_its_length(cell: str) -> None:
+    """run_packed (every cell, the peephole LSTM's loop too): each sequence's outputs and final
+    state are the ones it gets alone, and run_packed_reversed is the same read back to front."""
+    torch.manual_seed(9)
+    rec = Recurrent(cell, I, H, 2).eval()
+    if cell == "peephole-lstm":
+        with torch.no_grad():
+            for k in range(2):
+                rec.layer_weights(k)["w_peep"].uniform_(-1, 1)
+    lengths = torch.tensor([4, T, 1])
+    x = torch.randn(B, T, I) * (torch.arange(T)[None, :, None] < lengths[:, None, None])  # 0 on pads
+    x = x + 5 * (torch.arange(T)[None, :, None] >= lengths[:, None, None])  # junk on pads
+    with torch.no_grad():
+        out, state = run_packed(rec, x, lengths)
+        out_r, state_r = run_packed_reversed(rec, x, lengths)
+        for b, n in enumerate(lengths.tolist()):
+            alone, final = rec(x[b: b + 1, :n])
+            alone_r, final_r = rec(x[b: b + 1, :n].flip(1))
+            assert _max_diff(out[b, :n], alone[0]) <= TOL and float(out[b, n:].abs().sum()) == 0
+            assert _max_diff(out_r[b, :n], alone_r[0].flip(0)) <= TOL and float(out_r[b, n:].abs().sum()) == 0
+            for s, f, sr, fr in zip(state, final, state_r, final_r):
+                assert _max_diff(s[:, b], f[:, 0]) <= TOL and _max_diff(sr[:, b], fr[:, 0]) <= TOL
 
 
 def test_cell_specs_match_step_outputs() -> None:

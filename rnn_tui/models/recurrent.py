@@ -9,6 +9,9 @@ incremental decoding) and ``trace`` (every intermediate, for inspection) never c
 module, and a test checks they reproduce it.
 
 The state is stacked per layer, nn.LSTM's convention: (h,) or (h, c), each (L, B, H).
+
+Every cell takes a packed batch (pack_padded_sequence) as the fused kernels do: each sequence
+stops at its own length. ``run_packed`` and ``run_packed_reversed`` run a padded batch that way.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import TypedDict
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from rnn_tui.models.cells import CELLS, State
 
@@ -43,8 +47,8 @@ def layer_states(state: State) -> list[State]:
 
 
 class PeepholeLSTM(nn.Module):
-    """A stacked peephole LSTM with nn.LSTM's interface (batch_first) and parameter names,
-    plus ``weight_peep_l{k}`` (3, H): the diagonal peepholes p_i, p_f, p_o."""
+    """A stacked peephole LSTM with nn.LSTM's interface (batch_first, packed input too) and
+    parameter names, plus ``weight_peep_l{k}`` (3, H): the diagonal peepholes p_i, p_f, p_o."""
 
     def __init__(self, input_size: int, hidden: int, layers: int = 1, dropout: float = 0.0) -> None:
         super().__init__()
@@ -64,8 +68,12 @@ class PeepholeLSTM(nn.Module):
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
 
-    def forward(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+    def forward(self, x: torch.Tensor | PackedSequence, state: State) -> tuple[torch.Tensor | PackedSequence, State]:
         step = CELLS["peephole-lstm"].step
+        lengths = None
+        if isinstance(x, PackedSequence):  # as nn.LSTM: each sequence's state stops at its length
+            x, lengths = pad_packed_sequence(x, batch_first=True)  # back in the batch's own order
+            live = (torch.arange(x.size(1))[:, None] < lengths[None, :]).to(x.device)  # (T, B)
         h0, c0 = state
         hs, cs = [], []
         for k in range(self.num_layers):
@@ -75,15 +83,17 @@ class PeepholeLSTM(nn.Module):
             gx = F.linear(x, w_ih, b_ih)  # the input projection for all t: one matmul (B, T, 4H)
             s: State = (h0[k], c0[k])
             outs = []
-            for gx_t in gx.unbind(1):  # unbind, not gx[:, t]: indexing makes backward O(T²)
-                s, _ = step(gx_t, s, w_hh, b_hh, w_peep)
+            for t, gx_t in enumerate(gx.unbind(1)):  # unbind, not gx[:, t]: indexing makes backward O(T²)
+                new, _ = step(gx_t, s, w_hh, b_hh, w_peep)
+                s = new if lengths is None else tuple(torch.where(live[t, :, None], n, o) for n, o in zip(new, s))
                 outs.append(s[0])
             x = torch.stack(outs, dim=1)  # (B, T, H)
             if self.dropout and self.training and k < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, training=True)  # between layers, like nn.LSTM
             hs.append(s[0])
             cs.append(s[1])
-        return x, (torch.stack(hs), torch.stack(cs))
+        out = x if lengths is None else pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        return out, (torch.stack(hs), torch.stack(cs))
 
 
 class Recurrent(nn.Module):
@@ -171,3 +181,37 @@ class Recurrent(nn.Module):
             final.append(s)
             x = torch.stack(outs, dim=1)
         return parts, tuple(torch.stack(ts) for ts in zip(*final))
+
+
+# -- a padded batch, each sequence stopping at its own length ------------------------------------
+
+
+def run_packed(rnn: Recurrent, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, State]:
+    """x (B, S, I) padded -> outputs (B, S, H) with 0 on pads, and each sequence's state after
+    its last real token (pack_padded_sequence through the core)."""
+    packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+    out, state = rnn(packed, rnn.init_state(x.size(0), x.device))  # the core takes packed input
+    out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.size(1))
+    return out, state
+
+
+def run_packed_reversed(rnn: Recurrent, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, State]:
+    """As run_packed, each sequence read from its last real token to its first; the outputs are
+    stored by position (row j = after reading x_S..x_j, so rows line up with the tokens) and the
+    state is the one after reading x_1."""
+    rev = _reverse_within_length(lengths.to(x.device), x.size(1))
+    out, state = run_packed(rnn, _gather_time(x, rev), lengths)
+    return _gather_time(out, rev), state
+
+
+def _reverse_within_length(lengths: torch.Tensor, S: int) -> torch.Tensor:
+    """(B, S) time index that reverses each row's first len positions and leaves its pads alone
+    (it is its own inverse)."""
+    j = torch.arange(S, device=lengths.device)[None, :]
+    n = lengths[:, None]
+    return torch.where(j < n, n - 1 - j, j)
+
+
+def _gather_time(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """x (B, S, D) reordered along time by index (B, S)."""
+    return x.gather(1, index[:, :, None].expand_as(x))

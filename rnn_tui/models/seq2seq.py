@@ -44,14 +44,13 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnn_tui.config import ATTENTIONS, SEQ2SEQ_CELLS, ModelConfig
 from rnn_tui.data.vocab import Vocab
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.models.cells import State
 from rnn_tui.models.init import init_weights
-from rnn_tui.models.recurrent import Recurrent, layer_states
+from rnn_tui.models.recurrent import Recurrent, layer_states, run_packed, run_packed_reversed
 
 PAD, UNK, BOS, EOS = Vocab.pad_id, Vocab.unk_id, Vocab.bos_id, Vocab.eos_id
 NEVER_GENERATED = (PAD, UNK, BOS)  # a decoder never emits these (greedy, beam search, trace)
@@ -114,28 +113,6 @@ class Seq2SeqTrace:
     encoder_state_before: list[State] = field(default_factory=list)  # per layer, where both directions start (each (H,))
 
 
-def _reverse_within_length(lengths: torch.Tensor, S: int) -> torch.Tensor:
-    """(B, S) time index that reverses each row's first len positions and leaves its pads alone
-    (it is its own inverse)."""
-    j = torch.arange(S, device=lengths.device)[None, :]
-    n = lengths[:, None]
-    return torch.where(j < n, n - 1 - j, j)
-
-
-def _gather_time(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """x (B, S, D) reordered along time by index (B, S)."""
-    return x.gather(1, index[:, :, None].expand_as(x))
-
-
-def _run_packed(rnn: Recurrent, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, State]:
-    """The fused kernel over a padded batch, each sentence stopping at its own length: outputs
-    (B, S, H) with 0 on pads, and each sentence's state after its last real token."""
-    packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-    out, state = rnn(packed, rnn.init_state(x.size(0), x.device))  # the fused module takes packed input
-    out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.size(1))
-    return out, state
-
-
 def _vectors(parts: list[list[dict[str, torch.Tensor]]], prefix: str = "") -> dict[str, torch.Tensor]:
     """Recurrent.trace's parts[layer][t][name] (H,) -> {f"{prefix}{layer}.{name}": (T, H)}."""
     return {f"{prefix}{k}.{name}": torch.stack([p[name] for p in layer]).float().cpu()
@@ -190,11 +167,10 @@ class Seq2Seq(nn.Module):
             raise RnnTuiError("a source sentence has no tokens; nothing to translate")
         src_len = src_len.to(src.device)
         x = self.drop(self.src_embed(src))
-        out, state = _run_packed(self.encoder, x, src_len)
+        out, state = run_packed(self.encoder, x, src_len)
         if self.encoder_b is not None:
-            rev = _reverse_within_length(src_len, S)
-            out_b, state_b = _run_packed(self.encoder_b, _gather_time(x, rev), src_len)
-            out = torch.cat([out, _gather_time(out_b, rev)], dim=-1)  # h_j = [→h_j ; ←h_j]
+            out_b, state_b = run_packed_reversed(self.encoder_b, x, src_len)
+            out = torch.cat([out, out_b], dim=-1)  # h_j = [→h_j ; ←h_j]
             # s_0 = tanh(W_b [→h_S ; ←h_1] + b_b), layer by layer (and for c with its own W_b')
             assert self.bridge is not None  # built with the backward encoder
             state = tuple(torch.tanh(bridge(torch.cat([f, b], dim=-1)))

@@ -1,0 +1,74 @@
+"""Classification metrics from a confusion matrix (plain Python; scikit-learn's definitions).
+
+For n classes 0..n−1 and examples with true class y and predicted class ŷ:
+
+    C[i][j]      = #{examples with y = i and ŷ = j}            (rows: truth, columns: prediction)
+    tp_k         = C[k][k]
+    fp_k         = Σ_i C[i][k] − tp_k      predicted k, truly another class
+    fn_k         = Σ_j C[k][j] − tp_k      truly k, predicted another class
+    support_k    = Σ_j C[k][j]             examples truly of class k
+    precision_k  = tp_k / (tp_k + fp_k)    0 when class k is never predicted
+    recall_k     = tp_k / support_k        0 when class k has no examples
+    F1_k         = 2 tp_k / (2 tp_k + fp_k + fn_k)    (= 2PR / (P + R)); 0 when the class is
+                   neither predicted nor present
+    accuracy     = Σ_k tp_k / Σ_ij C[i][j]
+    macro-F1     = (1/n) Σ_k F1_k          every class counts equally, whatever its size
+
+The zeros are scikit-learn's ``zero_division=0``, and macro-F1 is
+``f1_score(y, ŷ, labels=range(n), average="macro", zero_division=0)``: a class absent from both
+the truth and the predictions counts with F1 = 0 (scikit-learn's default labels would leave it
+out of the mean).
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+Confusion = list[list[int]]  # C[true][predicted]
+
+
+class ClassScores(TypedDict):
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+def confusion(y_true: list[int], y_pred: list[int], n: int) -> Confusion:
+    """The n × n confusion matrix C[true][predicted] of paired labels in 0..n−1."""
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"{len(y_true)} true labels but {len(y_pred)} predictions")
+    matrix = [[0] * n for _ in range(n)]
+    for t, p in zip(y_true, y_pred):
+        if not (0 <= t < n and 0 <= p < n):
+            raise ValueError(f"a label outside 0..{n - 1}: true {t}, predicted {p}")
+        matrix[t][p] += 1
+    return matrix
+
+
+def accuracy(c: Confusion) -> float:
+    """The share of examples predicted right (0.0 with no examples)."""
+    total = sum(map(sum, c))
+    return sum(c[k][k] for k in range(len(c))) / total if total else 0.0
+
+
+def per_class(c: Confusion) -> list[ClassScores]:
+    """Precision, recall, F1 and support of each class, in class order (definitions above)."""
+    scores: list[ClassScores] = []
+    for k in range(len(c)):
+        tp = c[k][k]
+        predicted = sum(row[k] for row in c)
+        support = sum(c[k])
+        fp, fn = predicted - tp, support - tp
+        scores.append({
+            "precision": tp / predicted if predicted else 0.0,
+            "recall": tp / support if support else 0.0,
+            "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0,
+            "support": support,
+        })
+    return scores
+
+
+def macro_f1(c: Confusion) -> float:
+    """The mean over all n classes of F1_k (0.0 with no classes)."""
+    return sum(s["f1"] for s in per_class(c)) / len(c) if c else 0.0
