@@ -98,9 +98,9 @@ def test_tsv_cells_are_taken_as_written(tmp_path):
 
 
 def test_a_bom_and_crlf_are_dropped(tmp_path):
-    path = _write(tmp_path, "bom.tsv", "\ufefflabel\ttext\r\npos\tyes\r\nneg\tno\r\n")
-    assert _examples(read_labeled(path)) == [("pos", "yes"), ("neg", "no")]
-    assert resolve(str(path)).kind == "labels"
+    path = _write(tmp_path, "bom.tsv", "\ufefflabel\tbody\r\npos\tyes\r\nneg\tno\r\n")
+    assert _examples(read_labeled(path, text_column="body")) == [("pos", "yes"), ("neg", "no")]
+    assert resolve(str(path)).kind == "labels"  # the first row names "label" (after the BOM)
     path = _write(tmp_path, "bom.csv", "\ufefflabel,text\r\npos,yes\r\n")
     assert _examples(read_labeled(path)) == [("pos", "yes")] and resolve(str(path)).kind == "labels"
 

@@ -57,7 +57,8 @@ def _file_kind(path: Path, head: bytes, label_column: str, text_column: str) -> 
     if len(head) == SNIFF_BYTES:  # the file goes on: its last line here may be cut
         head = head[: head.rfind(b"\n") + 1]
     delimiter = "," if suffix == ".csv" else "\t"
-    if sniff_labels(head.decode("utf-8", "replace"), delimiter, label_column, text_column):
+    text = head.decode("utf-8", "replace").removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if sniff_labels(text, delimiter, label_column, text_column):
         return "labels"
     return "series" if suffix == ".csv" else "pairs"
 
