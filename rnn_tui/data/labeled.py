@@ -94,6 +94,11 @@ def _two_cells(rows: Sequence[list[str] | None]) -> list[list[str]]:
     return [cells for cells in rows if cells is not None and len(cells) == 2 and cells[0].strip() and cells[1].strip()]
 
 
+def _distinct(pairs: list[list[str]]) -> list[int]:
+    """How many distinct values each of the two columns has."""
+    return [len({cells[k].strip() for cells in pairs}) for k in (0, 1)]
+
+
 def label_side(rows: Sequence[list[str] | None]) -> int | None:
     """Which cell of a headerless TSV's rows holds the label, 0 or 1, or None when it cannot be
     told. The label column is the one whose values repeat: it has fewer distinct values than the
@@ -102,7 +107,7 @@ def label_side(rows: Sequence[list[str] | None]) -> int | None:
     pairs = _two_cells(rows)
     if not pairs or 2 * len(pairs) < len(rows):
         return None
-    distinct = [len({cells[k].strip() for cells in pairs}) for k in (0, 1)]
+    distinct = _distinct(pairs)
     side = 0 if distinct[0] <= distinct[1] else 1
     return side if distinct[side] < distinct[1 - side] and 2 * distinct[side] <= len(pairs) else None
 
@@ -113,7 +118,7 @@ def _headerless_error(path: Path, rows: Sequence[list[str] | None]) -> RnnTuiErr
     if 2 * len(pairs) < len(rows):
         return RnnTuiError(f"{path}: {len(rows) - len(pairs):,} of {len(rows):,} lines are not two TAB-separated cells "
                            f"and the first row names no {LABEL_COLUMN!r} column; expected label<TAB>text lines, or {hint}")
-    distinct = [len({cells[k].strip() for cells in pairs}) for k in (0, 1)]
+    distinct = _distinct(pairs)
     return RnnTuiError(f"{path}: cannot tell which column holds the labels (no header row; the columns have "
                        f"{distinct[0]:,} and {distinct[1]:,} distinct values in {len(pairs):,} rows, and labels repeat); {hint}")
 
@@ -132,6 +137,8 @@ def sniff_labels(head: str, delimiter: str, label_column: str = LABEL_COLUMN, te
 
 
 def _show_header(header: Sequence[str]) -> str:
+    if not header:
+        return "none readable"
     shown = ", ".join(repr(cell.strip()[:30]) for cell in header[:8])
     return shown + (f" and {len(header) - 8} more" if len(header) > 8 else "")
 
