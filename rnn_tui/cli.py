@@ -95,19 +95,25 @@ def data_list(as_json: bool) -> None:
 @click.option("--tgt-tokenizer", type=click.Choice(TOKENIZERS), default="char", show_default=True,
               help="Target-side tokenizer for sentence pairs.")
 @click.option("--encoding", default="utf-8", show_default=True)
+@click.option("--label-column", default="label", show_default=True, help="Labeled texts: the label column's name.")
+@click.option("--text-column", default="text", show_default=True, help="Labeled texts: the text column's name.")
 @click.option("--top", default=20, show_default=True, help="How many top tokens.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def data_show(spec: str, tokenizer: str, tgt_tokenizer: str, encoding: str, top: int, as_json: bool) -> None:
-    """Preview a dataset: sizes, vocabulary, top tokens, length histogram, sample lines."""
+def data_show(spec: str, tokenizer: str, tgt_tokenizer: str, encoding: str, label_column: str, text_column: str, top: int,
+              as_json: bool) -> None:
+    """Preview a dataset: sizes, vocabulary, top tokens, length histogram, sample lines (classes for labeled texts)."""
     from rnn_tui.data import spec as specs
     from rnn_tui.data import stats
 
-    source = specs.resolve(spec)
+    source = specs.resolve(spec, label_column, text_column)
     if source.kind == "text":
         info = stats.describe_text(specs.load_text(source, encoding), tokenizer=tokenizer, top=top)
     elif source.kind == "pairs":
         info = stats.describe_pairs(specs.load_pairs(source, encoding), src_tokenizer=tokenizer, tgt_tokenizer=tgt_tokenizer,
                                     top=top)
+    elif source.kind == "labels":
+        info = stats.describe_labels(specs.load_labeled(source, encoding, label_column, text_column), tokenizer=tokenizer,
+                                     top=top)
     else:
         info = stats.describe_series(specs.load_series(source, encoding=encoding))
     info = {"spec": spec, "name": source.name, "description": source.description, **info}

@@ -135,9 +135,14 @@ def print_data_info(info: dict[str, Any]) -> None:
         if isinstance(info.get(side), dict) and "top_tokens" in info[side]:
             console.print(Text(f"{side} vocab {info[side].get('vocab_size')}: " +
                                "  ".join(f"{visible_token(t)}×{c}" for t, c in info[side]["top_tokens"][:15])))
+    if "class_counts" in info:
+        classes = info["class_counts"]
+        more = f"  … {len(classes) - 20} more" if len(classes) > 20 else ""
+        console.print(Text("classes: " + "  ".join(f"{name} {n:,} ({share:.1%})" for name, n, share in classes[:20]) + more))
     hist = info.get("length_histogram")
     if hist:
-        console.print("tokens per line:")
+        summary = ", ".join(f"{k} {v:,}" for k, v in info.get("length", {}).items())
+        console.print(f"tokens per text ({summary}):" if info["kind"] == "labels" else "tokens per line:")
         peak = max(hist["counts"]) or 1
         for lo, hi, n in zip(hist["bins"], hist["bins"][1:], hist["counts"]):
             console.print(f"  {lo:>7g}–{hi:<7g} {'█' * max(1 if n else 0, round(30 * n / peak))} {n}")

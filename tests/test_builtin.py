@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter, defaultdict
 
 import pytest
 
@@ -22,9 +23,9 @@ from rnn_tui.errors import RnnTuiError
 
 def test_registry_names_kinds_and_unknown_name():
     assert list(BUILTINS) == ["hello", "brackets", "arith", "numbers-en-zh", "phrases-en-zh",
-                              "sine", "python-stdlib"]
+                              "sine", "python-stdlib", "parity", "balanced"]
     for name, b in BUILTINS.items():
-        assert b.name == name and b.kind in ("text", "pairs", "series")
+        assert b.name == name and b.kind in ("text", "pairs", "series", "labels")
         assert b.description and "\n" not in b.description
     assert get_builtin("arith").kind == "text"
     with pytest.raises(RnnTuiError) as err:
@@ -33,7 +34,7 @@ def test_registry_names_kinds_and_unknown_name():
 
 
 @pytest.mark.parametrize("name", ["hello", "brackets", "arith", "numbers-en-zh",
-                                  "phrases-en-zh", "sine"])
+                                  "phrases-en-zh", "sine", "parity", "balanced"])
 def test_generators_are_deterministic(name):
     b = get_builtin(name)
     assert b.generate() == b.generate()
@@ -232,3 +233,58 @@ def test_python_stdlib_skips_missing_files_and_fails_on_none(tmp_path):
     empty.mkdir()
     with pytest.raises(RnnTuiError, match="no standard-library files"):
         python_stdlib(empty)
+
+
+# -- labeled texts ---------------------------------------------------------------------------------
+
+
+def _check_labeled(examples: list[tuple[str, str]], classes: tuple[str, str], lengths: range) -> None:
+    """Distinct texts, the two classes equally often at every length, every length present, mixed."""
+    assert len({text for text, _ in examples}) == len(examples)
+    by_length: dict[int, Counter] = defaultdict(Counter)
+    for text, label in examples:
+        by_length[len(text)][label] += 1
+    assert sorted(by_length) == list(lengths)
+    for counts in by_length.values():
+        assert set(counts) == set(classes) and counts[classes[0]] == counts[classes[1]]
+    head = [label for _, label in examples[:40]]
+    assert len(set(head)) == 2 and head != sorted(head)  # shuffled, not grouped
+
+
+def test_parity_labels_count_the_ones():
+    examples = get_builtin("parity").generate()
+    assert 19_000 <= len(examples) <= 21_000
+    for text, label in examples:
+        assert set(text) <= {"0", "1"}
+        assert label == ("odd" if text.count("1") % 2 else "even"), text
+    _check_labeled(examples, ("even", "odd"), range(1, 101))
+    lengths = Counter(len(text) for text, _ in examples)
+    assert lengths[1] == 2 and lengths[7] == 128 and lengths[100] == 210  # every string while there are few
+    assert sum(n for length, n in lengths.items() if length > 50) > 9_000  # half of them long
+
+
+def _running_depths(text: str) -> list[int]:
+    depths, depth = [], 0
+    for ch in text:
+        depth += {"(": 1, ")": -1}[ch]
+        depths.append(depth)
+    return depths
+
+
+def test_balanced_labels_are_right_and_the_unbalanced_ones_are_near_misses():
+    examples = get_builtin("balanced").generate()
+    assert 19_000 <= len(examples) <= 21_000
+    kinds = Counter()
+    for text, label in examples:
+        depths = _running_depths(text)
+        assert label == ("balanced" if min(depths) >= 0 and depths[-1] == 0 else "unbalanced"), text
+        if label == "unbalanced":  # one flip (final depth ±2) or one swap (ends at 0, dips below it)
+            assert depths[-1] in (-2, 0, 2), text
+            kinds["flip" if depths[-1] else "swap"] += 1
+    assert kinds["flip"] > 3_000 and kinds["swap"] > 3_000
+    _check_labeled(examples, ("balanced", "unbalanced"), range(2, 101, 2))
+    lengths = Counter(len(text) for text, _ in examples)
+    assert lengths[2] == 2 and lengths[12] == 2 * 132 and lengths[100] == 450  # all balanced strings while there are few
+    deep = max(max(_running_depths(text)) for text, label in examples if label == "balanced")
+    assert deep >= 20  # nesting that a few units of memory cannot count
+

@@ -1,5 +1,6 @@
-"""Fuzzing the data loaders (hypothesis): text files, folders of them, pairs files, CSV/TSV series
-and dataset specs, from random bytes, random text in random encodings and near-valid files.
+"""Fuzzing the data loaders (hypothesis): text files, folders of them, pairs files, CSV/TSV series,
+labeled texts (tables and class folders, then their split) and dataset specs, from random bytes,
+random text in random encodings and near-valid files.
 Every case ends in a valid result or one line of RnnTuiError (tests/fuzzing.py)."""
 
 from __future__ import annotations
@@ -7,13 +8,15 @@ from __future__ import annotations
 import itertools
 import math
 import os
+from collections import Counter
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rnn_tui.data.labeled import LabeledFile, LabeledSplit, read_labeled, split_labeled
 from rnn_tui.data.pairs import PairCorpus, PairFile
 from rnn_tui.data.series import Series, read_series
-from rnn_tui.data.spec import Source, load_pairs, load_series, load_text, resolve
+from rnn_tui.data.spec import Source, load_labeled, load_pairs, load_series, load_text, resolve
 from rnn_tui.data.text import TextCorpus, read_text
 from tests.fuzzing import examples, failed, outcome
 
@@ -46,6 +49,23 @@ tsv_text = _rows.map(lambda rows: "\n".join("\t".join(row) for row in rows))
 csv_text = st.tuples(_rows, st.sampled_from([",", ";", "\t"])).map(lambda r: "\n".join(r[1].join(row) for row in r[0]))
 
 
+_label_cells = st.one_of(_cells, st.sampled_from(["pos", "neg", " pos ", "label", "Text", "LABEL", '"pos"', '"a,b"', '"x']))
+_labeled_rows = st.one_of(st.lists(_label_cells, max_size=4),  # anything, or a label and a text
+                          st.tuples(st.sampled_from(["pos", "neg", " neg", "中性"]), st.text(max_size=20)).map(list))
+
+
+@st.composite
+def labeled_text(draw: st.DrawFn) -> str:
+    """A table of labels and texts, TSV or CSV, with or without a header row, cells now and then broken."""
+    delimiter = draw(st.sampled_from(["\t", ","]))
+    header = draw(st.sampled_from([[], ["label", "text"], ["Text", "Label", "id"], ["label"], ["sentiment", "review"]]))
+    rows = draw(st.lists(_labeled_rows, max_size=15))
+    return "\n".join(delimiter.join(row) for row in [header, *rows] if row)
+
+
+_columns = st.sampled_from([("label", "text"), ("Label", "TEXT"), ("pos", "neg"), ("text", "text"), ("", " "), ("a,b", '"')])
+
+
 def _write(folder, suffix: str, data: bytes):
     path = folder / f"f{next(_names)}{suffix}"
     path.write_bytes(data)
@@ -67,6 +87,63 @@ def _check_series(result) -> None:
     if not failed(result):
         assert isinstance(result, Series) and result.values.dim() == 1 and len(result.values) > 0
         assert all(math.isfinite(v) for v in result.values.tolist())
+
+
+def _check_labeled(result) -> None:
+    if not failed(result):
+        assert isinstance(result, LabeledFile) and result.texts and len(result.texts) == len(result.labels)
+        assert all(text and text == text.strip() for text in result.texts)
+        assert all(label and (label == label.strip() or result.layout == "class folders") for label in result.labels)
+        assert result.skipped >= len(result.first_skipped) and result.first_skipped == sorted(set(result.first_skipped))
+
+
+def _check_split(result: LabeledFile, val_fraction: float, test_size: int) -> None:
+    """The split of a file that loaded: a valid split, or one line (say a test size too large)."""
+    split = outcome(split_labeled, result.texts, result.labels, val_fraction=val_fraction, test_size=test_size)
+    if failed(split):
+        return
+    assert isinstance(split, LabeledSplit)
+    assert len(split.train) + len(split.val) + len(split.test) + split.duplicates_removed == len(result.texts)
+    assert len(split.test) <= test_size and split.train
+    train = {text for text, _ in split.train}
+    assert not train & {text for text, _ in split.val + split.test}
+    assert Counter(split.train + split.val + split.test) <= Counter(zip(result.texts, result.labels))
+
+
+@FUZZ
+@given(data=file_bytes(labeled_text()), encoding=st.sampled_from(ENCODINGS), columns=_columns,
+       suffix=st.sampled_from([".tsv", ".csv", ".txt"]), val_fraction=st.sampled_from([0.0, 0.1, 0.5, 0.99, 1.0, -0.1]),
+       test_size=st.integers(-1, 12))
+def test_labeled_files(tmp_path_factory, data, encoding, columns, suffix, val_fraction, test_size):
+    path = _write(tmp_path_factory.getbasetemp(), suffix, data)
+    result = outcome(read_labeled, path, encoding, *columns)
+    _check_labeled(result)
+    source = outcome(resolve, str(path), *columns)
+    if not failed(source) and source.kind == "labels":
+        _check_labeled(outcome(load_labeled, source, encoding, *columns))
+    if not failed(result):  # and on to the split a classifier trains on
+        _check_split(result, val_fraction, test_size)
+
+
+@settings(FUZZ, max_examples=examples(20))
+@given(files=st.lists(st.tuples(st.sampled_from(["", "pos", "neg", " pos", "a/b", "  "]), file_bytes(st.text(max_size=60))),
+                      max_size=6),
+       encoding=st.sampled_from(ENCODINGS[:6]))
+def test_folders_of_class_folders(tmp_path_factory, files, encoding):
+    folder = tmp_path_factory.getbasetemp() / f"classes{next(_names)}"
+    folder.mkdir()
+    for i, (sub, data) in enumerate(files):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+        (folder / sub / f"{i}.txt").write_bytes(data)
+    result = outcome(read_labeled, folder, encoding)
+    _check_labeled(result)
+    source = outcome(resolve, str(folder))
+    if not failed(source):
+        assert source.kind in ("text", "labels")
+        assert failed(result) or source.kind == "labels"  # what reads as classes is resolved as classes
+    if not failed(result):
+        assert set(result.labels) <= {"pos", "neg", "a", "  "} and len(set(result.labels)) <= 4
+        _check_split(result, 0.2, 1)
 
 
 @FUZZ
@@ -117,7 +194,9 @@ def test_series_files(tmp_path_factory, data, encoding, column, suffix):
     path = _write(tmp_path_factory.getbasetemp(), suffix, data)
     _check_series(outcome(read_series, path, column=column, encoding=encoding))
     source = outcome(resolve, str(path))
-    if not failed(source):
+    if not failed(source) and source.kind == "labels":  # a first row naming a "label" or "text" column
+        _check_labeled(outcome(load_labeled, source, encoding))
+    elif not failed(source):
         assert source.kind == "series"
         _check_series(outcome(load_series, source, column=column, encoding=encoding))
 
@@ -137,4 +216,4 @@ def test_dataset_specs(tmp_path_factory, spec):
     finally:
         os.chdir(here)
     if not failed(source):
-        assert isinstance(source, Source) and source.kind in ("text", "pairs", "series")
+        assert isinstance(source, Source) and source.kind in ("text", "pairs", "series", "labels")

@@ -12,7 +12,7 @@ import pytest
 
 from rnn_tui.data import datafile, download
 from rnn_tui.data.download import Remote
-from rnn_tui.data.spec import list_datasets, load_pairs, load_series, load_text, resolve
+from rnn_tui.data.spec import list_datasets, load_labeled, load_pairs, load_series, load_text, resolve
 from rnn_tui.data.text import read_text
 from rnn_tui.errors import RnnTuiError
 
@@ -40,12 +40,44 @@ def test_resolve_builtin():
     ("d.tsv", "no tab at all\n", "pairs"),
     ("e.csv", "t,v\n1,2\n", "series"),
     ("f.CSV", "t,v\n1,2\n", "series"),
+    ("g.tsv", "label\ttext\npos\tgood\n", "labels"),  # a first row naming the label or text column
+    ("h.csv", '"Text","Label"\n"good",pos\n', "labels"),
+    ("i.txt", "id\ttext\n1\tgood\n", "labels"),
+    ("j.tsv", "pos\tgood\nneg\tbad\npos\tfine\nneg\tawful\n", "labels"),  # headerless: one column repeats
+    ("k.tsv", "good\tpos\nbad\tneg\nfine\tpos\nawful\tneg\n", "labels"),
+    ("l.tsv", "Hi.\t嗨。\nHi.\t你好。\nRun.\t跑。\nRun.\t快跑。\n", "labels"),  # 2 distinct sources in 4 rows
+    ("m.tsv", "Hi.\t嗨。\nHi.\t你好。\nRun.\t跑。\n", "pairs"),  # ... in 3 rows: not repeating enough
+    ("n.tsv", "pos\tgood\tCC-BY\nneg\tbad\tCC-BY\npos\tfine\tCC-BY\n", "pairs"),  # three cells a row
+    ("o.csv", "pos,good\nneg,bad\npos,fine\nneg,awful\n", "series"),  # a CSV is labels by its header only
 ])
 def test_resolve_file_kind(tmp_path, filename, content, kind):
     path = tmp_path / filename
     path.write_text(content, encoding="utf-8")
     source = resolve(str(path))
     assert (source.kind, source.name, source.path) == (kind, filename, path)
+
+
+def test_resolve_names_the_columns_of_labeled_texts(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("sentiment,review\nbad,awful\ngood,lovely\n", encoding="utf-8")
+    assert resolve(str(path)).kind == "series"
+    assert resolve(str(path), label_column="sentiment").kind == "labels"
+    assert resolve(str(path), text_column="Review").kind == "labels"
+    assert load_labeled(resolve(str(path)), label_column="sentiment", text_column="review").labels == ["bad", "good"]
+    with pytest.raises(RnnTuiError, match=r"has no column 'label' in its first row \(columns: 'sentiment', 'review'\)"):
+        load_labeled(resolve(str(path)))  # a series file read as labels says what is missing
+
+
+def test_the_sniff_reads_only_the_start_of_a_long_file(tmp_path, monkeypatch):
+    from rnn_tui.data import spec
+
+    path = tmp_path / "long.tsv"
+    path.write_text("".join(f"sentence {i}\tphrase {i}\n" for i in range(200)) + "".join(f"pos\tline {i}\n" for i in range(500)),
+                    encoding="utf-8")
+    monkeypatch.setattr(spec, "SNIFF_BYTES", 1000)  # the file's start holds pairs; its repeating tail is never read
+    assert resolve(str(path)).kind == "pairs"
+    monkeypatch.setattr(spec, "SNIFF_BYTES", 1 << 20)
+    assert resolve(str(path)).kind == "labels"
 
 
 def test_resolve_folder_of_txt_files(tmp_path):
@@ -102,6 +134,12 @@ def test_load_builtins_of_each_kind():
     assert ("两千零九", "two thousand and nine") in reversed_pairs.pairs
     series = load_series(resolve("builtin:sine"))
     assert series.name == "sine" and next(iter(series.values.shape)) == 4000
+    for name, classes in (("parity", {"even", "odd"}), ("balanced", {"balanced", "unbalanced"})):
+        source = resolve(f"builtin:{name}")
+        assert (source.kind, source.path) == ("labels", None)
+        labeled = load_labeled(source)
+        assert set(labeled.labels) == classes and len(labeled.texts) == len(labeled.labels) > 19_000
+        assert (labeled.skipped, labeled.layout) == (0, "generated")
 
 
 def test_load_files_through_the_readers(tmp_path):
@@ -122,6 +160,9 @@ def test_load_files_through_the_readers(tmp_path):
     ("builtin:sine", load_text, "a time series"),
     ("builtin:hello", load_pairs, "text"),
     ("builtin:phrases-en-zh", load_series, "sentence pairs"),
+    ("builtin:phrases-en-zh", load_labeled, "sentence pairs"),
+    ("builtin:hello", load_labeled, "text"),
+    ("builtin:parity", load_text, "labeled texts"),
 ])
 def test_loading_the_wrong_kind_says_what_it_is(spec, loader, said):
     with pytest.raises(RnnTuiError) as excinfo:
@@ -133,10 +174,11 @@ def test_loading_the_wrong_kind_says_what_it_is(spec, loader, said):
 def test_list_datasets(cache):
     rows = list_datasets()
     specs = [row["spec"] for row in rows]
-    assert specs[:7] == ["builtin:hello", "builtin:brackets", "builtin:arith",
+    assert specs[:9] == ["builtin:hello", "builtin:brackets", "builtin:arith",
                          "builtin:numbers-en-zh", "builtin:phrases-en-zh", "builtin:sine",
-                         "builtin:python-stdlib"]
+                         "builtin:python-stdlib", "builtin:parity", "builtin:balanced"]
     assert {"tinyshakespeare", "timemachine", "cmn-eng", "fra-eng"} <= set(specs)
+    assert [row["kind"] for row in rows[7:9]] == ["labels", "labels"]
     for row in rows:
         assert set(row) == {"spec", "kind", "description", "downloaded"}
         assert row["downloaded"] is row["spec"].startswith("builtin:")  # empty cache

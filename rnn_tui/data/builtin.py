@@ -7,6 +7,7 @@ imports torch: series come back as a plain ``list[float]``.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import sysconfig
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from rnn_tui.errors import RnnTuiError
 
-Generated = str | list[tuple[str, str]] | list[float]
+Generated = str | list[tuple[str, str]] | list[float]  # text; pairs or (text, label); series
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Builtin:
     """One generated dataset: its name, kind, a one-line description and its generator."""
 
     name: str
-    kind: str  # "text" | "pairs" | "series"
+    kind: str  # "text" | "pairs" | "series" | "labels"
     description: str
     generate: Callable[[], Generated]
 
@@ -379,6 +380,102 @@ def python_stdlib(stdlib_dir: Path | None = None, target_chars: int = STDLIB_TAR
 
 
 # ---------------------------------------------------------------------------------------------
+# parity and balanced: labeled texts whose label depends on every character (long-range memory)
+
+PARITY_MAX_LENGTH = 100
+PARITY_PER_LENGTH = 210  # texts of each length (105 even, 105 odd) where that many exist
+
+
+def parity() -> list[tuple[str, str]]:
+    """Bit strings of every length 1..100, labelled ``even`` or ``odd`` by their number of 1s;
+    distinct, and half of each class at every length (all of them for lengths up to 7), shuffled.
+
+    Only the count of 1s matters, and a single bit anywhere flips the label, so a model must
+    carry one bit of state across the whole string: the vanishing-gradient lesson (an LSTM or GRU
+    learns it, a plain tanh RNN stays near chance on the long strings).
+    """
+    rng = random.Random(2718)
+    examples: list[tuple[str, str]] = []
+    for length in range(1, PARITY_MAX_LENGTH + 1):
+        per_class = min(PARITY_PER_LENGTH // 2, 2 ** (length - 1))  # 2^(length-1) strings of each parity exist
+        for label, ones in (("even", 0), ("odd", 1)):
+            seen: set[str] = set()
+            while len(seen) < per_class:
+                head = format(rng.getrandbits(length - 1), f"0{length - 1}b") if length > 1 else ""
+                bits = head + str((head.count("1") + ones) % 2)  # the last bit makes the parity
+                if bits not in seen:
+                    seen.add(bits)
+                    examples.append((bits, label))
+    rng.shuffle(examples)
+    return examples
+
+
+BALANCED_MAX_LENGTH = 100
+BALANCED_PER_CLASS = 225  # texts of each class for each even length, where that many balanced ones exist
+_BRACKET = {1: "(", -1: ")"}
+
+
+def _dyck(rng: random.Random, pairs: int) -> str:
+    """A uniformly random balanced string of ``pairs`` ( ) pairs (the cycle lemma: shuffle one
+    more ")" than "(", start right after the first lowest point, drop the final ")")."""
+    steps = [1] * pairs + [-1] * (pairs + 1)
+    rng.shuffle(steps)
+    depths = list(itertools.accumulate(steps))
+    cut = depths.index(min(depths)) + 1
+    return "".join(_BRACKET[step] for step in steps[cut:] + steps[:cut - 1])
+
+
+def _is_balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += 1 if ch == "(" else -1
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _unbalance(rng: random.Random, text: str) -> str:
+    """``text`` (balanced) made unbalanced by one change, of the same length: a bracket flipped,
+    or an ( and a later ) swapped so that the depth goes below zero in between."""
+    chars = list(text)
+    if rng.random() < 0.5:
+        k = rng.randrange(len(chars))
+        chars[k] = "(" if chars[k] == ")" else ")"
+        return "".join(chars)
+    while True:
+        j = rng.choice([k for k, ch in enumerate(text) if ch == ")"])
+        i = rng.choice([k for k, ch in enumerate(text[:j]) if ch == "("])
+        chars = list(text)
+        chars[i], chars[j] = ")", "("
+        swapped = "".join(chars)
+        if not _is_balanced(swapped):
+            return swapped
+
+
+def balanced() -> list[tuple[str, str]]:
+    """Strings of ( and ) of every even length 2..100, labelled ``balanced`` or ``unbalanced``;
+    distinct, the same number of each class at every length, shuffled.
+
+    The unbalanced ones are one change away from a balanced string and keep its length (a flipped
+    bracket, or a swap that takes the depth below zero somewhere), so neither the length nor a
+    local pattern gives the label away: the model has to count the depth across the whole string.
+    """
+    rng = random.Random(3141)
+    examples: list[tuple[str, str]] = []
+    for pairs in range(1, BALANCED_MAX_LENGTH // 2 + 1):
+        per_class = min(BALANCED_PER_CLASS, math.comb(2 * pairs, pairs) // (pairs + 1))  # the Catalan number
+        good: dict[str, None] = {}  # insertion-ordered sets
+        bad: dict[str, None] = {}
+        while len(good) < per_class:
+            good[_dyck(rng, pairs)] = None
+        while len(bad) < per_class:
+            bad[_unbalance(rng, _dyck(rng, pairs))] = None
+        examples += [(text, "balanced") for text in good] + [(text, "unbalanced") for text in bad]
+    rng.shuffle(examples)
+    return examples
+
+
+# ---------------------------------------------------------------------------------------------
 # registry
 
 BUILTINS: dict[str, Builtin] = {b.name: b for b in (
@@ -393,6 +490,10 @@ BUILTINS: dict[str, Builtin] = {b.name: b for b in (
     Builtin("sine", "series", "noisy sum of three sinusoids, 4000 points", sine),
     Builtin("python-stdlib", "text",
             "about 1 MB of Python's own standard library source (the default)", python_stdlib),
+    Builtin("parity", "labels",
+            "bit strings of length 1-100, even or odd number of 1s: one bit of memory over 100 steps", parity),
+    Builtin("balanced", "labels",
+            "( ) strings of length 2-100, balanced or one change away: counting depth over 100 steps", balanced),
 )}
 
 

@@ -8,11 +8,11 @@ from rnn_tui.errors import RnnTuiError
 
 def load_text_corpus(cfg: DataConfig, vocab=None):
     """The ``TextCorpus`` a language-model run trains on (reusing ``vocab`` when resuming)."""
-    from rnn_tui.data.spec import load_text, resolve
+    from rnn_tui.data.spec import holds_text, load_text, resolve
     from rnn_tui.data.text import TextCorpus
 
     source = resolve(cfg.spec)
-    if source.kind != "text":
+    if not holds_text(source):  # text, or a folder of class folders (its texts)
         raise RnnTuiError(f"{cfg.spec} is a {source.kind} dataset; a language model (--task lm) needs text")
     text = load_text(source, encoding=cfg.encoding)
     if cfg.lowercase:

@@ -1,6 +1,7 @@
 """Reading a data file with bounds: every loader of ``rnn_tui.data`` reads its files through
 ``read_data_file``, so a device (``/dev/zero``), a named pipe or a huge file is one clear line,
-never an endless read or an out-of-memory kill.
+never an endless read or an out-of-memory kill; ``decode_file`` / ``read_file`` turn those bytes
+into text (one line for a bad encoding or byte).
 
 No torch here: ``spec.resolve`` sniffs files through it before anything heavy is imported.
 """
@@ -73,3 +74,33 @@ def read_data_file(path: str | Path, head: int | None = None) -> bytes:
         raise RnnTuiError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}; check the path") from None
     check_size(len(data), path)
     return data
+
+
+def decode_file(path: str | Path, encoding: str = "utf-8") -> str:
+    """The text of one file (read by ``read_data_file``: bounded): BOM stripped, CRLF/CR turned
+    into "\\n". Errors are one line."""
+    return decode_bytes(Path(path), read_data_file(path), encoding)
+
+
+def decode_bytes(path: Path, data: bytes, encoding: str) -> str:
+    """``data`` (read from ``path``) as text: BOM stripped, CRLF/CR turned into "\\n"; a bad encoding
+    or an undecodable byte is one line naming it."""
+    try:
+        text = data.decode(encoding)
+    except LookupError:
+        raise RnnTuiError(f"unknown encoding {encoding!r}; try utf-8, gbk, big5, latin-1 or cp1252") from None
+    except UnicodeError as exc:  # a UnicodeDecodeError says where; some codecs (idna, punycode) do not
+        where = f" at byte {exc.start} (0x{data[exc.start]:02x})" if isinstance(exc, UnicodeDecodeError) else ""
+        raise RnnTuiError(
+            f"{path}: not valid {encoding}{where}; pass --encoding latin-1 (or the file's real encoding)"
+        ) from None
+    text = text.removeprefix("\ufeff")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_file(path: str | Path, encoding: str = "utf-8") -> str:
+    """``decode_file``, refusing a file with nothing but whitespace in it."""
+    text = decode_file(path, encoding)
+    if not text.strip():
+        raise RnnTuiError(f"{path} is empty: nothing to train on")
+    return text

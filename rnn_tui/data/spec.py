@@ -2,8 +2,11 @@
 
 A SPEC is ``builtin:NAME``, a path to a file or a folder of ``.txt`` files, or the name of a
 corpus fetched with ``rnn-tui data get NAME``. The kind of a file is guessed from its name and
-first line: ``.tsv`` or a TAB in the first non-empty line -> pairs, ``.csv`` -> series, anything
-else -> text. torch is imported only inside ``load_series``.
+start (``_file_kind``): a table (``.tsv``, ``.csv``, or a TAB in the first non-empty line) is
+labels when its first row names the label or the text column, or when it is a headerless TSV
+whose one column repeats its values (``labeled.label_side``); otherwise a TSV is pairs, a CSV a
+series, and anything else text. A folder is labels when its ``.txt`` files all sit in two or
+more sub-folders (one per class), else text. torch is imported only inside ``load_series``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import TYPE_CHECKING, cast
 
 from rnn_tui.data import builtin, download
 from rnn_tui.data.datafile import check_size, human_size, read_data_file, text_files
+from rnn_tui.data.labeled import LABEL_COLUMN, TEXT_COLUMN, LabeledFile, folder_classes, read_labeled, sniff_labels
 from rnn_tui.errors import RnnTuiError
 
 if TYPE_CHECKING:
@@ -29,32 +33,37 @@ class Source:
     """A resolved dataset: what it is and where it lives (``path`` is None for a builtin)."""
 
     spec: str
-    kind: str  # "text" | "pairs" | "series"
+    kind: str  # "text" | "pairs" | "series" | "labels"
     name: str  # display name
     description: str
     path: Path | None
 
 
-def _file_kind(path: Path, head: bytes) -> str:
-    """pairs for .tsv or a TAB in the first non-empty line of ``head`` (UTF-8 text: the TAB of
-    a binary file means nothing, and the text reader then says which byte is not text), series
-    for .csv, else text."""
+def _file_kind(path: Path, head: bytes, label_column: str, text_column: str) -> str:
+    """The kind of a file from its suffix and ``head`` (its first bytes). A table is a ``.tsv`` or
+    ``.csv`` file, or one whose first non-empty line holds a TAB (UTF-8 text only: the TAB of a
+    binary file means nothing, and the text reader then says which byte is not text). A table of
+    labeled texts (``labeled.sniff_labels``) is labels; other tables are pairs (TSV) or a series
+    (CSV); anything else is text."""
     suffix = path.suffix.lower()
-    if suffix == ".tsv":
-        return "pairs"
-    if suffix == ".csv":
-        return "series"
-    for line in head.splitlines():
-        if line.strip():
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                return "text"
-            return "pairs" if b"\t" in line else "text"
-    return "text"
+    first = next((line for line in head.splitlines() if line.strip()), b"")
+    if suffix not in (".tsv", ".csv"):
+        try:
+            first.decode("utf-8")
+        except UnicodeDecodeError:
+            return "text"
+        if b"\t" not in first:
+            return "text"
+    if len(head) == SNIFF_BYTES:  # the file goes on: its last line here may be cut
+        head = head[: head.rfind(b"\n") + 1]
+    delimiter = "," if suffix == ".csv" else "\t"
+    text = head.decode("utf-8", "replace").removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if sniff_labels(text, delimiter, label_column, text_column):
+        return "labels"
+    return "series" if suffix == ".csv" else "pairs"
 
 
-def _path_source(spec: str, path: Path) -> Source:
+def _path_source(spec: str, path: Path, label_column: str, text_column: str) -> Source:
     if path.is_dir():
         files = text_files(path)
         if not files:
@@ -63,9 +72,13 @@ def _path_source(spec: str, path: Path) -> Source:
             )
         size = sum(p.stat().st_size for p in files)
         check_size(size, f"folder {path}")
+        classes = folder_classes(path, files)
+        if classes is not None:
+            return Source(spec, "labels", path.name,
+                          f"folder of {len(set(classes))} classes, {len(files)} .txt files, {human_size(size)}", path)
         return Source(spec, "text", path.name, f"folder of {len(files)} .txt files, {human_size(size)}", path)
     head = read_data_file(path, head=SNIFF_BYTES)  # refuses a device, a pipe, a file too large
-    kind = _file_kind(path, head)
+    kind = _file_kind(path, head, label_column, text_column)
     return Source(spec, kind, path.name, f"{kind} file, {human_size(path.stat().st_size)}", path)
 
 
@@ -79,15 +92,16 @@ def _existing_path(spec: str) -> Path | None:
         return None
 
 
-def resolve(spec: str) -> Source:
-    """The ``Source`` named by ``spec``; ``RnnTuiError`` if nothing matches."""
+def resolve(spec: str, label_column: str = LABEL_COLUMN, text_column: str = TEXT_COLUMN) -> Source:
+    """The ``Source`` named by ``spec``; ``RnnTuiError`` if nothing matches. A table whose first
+    row names ``label_column`` or ``text_column`` is labels (pass the names a classifier uses)."""
     spec = spec.strip()
     if spec.startswith(BUILTIN_PREFIX):
         b = builtin.get_builtin(spec[len(BUILTIN_PREFIX):])
         return Source(spec, b.kind, BUILTIN_PREFIX + b.name, b.description, None)
     path = _existing_path(spec)
     if path is not None:
-        return _path_source(spec, path)
+        return _path_source(spec, path, label_column, text_column)
     if spec in download.CORPORA:
         remote = download.CORPORA[spec]
         cached = download.cached_path(spec)
@@ -97,7 +111,7 @@ def resolve(spec: str) -> Source:
     raise RnnTuiError(f"no such file or dataset: {spec}; see `rnn-tui data list`")
 
 
-_KIND_WORDS = {"text": "text", "pairs": "sentence pairs", "series": "a time series"}
+_KIND_WORDS = {"text": "text", "pairs": "sentence pairs", "series": "a time series", "labels": "labeled texts"}
 
 
 def _require(source: Source, kind: str) -> None:
@@ -114,9 +128,16 @@ def _builtin_of(source: Source) -> builtin.Builtin | None:
     return None
 
 
+def holds_text(source: Source) -> bool:
+    """Whether ``load_text`` reads ``source``: text, or a folder of class folders (its texts)."""
+    return source.kind == "text" or (source.kind == "labels" and source.path is not None and source.path.is_dir())
+
+
 def load_text(source: Source, encoding: str = "utf-8") -> str:
-    """The text of a text source (a folder's ``.txt`` files joined in path order)."""
-    _require(source, "text")
+    """The text of a text source (a folder's ``.txt`` files joined in path order; a folder of
+    class folders too)."""
+    if not holds_text(source):
+        _require(source, "text")
     from rnn_tui.data.text import read_text
 
     b = _builtin_of(source)
@@ -156,6 +177,22 @@ def load_series(
         return Series(name=b.name, values=values)
     assert source.path is not None
     return read_series(source.path, column=column, encoding=encoding)
+
+
+def load_labeled(
+    source: Source, encoding: str = "utf-8", label_column: str = LABEL_COLUMN, text_column: str = TEXT_COLUMN
+) -> LabeledFile:
+    """The texts and labels of a labels source (``labeled.read_labeled``). A pairs or series file
+    is read as labels too, so that its reader says what is missing (say a misspelt column name)."""
+    b = _builtin_of(source)
+    if source.kind not in ("pairs", "series") or b is not None:
+        _require(source, "labels")
+    if b is not None:
+        examples = cast("list[tuple[str, str]]", b.generate())
+        return LabeledFile(texts=[text for text, _ in examples], labels=[label for _, label in examples],
+                           layout="generated")
+    assert source.path is not None
+    return read_labeled(source.path, encoding, label_column, text_column)
 
 
 def list_datasets() -> list[dict]:

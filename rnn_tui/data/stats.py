@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+import statistics
 from collections import Counter
 from collections.abc import Sequence
 
+from rnn_tui.data.labeled import LabeledFile
 from rnn_tui.data.pairs import PairFile
 from rnn_tui.data.series import Series
 from rnn_tui.data.text import split_sizes
@@ -29,7 +31,7 @@ def histogram(lengths: Sequence[int], bins: int = 10) -> dict:
 
 
 def _side(texts: Sequence[str], tokenizer: str, top: int) -> dict:
-    """Token counts, vocabulary size, top tokens and length histogram of some sentences."""
+    """Token counts, vocabulary size, top tokens and lengths (summary, histogram) of some texts."""
     tok = get_tokenizer(tokenizer)
     counts: Counter[str] = Counter()
     lengths = []
@@ -42,6 +44,8 @@ def _side(texts: Sequence[str], tokenizer: str, top: int) -> dict:
         "tokens": sum(counts.values()),
         "vocab_size": len(SPECIALS) + len(counts),
         "top_tokens": [[t, n] for t, n in counts.most_common(top)],
+        "length": {"min": min(lengths), "median": statistics.median(lengths), "mean": round(statistics.fmean(lengths), 2),
+                   "max": max(lengths)} if lengths else {},
         "length_histogram": histogram(lengths),
     }
 
@@ -101,6 +105,32 @@ def describe_pairs(
         "source": _side([s for s, _ in pf.pairs], src_tokenizer, top),
         "target": _side([t for _, t in pf.pairs], tgt_tokenizer, top),
         "samples": [[s[:SAMPLE_CHARS], t[:SAMPLE_CHARS]] for s, t in pf.pairs[:sample_lines]],
+    }
+
+
+def describe_labels(lf: LabeledFile, tokenizer: str = "char", top: int = 20, samples_per_class: int = 3,
+                    sample_classes: int = 10) -> dict:
+    """Examples, classes with counts and shares (most frequent first), the accuracy of always
+    answering the majority class, skipped lines, tokens and tokens per text, and a few samples of
+    each of the ``sample_classes`` most frequent classes."""
+    n = len(lf.texts)
+    counts = lf.class_counts()
+    samples = []
+    for name, _ in counts[:sample_classes]:
+        texts = [text for text, label in zip(lf.texts, lf.labels) if label == name][:samples_per_class]
+        samples += [[name, text[:SAMPLE_CHARS]] for text in texts]
+    return {
+        "kind": "labels",
+        "layout": lf.layout,
+        "examples": n,
+        "classes": len(counts),
+        "majority_class": counts[0][0] if counts else "",
+        "majority_accuracy": round(counts[0][1] / n, 4) if counts else 0.0,
+        "skipped": lf.skipped,
+        "first_skipped": list(lf.first_skipped),
+        "class_counts": [[name, count, round(count / n, 4)] for name, count in counts],
+        **_side(lf.texts, tokenizer, top),
+        "samples": samples,
     }
 
 

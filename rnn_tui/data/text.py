@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from rnn_tui.data.datafile import check_size, read_data_file, text_files
+from rnn_tui.data.datafile import check_size, decode_bytes, read_data_file, read_file, text_files
 from rnn_tui.data.tokenizers import get_tokenizer
 from rnn_tui.data.vocab import Vocab
 from rnn_tui.errors import RnnTuiError
@@ -24,34 +24,6 @@ CHUNK = 1 << 22  # tensor work on long texts goes this many tokens at a time (bo
 
 
 # -- reading files -------------------------------------------------------------------------------
-
-
-def decode_file(path: str | Path, encoding: str = "utf-8") -> str:
-    """The text of one file (read by ``read_data_file``: bounded): BOM stripped, CRLF/CR turned
-    into "\\n". Errors are one line."""
-    return _decode(Path(path), read_data_file(path), encoding)
-
-
-def _decode(path: Path, data: bytes, encoding: str) -> str:
-    try:
-        text = data.decode(encoding)
-    except LookupError:
-        raise RnnTuiError(f"unknown encoding {encoding!r}; try utf-8, gbk, big5, latin-1 or cp1252") from None
-    except UnicodeError as exc:  # a UnicodeDecodeError says where; some codecs (idna, punycode) do not
-        where = f" at byte {exc.start} (0x{data[exc.start]:02x})" if isinstance(exc, UnicodeDecodeError) else ""
-        raise RnnTuiError(
-            f"{path}: not valid {encoding}{where}; pass --encoding latin-1 (or the file's real encoding)"
-        ) from None
-    text = text.removeprefix("\ufeff")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def read_file(path: str | Path, encoding: str = "utf-8") -> str:
-    """``decode_file``, refusing a file with nothing but whitespace in it."""
-    text = decode_file(path, encoding)
-    if not text.strip():
-        raise RnnTuiError(f"{path} is empty: nothing to train on")
-    return text
 
 
 def read_text(path: str | Path, encoding: str = "utf-8") -> str:
@@ -68,7 +40,7 @@ def read_text(path: str | Path, encoding: str = "utf-8") -> str:
         data = read_data_file(p)
         total += len(data)
         check_size(total, f"folder {path}")
-        texts.append(_decode(p, data, encoding))
+        texts.append(decode_bytes(p, data, encoding))
     text = "\n".join(texts)
     if not text.strip():
         raise RnnTuiError(f"{path} is empty: nothing to train on")
