@@ -282,6 +282,11 @@ def test_balanced_labels_are_right_and_the_unbalanced_ones_are_near_misses():
             assert depths[-1] in (-2, 0, 2), text
             kinds["flip" if depths[-1] else "swap"] += 1
     assert kinds["flip"] > 3_000 and kinds["swap"] > 3_000
+    good = {text for text, label in examples if label == "balanced"}
+    for text, label in examples:
+        if label == "unbalanced" and _running_depths(text)[-1]:  # a flip: undone by one flip back
+            flips = (text[:k] + ("(" if text[k] == ")" else ")") + text[k + 1:] for k in range(len(text)))
+            assert any(flipped in good for flipped in flips), text
     _check_labeled(examples, ("balanced", "unbalanced"), range(2, 101, 2))
     lengths = Counter(len(text) for text, _ in examples)
     assert lengths[2] == 2 and lengths[12] == 2 * 132 and lengths[100] == 450  # all balanced strings while there are few

@@ -456,9 +456,10 @@ def balanced() -> list[tuple[str, str]]:
     """Strings of ( and ) of every even length 2..100, labelled ``balanced`` or ``unbalanced``;
     distinct, the same number of each class at every length, shuffled.
 
-    The unbalanced ones are one change away from a balanced string and keep its length (a flipped
-    bracket, or a swap that takes the depth below zero somewhere), so neither the length nor a
-    local pattern gives the label away: the model has to count the depth across the whole string.
+    Each unbalanced one is a balanced string of the set with one change that keeps its length (a
+    flipped bracket, or a swap that takes the depth below zero somewhere), so neither the length
+    nor a local pattern gives the label away: the model has to count the depth across the whole
+    string.
     """
     rng = random.Random(3141)
     examples: list[tuple[str, str]] = []
@@ -468,8 +469,10 @@ def balanced() -> list[tuple[str, str]]:
         bad: dict[str, None] = {}
         while len(good) < per_class:
             good[_dyck(rng, pairs)] = None
-        while len(bad) < per_class:
-            bad[_unbalance(rng, _dyck(rng, pairs))] = None
+        for text in itertools.cycle(good):  # each balanced string changed once (again while too few are distinct)
+            if len(bad) == per_class:
+                break
+            bad[_unbalance(rng, text)] = None
         examples += [(text, "balanced") for text in good] + [(text, "unbalanced") for text in bad]
     rng.shuffle(examples)
     return examples
