@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from rnn_tui.cli_options import config_options, given_settings, refuse_locked_for_resume, value_options
-from rnn_tui.config import TOKENIZERS, check_task_data
+from rnn_tui.config import TOKENIZERS
 from rnn_tui.decode.bleu import BLEU_TOKENIZERS, SMOOTH_DEFAULTS
 from rnn_tui.decode.settings import Beam, Sampling
 from rnn_tui.errors import RnnTuiError
@@ -184,10 +184,11 @@ def train(config_file: str | None, task: str, runs_dir: str | None, name: str | 
 
 def _check_setup(cfg) -> None:
     """Fail before a run directory is made when the data or the device cannot be had."""
-    from rnn_tui.data.spec import resolve
+    from rnn_tui.data.spec import check_task, resolve
     from rnn_tui.train.device import pick_device
 
-    check_task_data(cfg.task, resolve(cfg.data.spec).kind, cfg.data.spec)
+    d = cfg.data
+    check_task(cfg.task, resolve(d.spec, d.label_column, d.text_column))
     pick_device(cfg.train.device)
 
 

@@ -67,6 +67,14 @@ def train_reporter(run: RunDir, as_json: bool) -> Iterator[Callable[[Event], Non
                 f"run [bold]{run.id}[/] · {event['params']:,} parameters · vocab {event['vocab']} · "
                 f"{event['train_tokens']:,} training tokens · {event['device']} · {event['threads']} thread(s)"
             )
+            if "classes" in event:
+                progress.console.print(f"{len(event['classes'])} classes · {event.get('train_texts', 0):,} / "
+                                       f"{event.get('val_texts', 0):,} / {event.get('test_texts', 0):,} texts (train / val / "
+                                       f"test) · {event.get('duplicates_removed', 0)} duplicates removed")
+                for name, scores in event.get("baselines", {}).items():
+                    acc = scores.get("val_acc")
+                    if acc is not None:
+                        progress.console.print(f"  baseline {BASELINE_NAMES.get(name, name):<34} val accuracy {acc:.1%}")
         elif event["event"] == "train":
             last_progress = event["progress"]
             info = (f"step {event['step']} · loss {event['loss']:.3f} · ppl {event['ppl']:.2f} · "
@@ -77,8 +85,12 @@ def train_reporter(run: RunDir, as_json: bool) -> Iterator[Callable[[Event], Non
         elif event["event"] == "val":
             last_val = event["val_loss"]
             mark = " (best)" if event.get("best") else ""
-            progress.console.print(f"step {event['step']:>6}  val loss {event['val_loss']:.4f}  ppl {event['val_ppl']:.2f}  "
-                                   f"bits/token {event['val_bpt']:.3f}{mark}")
+            if "val_acc" in event:  # a classifier: per text, not per token
+                progress.console.print(f"step {event['step']:>6}  val loss {event['val_loss']:.4f}  accuracy "
+                                       f"{event['val_acc']:.1%}  macro-F1 {event.get('val_f1', 0.0):.3f}{mark}")
+            else:
+                progress.console.print(f"step {event['step']:>6}  val loss {event['val_loss']:.4f}  ppl {event['val_ppl']:.2f}  "
+                                       f"bits/token {event['val_bpt']:.3f}{mark}")
         elif event["event"] == "sample":
             progress.console.print(Text(f"── sample at step {event['step']} ──", style="dim"))
             progress.console.print(Text(event["prime"] + event["text"]))

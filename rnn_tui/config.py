@@ -29,20 +29,8 @@ CELL_NAMES = ("rnn", "rnn-relu", "gru", "lstm", "peephole-lstm")  # models/cells
 SEQ2SEQ_CELLS = ("rnn", "gru", "lstm")
 ATTENTIONS = ("none", "additive", "dot", "general")
 TOKENIZERS = ("char", "word", "jieba")
-POOLINGS = ("last", "mean", "max", "attention")  # models/classifier.py implements each
+POOLINGS = ("last", "mean", "max", "attention")  # models/classifier.py implements each (and imports this)
 LM, SEQ2SEQ, CLASSIFY = ("lm",), ("seq2seq",), ("classify",)
-# what each task trains on: the data source's kind (data/spec.py), and how to say it
-TASK_DATA = {"lm": ("text", "text"), "seq2seq": ("pairs", "source<TAB>target pairs"),
-             "classify": ("labels", "labeled texts (label and text columns, or a folder per class)")}
-TASK_NAMES = {"lm": "a language model", "seq2seq": "translation", "classify": "classification"}
-
-
-def check_task_data(task: str, kind: str, spec: str) -> None:
-    """One clear line when a dataset of ``kind`` is not what ``task`` trains on."""
-    want, words = TASK_DATA[task]
-    if kind != want:
-        raise RnnTuiError(f"{spec} is a {kind} dataset; {TASK_NAMES[task]} (--task {task}) trains on {words}")
-
 
 @dataclass
 class DataConfig:

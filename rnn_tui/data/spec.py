@@ -133,6 +133,20 @@ def holds_text(source: Source) -> bool:
     return source.kind == "text" or (source.kind == "labels" and source.path is not None and source.path.is_dir())
 
 
+_TASK_DATA = {"lm": "text", "seq2seq": "source<TAB>target pairs",
+              "classify": "labeled texts (label and text columns, or a folder per class)"}
+_TASK_NAMES = {"lm": "a language model", "seq2seq": "translation", "classify": "classification"}
+
+
+def check_task(task: str, source: Source) -> None:
+    """One clear line when ``source`` is not what ``task`` trains on. A table that is not labels
+    passes for classify: its reader then says which column is missing."""
+    fits = {"lm": holds_text(source), "seq2seq": source.kind == "pairs", "classify": source.kind != "text"}[task]
+    if not fits:
+        raise RnnTuiError(f"{source.spec} is a {source.kind} dataset; {_TASK_NAMES[task]} (--task {task}) trains on "
+                          f"{_TASK_DATA[task]}")
+
+
 def load_text(source: Source, encoding: str = "utf-8") -> str:
     """The text of a text source (a folder's ``.txt`` files joined in path order; a folder of
     class folders too)."""

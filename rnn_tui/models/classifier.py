@@ -30,12 +30,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from rnn_tui.config import ModelConfig
+from rnn_tui.config import POOLINGS, ModelConfig
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.models.init import init_weights
 from rnn_tui.models.recurrent import Recurrent, run_packed, run_packed_reversed
 
-POOLINGS = ("last", "mean", "max", "attention")
 PREFIX_CHUNK = 2**22  # prefix_probs: at most this many floats of pooled states per batch of prefixes
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 import torch.nn.functional as F
 
-from rnn_tui.config import Config, DataConfig, check_task_data
+from rnn_tui.config import Config, DataConfig
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.runs.records import Baseline, Sample, SampleTranslation, StartInfo, Validation
 
@@ -233,9 +233,7 @@ class ClassifyTask:
         from rnn_tui.data.vocab import Vocab
 
         self.cfg, d, t = cfg, cfg.data, cfg.train
-        source = resolve(d.spec)
-        check_task_data("classify", source.kind, d.spec)
-        self.file = load_labeled(source, d.encoding, d.label_column, d.text_column)
+        self.file = load_labeled(resolve(d.spec, d.label_column, d.text_column), d.encoding, d.label_column, d.text_column)
         test_size = d.test_size or int(len(self.file.texts) * d.test_fraction)
         self.split = split_labeled(self.file.texts, self.file.labels, d.val_fraction, test_size, seed=SPLIT_SEED)
         self.classes: list[str] = meta["classes"] if meta else sorted(set(self.file.labels))
@@ -244,8 +242,9 @@ class ClassifyTask:
         self.tokenizer = get_tokenizer(d.tokenizer)
         tokens = {name: [(self.tokenize(text), label) for text, label in part]
                   for name, part in (("train", self.split.train), ("val", self.split.val), ("test", self.split.test))}
-        self.vocab = (Vocab.from_json(meta["vocab"]) if meta else
-                      Vocab.build((tok for toks, _ in tokens["train"] for tok in toks), min_freq=d.min_freq, max_size=d.max_vocab))
+        train_tokens = (tok for toks, _ in tokens["train"] for tok in toks)
+        self.vocab = Vocab.from_json(meta["vocab"]) if meta else Vocab.build(train_tokens, min_freq=d.min_freq,
+                                                                             max_size=d.max_vocab)
         index = {name: i for i, name in enumerate(self.classes)}
         self.examples = {name: [(self.vocab.encode(toks), index[label]) for toks, label in part if label in index]
                          for name, part in tokens.items()}
@@ -261,7 +260,8 @@ class ClassifyTask:
 
         splits = {name: ([toks for toks, _ in part], [index[label] for _, label in part]) for name, part in tokens.items()}
         results = fit_baselines(splits["train"], splits["val"] or None, splits["test"] or None, len(self.classes))
-        return {name: {"val_acc": r["val_acc"], "test_acc": r["test_acc"], "seconds": r["seconds"]} for name, r in results.items()}
+        return {name: {"val_acc": r["val_acc"], "test_acc": r["test_acc"], "seconds": r["seconds"]}
+                for name, r in results.items()}
 
     def build_model(self, device: torch.device) -> Classifier:
         from rnn_tui.models.classifier import Classifier
@@ -316,7 +316,8 @@ class ClassifyTask:
 
     @torch.no_grad()
     def sample(self, seed: int) -> Sample:
-        """Three validation texts (a different three each time): the text, the predicted class and its probability, the true class."""
+        """Three validation texts (a different three each time): the predicted class, its
+        probability, the true class and the text."""
         part = self.split.val or self.split.train
         lines = []
         for k in range(3):
@@ -352,7 +353,8 @@ TASKS: dict[str, type[LMTask] | type[Seq2SeqTask] | type[ClassifyTask]] = {
 def check_data(cfg: Config) -> None:
     """Read ``cfg``'s data as its task would, then let it go: one clear line (RnnTuiError) when
     it cannot be trained on — the app asks before it creates a run."""
-    from rnn_tui.data.spec import resolve
+    from rnn_tui.data.spec import check_task, resolve
 
-    check_task_data(cfg.task, resolve(cfg.data.spec).kind, cfg.data.spec)
+    d = cfg.data
+    check_task(cfg.task, resolve(d.spec, d.label_column, d.text_column))
     TASKS[cfg.task](cfg, None)

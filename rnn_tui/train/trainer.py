@@ -253,8 +253,9 @@ class Trainer:
             "val_loss": val, "val_ppl": math.exp(min(val, 50)), "val_bpt": val / LN2, "best": improved,
             "lr_reduced": reduced, "time": time.time(),
         }
-        if "val_bleu" in result:
-            record["val_bleu"] = result["val_bleu"]
+        for key in ("val_bleu", "val_acc", "val_f1"):  # what the task measures besides the loss
+            if key in result:
+                record[key] = result[key]
         self._emit(record)
         self.last_val, self.last_eval_step = val, self.step
         if improved:

@@ -184,8 +184,7 @@ class RnnTuiApp(App[None]):
         try:
             data.validate()
             source = specs.resolve(data.spec)
-            if source.kind != "text":
-                raise RnnTuiError(f"{data.spec} is a {source.kind} dataset; the language model trains on text")
+            specs.check_task("lm", source)
             info = describe_text(specs.load_text(source, data.encoding), tokenizer=data.tokenizer, val_fraction=data.val_fraction)
             info = {"spec": data.spec, "description": source.description, **info}
         except RnnTuiError as exc:

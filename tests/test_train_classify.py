@@ -1,0 +1,123 @@
+"""Classification end to end: the task trains through the shared trainer, records its baselines,
+accuracy and macro-F1, resumes exactly, and `rnn-tui classify` reads the run."""
+
+import json
+import random
+import subprocess
+import sys
+
+import pytest
+
+from rnn_tui.api import load_classifier, load_run
+from rnn_tui.config import Config
+from rnn_tui.errors import RnnTuiError
+from rnn_tui.runs.checkpoint import load_checkpoint
+from rnn_tui.runs.rundir import RunDir
+from rnn_tui.train.trainer import train_run
+from tests.test_cli import run_cli
+from tests.typed_records import assert_written_as_typed
+
+WORDS = "the film was plot actors music long story scenes ending and it a very quite".split()
+
+
+def reviews(tmp_path, n=600):
+    """label<TAB>text with a header: pos texts hold "good" or "great", neg ones "bad" or "dull"."""
+    rng = random.Random(0)
+    lines = ["label\ttext"]
+    for i in range(n):
+        label = ("pos", "neg")[i % 2]
+        cue = rng.choice(("good", "great") if label == "pos" else ("bad", "dull"))
+        words = [rng.choice(WORDS) for _ in range(rng.randint(3, 12))]
+        words.insert(rng.randrange(len(words) + 1), cue)
+        lines.append(f"{label}\t{' '.join(words)} {i}")
+    path = tmp_path / "reviews.tsv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def classify_config(data: str, **train) -> Config:
+    cfg = Config(task="classify")
+    cfg.data.spec, cfg.data.tokenizer, cfg.data.test_size = data, "word", 60
+    cfg.model.cell, cfg.model.hidden, cfg.model.embed, cfg.model.pooling = "gru", 32, 16, "max"
+    t = cfg.train
+    t.batch, t.steps, t.log_interval, t.eval_interval, t.sample_interval, t.checkpoint_interval = 16, 120, 20, 40, 60, 40
+    t.lr, t.schedule, t.threads = 0.01, "constant", 1
+    for key, value in train.items():
+        setattr(t, key, value)
+    return cfg.validate()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("classify")
+    run = RunDir.create(root / "runs", classify_config(str(reviews(root))), name="c")
+    train_run(run)
+    return run
+
+
+def test_a_classifier_trains_and_records_its_baselines_and_scores(trained):
+    metrics = trained.read_metrics()
+    start = next(r for r in metrics if r["event"] == "start")
+    assert start["task"] == "classify" and start["classes"] == ["neg", "pos"]
+    assert start["test_texts"] == 60 and start["train_texts"] + start["val_texts"] == 540
+    assert set(start["baselines"]) == {"majority", "naive_bayes", "logreg"}
+    assert start["baselines"]["majority"]["val_acc"] == pytest.approx(0.5, abs=0.02)
+    assert start["baselines"]["naive_bayes"]["val_acc"] > 0.9  # the cue words give it away
+    vals = [r for r in metrics if r["event"] == "val"]
+    assert vals[-1]["val_acc"] > 0.9 and 0 <= vals[-1]["val_f1"] <= 1 and vals[-1]["val_loss"] < vals[0]["val_loss"]
+    sample = trained.read_samples()[-1]
+    assert sample["text"].count("\n") == 2 and "(true: " in sample["text"]
+    ckpt = load_checkpoint(trained.checkpoints)
+    assert ckpt.meta["classes"] == ["neg", "pos"] and ckpt.meta["baselines"] == start["baselines"]
+    assert_written_as_typed(trained)
+
+
+def test_resume_continues_exactly(tmp_path):
+    data = str(reviews(tmp_path))
+    cfg = classify_config(data, steps=60, log_interval=10)
+    cfg.model.dropout = 0.2  # the RNG state must be restored
+    root = tmp_path / "runs"
+    train_run(RunDir.create(root, cfg, name="whole"))
+    cfg.train.steps = 30
+    split = RunDir.create(root, cfg, name="split")
+    train_run(split)
+    train_run(split, resume=True, changes={"train.steps": 60})
+
+    def losses(run):
+        return [(r["step"], r["loss"]) for r in RunDir.open(run, root).read_metrics() if r["event"] == "train"]
+
+    assert losses("split") == pytest.approx(losses("whole"))
+
+
+def test_the_api_and_the_command(monkeypatch, capsys, trained):
+    model = load_classifier(trained.path)
+    result = model.classify("the film was good")
+    assert result["label"] == "pos" and sum(result["probs"].values()) == pytest.approx(1.0)
+    scores = model.evaluate("test")
+    assert scores["texts"] == 60 and scores["accuracy"] > 0.9 and sum(map(sum, scores["confusion"])) == 60
+    runs = ["--runs-dir", trained.path.parent]
+    code, out, err = run_cli(monkeypatch, capsys, "classify", "c", "a dull story", "--json", *runs)
+    assert code == 0 and json.loads(out)["label"] == "neg"
+    code, out, _ = run_cli(monkeypatch, capsys, "classify", "c", "--split", "test", *runs)
+    assert code == 0 and "c test (60 texts): accuracy" in out and "naive Bayes" in out and "confusion" in out
+    code, _, err = run_cli(monkeypatch, capsys, "generate", "c", *runs)
+    assert code == 1 and err.strip() == "rnn-tui: error: c is a classifier; use `rnn-tui classify c TEXT`"
+    with pytest.raises(RnnTuiError, match="is a classifier"):
+        load_run(trained.path)
+
+
+def test_stdin_one_text_per_line(trained):
+    out = subprocess.run([sys.executable, "-m", "rnn_tui", "classify", str(trained.path), "-", "--json"],
+                         input="good music\n\nbad ending\n", capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert [json.loads(line)["label"] for line in out.stdout.splitlines()] == ["pos", "neg"]
+
+
+@pytest.mark.parametrize("data, said", [
+    ("builtin:hello", "builtin:hello is a text dataset; classification (--task classify) trains on labeled texts"),
+    ("builtin:numbers-en-zh", "holds sentence pairs, not labeled texts"),
+])
+def test_a_dataset_that_is_not_labeled_is_one_line(monkeypatch, capsys, tmp_path, data, said):
+    code, _, err = run_cli(monkeypatch, capsys, "train", "--task", "classify", "--data", data, "--runs-dir", tmp_path / "runs")
+    assert code == 1 and err.count("\n") == 1 and said in err, err
+    assert not (tmp_path / "runs").exists()
