@@ -329,11 +329,7 @@ def translate(run_spec: str, text: str | None, width: int, alpha: float, nbest: 
             click.echo(f"{result['run']} {split} ({result['pairs']} pairs, {how}): "
                        f"{result['summary']} · exact match {100 * result['exact_match']:.1f}%")
         return
-    if text is None:
-        raise RnnTuiError("give a sentence to translate, - for stdin, or --split test")
-    sentences = [line for line in (sys.stdin.read().splitlines() if text == "-" else [text]) if line.strip()]
-    if not sentences:
-        raise RnnTuiError("nothing to translate: no sentence given (empty text or empty stdin)")
+    sentences = _lines_arg(text, "translate", "sentence")
     for sentence in sentences:
         translation = model.translate(sentence, beam=beam, alpha=alpha, nbest=nbest, max_len=max_len)
         if as_json:
@@ -370,11 +366,7 @@ def classify(run_spec: str, text: str | None, split: str | None, checkpoint: str
 
             print_class_scores(result)
         return
-    if text is None:
-        raise RnnTuiError("give a text to classify, - for stdin, or --split test")
-    texts = [line for line in (sys.stdin.read().splitlines() if text == "-" else [text]) if line.strip()]
-    if not texts:
-        raise RnnTuiError("nothing to classify: no text given (empty text or empty stdin)")
+    texts = _lines_arg(text, "classify", "text")
     for one in texts:
         result = model.classify(one)
         if as_json:
@@ -469,6 +461,16 @@ def _read_lines(path: str) -> list[str]:
     lines = text.removeprefix("\ufeff").split("\n")
     if lines[-1] == "":
         lines.pop()  # the newline that ends the last line starts no line
+    return lines
+
+
+def _lines_arg(text: str | None, verb: str, noun: str) -> list[str]:
+    """TEXT as one line, or ``-``: stdin's non-blank lines; one clear line when there is none."""
+    if text is None:
+        raise RnnTuiError(f"give a {noun} to {verb}, - for stdin, or --split test")
+    lines = [line for line in (sys.stdin.read().splitlines() if text == "-" else [text]) if line.strip()]
+    if not lines:
+        raise RnnTuiError(f"nothing to {verb}: no {noun} given (empty text or empty stdin)")
     return lines
 
 

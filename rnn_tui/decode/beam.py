@@ -32,8 +32,7 @@ tokens is advanced one step.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +40,7 @@ import torch
 
 from rnn_tui.data.pairs import pad_batch
 from rnn_tui.errors import RnnTuiError
+from rnn_tui.models.evaluating import evaluating
 from rnn_tui.models.lm import LanguageModel
 from rnn_tui.models.seq2seq import BOS, EOS, NEVER_GENERATED, PAD, Encoded, Seq2Seq, reorder_state
 
@@ -57,18 +57,6 @@ class Hypothesis:
 def length_normalised(logprob: float, length: int, alpha: float) -> float:
     """log P / L^α."""
     return logprob / max(length, 1) ** alpha
-
-
-@contextmanager
-def _decoding(model: torch.nn.Module) -> Iterator[None]:
-    """Eval mode (no dropout) and no autograd for the duration; the model's mode comes back after."""
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        model.train(was_training)
 
 
 # -----------------------------------------------------------------------------------------------
@@ -167,7 +155,7 @@ def greedy(model: Seq2Seq, src_ids: list[int], max_len: int | None = None, alpha
     """The most likely token at every step, until <eos> or ``max_len`` tokens (default 2·S + 10).
     ``alpha`` only sets the reported score (log P / L^α)."""
     max_len = _max_len(src_ids, max_len)
-    with _decoding(model):
+    with evaluating(model):
         enc = _encode_one(model, src_ids)
         device = enc.outputs.device
         ban = torch.tensor(NEVER_GENERATED, device=device)
@@ -194,7 +182,7 @@ def beam_search(model: Seq2Seq, src_ids: list[int], beam: int = 5, alpha: float 
                 max_len: int | None = None) -> list[Hypothesis]:
     """The ``nbest`` best translations of one sentence (best first), the K beams batched."""
     max_len = _max_len(src_ids, max_len)
-    with _decoding(model):
+    with evaluating(model):
         enc1 = _encode_one(model, src_ids)
         expanded = {1: enc1}  # the one source, repeated for n live beams (all rows are alike)
 
@@ -218,7 +206,7 @@ def greedy_batch(model: Seq2Seq, sources: list[list[int]], max_len: int | None =
         _max_len([], max_len)  # validate
     results: list[list[int]] = [[] for _ in sources]
     order = sorted((i for i, s in enumerate(sources) if len(s)), key=lambda i: len(sources[i]))
-    with _decoding(model):
+    with evaluating(model):
         device = next(model.parameters()).device
         ban = torch.tensor(NEVER_GENERATED, device=device)
         for start in range(0, len(order), batch_size):
@@ -252,7 +240,7 @@ def lm_beam_search(model: LanguageModel, prime: list[int], beam: int = 5, alpha:
     under a LanguageModel: the prime through forward once, then one batched ``step`` per token."""
     if not prime:
         raise RnnTuiError("beam search needs at least one prime token")
-    with _decoding(model):
+    with evaluating(model):
         device = next(model.parameters()).device
         logits, state = model(torch.tensor([list(prime)], device=device))
 

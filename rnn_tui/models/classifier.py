@@ -23,31 +23,17 @@ in a batch. Ways to run, all on the same weights:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from rnn_tui.config import POOLINGS, ModelConfig
 from rnn_tui.errors import RnnTuiError
+from rnn_tui.models.evaluating import evaluating
 from rnn_tui.models.init import init_weights
 from rnn_tui.models.recurrent import Recurrent, run_packed, run_packed_reversed
 
 PREFIX_CHUNK = 2**22  # prefix_probs: at most this many floats of pooled states per batch of prefixes
-
-
-@contextmanager
-def _evaluating(model: nn.Module) -> Iterator[None]:
-    """Eval mode (no dropout) and no gradients for a while, then the mode it was in."""
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        model.train(was_training)
 
 
 class Classifier(nn.Module):
@@ -136,7 +122,7 @@ class Classifier(nn.Module):
             raise RnnTuiError(f"only attention pooling has weights; this model pools by {self.pooling!r}")
         x = self._one(idx)
         lengths = torch.tensor([x.numel()])
-        with _evaluating(self):
+        with evaluating(self):
             _, alpha = self.pool(self.states(x[None], lengths), lengths)
         assert alpha is not None
         return alpha[0].float().cpu()
@@ -157,7 +143,7 @@ class Classifier(nn.Module):
         lengths = torch.arange(1, T + 1)
         chunk = max(1, PREFIX_CHUNK // (T * self.out_size))
         probs = []
-        with _evaluating(self):
+        with evaluating(self):
             h_text = self.states(x[None], lengths[-1:]) if self.rnn_b is None else None
             for lo in range(0, T, chunk):
                 ls = lengths[lo:lo + chunk]
