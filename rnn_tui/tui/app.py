@@ -29,6 +29,7 @@ from rnn_tui.runs.rundir import LIVE_STATES, RunDir
 from rnn_tui.tui.history import RunHistory
 from rnn_tui.tui.messages import DataPreviewed, RunsListed, RunsUpdated, TrainerStarted, UserError
 from rnn_tui.tui.model_cache import ModelCache
+from rnn_tui.tui.panes.classify import ClassifyPane
 from rnn_tui.tui.panes.data import DataPane
 from rnn_tui.tui.panes.generate import GeneratePane
 from rnn_tui.tui.panes.inspect import InspectPane
@@ -75,6 +76,7 @@ class RnnTuiApp(App[None]):
         Binding("4", "tab('generate')", "Generate", id="app.tab.generate"),
         Binding("5", "tab('runs')", "Runs", id="app.tab.runs"),
         Binding("6", "tab('translate')", "Translate", id="app.tab.translate"),
+        Binding("7", "tab('classify')", "Classify", id="app.tab.classify"),
         Binding("f1", "help", "Help", id="app.help"),
         Binding("escape", "leave_field", "Leave the field", show=False, id="app.leave_field"),
         Binding("ctrl+q", "quit_app", "Quit", id="app.quit", priority=True),
@@ -94,7 +96,7 @@ class RnnTuiApp(App[None]):
         self.follow_lock = threading.Lock()
         self.listed_once = False
         self.form_run: str | None = None  # the run whose config the Train form shows
-        self.models = ModelCache()  # the checkpoints Inspect, Generate and Translate share
+        self.models = ModelCache()  # the checkpoints Inspect, Generate, Translate and Classify share
 
     def compose(self) -> ComposeResult:
         from rnn_tui.data.builtin import BUILTINS
@@ -114,6 +116,8 @@ class RnnTuiApp(App[None]):
                 yield RunsPane()
             with TabPane("Translate", id="translate"):
                 yield TranslatePane(models=self.models)
+            with TabPane("Classify", id="classify"):
+                yield ClassifyPane(models=self.models)
         yield Static(f"The terminal is too small: rnn-tui needs at least {MIN_SIZE[0]}×{MIN_SIZE[1]}.", id="too-small")
         yield Footer()
 
@@ -233,10 +237,11 @@ class RnnTuiApp(App[None]):
         self.redraw()
 
     def current_changed(self, history: RunHistory) -> None:
-        """What the app knows of the current run grew: Inspect, Generate and Translate follow it
+        """What the app knows of the current run grew: Inspect, Generate, Translate and Classify follow it
         (a newer checkpoint is used from their next job), and the Train form takes its config
         once per opened run (later, the user's edits stay)."""
-        for pane in (self.query_one(InspectPane), self.query_one(GeneratePane), self.query_one(TranslatePane)):
+        for pane in (self.query_one(InspectPane), self.query_one(GeneratePane), self.query_one(TranslatePane),
+                     self.query_one(ClassifyPane)):
             pane.set_run(history)
         if history.config is not None and self.form_run != history.run_id:
             self.form_run = history.run_id
@@ -353,7 +358,7 @@ class RnnTuiApp(App[None]):
     # from there; inside a text input they type, and tab / ctrl+p get out)
     FOCUS_ON_ENTER = {"data": "#d-builtin", "train": "#start", "inspect": "InspectPane", "generate": "Input",
                       "runs": "#runs-table",
-                      "translate": "#tr-source"}
+                      "translate": "#tr-source", "classify": "#cl-text"}
 
     def _focus_first(self, name: str) -> None:
         found = self.query_one(TabbedContent).get_pane(name).query(self.FOCUS_ON_ENTER[name])
@@ -367,7 +372,7 @@ class RnnTuiApp(App[None]):
         return super().deliver_screenshot(filename, path or os.getcwd(), time_format)
 
     def action_leave_field(self) -> None:
-        """esc in a text field leaves it, so the tab keys (1–6) work again (a pane's own esc, such
+        """esc in a text field leaves it, so the tab keys (1–7) work again (a pane's own esc, such
         as Generate's stop, comes first)."""
         if isinstance(self.focused, Input):
             self.set_focus(None)
@@ -403,6 +408,8 @@ class RnnTuiApp(App[None]):
         yield SystemCommand("Runs", "Every run under the runs folder", lambda: self.action_tab("runs"))
         yield SystemCommand("Translate", "Translate a sentence with a seq2seq run: n-best and attention",
                             lambda: self.action_tab("translate"))
+        yield SystemCommand("Classify", "Classify a text with a classification run: a bar per class",
+                            lambda: self.action_tab("classify"))
         yield SystemCommand("Start training", "Train the model in the form on the chosen data",
                             lambda: self.query_one(TrainPane).action_start())
         yield SystemCommand("Pause / resume training", "Pause or resume the current run",

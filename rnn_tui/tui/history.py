@@ -6,9 +6,23 @@ from dataclasses import dataclass, field
 
 from rnn_tui.config import Config
 from rnn_tui.runs.follower import RunSnapshot
-from rnn_tui.runs.records import ControlEvent, EndEvent, SampleEvent, StartEvent, Status, TrainEvent, ValEvent, superseded
+from rnn_tui.runs.records import (
+    Baseline,
+    ControlEvent,
+    EndEvent,
+    SampleEvent,
+    StartEvent,
+    Status,
+    TrainEvent,
+    ValEvent,
+    superseded,
+)
 
 DRAWN = {"train": ("step", "loss"), "val": ("step", "val_loss")}  # the keys a record needs to be a point of a curve
+# what a run of each task is, and the tab that uses it (the key that opens it)
+TASKS = {"lm": ("a language model", "Generate tab (4)"), "seq2seq": ("a translation run", "Translate tab (6)"),
+         "classify": ("a classifier", "Classify tab (7)")}
+BASELINES = {"majority": "majority", "naive_bayes": "naive Bayes", "logreg": "bag-of-words"}  # as the status line names them
 
 
 @dataclass
@@ -56,8 +70,38 @@ class RunHistory:
 
     @property
     def task(self) -> str | None:
-        """"lm" or "seq2seq" (None until config.toml was read)."""
+        """"lm", "seq2seq" or "classify" (None until config.toml was read)."""
         return self.config.task if self.config is not None else None
+
+    def other_task(self, *served: str) -> str | None:
+        """None when this run's task is one of ``served`` (or not known yet); else one line saying
+        what the run is and which tab uses it (a pane's line for a run it cannot use)."""
+        if self.task is None or self.task in served:
+            return None
+        return task_line(self.run_id, self.task)
+
+    @property
+    def last_acc(self) -> ValEvent | None:
+        """The latest validation record with an accuracy (classification runs)."""
+        return next((r for r in reversed(self.val) if r.get("val_acc") is not None), None)
+
+    def accuracy_text(self) -> str | None:
+        """The latest validation accuracy beside the best baseline's, "84.1% (bag-of-words 82.2%)"
+        (None: no accuracy yet): a model that does not beat its baselines shows as such."""
+        val, best = self.last_acc, self.baseline
+        if val is None:
+            return None
+        return f"{val['val_acc']:.1%}" + (f" ({best[0]} {best[1]:.1%})" if best else "")
+
+    @property
+    def baseline(self) -> tuple[str, float] | None:
+        """A classifier's best baseline by validation accuracy (name, accuracy), from its start record."""
+        baselines: dict[str, Baseline] = {}
+        for event in self.events:  # the latest start's (a resume records them again)
+            if event["event"] == "start":
+                baselines = event.get("baselines", {})
+        scores = [(BASELINES.get(name, name), acc) for name, b in baselines.items() if (acc := b.get("val_acc")) is not None]
+        return max(scores, key=lambda score: score[1]) if scores else None
 
     @property
     def last_bleu(self) -> ValEvent | None:
@@ -86,9 +130,17 @@ class RunHistory:
             parts.append(f"val {self.val[-1]['val_loss']:.3f}")
             if self.val[-1].get("val_bleu") is not None:
                 parts.append(f"BLEU {self.val[-1]['val_bleu']:.1f}")
+            if self.val[-1].get("val_acc") is not None:
+                parts.append(f"acc {self.accuracy_text()}")
         if s.get("error"):
             parts.append(f"— {s['error']}")
         return " · ".join(parts)
+
+
+def task_line(run_id: str, task: str) -> str:
+    """What a run of ``task`` is and the tab that uses it, for a pane that cannot use it."""
+    what, tab = TASKS.get(task, (f"a {task} run", "Train tab (2)"))
+    return f"{run_id} is {what}: use the {tab}"
 
 
 def _clock(seconds: float) -> str:

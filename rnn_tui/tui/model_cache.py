@@ -1,4 +1,4 @@
-"""The loaded checkpoints that Inspect, Generate and Translate share.
+"""The loaded checkpoints that Inspect, Generate, Translate and Classify share.
 
 One cache for the app (the panes get it from the app): a checkpoint is loaded once per (run path,
 checkpoint step), whichever pane asks first. ``get`` is called only from the panes' thread
@@ -14,18 +14,35 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from rnn_tui.api import LoadedRun, LoadedTranslator
+from rnn_tui.errors import RnnTuiError
+from rnn_tui.tui.history import task_line
 
-    Loaded = LoadedRun | LoadedTranslator
+if TYPE_CHECKING:
+    from rnn_tui.api import LoadedClassifier, LoadedRun, LoadedTranslator
+
+    Loaded = LoadedRun | LoadedTranslator | LoadedClassifier
 
 Key = tuple[str, "int | None"]  # (run path, checkpoint step)
 
 
 def _load_run(path: str) -> Loaded:
-    from rnn_tui.api import load_run  # imports torch (~1.6 s): only ever in a worker thread
+    """A classifier (its task read from the run's config.toml) or what load_run gives."""
+    from pathlib import Path
 
-    return load_run(path)
+    from rnn_tui.api import load_classifier, load_run  # imports torch (~1.6 s): only ever in a worker thread
+    from rnn_tui.runs.rundir import RunDir
+
+    return load_classifier(path) if RunDir(Path(path)).config().task == "classify" else load_run(path)
+
+
+def unless_classifier(loaded: Loaded) -> LoadedRun | LoadedTranslator:
+    """A loaded run for the panes that read language models and translators: a classifier is one
+    line that sends the user to the Classify tab."""
+    from rnn_tui.api import LoadedClassifier
+
+    if isinstance(loaded, LoadedClassifier):
+        raise RnnTuiError(task_line(loaded.run.id, "classify"))
+    return loaded
 
 
 class ModelCache:

@@ -29,7 +29,7 @@ from rnn_tui.errors import RnnTuiError
 from rnn_tui.options import build
 from rnn_tui.tui.history import RunHistory
 from rnn_tui.tui.jobs import Jobs
-from rnn_tui.tui.model_cache import ModelCache
+from rnn_tui.tui.model_cache import ModelCache, unless_classifier
 
 if TYPE_CHECKING:
     from rnn_tui.api import LoadedRun
@@ -93,6 +93,7 @@ class GeneratePane(Jobs):
         super().__init__(**kwargs)
         self.run_path: str | None = None
         self.checkpoint_step: int | None = None
+        self.refusal: str | None = None  # the line for a run that is not a language model
         self.run_line = ""  # what #gen-run says
         self.score_mode = False
         self.running = False
@@ -135,10 +136,11 @@ class GeneratePane(Jobs):
         when its checkpoint step moved."""
         self.run_path = history.path if history is not None else None
         self.checkpoint_step = history.checkpoint_step if history is not None else None
+        self.refusal = history.other_task("lm") if history is not None else None
         if history is None:
             text = "No run yet: train one, or open one in Runs."
-        elif history.task == "seq2seq":
-            text = f"{history.run_id} is a translation run: use the Translate tab (6)"
+        elif self.refusal:
+            text = self.refusal
         else:
             step = f" · checkpoint at step {self.checkpoint_step}" if self.checkpoint_step is not None else ""
             text = f"run {history.run_id}{step}"
@@ -176,8 +178,8 @@ class GeneratePane(Jobs):
         except RnnTuiError as exc:
             self.show_error(str(exc))
             return
-        if self.run_path is None:
-            self.show_error("no run to generate from: train one, or open one in Runs")
+        if self.run_path is None or self.refusal:
+            self.show_error(self.refusal or "no run to generate from: train one, or open one in Runs")
             return
         self.show_error("")
         self.running = True
@@ -187,7 +189,7 @@ class GeneratePane(Jobs):
         self.generate_worker(self.next_job(), self.run_path, self.checkpoint_step, self._value("prompt"), sampling)
 
     def action_stop(self) -> None:
-        if not self.running:  # nothing to stop: leave the text field, so the tab keys (1–5) work again
+        if not self.running:  # nothing to stop: leave the text field, so the tab keys (1–7) work again
             self.screen.set_focus(None)
             return
         self.workers.cancel_group(self, "generate")
@@ -212,8 +214,8 @@ class GeneratePane(Jobs):
         return self.models.holds(self.run_path, self.checkpoint_step)
 
     def _start_score(self) -> None:
-        if self.run_path is None:
-            self.show_error("no run to score with: train one, or open one in Runs")
+        if self.run_path is None or self.refusal:
+            self.show_error(self.refusal or "no run to score with: train one, or open one in Runs")
             return
         self.show_error("")
         self.workers.cancel_group(self, "generate")
@@ -233,7 +235,7 @@ class GeneratePane(Jobs):
         """The run's language model from the shared cache (in a worker thread)."""
         from rnn_tui.api import as_lm
 
-        return as_lm(self.models.get(path, step))
+        return as_lm(unless_classifier(self.models.get(path, step)))
 
     @work(thread=True, exclusive=True, group="generate", exit_on_error=False)
     def generate_worker(self, job: int, path: str, step: int | None, prompt: str, sampling: Sampling) -> None:

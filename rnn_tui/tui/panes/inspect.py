@@ -29,7 +29,7 @@ from rnn_tui.inspect.trace import SEQ2SEQ_SEPARATOR, TraceData, equation_lines, 
 from rnn_tui.inspect.units import SORTS, unit_order
 from rnn_tui.tui.history import RunHistory
 from rnn_tui.tui.jobs import Jobs
-from rnn_tui.tui.model_cache import ModelCache
+from rnn_tui.tui.model_cache import ModelCache, unless_classifier
 from rnn_tui.tui.widgets.heatmap import HeatLegend, Heatmap
 from rnn_tui.tui.widgets.token_strip import TokenStrip
 
@@ -166,7 +166,7 @@ class InspectPane(Jobs, can_focus=True):
 
         worker = get_current_worker()
         with self.reporting(job, "inspection"):
-            loaded = self.models.get(path, step)
+            loaded = unless_classifier(self.models.get(path, step))  # Inspect does not trace classifiers yet
             if not text:
                 raise RnnTuiError("type some text to inspect")
             data = translation_trace(loaded, text).parts if isinstance(loaded, LoadedTranslator) else {"": lm_trace(loaded, text)}

@@ -23,7 +23,8 @@ from rnn_tui.tui.widgets.setting_fields import SettingFields, config_fields
 
 COLORS = ("#4e9fd6", "#e8a33d", "#6cc26c", "#d16ba5", "#a38fe0", "#c9c94a")
 FORM_SECTIONS = ("model", "train")  # the data settings are the Data tab's
-SECOND_PLOT = ("grad_norm", "lr", "ppl", "tokens_per_s", "val_bleu")  # val_*: from the validation records
+SECOND_PLOT = ("grad_norm", "lr", "ppl", "tokens_per_s", "val_bleu", "val_acc", "val_f1")  # val_*: from the validation records
+FIRST_SECOND = {"classify": "val_acc"}  # the second plot's curve when a run of this task is opened (else the first)
 
 
 class TrainPane(Widget):
@@ -47,6 +48,7 @@ class TrainPane(Widget):
         super().__init__(**kwargs)
         self.config = config
         self.second = 0
+        self.second_for: str | None = None  # the run whose task chose the second plot's curve
 
     def compose(self) -> ComposeResult:
         first, rest = config_fields(self.config, FORM_SECTIONS)
@@ -126,9 +128,14 @@ class TrainPane(Widget):
     def show(self, current: RunHistory | None, overlays: list[RunHistory]) -> None:
         """Redraw from the histories (called by the app at most a few times a second)."""
         self._shown = (current, overlays)
+        if current is not None and current.task is not None and current.run_id != self.second_for:
+            self.second_for = current.run_id  # a newly opened run: the curve that suits its task (v cycles)
+            self.second = SECOND_PLOT.index(FIRST_SECOND.get(current.task, SECOND_PLOT[0]))
         self.query_one("#second-plot", LinePlot).title = SECOND_PLOT[self.second].replace("_", " ")
         if current is None:
             return
+        per = "text" if current.task == "classify" else "token"
+        self.query_one("#loss-plot", LinePlot).title = f"loss (nats/{per})"
         self.query_one("#run-status", Static).update(current.summary())
         runs = [current] + [h for h in overlays if h.run_id != current.run_id]
         loss, second = [], []

@@ -28,7 +28,7 @@ from rnn_tui.options import build
 from rnn_tui.results import Translation
 from rnn_tui.tui.history import RunHistory
 from rnn_tui.tui.jobs import Jobs
-from rnn_tui.tui.model_cache import ModelCache
+from rnn_tui.tui.model_cache import ModelCache, unless_classifier
 from rnn_tui.tui.widgets.attention_map import AttentionMap
 
 NO_RUN = "No translation run: train one with --task seq2seq or open one in Runs."
@@ -50,8 +50,9 @@ def describe_run(history: RunHistory) -> tuple[str, bool | None]:
     can translate (None: not known until its config was read), from what the app knows of it."""
     if history.task is None:
         return f"run {history.run_id} · {history.config_error or 'reading…'}", None
-    if history.task != "seq2seq":
-        return f"{history.run_id} is a language model: translation needs a run trained with --task seq2seq", False
+    other = history.other_task("seq2seq")
+    if other:
+        return f"{other}; translation needs a run trained with --task seq2seq", False
     step = history.checkpoint_step
     parts = [f"run {history.run_id}", f"checkpoint step {step}" if step is not None else "no checkpoint yet"]
     val = history.last_bleu
@@ -206,7 +207,7 @@ class TranslatePane(Jobs):
         from rnn_tui.api import as_translator
 
         with self.reporting(job, "translation"):
-            loaded = as_translator(self.models.get(path, step))
+            loaded = as_translator(unless_classifier(self.models.get(path, step)))
             result = loaded.translate(source, beam=search.width, alpha=search.alpha, nbest=search.nbest)
             bleu = tokenize = None
             if reference:

@@ -1,0 +1,180 @@
+"""The Classify pane: a text in, the predicted class and one probability bar per class out.
+
+What the pane says about the run (its task, checkpoint step, validation accuracy beside the best
+baseline) comes from the app's RunHistory, never from reading the run directory. Threading rule
+(docs/architecture.md): the model comes from the app's ModelCache (one load per checkpoint, shared
+with the other panes) in an exclusive thread worker that only posts the plain-data message below,
+so a newer checkpoint of a run still training is used on the next text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import Input, Static
+
+from rnn_tui.display import prob_style
+from rnn_tui.errors import RnnTuiError
+from rnn_tui.tui.history import RunHistory
+from rnn_tui.tui.jobs import Jobs
+from rnn_tui.tui.model_cache import ModelCache
+
+NO_RUN = "No classifier: train one with --task classify or open one in Runs."
+BAR = 30  # cells of a bar at probability 1
+EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def describe_run(history: RunHistory) -> tuple[str, bool | None]:
+    """The status line for a run — its id, checkpoint step, latest validation accuracy beside the
+    best baseline — and whether it can classify (None: not known until its config was read)."""
+    if history.task is None:
+        return f"run {history.run_id} · {history.config_error or 'reading…'}", None
+    other = history.other_task("classify")
+    if other:
+        return f"{other}; classifying needs a run trained with --task classify", False
+    step = history.checkpoint_step
+    parts = [f"run {history.run_id}", f"checkpoint step {step}" if step is not None else "no checkpoint yet"]
+    val = history.last_acc
+    parts.append(f"validation accuracy {history.accuracy_text()} at step {val['step']}" if val is not None
+                 else "no validation accuracy yet")
+    return " · ".join(parts), True
+
+
+def bar(prob: float, width: int = BAR) -> str:
+    """A horizontal bar of ``width`` cells at probability 1, in eighths of a cell."""
+    eighths = round(max(0.0, min(1.0, prob)) * width * 8)
+    full, part = divmod(eighths, 8)
+    return ("█" * full + (EIGHTHS[part] if part else "")).ljust(width)
+
+
+def probabilities_text(result: dict[str, Any], step: int | None) -> Text:
+    """The predicted class, then one bar per class, most likely first (names padded by cell width)."""
+    probs = sorted(result["probs"].items(), key=lambda item: -item[1])
+    width = max(cell_len(name) for name, _ in probs)
+    out = Text()
+    out.append("class: ", style="dim")
+    out.append(f"{result['label']}\n\n", style="bold")
+    for name, p in probs:
+        style = prob_style(p)
+        out.append(name + " " * (width - cell_len(name) + 1), style="bold" if name == result["label"] else "")
+        out.append(bar(p), style=style or "green")
+        out.append(f" {p:6.1%}\n", style=style)
+    used = f" · checkpoint step {step}" if step is not None else ""
+    out.append(f"{result['tokens']} tokens{used}", style="dim")
+    return out
+
+
+class ClassifyPane(Jobs):
+    BINDINGS = [Binding("ctrl+t", "classify", "Classify", id="classify.run")]
+
+    DEFAULT_CSS = """
+    ClassifyPane { height: 1fr; }
+    ClassifyPane #cl-run { height: auto; padding: 0 1; color: $text-muted; }
+    ClassifyPane #cl-text { width: 1fr; margin: 0 1; }
+    ClassifyPane #cl-keys { height: 1; padding: 0 1; color: $text-muted; }
+    ClassifyPane #cl-error { height: auto; padding: 0 1; color: $error; }
+    ClassifyPane #cl-scroll { height: 1fr; border-top: hkey $panel; padding: 0 1; }
+    ClassifyPane #cl-probs { height: auto; width: 1fr; }
+    """
+
+    @dataclass
+    class Classified(Message):
+        job: int
+        result: dict[str, Any]  # LoadedClassifier.classify's
+        step: int | None  # the step of the checkpoint that classified
+
+    def __init__(self, models: ModelCache | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.models = models or ModelCache()  # the app's, shared with the other panes
+        self.run_path: str | None = None
+        self.checkpoint_step: int | None = None
+        self.classifier: bool | None = None  # None: not known yet
+        self.line = NO_RUN  # what the status line says about the run
+        self.result: dict[str, Any] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(NO_RUN, id="cl-run", markup=False)
+        yield Input(placeholder="a text to classify (enter classifies)", id="cl-text", compact=True)
+        yield Static("enter or ctrl+t classifies the text", id="cl-keys")
+        error = Static("", id="cl-error", markup=False)
+        error.display = False
+        yield error
+        with VerticalScroll(id="cl-scroll"):
+            yield Static("", id="cl-probs")
+
+    # -- what the app calls -------------------------------------------------------------------------
+
+    def set_run(self, history: RunHistory | None) -> None:
+        """The current run changed, or what the app knows of it grew: the status line follows it;
+        the model is (re)loaded on the next text when its checkpoint step moved."""
+        path = history.path if history is not None else None
+        if path != self.run_path:  # another run: what is shown belonged to the old one
+            self.next_job()
+            self.result = None
+            self.query_one("#cl-probs", Static).update("")
+            self.show_error("")
+        self.run_path = path
+        before = self.line
+        if history is None:
+            self.checkpoint_step, self.classifier, self.line = None, False, NO_RUN
+        else:
+            self.checkpoint_step = history.checkpoint_step
+            self.line, self.classifier = describe_run(history)
+        if self.line != before:  # called on every snapshot of a training run: redraw only a change
+            self.query_one("#cl-run", Static).update(self.line)
+
+    def show_error(self, message: str) -> None:
+        error = self.query_one("#cl-error", Static)
+        error.update(message)
+        error.display = bool(message)
+
+    # -- classifying --------------------------------------------------------------------------------
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_classify()
+
+    def action_classify(self) -> None:
+        if self.run_path is None or self.classifier is False:
+            self.show_error(self.line)
+            return
+        text = self.query_one("#cl-text", Input).value
+        if not text.strip():
+            self.show_error("type a text to classify")
+            return
+        self.show_error("")
+        self._classify(self.next_job(), self.run_path, self.checkpoint_step, text)
+
+    @work(thread=True, exclusive=True, group="classify", exit_on_error=False)
+    def _classify(self, job: int, path: str, step: int | None, text: str) -> None:
+        from rnn_tui.api import LoadedClassifier
+
+        with self.reporting(job, "classification"):
+            loaded = self.models.get(path, step)
+            if not isinstance(loaded, LoadedClassifier):
+                raise RnnTuiError(f"{loaded.run.id} is not a classifier; classifying needs a run trained with "
+                                  "--task classify")
+            self.post_message(self.Classified(job, loaded.classify(text), loaded.meta.get("step")))
+
+    @on(Classified)
+    def _classified(self, message: Classified) -> None:
+        message.stop()
+        if not self.is_current(message.job):
+            return
+        self.result = message.result
+        self.query_one("#cl-probs", Static).update(probabilities_text(message.result, message.step))
+
+    def show_failure(self, line: str) -> None:
+        self.show_error(line)
+
+
+__all__ = ["NO_RUN", "ClassifyPane", "bar", "describe_run", "probabilities_text"]
