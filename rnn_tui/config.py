@@ -56,7 +56,9 @@ class DataConfig:
                                 "data only (0: use the test fraction).", label="test examples", lo=0, hi=1e9,
                              tasks=SEQ2SEQ + CLASSIFY)
     reverse: bool = setting(False, "The second column is the source.", label="reversed pairs", tasks=SEQ2SEQ)
-    max_tokens: int = setting(0, "The most tokens of a text the classifier reads; longer texts are cut (0: all).",
+    max_tokens: int = setting(400, "The most tokens of a text the classifier reads; longer texts are cut (0: all). "
+                                   "Sorted batching puts the longest texts together, and one batch of 64 reviews of "
+                                   "~2,800 characters took 66 s against 0.05 s for a typical batch (GRU-128, CPU).",
                               label="most tokens per text", hint="0 = all", lo=0, hi=1e9, tasks=CLASSIFY)
     label_column: str = setting("label", "The column of the class labels (a CSV/TSV file with a header).",
                                 label="label column", tasks=CLASSIFY)
