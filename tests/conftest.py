@@ -136,3 +136,8 @@ def set_safetensors_metadata(path, metadata: dict) -> None:
 def safetensors_metadata(path) -> dict:
     data = path.read_bytes()
     return json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])["__metadata__"]
+
+
+def text_of(app, selector) -> str:
+    """What the widget ``selector`` of a running app shows, as plain text."""
+    return str(app.query_one(selector).render())

@@ -14,7 +14,7 @@ from rnn_tui.tui.panes.generate import GeneratePane
 from rnn_tui.tui.panes.inspect import InspectPane
 from rnn_tui.tui.panes.train import SECOND_PLOT, TrainPane
 from rnn_tui.tui.panes.translate import TranslatePane
-from tests.conftest import history_of, small_config, wait_for
+from tests.conftest import history_of, small_config, text_of, wait_for
 from tests.test_train_classify import classify_config, reviews
 
 
@@ -33,10 +33,6 @@ def runs(tmp_path_factory):
 class PaneApp(App[None]):
     def compose(self) -> ComposeResult:
         yield ClassifyPane()
-
-
-def text_of(app, selector) -> str:
-    return str(app.query_one(selector).render())
 
 
 async def classify(pilot, app, text) -> ClassifyPane:

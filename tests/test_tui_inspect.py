@@ -13,7 +13,7 @@ from rnn_tui.tui.palette import LEVELS, SCALES, level_rgb
 from rnn_tui.tui.panes.inspect import InspectPane
 from rnn_tui.tui.widgets.heatmap import HeatLegend, Heatmap
 from rnn_tui.tui.widgets.token_strip import TokenStrip
-from tests.conftest import history_of, train_tiny_run, wait_for
+from tests.conftest import history_of, text_of, train_tiny_run, wait_for
 
 TEXT = "the cat sat"
 
@@ -31,10 +31,6 @@ class PaneApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield InspectPane(default_text=self.default_text)
-
-
-def text_of(app, selector) -> str:
-    return str(app.query_one(selector).render())
 
 
 def expected_equation(cell, vectors, state_before, layer, t, unit) -> list[str]:

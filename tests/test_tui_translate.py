@@ -11,7 +11,7 @@ from rnn_tui.train.trainer import train_run
 from rnn_tui.tui.app import RnnTuiApp
 from rnn_tui.tui.panes.translate import NO_RUN, TranslatePane, parse_decoding
 from rnn_tui.tui.widgets.attention_map import NO_ATTENTION, AttentionMap
-from tests.conftest import history_of, small_config, wait_for
+from tests.conftest import history_of, small_config, text_of, wait_for
 from tests.test_train_seq2seq import pairs_file, s2s_config
 
 
@@ -33,10 +33,6 @@ def runs(tmp_path_factory):
 class PaneApp(App[None]):
     def compose(self) -> ComposeResult:
         yield TranslatePane()
-
-
-def text_of(app, selector) -> str:
-    return str(app.query_one(selector).render())
 
 
 def fill(app, **fields) -> None:
