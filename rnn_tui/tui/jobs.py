@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 from textual.widget import Widget
+from textual.widgets import Static
 
 from rnn_tui.errors import RnnTuiError
 
@@ -58,5 +59,13 @@ class Jobs(Widget):
         if self.is_current(message.job):
             self.show_failure(message.message)
 
+    ERROR_ID = ""  # the id of the pane's one-line error Static (hidden while empty), if it has one
+
+    def show_error(self, message: str) -> None:
+        """Show ``message`` on the pane's error line; an empty one hides it."""
+        error = self.query_one(f"#{self.ERROR_ID}", Static)
+        error.update(message)
+        error.display = bool(message)
+
     def show_failure(self, line: str) -> None:
-        raise NotImplementedError
+        self.show_error(line)

@@ -74,6 +74,7 @@ def probabilities_text(result: dict[str, Any], step: int | None) -> Text:
 
 class ClassifyPane(Jobs):
     BINDINGS = [Binding("ctrl+t", "classify", "Classify", id="classify.run")]
+    ERROR_ID = "cl-error"
 
     DEFAULT_CSS = """
     ClassifyPane { height: 1fr; }
@@ -131,11 +132,6 @@ class ClassifyPane(Jobs):
         if self.line != before:  # called on every snapshot of a training run: redraw only a change
             self.query_one("#cl-run", Static).update(self.line)
 
-    def show_error(self, message: str) -> None:
-        error = self.query_one("#cl-error", Static)
-        error.update(message)
-        error.display = bool(message)
-
     # -- classifying --------------------------------------------------------------------------------
 
     @on(Input.Submitted)
@@ -173,8 +169,6 @@ class ClassifyPane(Jobs):
         self.result = message.result
         self.query_one("#cl-probs", Static).update(probabilities_text(message.result, message.step))
 
-    def show_failure(self, line: str) -> None:
-        self.show_error(line)
 
 
 __all__ = ["NO_RUN", "ClassifyPane", "bar", "describe_run", "probabilities_text"]

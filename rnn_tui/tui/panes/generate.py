@@ -40,6 +40,7 @@ SAMPLING_FIELDS = ("temperature", "top_k", "top_p", "length", "seed")  # the Inp
 
 
 class GeneratePane(Jobs):
+    ERROR_ID = "gen-error"
     BINDINGS = [
         Binding("ctrl+g", "generate", "Generate", id="generate.run"),
         Binding("escape", "stop", "Stop", id="generate.stop"),
@@ -157,11 +158,6 @@ class GeneratePane(Jobs):
         """The typed fields as a Sampling, which checks itself (raises RnnTuiError with one line)."""
         texts = {name: self._value(name.replace("_", "-")) for name in SAMPLING_FIELDS}
         return build(Sampling, texts, greedy=self.query_one("#gen-mode", Select).value == "greedy")
-
-    def show_error(self, message: str) -> None:
-        error = self.query_one("#gen-error", Static)
-        error.update(message)
-        error.display = bool(message)
 
     def set_status(self, text: str) -> None:
         self.status = text

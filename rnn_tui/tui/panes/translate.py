@@ -88,6 +88,7 @@ def hypotheses_text(result: Translation, bleu: float | None, tokenize: str | Non
 
 class TranslatePane(Jobs):
     BINDINGS = [Binding("ctrl+t", "translate", "Translate", id="translate.run")]
+    ERROR_ID = "tr-error"
 
     DEFAULT_CSS = """
     TranslatePane { height: 1fr; }
@@ -171,11 +172,6 @@ class TranslatePane(Jobs):
         if self.line != before:  # called on every snapshot of a training run: redraw only a change
             self.query_one("#tr-run", Static).update(self.line)
 
-    def show_error(self, message: str) -> None:
-        error = self.query_one("#tr-error", Static)
-        error.update(message)
-        error.display = bool(message)
-
     # -- translating --------------------------------------------------------------------------------
 
     @on(Input.Submitted)
@@ -232,8 +228,6 @@ class TranslatePane(Jobs):
         labels = best["tokens"] + (["<eos>"] if rows is not None and len(rows) > len(best["tokens"]) else [])
         self.query_one(AttentionMap).set_attention(rows, labels, result["source_tokens"])
 
-    def show_failure(self, line: str) -> None:
-        self.show_error(line)
 
 
 __all__ = ["NO_RUN", "TranslatePane", "bleu_tokenize", "describe_run", "hypotheses_text", "parse_decoding"]
