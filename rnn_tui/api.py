@@ -230,9 +230,9 @@ class LoadedClassifier:
 
     def evaluate(self, split: str = "test") -> dict[str, Any]:
         """Accuracy, macro-F1, per-class precision/recall/F1, the confusion matrix (rows: true
-        class) on the run's ``split`` — the same stratified split it trained on — and the
-        baselines fitted at the start of the run."""
-        from rnn_tui.decode.metrics import accuracy, confusion, macro_f1, per_class
+        class) and the accuracy in four length buckets (``by_length``) on the run's ``split`` — the
+        same stratified split it trained on — and the baselines fitted at the start of the run."""
+        from rnn_tui.decode.metrics import accuracy, accuracy_by_length, confusion, macro_f1, per_class
         from rnn_tui.train.tasks import ClassifyTask
 
         if split not in SPLITS:
@@ -243,9 +243,10 @@ class LoadedClassifier:
         task.model, task.device = self.model, next(self.model.parameters()).device
         pred, true, loss = task.predict(split)
         c = confusion(true, pred, len(self.classes))
+        lengths = [len(ids) for ids, _ in task.examples[split]]
         return {"run": self.run.id, "split": split, "texts": len(true), "loss": loss, "accuracy": accuracy(c),
                 "macro_f1": macro_f1(c), "classes": self.classes, "confusion": c, "per_class": per_class(c),
-                "baselines": self.meta.get("baselines", {})}
+                "by_length": accuracy_by_length(lengths, true, pred), "baselines": self.meta.get("baselines", {})}
 
 
 def load_run(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "latest",

@@ -293,6 +293,12 @@ def print_class_scores(result: dict[str, Any]) -> None:
     for name, row in zip(result["classes"], result["confusion"]):
         matrix.add_row(Text(name), *(f"{n:,}" for n in row))
     console.print(matrix)
+    lengths = Table(title="accuracy by length (tokens)", title_justify="left")
+    for column in ("tokens", "texts", "accuracy"):
+        lengths.add_column(column, justify="right")
+    for bucket in result["by_length"]:
+        lengths.add_row(f"{bucket['lo']}–{bucket['hi']}", f"{bucket['texts']:,}", f"{bucket['accuracy']:.1%}")
+    console.print(lengths)
 
 
 def print_translation(result: Translation, show_all: bool = True) -> None:

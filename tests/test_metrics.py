@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from rnn_tui.decode.metrics import accuracy, confusion, macro_f1, per_class
+from rnn_tui.decode.metrics import accuracy, accuracy_by_length, confusion, macro_f1, per_class
 
 
 def _close(a: float, b: float) -> bool:
@@ -67,3 +67,17 @@ def test_no_examples_and_bad_input() -> None:
         confusion([0, 1, 1], [0, 1], 2)
     with pytest.raises(ValueError, match=r"outside 0\.\.1"):
         confusion([0, 2], [0, 1], 2)
+
+
+def test_accuracy_by_length_cuts_equal_buckets_and_keeps_a_length_whole() -> None:
+    lengths = [1, 2, 3, 4, 5, 6, 7, 8]
+    true = [0, 0, 0, 0, 1, 1, 1, 1]
+    pred = [0, 0, 0, 0, 1, 0, 0, 1]  # right on the short half, half right on the long half
+    assert accuracy_by_length(lengths, true, pred, buckets=2) == [
+        {"lo": 1, "hi": 4, "texts": 4, "accuracy": 1.0}, {"lo": 5, "hi": 8, "texts": 4, "accuracy": 0.5}]
+    same = accuracy_by_length([3, 3, 3, 9], [0, 0, 0, 0], [0, 1, 0, 0], buckets=2)  # the cut would split length 3
+    assert same == [{"lo": 3, "hi": 3, "texts": 3, "accuracy": 2 / 3}, {"lo": 9, "hi": 9, "texts": 1, "accuracy": 1.0}]
+    assert accuracy_by_length([5, 5], [0, 1], [0, 0]) == [{"lo": 5, "hi": 5, "texts": 2, "accuracy": 0.5}]
+    assert accuracy_by_length([], [], []) == []
+    with pytest.raises(ValueError, match="2 lengths, 1 true labels"):
+        accuracy_by_length([1, 2], [0], [0])

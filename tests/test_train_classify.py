@@ -95,11 +95,13 @@ def test_the_api_and_the_command(monkeypatch, capsys, trained):
     assert result["label"] == "pos" and sum(result["probs"].values()) == pytest.approx(1.0)
     scores = model.evaluate("test")
     assert scores["texts"] == 60 and scores["accuracy"] > 0.9 and sum(map(sum, scores["confusion"])) == 60
+    assert sum(b["texts"] for b in scores["by_length"]) == 60 and len(scores["by_length"]) <= 4
     runs = ["--runs-dir", trained.path.parent]
     code, out, err = run_cli(monkeypatch, capsys, "classify", "c", "a dull story", "--json", *runs)
     assert code == 0 and json.loads(out)["label"] == "neg"
     code, out, _ = run_cli(monkeypatch, capsys, "classify", "c", "--split", "test", *runs)
     assert code == 0 and "c test (60 texts): accuracy" in out and "naive Bayes" in out and "confusion" in out
+    assert "accuracy by length" in out
     code, _, err = run_cli(monkeypatch, capsys, "generate", "c", *runs)
     assert code == 1 and err.strip() == "rnn-tui: error: c is a classifier; use `rnn-tui classify c TEXT`"
     with pytest.raises(RnnTuiError, match="is a classifier"):

@@ -72,3 +72,32 @@ def per_class(c: Confusion) -> list[ClassScores]:
 def macro_f1(c: Confusion) -> float:
     """The mean over all n classes of F1_k (0.0 with no classes)."""
     return sum(s["f1"] for s in per_class(c)) / len(c) if c else 0.0
+
+
+class LengthBucket(TypedDict):
+    lo: int  # the shortest and longest text of the bucket, in tokens
+    hi: int
+    texts: int
+    accuracy: float
+
+
+def accuracy_by_length(lengths: list[int], y_true: list[int], y_pred: list[int], buckets: int = 4) -> list[LengthBucket]:
+    """Accuracy within length buckets of about equal size (the texts sorted by length, cut into
+    ``buckets`` runs; texts of one length stay in one bucket), shortest first: where a model's
+    memory gives out shows as the accuracy of the longest bucket."""
+    if not len(lengths) == len(y_true) == len(y_pred):
+        raise ValueError(f"{len(lengths)} lengths, {len(y_true)} true labels, {len(y_pred)} predictions")
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    result: list[LengthBucket] = []
+    start = 0
+    for b in range(buckets):
+        end = round(len(order) * (b + 1) / buckets)
+        while 0 < end < len(order) and lengths[order[end]] == lengths[order[end - 1]]:
+            end += 1  # keep a length in one bucket
+        if end <= start:
+            continue
+        part = order[start:end]
+        right = sum(y_true[i] == y_pred[i] for i in part)
+        result.append({"lo": lengths[part[0]], "hi": lengths[part[-1]], "texts": len(part), "accuracy": right / len(part)})
+        start = end
+    return result
