@@ -391,8 +391,10 @@ def parity() -> list[tuple[str, str]]:
     distinct, and half of each class at every length (all of them for lengths up to 7), shuffled.
 
     Only the count of 1s matters, and a single bit anywhere flips the label, so a model must
-    carry one bit of state across the whole string: the vanishing-gradient lesson (an LSTM or GRU
-    learns it, a plain tanh RNN stays near chance on the long strings).
+    carry one bit of state across the whole string. A hard one: no single bit or n-gram says
+    anything about the label, so the gradient has no foothold, and in our runs neither a GRU-64
+    nor an LSTM-64 (3,000-4,000 steps, pooling last) rose above chance even on the short strings.
+    ``balanced`` is the one where the cells differ visibly.
     """
     rng = random.Random(2718)
     examples: list[tuple[str, str]] = []
@@ -494,7 +496,8 @@ BUILTINS: dict[str, Builtin] = {b.name: b for b in (
     Builtin("python-stdlib", "text",
             "about 1 MB of Python's own standard library source (the default)", python_stdlib),
     Builtin("parity", "labels",
-            "bit strings of length 1-100, even or odd number of 1s: one bit of memory over 100 steps", parity),
+            "bit strings of length 1-100, even or odd number of 1s: one bit over 100 steps (hard: no cell learned it here)",
+            parity),
     Builtin("balanced", "labels",
             "( ) strings of length 2-100, balanced or one change away: counting depth over 100 steps", balanced),
 )}
