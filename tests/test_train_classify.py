@@ -121,3 +121,35 @@ def test_a_dataset_that_is_not_labeled_is_one_line(monkeypatch, capsys, tmp_path
     code, _, err = run_cli(monkeypatch, capsys, "train", "--task", "classify", "--data", data, "--runs-dir", tmp_path / "runs")
     assert code == 1 and err.count("\n") == 1 and said in err, err
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_progress_shows_accuracy_beside_the_best_baseline_not_perplexity(tmp_path):
+    """`rnn-tui train --task classify` as a user runs it (no --json): the validation lines, the
+    bar and the last line show accuracy and macro-F1 beside the best baseline, never perplexity
+    (a per-text loss has none); the numbers are the run's own records."""
+    import os
+    from pathlib import Path
+
+    from rnn_tui.runs.records import best_baseline
+
+    args = ["train", "--task", "classify", "--data", reviews(tmp_path), "--tokenizer", "word", "--test-size", "60",
+            "--hidden", "16", "--embed", "8", "--steps", "40", "--log-interval", "10", "--eval-interval", "20",
+            "--threads", "1", "--runs-dir", tmp_path / "runs", "--name", "p"]
+    env = {**os.environ, "COLUMNS": "250", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.run([sys.executable, "-m", "rnn_tui", *map(str, args)], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    records = RunDir.open(tmp_path / "runs" / "p").read_metrics()
+    start = next(r for r in records if r["event"] == "start")
+    vals = [r for r in records if r["event"] == "val"]
+    _, best = best_baseline(start["baselines"])
+    beside = f"(baseline {best:.1%})"
+    val_lines = [line for line in proc.stderr.splitlines() if "val loss" in line]
+    assert [line.split()[1] for line in val_lines] == [str(r["step"]) for r in vals] == ["20", "40"]
+    for line, r in zip(val_lines, vals):
+        assert f"accuracy {r['val_acc']:.1%} {beside}  macro-F1 {r['val_f1']:.3f}" in line
+    bar = next(line for line in proc.stderr.splitlines() if "tok/s" in line)
+    assert "step 40 · loss " in bar and f"val acc {vals[-1]['val_acc']:.1%} {beside} · F1 {vals[-1]['val_f1']:.3f}" in bar
+    assert "ppl" not in proc.stderr + proc.stdout and "bits/token" not in proc.stderr
+    assert proc.stdout.splitlines()[0] == (f"finished (budget reached) at step 40 · val loss {vals[-1]['val_loss']:.4f}"
+                                           f" · accuracy {vals[-1]['val_acc']:.1%} {beside}")
