@@ -262,7 +262,7 @@ def load_run(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "l
     if cfg.task == "seq2seq":
         return _load_translator(run, cfg, ckpt, tag, device)
     if cfg.task == "classify":
-        raise RnnTuiError(f"{run.id} is a classifier; use `rnn-tui classify {run.id} TEXT`")
+        raise other_task(run.id, cfg.task)
     vocab = Vocab.from_json(ckpt.meta["vocab"])
     model = LanguageModel(cfg.model, len(vocab)).to(device)
     load_model_state(model, ckpt.model, f"{run.id} {tag} checkpoint")
@@ -284,17 +284,29 @@ def _load_translator(run: RunDir, cfg: Config, ckpt, tag: str, device: str) -> L
                             tgt_tokenizer=get_tokenizer(cfg.data.tgt_tokenizer), meta=ckpt.meta)
 
 
+# what a run of each task is, and the commands that use it
+USES = {"lm": ("a language model", "`rnn-tui generate {id}` or `rnn-tui score {id} TEXT`"),
+        "seq2seq": ("a translation run (seq2seq)", "`rnn-tui translate {id} TEXT`"),
+        "classify": ("a classifier", "`rnn-tui classify {id} TEXT`")}
+
+
+def other_task(run_id: str, task: str) -> RnnTuiError:
+    """The one line for a run given to a command of another task: what it is, and what to use instead."""
+    what, use = USES[task]
+    return RnnTuiError(f"{run_id} is {what}; use {use.format(id=run_id)}")
+
+
 def as_lm(loaded: LoadedRun | LoadedTranslator) -> LoadedRun:
     """A loaded run that must be a language model: a translation run is one clear line."""
     if not isinstance(loaded, LoadedRun):
-        raise RnnTuiError(f"{loaded.run.id} is a translation run (seq2seq); use `rnn-tui translate {loaded.run.id} TEXT`")
+        raise other_task(loaded.run.id, loaded.config.task)
     return loaded
 
 
 def as_translator(loaded: LoadedRun | LoadedTranslator) -> LoadedTranslator:
     """A loaded run that must be a translator: a language-model run is one clear line."""
     if not isinstance(loaded, LoadedTranslator):
-        raise RnnTuiError(f"{loaded.run.id} is a language model; translation needs a run trained with --task seq2seq")
+        raise other_task(loaded.run.id, loaded.config.task)
     return loaded
 
 
@@ -323,7 +335,7 @@ def load_classifier(spec: str | Path, runs_dir: str | Path | None = None, tag: s
     ckpt = load_checkpoint(run.checkpoints, tag, device=device)
     cfg = ckpt.config
     if cfg.task != "classify":
-        raise RnnTuiError(f"{run.id} is not a classifier (task {cfg.task}); train one with `rnn-tui train --task classify`")
+        raise other_task(run.id, cfg.task)
     vocab, classes = Vocab.from_json(ckpt.meta["vocab"]), list(ckpt.meta["classes"])
     model = Classifier(cfg.model, len(vocab), len(classes), cfg.model.pooling).to(device)
     load_model_state(model, ckpt.model, f"{run.id} {tag} checkpoint")

@@ -153,3 +153,41 @@ def test_the_progress_shows_accuracy_beside_the_best_baseline_not_perplexity(tmp
     assert "ppl" not in proc.stderr + proc.stdout and "bits/token" not in proc.stderr
     assert proc.stdout.splitlines()[0] == (f"finished (budget reached) at step 40 · val loss {vals[-1]['val_loss']:.4f}"
                                            f" · accuracy {vals[-1]['val_acc']:.1%} {beside}")
+
+
+@pytest.fixture(scope="module")
+def three_runs(tmp_path_factory):
+    """A classifier "c", a language model "lm" and a translator "mt", two steps each."""
+    from tests.conftest import small_config
+    from tests.test_train_seq2seq import pairs_file, s2s_config
+
+    root = tmp_path_factory.mktemp("three")
+    text = root / "t.txt"
+    text.write_text("hello world.\n" * 100, encoding="utf-8")
+    for name, cfg in (("c", classify_config(str(reviews(root, n=200)), steps=2)),
+                      ("lm", small_config(str(text), steps=2)),
+                      ("mt", s2s_config(str(pairs_file(root)), steps=2))):
+        train_run(RunDir.create(root / "runs", cfg, name=name))
+    return root / "runs"
+
+
+USE_CLASSIFY = "c is a classifier; use `rnn-tui classify c TEXT`"
+USE_LM = "lm is a language model; use `rnn-tui generate lm` or `rnn-tui score lm TEXT`"
+USE_TRANSLATE = "mt is a translation run (seq2seq); use `rnn-tui translate mt TEXT`"
+
+
+@pytest.mark.parametrize("args, line", [
+    (("generate", "c"), USE_CLASSIFY),
+    (("generate", "c", "--beam", "3"), USE_CLASSIFY),
+    (("score", "c", "a good film"), USE_CLASSIFY),
+    (("translate", "c", "a good film"), USE_CLASSIFY),
+    (("translate", "c", "--split", "test"), USE_CLASSIFY),
+    (("classify", "lm", "hello"), USE_LM),
+    (("classify", "lm", "--split", "test"), USE_LM),
+    (("classify", "mt", "I have 3 cats ."), USE_TRANSLATE),
+    (("translate", "lm", "hello"), USE_LM),
+    (("generate", "mt"), USE_TRANSLATE),
+])
+def test_a_run_of_another_task_is_one_line_naming_it_and_its_command(three_runs, monkeypatch, capsys, args, line):
+    code, out, err = run_cli(monkeypatch, capsys, *args, "--runs-dir", three_runs)
+    assert (code, out, err) == (1, "", f"rnn-tui: error: {line}\n")
