@@ -106,6 +106,23 @@ def test_the_api_and_the_command(monkeypatch, capsys, trained):
         load_run(trained.path)
 
 
+def test_classify_batch_gives_each_text_what_it_gets_alone_in_its_order(trained):
+    model = load_classifier(trained.path)
+    rng = random.Random(1)
+    texts = [" ".join(rng.choice([*WORDS, "good", "bad"]) for _ in range(rng.randint(1, 30))) for _ in range(11)]
+    texts.append("an unseen zebra")  # unknown words
+    batched = model.classify_batch(texts, batch=3)  # sorted by length into 4 batches of padded texts
+    assert [r["text"] for r in batched] == texts
+    for text, got in zip(texts, batched):
+        alone = model.classify(text)
+        assert got["label"] == alone["label"] and got["tokens"] == alone["tokens"] == len(model.encode(text))
+        assert list(got["probs"]) == model.classes
+        assert list(got["probs"].values()) == pytest.approx(list(alone["probs"].values()), abs=1e-6)
+    assert len({r["tokens"] for r in batched}) > 3  # the lengths differed: padding was there to ignore
+    with pytest.raises(RnnTuiError, match="empty"):
+        model.classify_batch(["good", " "])
+
+
 def test_stdin_one_text_per_line(trained):
     out = subprocess.run([sys.executable, "-m", "rnn_tui", "classify", str(trained.path), "-", "--json"],
                          input="good music\n\nbad ending\n", capture_output=True, text=True, timeout=120)
