@@ -91,9 +91,9 @@ def train_reporter(run: RunDir, as_json: bool) -> Iterator[Callable[[Event], Non
         elif event["event"] == "val":
             mark = " (best)" if event.get("best") else ""
             if "val_acc" in event:  # a classifier: per text, not per token
-                acc, f1 = f"{event['val_acc']:.1%}{baseline}", f"{event.get('val_f1', 0.0):.3f}"
-                last_val, last_acc = f" · val acc {acc} · F1 {f1}", f"accuracy {acc}"
-                progress.console.print(f"step {event['step']:>6}  val loss {event['val_loss']:.4f}  accuracy {acc}  "
+                accuracy, f1 = f"{event['val_acc']:.1%}{baseline}", f"{event.get('val_f1', 0.0):.3f}"
+                last_val, last_acc = f" · val acc {accuracy} · F1 {f1}", f"accuracy {accuracy}"
+                progress.console.print(f"step {event['step']:>6}  val loss {event['val_loss']:.4f}  accuracy {accuracy}  "
                                        f"macro-F1 {f1}{mark}")
             else:
                 last_val = f" · val {event['val_loss']:.3f}"
