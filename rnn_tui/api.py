@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -218,15 +218,30 @@ class LoadedClassifier:
 
     def classify(self, text: str) -> dict[str, Any]:
         """{"text", "label", "probs": {class: p} (classes in their order), "tokens"}."""
+        return self.classify_batch([text])[0]
+
+    def classify_batch(self, texts: Sequence[str], batch: int = 64) -> list[dict[str, Any]]:
+        """``classify`` of every text, in their order. Texts of similar length go through the model
+        ``batch`` at a time (a padded batch is packed, so each text gets what it gets alone)."""
         import torch
 
-        if not text.strip():
+        from rnn_tui.data.label_batches import collate
+
+        if any(not text.strip() for text in texts):
             raise RnnTuiError("the text is empty")
-        ids = self.encode(text) or [self.vocab.pad_id]
+        ids = [self.encode(text) for text in texts]
+        order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
+        device = next(self.model.parameters()).device
+        results: list[dict[str, Any]] = [{} for _ in texts]
         with torch.no_grad():
-            probs = self.model(torch.tensor([ids]), torch.tensor([len(ids)])).softmax(-1)[0].tolist()
-        best = max(range(len(probs)), key=probs.__getitem__)
-        return {"text": text, "label": self.classes[best], "probs": dict(zip(self.classes, probs)), "tokens": len(ids)}
+            for start in range(0, len(order), batch):
+                rows = order[start : start + batch]
+                b = collate([(ids[i], 0) for i in rows])  # a text without tokens is read as one <pad>
+                for i, length, probs in zip(rows, b.lengths.tolist(), self.model(b.x.to(device), b.lengths).softmax(-1).tolist()):
+                    best = max(range(len(probs)), key=probs.__getitem__)
+                    results[i] = {"text": texts[i], "label": self.classes[best], "probs": dict(zip(self.classes, probs)),
+                                  "tokens": length}
+        return results
 
     def evaluate(self, split: str = "test") -> dict[str, Any]:
         """Accuracy, macro-F1, per-class precision/recall/F1, the confusion matrix (rows: true
@@ -263,7 +278,7 @@ def load_run(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "l
     if cfg.task == "seq2seq":
         return _load_translator(run, cfg, ckpt, tag, device)
     if cfg.task == "classify":
-        raise RnnTuiError(f"{run.id} is a classifier; use `rnn-tui classify {run.id} TEXT`")
+        raise other_task(run.id, cfg.task)
     vocab = Vocab.from_json(ckpt.meta["vocab"])
     model = LanguageModel(cfg.model, len(vocab)).to(device)
     load_model_state(model, ckpt.model, f"{run.id} {tag} checkpoint")
@@ -285,17 +300,29 @@ def _load_translator(run: RunDir, cfg: Config, ckpt, tag: str, device: str) -> L
                             tgt_tokenizer=get_tokenizer(cfg.data.tgt_tokenizer), meta=ckpt.meta)
 
 
+# what a run of each task is, and the commands that use it
+USES = {"lm": ("a language model", "`rnn-tui generate {id}` or `rnn-tui score {id} TEXT`"),
+        "seq2seq": ("a translation run (seq2seq)", "`rnn-tui translate {id} TEXT`"),
+        "classify": ("a classifier", "`rnn-tui classify {id} TEXT`")}
+
+
+def other_task(run_id: str, task: str) -> RnnTuiError:
+    """The one line for a run given to a command of another task: what it is, and what to use instead."""
+    what, use = USES[task]
+    return RnnTuiError(f"{run_id} is {what}; use {use.format(id=run_id)}")
+
+
 def as_lm(loaded: LoadedRun | LoadedTranslator) -> LoadedRun:
     """A loaded run that must be a language model: a translation run is one clear line."""
     if not isinstance(loaded, LoadedRun):
-        raise RnnTuiError(f"{loaded.run.id} is a translation run (seq2seq); use `rnn-tui translate {loaded.run.id} TEXT`")
+        raise other_task(loaded.run.id, loaded.config.task)
     return loaded
 
 
 def as_translator(loaded: LoadedRun | LoadedTranslator) -> LoadedTranslator:
     """A loaded run that must be a translator: a language-model run is one clear line."""
     if not isinstance(loaded, LoadedTranslator):
-        raise RnnTuiError(f"{loaded.run.id} is a language model; translation needs a run trained with --task seq2seq")
+        raise other_task(loaded.run.id, loaded.config.task)
     return loaded
 
 
@@ -324,7 +351,7 @@ def load_classifier(spec: str | Path, runs_dir: str | Path | None = None, tag: s
     ckpt = load_checkpoint(run.checkpoints, tag, device=device)
     cfg = ckpt.config
     if cfg.task != "classify":
-        raise RnnTuiError(f"{run.id} is not a classifier (task {cfg.task}); train one with `rnn-tui train --task classify`")
+        raise other_task(run.id, cfg.task)
     vocab, classes = Vocab.from_json(ckpt.meta["vocab"]), list(ckpt.meta["classes"])
     model = Classifier(cfg.model, len(vocab), len(classes), cfg.model.pooling).to(device)
     load_model_state(model, ckpt.model, f"{run.id} {tag} checkpoint")

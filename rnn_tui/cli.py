@@ -367,8 +367,7 @@ def classify(run_spec: str, text: str | None, split: str | None, checkpoint: str
             print_class_scores(result)
         return
     texts = _lines_arg(text, "classify", "text")
-    for one in texts:
-        result = model.classify(one)
+    for result in model.classify_batch(texts):
         if as_json:
             _print_json(result)
         else:

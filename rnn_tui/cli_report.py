@@ -27,6 +27,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnn_tui.display import prob_style, visible_token
+from rnn_tui.runs.records import best_baseline
 
 if TYPE_CHECKING:
     from rnn_tui.api import LoadedRun
@@ -43,7 +44,10 @@ err_console = Console(stderr=True)
 
 @contextlib.contextmanager
 def train_reporter(run: RunDir, as_json: bool) -> Iterator[Callable[[Event], None]]:
-    """An ``on_event`` callback: JSON lines with ``--json``, else a live progress bar."""
+    """An ``on_event`` callback: JSON lines with ``--json``, else a live progress bar. Its line
+    shows the loss, tokens/s and the latest validation: the loss for a language model or a
+    translator (perplexity beside the training loss), accuracy and macro-F1 beside the best
+    baseline's accuracy for a classifier."""
     if as_json:
         def emit(event: Event) -> None:
             sys.stdout.write(json.dumps({"run": run.id, **event}, ensure_ascii=False) + "\n")
@@ -57,11 +61,15 @@ def train_reporter(run: RunDir, as_json: bool) -> Iterator[Callable[[Event], Non
         TextColumn("{task.fields[info]}"), TimeRemainingColumn(), console=err_console, transient=False,
     )
     task = progress.add_task(run.id, total=1.0, info="starting…")
-    last_progress, last_val = 0.0, None  # of the latest train and val events
+    last_progress, last_train = 0.0, ""  # of the latest train event: its progress, its part of the bar's line
+    last_val, last_acc = "", ""  # the latest validation: its part of the bar's line, a classifier's accuracy
+    classifier, baseline = False, ""  # from the start event: a classifier, and " (baseline 82.2%)": its best one's
 
     def show(event: Event) -> None:
-        nonlocal last_progress, last_val
+        nonlocal last_progress, last_train, last_val, last_acc, classifier, baseline
         if event["event"] == "start":
+            classifier, best = event["task"] == "classify", best_baseline(event.get("baselines", {}))
+            baseline = f" (baseline {best[1]:.1%})" if best else ""
             progress.start()  # not before: a run that fails to start prints its one error line only
             progress.console.print(
                 f"run [bold]{run.id}[/] · {event['params']:,} parameters · vocab {event['vocab']} · "
@@ -77,20 +85,21 @@ def train_reporter(run: RunDir, as_json: bool) -> Iterator[Callable[[Event], Non
                         progress.console.print(f"  baseline {BASELINE_NAMES.get(name, name):<34} val accuracy {acc:.1%}")
         elif event["event"] == "train":
             last_progress = event["progress"]
-            info = (f"step {event['step']} · loss {event['loss']:.3f} · ppl {event['ppl']:.2f} · "
-                    f"{event['tokens_per_s']:,.0f} tok/s")
-            if last_val is not None:
-                info += f" · val {last_val:.3f}"
-            progress.update(task, completed=event["progress"], info=info)
+            ppl = "" if classifier else f" · ppl {event['ppl']:.2f}"  # a classifier's loss is per text
+            last_train = f"step {event['step']} · loss {event['loss']:.3f}{ppl} · {event['tokens_per_s']:,.0f} tok/s"
+            progress.update(task, completed=event["progress"], info=last_train + last_val)
         elif event["event"] == "val":
-            last_val = event["val_loss"]
             mark = " (best)" if event.get("best") else ""
             if "val_acc" in event:  # a classifier: per text, not per token
-                progress.console.print(f"step {event['step']:>6}  val loss {event['val_loss']:.4f}  accuracy "
-                                       f"{event['val_acc']:.1%}  macro-F1 {event.get('val_f1', 0.0):.3f}{mark}")
+                accuracy, f1 = f"{event['val_acc']:.1%}{baseline}", f"{event.get('val_f1', 0.0):.3f}"
+                last_val, last_acc = f" · val acc {accuracy} · F1 {f1}", f"accuracy {accuracy}"
+                progress.console.print(f"step {event['step']:>6}  val loss {event['val_loss']:.4f}  accuracy {accuracy}  "
+                                       f"macro-F1 {f1}{mark}")
             else:
+                last_val = f" · val {event['val_loss']:.3f}"
                 progress.console.print(f"step {event['step']:>6}  val loss {event['val_loss']:.4f}  ppl {event['val_ppl']:.2f}  "
                                        f"bits/token {event['val_bpt']:.3f}{mark}")
+            progress.update(task, info=last_train + last_val)
         elif event["event"] == "sample":
             progress.console.print(Text(f"── sample at step {event['step']} ──", style="dim"))
             progress.console.print(Text(event["prime"] + event["text"]))
@@ -103,7 +112,8 @@ def train_reporter(run: RunDir, as_json: bool) -> Iterator[Callable[[Event], Non
                 return
             val = event.get("val_loss")
             console.print(f"{event['state']} ({event['reason']}) at step {event['step']} · "
-                          f"val loss {val:.4f}" if val is not None else f"{event['state']} at step {event['step']}")
+                          f"val loss {val:.4f}{f' · {last_acc}' if last_acc else ''}" if val is not None
+                          else f"{event['state']} at step {event['step']}")
             console.print(f"run: {event['path']}")
 
     try:

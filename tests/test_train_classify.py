@@ -108,6 +108,23 @@ def test_the_api_and_the_command(monkeypatch, capsys, trained):
         load_run(trained.path)
 
 
+def test_classify_batch_gives_each_text_what_it_gets_alone_in_its_order(trained):
+    model = load_classifier(trained.path)
+    rng = random.Random(1)
+    texts = [" ".join(rng.choice([*WORDS, "good", "bad"]) for _ in range(rng.randint(1, 30))) for _ in range(11)]
+    texts.append("an unseen zebra")  # unknown words
+    batched = model.classify_batch(texts, batch=3)  # sorted by length into 4 batches of padded texts
+    assert [r["text"] for r in batched] == texts
+    for text, got in zip(texts, batched):
+        alone = model.classify(text)
+        assert got["label"] == alone["label"] and got["tokens"] == alone["tokens"] == len(model.encode(text))
+        assert list(got["probs"]) == model.classes
+        assert list(got["probs"].values()) == pytest.approx(list(alone["probs"].values()), abs=1e-6)
+    assert len({r["tokens"] for r in batched}) > 3  # the lengths differed: padding was there to ignore
+    with pytest.raises(RnnTuiError, match="empty"):
+        model.classify_batch(["good", " "])
+
+
 def test_stdin_one_text_per_line(trained):
     out = subprocess.run([sys.executable, "-m", "rnn_tui", "classify", str(trained.path), "-", "--json"],
                          input="good music\n\nbad ending\n", capture_output=True, text=True, timeout=120)
@@ -123,3 +140,73 @@ def test_a_dataset_that_is_not_labeled_is_one_line(monkeypatch, capsys, tmp_path
     code, _, err = run_cli(monkeypatch, capsys, "train", "--task", "classify", "--data", data, "--runs-dir", tmp_path / "runs")
     assert code == 1 and err.count("\n") == 1 and said in err, err
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_progress_shows_accuracy_beside_the_best_baseline_not_perplexity(tmp_path):
+    """`rnn-tui train --task classify` as a user runs it (no --json): the validation lines, the
+    bar and the last line show accuracy and macro-F1 beside the best baseline, never perplexity
+    (a per-text loss has none); the numbers are the run's own records."""
+    import os
+    from pathlib import Path
+
+    from rnn_tui.runs.records import best_baseline
+
+    args = ["train", "--task", "classify", "--data", reviews(tmp_path), "--tokenizer", "word", "--test-size", "60",
+            "--hidden", "16", "--embed", "8", "--steps", "40", "--log-interval", "10", "--eval-interval", "20",
+            "--threads", "1", "--runs-dir", tmp_path / "runs", "--name", "p"]
+    env = {**os.environ, "COLUMNS": "250", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.run([sys.executable, "-m", "rnn_tui", *map(str, args)], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    records = RunDir.open(tmp_path / "runs" / "p").read_metrics()
+    start = next(r for r in records if r["event"] == "start")
+    vals = [r for r in records if r["event"] == "val"]
+    _, best = best_baseline(start["baselines"])
+    beside = f"(baseline {best:.1%})"
+    val_lines = [line for line in proc.stderr.splitlines() if "val loss" in line]
+    assert [line.split()[1] for line in val_lines] == [str(r["step"]) for r in vals] == ["20", "40"]
+    for line, r in zip(val_lines, vals):
+        assert f"accuracy {r['val_acc']:.1%} {beside}  macro-F1 {r['val_f1']:.3f}" in line
+    bar = next(line for line in proc.stderr.splitlines() if "tok/s" in line)
+    assert "step 40 · loss " in bar and f"val acc {vals[-1]['val_acc']:.1%} {beside} · F1 {vals[-1]['val_f1']:.3f}" in bar
+    assert "ppl" not in proc.stderr + proc.stdout and "bits/token" not in proc.stderr
+    assert proc.stdout.splitlines()[0] == (f"finished (budget reached) at step 40 · val loss {vals[-1]['val_loss']:.4f}"
+                                           f" · accuracy {vals[-1]['val_acc']:.1%} {beside}")
+
+
+@pytest.fixture(scope="module")
+def three_runs(tmp_path_factory):
+    """A classifier "c", a language model "lm" and a translator "mt", two steps each."""
+    from tests.conftest import small_config
+    from tests.test_train_seq2seq import pairs_file, s2s_config
+
+    root = tmp_path_factory.mktemp("three")
+    text = root / "t.txt"
+    text.write_text("hello world.\n" * 100, encoding="utf-8")
+    for name, cfg in (("c", classify_config(str(reviews(root, n=200)), steps=2)),
+                      ("lm", small_config(str(text), steps=2)),
+                      ("mt", s2s_config(str(pairs_file(root)), steps=2))):
+        train_run(RunDir.create(root / "runs", cfg, name=name))
+    return root / "runs"
+
+
+USE_CLASSIFY = "c is a classifier; use `rnn-tui classify c TEXT`"
+USE_LM = "lm is a language model; use `rnn-tui generate lm` or `rnn-tui score lm TEXT`"
+USE_TRANSLATE = "mt is a translation run (seq2seq); use `rnn-tui translate mt TEXT`"
+
+
+@pytest.mark.parametrize("args, line", [
+    (("generate", "c"), USE_CLASSIFY),
+    (("generate", "c", "--beam", "3"), USE_CLASSIFY),
+    (("score", "c", "a good film"), USE_CLASSIFY),
+    (("translate", "c", "a good film"), USE_CLASSIFY),
+    (("translate", "c", "--split", "test"), USE_CLASSIFY),
+    (("classify", "lm", "hello"), USE_LM),
+    (("classify", "lm", "--split", "test"), USE_LM),
+    (("classify", "mt", "I have 3 cats ."), USE_TRANSLATE),
+    (("translate", "lm", "hello"), USE_LM),
+    (("generate", "mt"), USE_TRANSLATE),
+])
+def test_a_run_of_another_task_is_one_line_naming_it_and_its_command(three_runs, monkeypatch, capsys, args, line):
+    code, out, err = run_cli(monkeypatch, capsys, *args, "--runs-dir", three_runs)
+    assert (code, out, err) == (1, "", f"rnn-tui: error: {line}\n")

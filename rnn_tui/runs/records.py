@@ -325,6 +325,13 @@ def checked_status(obj: dict[str, Any]) -> Status:
     return cast(Status, {k: v for k, v in obj.items() if k not in _STATUS or _STATUS[k](v)})
 
 
+def best_baseline(baselines: dict[str, Baseline]) -> tuple[str, float] | None:
+    """A classification run's best baseline by validation accuracy: (its key, the accuracy), or
+    None when no baseline has one (no validation split)."""
+    scores = [(name, acc) for name, b in baselines.items() if (acc := b.get("val_acc")) is not None]
+    return max(scores, key=lambda score: score[1]) if scores else None
+
+
 def superseded(record: MetricEvent | SampleEvent, start: StartEvent) -> bool:
     """Whether ``record``, written before ``start``, belongs to a history that start discarded:
     the trainer (re)started from an earlier step (its checkpoint, or 0 when it started over), so

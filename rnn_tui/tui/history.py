@@ -15,6 +15,7 @@ from rnn_tui.runs.records import (
     Status,
     TrainEvent,
     ValEvent,
+    best_baseline,
     superseded,
 )
 
@@ -100,8 +101,8 @@ class RunHistory:
         for event in self.events:  # the latest start's (a resume records them again)
             if event["event"] == "start":
                 baselines = event.get("baselines", {})
-        scores = [(BASELINES.get(name, name), acc) for name, b in baselines.items() if (acc := b.get("val_acc")) is not None]
-        return max(scores, key=lambda score: score[1]) if scores else None
+        best = best_baseline(baselines)
+        return (BASELINES.get(best[0], best[0]), best[1]) if best else None
 
     @property
     def last_bleu(self) -> ValEvent | None:

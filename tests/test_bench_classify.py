@@ -1,0 +1,36 @@
+"""bench/classify.py in its quick mode, so that it cannot rot: it runs, prints one row per model
+and its RESULT line, and its batched and one-by-one ways agree."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.test_train_classify import reviews
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_the_classify_bench_runs_quick(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "classify.py"), "--quick", "--data", str(reviews(tmp_path))],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("data reviews.tsv: 40 texts") and "random weights (seed 0)" in lines[0]
+    rows = [line.split() for line in lines[3:-1]]
+    assert [(row[0], row[1]) for row in rows] == [(c, p) for c in ("gru", "lstm") for p in ("last", "max", "attention")]
+    rates = []
+    for row in rows:
+        one, batched, speedup, diff = float(row[2].replace(",", "")), float(row[3].replace(",", "")), row[4], float(row[5])
+        assert one > 0 and batched > 0 and speedup.endswith("×")
+        assert abs(float(speedup[:-1]) - batched / one) < 0.05 + batched / one * 0.02  # the rates are printed rounded
+        assert diff < 1e-5  # a padded batch is packed: each text gets what it gets alone
+        rates.append((one, batched, float(speedup[:-1])))
+    result = re.fullmatch(r"RESULT batched_texts_per_s=(\d+) one_by_one_texts_per_s=(\d+) min_speedup=([\d.]+)", lines[-1])
+    assert result, lines[-1]
+    assert (float(result[2]), float(result[1])) == pytest.approx(rates[0][:2], abs=1)  # the GRU with last pooling
+    assert float(result[3]) == pytest.approx(min(r[2] for r in rates), abs=0.06)
