@@ -211,10 +211,14 @@ class LoadedClassifier:
     classes: list[str]
     meta: dict[str, Any]
 
-    def encode(self, text: str) -> list[int]:
+    def tokens(self, text: str) -> list[str]:
+        """The tokens the classifier reads: lowercased if the run was, cut to its max_tokens."""
         from rnn_tui.train.tasks import classifier_tokens
 
-        return self.vocab.encode(classifier_tokens(self.config.data, self.tokenizer, text))
+        return classifier_tokens(self.config.data, self.tokenizer, text)
+
+    def encode(self, text: str) -> list[int]:
+        return self.vocab.encode(self.tokens(text))
 
     def classify(self, text: str) -> dict[str, Any]:
         """{"text", "label", "probs": {class: p} (classes in their order), "tokens"}."""
