@@ -232,6 +232,15 @@ class LoadedClassifier:
         best = max(range(len(probs)), key=probs.__getitem__)
         return {"text": text, "label": self.classes[best], "probs": dict(zip(self.classes, probs)), "tokens": len(ids)}
 
+    def inspect(self, text: str, layer: int | None = None) -> dict[str, Any]:
+        """Every vector of every layer (or only ``layer``) at every token, the class probabilities
+        after each prefix, each token's change of the predicted class's log-odds, the tokens that
+        moved it most and the attention weights: what the Inspect tab shows, as one JSON-ready dict."""
+        from rnn_tui.inspect.export import classification_to_dict
+        from rnn_tui.inspect.trace import classification_trace
+
+        return classification_to_dict(classification_trace(self, text), layer=layer)
+
     def evaluate(self, split: str = "test") -> dict[str, Any]:
         """Accuracy, macro-F1, per-class precision/recall/F1, the confusion matrix (rows: true
         class) on the run's ``split`` — the same stratified split it trained on — and the
@@ -314,6 +323,15 @@ def load_translator(spec: str | Path, runs_dir: str | Path | None = None, tag: s
 
 
 __all__ = ["LoadedRun", "LoadedTranslator", "Sampling", "as_lm", "as_translator", "load_lm", "load_run", "load_translator"]
+
+
+def load_any(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "latest",
+             device: str = "cpu") -> LoadedRun | LoadedTranslator | LoadedClassifier:
+    """Whatever the run trained (its task read from its config.toml): load_run's language model
+    or translator, or a classifier."""
+    run = RunDir.open(spec, runs_root(runs_dir))
+    load = load_classifier if run.config().task == "classify" else load_run
+    return load(run.path, tag=tag, device=device)
 
 
 def load_classifier(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "latest",
