@@ -184,6 +184,13 @@ def _part(trace, vectors: Mapping[str, Any], **fields) -> TraceData:
         ranges=ranges, **fields)
 
 
+def _direction(vectors: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """One direction of a bidirectional stack's (T, H) vectors, keyed f"{layer}.{name}": prefix ""
+    the forward ones, "b" the backward ones (stored by position) flipped into their reading order."""
+    return {key[len(prefix):]: v.flip(0) if prefix else v for key, v in vectors.items()
+            if key.startswith(prefix) and key[len(prefix)].isdigit()}
+
+
 def _topk(itos: list[str], ids, probs) -> list[list[tuple[str, float]]]:
     return [[(itos[i], p) for i, p in zip(row_ids, row_probs)] for row_ids, row_probs in zip(ids.tolist(), probs.tolist())]
 
@@ -236,11 +243,10 @@ def translation_trace(loaded, text: str, target: str | None = None, topk: int = 
     for name, prefix, order in (("encoder →", "", forward), ("encoder ←", "b", forward[::-1])):
         if prefix == "b" and not trace.bidirectional:
             continue
-        vectors = {key[len(prefix):]: v.flip(0) if prefix else v for key, v in trace.encoder.items()
-                   if key.startswith(prefix) and key[len(prefix)].isdigit()}
         ids = [trace.src_ids[j] for j in order]
         parts[name] = _part(
-            trace, vectors, tokens=[src_tokens[j] for j in order], ids=ids, read=[src_itos[i] for i in ids],
+            trace, _direction(trace.encoder, prefix), tokens=[src_tokens[j] for j in order], ids=ids,
+            read=[src_itos[i] for i in ids],
             positions=order, unknown={k for k, i in enumerate(ids) if i == loaded.src_vocab.unk_id},
             state_before=_states(trace.encoder_state_before), topk=[[] for _ in order], next_logprob=[],
             part=name, notes=encoder_notes(order))
@@ -280,10 +286,8 @@ def classification_trace(loaded, text: str) -> ClassificationTrace:
     forward = list(range(T))
     directions = (("forward →", "", forward), ("backward ←", "b", forward[::-1])) if trace.bidirectional else (("", "", forward),)
     for name, prefix, order in directions:
-        part = {key[len(prefix):]: v.flip(0) if prefix else v for key, v in vectors.items()
-                if key.startswith(prefix) and key[len(prefix)].isdigit()}
         trace.parts[name] = _part(
-            model.rnn, part, tokens=[tokens[j] for j in order], ids=[ids[j] for j in order],
+            model.rnn, _direction(vectors, prefix), tokens=[tokens[j] for j in order], ids=[ids[j] for j in order],
             read=[itos[ids[j]] for j in order], positions=order,
             unknown={k for k, j in enumerate(order) if ids[j] == loaded.vocab.unk_id and tokens[j] != itos[ids[j]]},
             state_before=_states(state_before), topk=[[] for _ in order], next_logprob=[], part=name,
