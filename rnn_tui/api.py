@@ -211,10 +211,14 @@ class LoadedClassifier:
     classes: list[str]
     meta: dict[str, Any]
 
-    def encode(self, text: str) -> list[int]:
+    def tokens(self, text: str) -> list[str]:
+        """The tokens the classifier reads: lowercased if the run was, cut to its max_tokens."""
         from rnn_tui.train.tasks import classifier_tokens
 
-        return self.vocab.encode(classifier_tokens(self.config.data, self.tokenizer, text))
+        return classifier_tokens(self.config.data, self.tokenizer, text)
+
+    def encode(self, text: str) -> list[int]:
+        return self.vocab.encode(self.tokens(text))
 
     def classify(self, text: str) -> dict[str, Any]:
         """{"text", "label", "probs": {class: p} (classes in their order), "tokens"}."""
@@ -242,6 +246,15 @@ class LoadedClassifier:
                     results[i] = {"text": texts[i], "label": self.classes[best], "probs": dict(zip(self.classes, probs)),
                                   "tokens": length}
         return results
+
+    def inspect(self, text: str, layer: int | None = None) -> dict[str, Any]:
+        """Every vector of every layer (or only ``layer``) at every token, the class probabilities
+        after each prefix, each token's change of the predicted class's log-odds, the tokens that
+        moved it most and the attention weights: what the Inspect tab shows, as one JSON-ready dict."""
+        from rnn_tui.inspect.export import classification_to_dict
+        from rnn_tui.inspect.trace import classification_trace
+
+        return classification_to_dict(classification_trace(self, text), layer=layer)
 
     def evaluate(self, split: str = "test") -> dict[str, Any]:
         """Accuracy, macro-F1, per-class precision/recall/F1, the confusion matrix (rows: true
@@ -338,6 +351,15 @@ def load_translator(spec: str | Path, runs_dir: str | Path | None = None, tag: s
 
 
 __all__ = ["LoadedRun", "LoadedTranslator", "Sampling", "as_lm", "as_translator", "load_lm", "load_run", "load_translator"]
+
+
+def load_any(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "latest",
+             device: str = "cpu") -> LoadedRun | LoadedTranslator | LoadedClassifier:
+    """Whatever the run trained (its task read from its config.toml): load_run's language model
+    or translator, or a classifier."""
+    run = RunDir.open(spec, runs_root(runs_dir))
+    load = load_classifier if run.config().task == "classify" else load_run
+    return load(run.path, tag=tag, device=device)
 
 
 def load_classifier(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "latest",

@@ -271,12 +271,22 @@ def score(run_spec: str, text: str | None, path: str | None, checkpoint: str, ru
 def inspect(run_spec: str, text: str | None, path: str | None, target: str | None, layer: int | None, topk: int,
             checkpoint: str, runs_dir: str | None, as_json: bool) -> None:
     """Step through TEXT token by token: h, c, every gate, and the next-token top-k. For a
-    translation run TEXT is the source: the encoder (both ways), the decoder and the attention."""
-    from rnn_tui.api import LoadedRun, load_run
+    translation run TEXT is the source: the encoder (both ways), the decoder and the attention.
+    For a classifier: the class probabilities after each prefix, how much each token moved the
+    decision (log-odds), the tokens that moved it most and the attention weights."""
+    from rnn_tui.api import LoadedClassifier, LoadedRun, load_any
 
     text = _read_text_arg(text, path)
-    model = load_run(run_spec, runs_dir=runs_dir, tag=checkpoint)
-    if isinstance(model, LoadedRun):
+    model = load_any(run_spec, runs_dir=runs_dir, tag=checkpoint)
+    if isinstance(model, LoadedClassifier):
+        from click.core import ParameterSource
+
+        topk_given = click.get_current_context().get_parameter_source("topk") is not ParameterSource.DEFAULT
+        for flag, given in (("--target", target is not None), ("--topk", topk_given)):
+            if given:
+                raise RnnTuiError(f"{flag} is for language models and translators; {model.run.id} is a classifier")
+        result = model.inspect(text, layer=layer)
+    elif isinstance(model, LoadedRun):
         if target is not None:
             raise RnnTuiError(f"--target is for translation runs; {model.run.id} is a language model")
         result = model.inspect(text, layer=layer, topk=topk)

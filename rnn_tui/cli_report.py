@@ -208,6 +208,9 @@ def print_inspect(result: dict[str, Any]) -> None:
     if result.get("task") == "seq2seq":
         _print_translation_trace(result)
         return
+    if result.get("task") == "classify":
+        _print_classification_trace(result)
+        return
     _print_cell(result)
     for step in result["steps"]:
         nxt = f"  next {step['next_token']!r} logp {step['next_logprob']:.2f}" if "next_token" in step else ""
@@ -277,6 +280,30 @@ def print_classification(result: dict[str, Any]) -> None:
     for name, p in sorted(result["probs"].items(), key=lambda item: -item[1]):
         bar = "█" * round(p * BAR)
         console.print(Text.assemble(f"  {name:<{width}} ", (bar, prob_style(p)), f"{' ' * (BAR - len(bar))} {p:6.1%}"))
+
+
+def _print_classification_trace(result: dict[str, Any]) -> None:
+    """A classifier's trace: per token, the predicted class's probability after that prefix (the
+    prefix classified alone) and how much the token moved its log-odds; the tokens that moved
+    them most. Every layer's vectors are in --json."""
+    label = result["label"]
+    direction = "bidirectional · " if result["bidirectional"] else ""
+    _print_cell(result, f" · {direction}pooling {result['pooling']}")
+    print_classification({"label": label, "probs": result["probs"], "tokens": len(result["tokens"])})
+    if result["unknown"]:
+        console.print(Text(f"not in the vocabulary (read as <unk>): {', '.join(result['unknown'])}", style="dim"))
+    console.print(Text("how the decision moved: each row classifies the text up to that token alone", style="dim"))
+    table = Table()
+    for column in ("t", "token", f"p({label})", "", "Δ log-odds", *(("α",) if result["attention"] else ())):
+        table.add_column(Text(column), justify="left" if column in ("token", "") else "right")
+    for step in result["steps"]:
+        p = step["probs"][label]
+        attention = (f"{step['attention']:.3f}",) if result["attention"] else ()
+        table.add_row(str(step["t"]), Text(repr(step["token"])), f"{p:.3f}", Text("█" * round(p * 10), prob_style(p)),
+                      f"{step['delta']:+.2f}", *attention)
+    console.print(table)
+    movers = "  ".join(f"{m['token']!r} {m['delta']:+.2f}" for m in result["movers"])
+    console.print(Text(f"moved the log-odds of {label} most: {movers}"))
 
 
 def print_class_scores(result: dict[str, Any]) -> None:

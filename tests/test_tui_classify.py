@@ -122,7 +122,7 @@ async def test_the_app_classifies_on_key_7_and_the_other_tabs_name_a_classifier(
         assert SECOND_PLOT[train.second] == "val_acc" and app.query_one("#second-plot").title == "val acc"
         assert app.query_one("#loss-plot").title == "loss (nats/text)"
 
-        # Generate, Translate and Inspect say in one line what the run is and where to go
+        # Generate and Translate say in one line what the run is and where to go; Inspect traces it
         where = "cls is a classifier: use the Classify tab (7)"
         assert text_of(app, "#gen-run") == where
         await pilot.press("escape", "4", "ctrl+g")
@@ -130,5 +130,5 @@ async def test_the_app_classifies_on_key_7_and_the_other_tabs_name_a_classifier(
         assert app.query_one(GeneratePane).generated == ""
         assert text_of(app, "#tr-run").startswith(where) and app.query_one(TranslatePane).translator is False
         inspect = app.query_one(InspectPane)
-        assert await wait_for(pilot, lambda: text_of(app, "#ins-message").startswith(where.split(":")[0]))
-        assert "use the Classify tab (7)" in text_of(app, "#ins-message") and inspect.data is None
+        assert await wait_for(pilot, lambda: inspect.decision is not None, seconds=20)
+        assert text_of(app, "#ins-message") == "" and inspect.decision.classes == ["neg", "pos"]

@@ -1,4 +1,5 @@
-"""A trace as one JSON-ready dict: what `rnn-tui inspect --json` prints and the API returns.
+"""A trace as one JSON-ready dict: what `rnn-tui inspect --json` prints and the API returns
+(language models, translators, classifiers).
 
 Built from the same TraceData the Inspect tab shows (trace.py). Per step and layer: ``h``,
 ``c`` (LSTM), every gate and pre-activation by name, rounded to ``digits`` decimals.
@@ -10,7 +11,7 @@ from typing import Any
 
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.inspect.equations import CELL_TEXT
-from rnn_tui.inspect.trace import TraceData, TranslationTrace
+from rnn_tui.inspect.trace import ClassificationTrace, TraceData, TranslationTrace
 
 
 def _layer_range(layers: int, layer: int | None) -> range:
@@ -85,3 +86,39 @@ def translation_to_dict(trace: TranslationTrace, layer: int | None = None, digit
                     for t, token in enumerate(decoder.read)],
         "attention": None if trace.attention is None else [[round(w, digits) for w in row] for row in trace.attention],
     }
+
+
+def classification_to_dict(trace: ClassificationTrace, layer: int | None = None, digits: int = 5) -> dict[str, Any]:
+    """A classifier's trace: the predicted class and its probabilities, per step the token read,
+    the class probabilities after that prefix (classified alone: see ClassificationTrace), the
+    predicted class's log-odds and their change at this token, the attention weight (attention
+    pooling), every vector of every layer (``backward``: the ← direction's at this position, when
+    bidirectional); the tokens that moved the decision most; the attention weights or None."""
+    parts = list(trace.parts.values())
+    forward, backward = parts[0], parts[1] if len(parts) > 1 else None
+    layers = _layer_range(forward.layers, layer)
+    reading = {j: k for k, j in enumerate(backward.positions)} if backward is not None else {}
+
+    def step(t: int) -> dict[str, Any]:
+        out = {"t": t, "token": forward.read[t], "probs": _probs(trace, t, digits),
+               "log_odds": round(trace.log_odds[t], digits), "delta": round(trace.delta[t], digits),
+               "layers": _layers(forward, t, layers, digits)}
+        if trace.attention is not None:
+            out["attention"] = round(trace.attention[t], digits)
+        if backward is not None:
+            out["backward"] = _layers(backward, reading[t], layers, digits)
+        return out
+
+    return {
+        "task": "classify", **_model(forward), **_cell(forward), "pooling": trace.pooling,
+        "bidirectional": trace.bidirectional, "text": trace.text, "tokens": list(forward.read), "ids": list(forward.ids),
+        "unknown": [forward.tokens[t] for t in sorted(forward.unknown)], "classes": list(trace.classes),
+        "label": trace.predicted, "probs": _probs(trace, trace.length - 1, digits),
+        "steps": [step(t) for t in range(trace.length)],
+        "movers": [{"t": t, "token": forward.read[t], "delta": round(trace.delta[t], digits)} for t in trace.movers()],
+        "attention": None if trace.attention is None else [round(a, digits) for a in trace.attention],
+    }
+
+
+def _probs(trace: ClassificationTrace, t: int, digits: int) -> dict[str, float]:
+    return {name: round(p, digits) for name, p in zip(trace.classes, trace.probs[t])}

@@ -2,14 +2,17 @@
 
 A language model gives one TraceData; a translator gives one per part: the encoder → , the
 encoder ← (when bidirectional, in its own reading order: the sentence reversed) and the
-decoder. Each holds, per (layer, vector), the (T, H) rows by time and the (H, T) rows by unit as
-Python lists, the colour range of each vector, the state before the first step, the next-token
-top-k, and what to say where a part predicts nothing. Built once from a model's trace (tensors
+decoder; a classifier one per direction (forward →, and backward ← in its reading order when
+bidirectional), with how its decision moved as each token was read (ClassificationTrace).
+Each holds, per (layer, vector), the (T, H) rows by time and the (H, T) rows by unit as Python
+lists, the colour range of each vector, the state before the first step, the next-token top-k,
+and what to say where a part predicts nothing. Built once from a model's trace (tensors
 in, lists out; this module never imports torch itself); everything after that is list lookups.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +24,10 @@ from rnn_tui.inspect.equations import unit_equation
 TOPK = 5
 SEQ2SEQ_SEPARATOR = " => "
 """In the text of a translation run: ``source => target`` forces the target (else greedy)."""
+LOG_ODDS_FLOOR = 1e-30
+"""log_odds: the least probability either side counts as (a class the model is sure of stays finite)."""
+MAX_CLASSES_SHOWN = 5
+"""A classifier step's note lists the likeliest classes after that prefix, this many at most (the predicted one always)."""
 DEFAULT_RANGES = {"diverging": (-1.0, 1.0), "sequential": (0.0, 1.0)}
 """A kind's natural colour range, widened to hold the data: σ gates in [0, 1], the rest around 0."""
 
@@ -69,6 +76,57 @@ class TranslationTrace:
     attention_kind: str  # none / additive / dot / general
     bidirectional: bool
     attention: list[list[float]] | None  # rows: decoder steps, columns: source tokens; None without attention
+
+
+@dataclass
+class ClassificationTrace:
+    """One text through a classifier: its states per direction, and its decision after each prefix.
+
+    ``probs[t]`` is p(class | tokens[0..t]) with that prefix classified alone, as the model would
+    classify a text that stopped there (models.classifier.Classifier.prefix_probs). For a
+    unidirectional model with ``last`` pooling that is the decision read off the state at t inside
+    the whole text; with mean / max / attention pooling the pool covers the prefix only (attention
+    renormalised over it); for a bidirectional model the ← direction reads each prefix from its own
+    end, so those are not the ← states inside the whole text. The last row is the whole text's
+    classification either way.
+
+    The log-odds are those of the whole text's predicted class c: log p(c) / (1 − p(c)), with
+    1 − p(c) the sum of the other classes (so for two classes the usual logit). ``delta[t]`` is how
+    much token t moved them: log_odds[t] − log_odds[t − 1], and before the first token the
+    log-odds of chance, p(c) = 1/C."""
+
+    parts: dict[str, TraceData]  # {"": ...}, or {"forward →": ..., "backward ←": ... (reading order)} when bidirectional
+    text: str
+    tokens: list[str]  # as the classifier reads them (lowercased if the run was, cut to its max_tokens), length T
+    classes: list[str]
+    pooling: str
+    bidirectional: bool
+    probs: list[list[float]]  # per position t: p(class | tokens[0..t]), in the order of ``classes``
+    label: int  # the whole text's predicted class (the argmax of probs[-1])
+    log_odds: list[float]  # per t: the predicted class's log-odds after tokens[0..t]
+    delta: list[float]  # per t: log_odds[t] − log_odds[t − 1] (t = 0: minus chance's log-odds)
+    attention: list[float] | None  # α over the whole text's positions (attention pooling; they sum to 1), else None
+
+    @property
+    def length(self) -> int:
+        return len(self.tokens)
+
+    @property
+    def predicted(self) -> str:
+        return self.classes[self.label]
+
+    def movers(self, upto: int | None = None, k: int = 3) -> list[int]:
+        """The positions (≤ ``upto``, default all) whose tokens moved the predicted class's
+        log-odds most, largest |Δ| first."""
+        seen = range(self.length if upto is None else min(upto, self.length - 1) + 1)
+        return sorted(seen, key=lambda t: (-abs(self.delta[t]), t))[:k]
+
+
+def log_odds(probs: Sequence[float], c: int) -> float:
+    """log p(c) / (1 − p(c)), the complement summed over the other classes (exact where p(c)
+    rounds to 1), each side at least LOG_ODDS_FLOOR so a certain class stays finite."""
+    rest = sum(p for k, p in enumerate(probs) if k != c)
+    return math.log(max(probs[c], LOG_ODDS_FLOOR)) - math.log(max(rest, LOG_ODDS_FLOOR))
 
 
 def state_before_step(by_time: Mapping[str, Sequence], layer: int, t: int, initial: Sequence) -> tuple:
@@ -126,6 +184,13 @@ def _part(trace, vectors: Mapping[str, Any], **fields) -> TraceData:
         ranges=ranges, **fields)
 
 
+def _direction(vectors: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """One direction of a bidirectional stack's (T, H) vectors, keyed f"{layer}.{name}": prefix ""
+    the forward ones, "b" the backward ones (stored by position) flipped into their reading order."""
+    return {key[len(prefix):]: v.flip(0) if prefix else v for key, v in vectors.items()
+            if key.startswith(prefix) and key[len(prefix)].isdigit()}
+
+
 def _topk(itos: list[str], ids, probs) -> list[list[tuple[str, float]]]:
     return [[(itos[i], p) for i, p in zip(row_ids, row_probs)] for row_ids, row_probs in zip(ids.tolist(), probs.tolist())]
 
@@ -178,11 +243,10 @@ def translation_trace(loaded, text: str, target: str | None = None, topk: int = 
     for name, prefix, order in (("encoder →", "", forward), ("encoder ←", "b", forward[::-1])):
         if prefix == "b" and not trace.bidirectional:
             continue
-        vectors = {key[len(prefix):]: v.flip(0) if prefix else v for key, v in trace.encoder.items()
-                   if key.startswith(prefix) and key[len(prefix)].isdigit()}
         ids = [trace.src_ids[j] for j in order]
         parts[name] = _part(
-            trace, vectors, tokens=[src_tokens[j] for j in order], ids=ids, read=[src_itos[i] for i in ids],
+            trace, _direction(trace.encoder, prefix), tokens=[src_tokens[j] for j in order], ids=ids,
+            read=[src_itos[i] for i in ids],
             positions=order, unknown={k for k, i in enumerate(ids) if i == loaded.src_vocab.unk_id},
             state_before=_states(trace.encoder_state_before), topk=[[] for _ in order], next_logprob=[],
             part=name, notes=encoder_notes(order))
@@ -196,3 +260,52 @@ def translation_trace(loaded, text: str, target: str | None = None, topk: int = 
         parts=parts, source=text, target=target, source_tokens=src_tokens, outputs=outputs,
         translation=loaded.detokenize(trace.tgt_ids[:-1] if ended else trace.tgt_ids),
         attention_kind=trace.attention_kind, bidirectional=trace.bidirectional, attention=attention)
+
+
+def classification_trace(loaded, text: str) -> ClassificationTrace:
+    """Trace ``text`` through a LoadedClassifier: every vector of every layer at every token (both
+    directions when bidirectional), the class probabilities after each prefix, the log-odds of
+    the predicted class and each token's change of them, and the attention weights (attention
+    pooling). See ClassificationTrace for what a prefix's probabilities are."""
+    model = loaded.model
+    tokens = loaded.tokens(text)
+    if not tokens:
+        raise RnnTuiError("the text has no tokens to inspect")
+    ids = loaded.vocab.encode(tokens)
+    itos, T, C = loaded.vocab.itos, len(ids), len(loaded.classes)
+    probs = model.prefix_probs(ids).tolist()
+    label = max(range(C), key=probs[-1].__getitem__)
+    odds = [log_odds(row, label) for row in probs]
+    chance = -math.log(C - 1)  # log (1/C) / (1 − 1/C)
+    delta = [b - a for a, b in zip([chance, *odds], odds)]
+    attention = model.pool_weights(ids).tolist() if model.pooling == "attention" else None
+    vectors, state_before = model.trace(ids)
+    trace = ClassificationTrace(
+        parts={}, text=text, tokens=tokens, classes=list(loaded.classes), pooling=model.pooling,
+        bidirectional=model.rnn_b is not None, probs=probs, label=label, log_odds=odds, delta=delta, attention=attention)
+    forward = list(range(T))
+    directions = (("forward →", "", forward), ("backward ←", "b", forward[::-1])) if trace.bidirectional else (("", "", forward),)
+    for name, prefix, order in directions:
+        trace.parts[name] = _part(
+            model.rnn, _direction(vectors, prefix), tokens=[tokens[j] for j in order], ids=[ids[j] for j in order],
+            read=[itos[ids[j]] for j in order], positions=order,
+            unknown={k for k, j in enumerate(order) if ids[j] == loaded.vocab.unk_id and tokens[j] != itos[ids[j]]},
+            state_before=_states(state_before), topk=[[] for _ in order], next_logprob=[], part=name,
+            notes=[decision_note(trace, j) for j in order])
+    return trace
+
+
+def decision_note(trace: ClassificationTrace, t: int) -> str:
+    """What the classifier made of tokens[0..t]: the likeliest classes with bars, the predicted
+    class's log-odds and this token's change of them, its attention weight."""
+    probs = trace.probs[t]
+    shown_classes = sorted(range(len(probs)), key=lambda c: -probs[c])[:MAX_CLASSES_SHOWN]
+    if trace.label not in shown_classes:
+        shown_classes[-1] = trace.label
+    width = max(len(trace.classes[c]) for c in shown_classes)
+    lines = [f"after {shown(trace.tokens[t])}, token {t + 1} of {trace.length} (the prefix classified alone):"]
+    lines += [f" {trace.classes[c]:<{width}} {probs[c]:6.3f} {'█' * round(probs[c] * 10)}" for c in shown_classes]
+    lines.append(f"log-odds of {trace.predicted}: {trace.log_odds[t]:+.2f} (Δ {trace.delta[t]:+.2f} at this token)")
+    if trace.attention is not None:
+        lines.append(f"attention weight α = {trace.attention[t]:.3f} (in the whole text)")
+    return "\n".join(lines)

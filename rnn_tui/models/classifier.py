@@ -19,6 +19,7 @@ in a batch. Ways to run, all on the same weights:
     forward       a padded batch -> logits (training, evaluation)
     pool_weights  one text -> α (attention pooling)
     prefix_probs  one text -> the class probabilities after each prefix (inspection)
+    trace         one text -> every gate and state of every layer at every step, both directions (inspection)
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ import torch.nn.functional as F
 
 from rnn_tui.config import POOLINGS, ModelConfig
 from rnn_tui.errors import RnnTuiError
+from rnn_tui.models.cells import State
 from rnn_tui.models.evaluating import evaluating
 from rnn_tui.models.init import init_weights
-from rnn_tui.models.recurrent import Recurrent, run_packed, run_packed_reversed
+from rnn_tui.models.recurrent import Recurrent, layer_states, run_packed, run_packed_reversed, trace_vectors
 
 PREFIX_CHUNK = 2**22  # prefix_probs: at most this many floats of pooled states per batch of prefixes
 
@@ -154,6 +156,21 @@ class Classifier(nn.Module):
                     logits = self(x[None, :longest].expand(n, -1), ls)
                 probs.append(torch.softmax(logits.float(), dim=-1))
         return torch.cat(probs).cpu()
+
+    def trace(self, idx: list[int] | torch.Tensor) -> tuple[dict[str, torch.Tensor], list[State]]:
+        """One text's ids (T,) through the step functions (Recurrent.trace, the same weights):
+        f"{layer}.{name}" -> (T, H) for →, and f"b{layer}.{name}" for ← stored by position (row j:
+        after reading x_T..x_j, as Seq2SeqTrace.encoder), float32 on the cpu; and per layer the
+        state both directions start from."""
+        x = self._one(idx)
+        with evaluating(self):
+            e = self._input(x)
+            state0 = self.rnn.init_state(1, x.device)
+            vectors = trace_vectors(self.rnn.trace(e, state0)[0])
+            if self.rnn_b is not None:
+                backward = trace_vectors(self.rnn_b.trace(e.flip(0), state0)[0], "b")
+                vectors.update({key: v.flip(0) for key, v in backward.items()})
+        return vectors, layer_states(state0)
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())

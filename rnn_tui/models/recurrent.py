@@ -46,6 +46,12 @@ def layer_states(state: State) -> list[State]:
     return [tuple(s[k, 0].float().cpu() for s in state) for k in range(state[0].size(0))]
 
 
+def trace_vectors(parts: list[list[dict[str, torch.Tensor]]], prefix: str = "") -> dict[str, torch.Tensor]:
+    """Recurrent.trace's parts[layer][t][name] (H,) -> {f"{prefix}{layer}.{name}": (T, H)} float32 on the cpu."""
+    return {f"{prefix}{k}.{name}": torch.stack([p[name] for p in layer]).float().cpu()
+            for k, layer in enumerate(parts) for name in layer[0]}
+
+
 class PeepholeLSTM(nn.Module):
     """A stacked peephole LSTM with nn.LSTM's interface (batch_first, packed input too) and
     parameter names, plus ``weight_peep_l{k}`` (3, H): the diagonal peepholes p_i, p_f, p_o."""

@@ -50,7 +50,7 @@ from rnn_tui.data.vocab import Vocab
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.models.cells import State
 from rnn_tui.models.init import init_weights
-from rnn_tui.models.recurrent import Recurrent, layer_states, run_packed, run_packed_reversed
+from rnn_tui.models.recurrent import Recurrent, layer_states, run_packed, run_packed_reversed, trace_vectors
 
 PAD, UNK, BOS, EOS = Vocab.pad_id, Vocab.unk_id, Vocab.bos_id, Vocab.eos_id
 NEVER_GENERATED = (PAD, UNK, BOS)  # a decoder never emits these (greedy, beam search, trace)
@@ -111,12 +111,6 @@ class Seq2SeqTrace:
     logprobs: torch.Tensor  # (T,) log p(tgt_ids[t])
     decoder_state_before: list[State] = field(default_factory=list)  # per layer, s_0 (each (H,))
     encoder_state_before: list[State] = field(default_factory=list)  # per layer, where both directions start (each (H,))
-
-
-def _vectors(parts: list[list[dict[str, torch.Tensor]]], prefix: str = "") -> dict[str, torch.Tensor]:
-    """Recurrent.trace's parts[layer][t][name] (H,) -> {f"{prefix}{layer}.{name}": (T, H)}."""
-    return {f"{prefix}{k}.{name}": torch.stack([p[name] for p in layer]).float().cpu()
-            for k, layer in enumerate(parts) for name in layer[0]}
 
 
 class Seq2Seq(nn.Module):
@@ -298,9 +292,9 @@ class Seq2Seq(nn.Module):
             enc = self.encode(src, torch.tensor([len(src_ids)], device=device))
             x = self.src_embed(src[0])  # (S, E)
             state0 = self.encoder.init_state(1, device)  # zeros, for both directions (as encode starts)
-            encoder = _vectors(self.encoder.trace(x, state0)[0])
+            encoder = trace_vectors(self.encoder.trace(x, state0)[0])
             if self.encoder_b is not None:  # read reversed, stored by source position
-                encoder.update({k: v.flip(0) for k, v in _vectors(self.encoder_b.trace(x.flip(0), state0)[0], "b").items()})
+                encoder.update({k: v.flip(0) for k, v in trace_vectors(self.encoder_b.trace(x.flip(0), state0)[0], "b").items()})
 
             forced = None
             if tgt_ids is not None:
@@ -332,7 +326,7 @@ class Seq2Seq(nn.Module):
                 y = nxt
                 if forced is None and nxt == EOS:
                     break
-            decoder = _vectors([[p[k][0] for p in step_parts] for k in range(self.cfg.layers)])
+            decoder = trace_vectors([[p[k][0] for p in step_parts] for k in range(self.cfg.layers)])
             return Seq2SeqTrace(
                 src_ids=src_ids, tgt_ids=outputs, inputs=inputs, cell=self.cfg.cell, layers=self.cfg.layers,
                 hidden=self.cfg.hidden, attention_kind=self.attention, bidirectional=self.encoder_b is not None,

@@ -26,13 +26,10 @@ Key = tuple[str, "int | None"]  # (run path, checkpoint step)
 
 
 def _load_run(path: str) -> Loaded:
-    """A classifier (its task read from the run's config.toml) or what load_run gives."""
-    from pathlib import Path
+    """A language model, translator or classifier, whatever the run trained."""
+    from rnn_tui.api import load_any  # imports torch (~1.6 s): only ever in a worker thread
 
-    from rnn_tui.api import load_classifier, load_run  # imports torch (~1.6 s): only ever in a worker thread
-    from rnn_tui.runs.rundir import RunDir
-
-    return load_classifier(path) if RunDir(Path(path)).config().task == "classify" else load_run(path)
+    return load_any(path)
 
 
 def unless_classifier(loaded: Loaded) -> LoadedRun | LoadedTranslator:

@@ -5,7 +5,9 @@ Loading a checkpoint and tracing a text happen in a thread worker that calls the
 those (docs/architecture.md). A TraceData keeps, per (layer, vector), the (T, H) matrix by time
 and its (H, T) transpose by unit, so moving the cursor only picks rows out of lists: the ▼ of
 the time × unit heatmap, the per-layer strip of the current token, the next-token top-k and the
-selected unit's equations with its numbers. This module holds the widgets, keys and drawing.
+selected unit's equations with its numbers. A classifier adds, under the strip, how its decision
+moved token by token (widgets/decision_row.py) and, beside the map, the class probabilities
+after the prefix at the cursor. This module holds the widgets, keys and drawing.
 """
 
 from __future__ import annotations
@@ -25,11 +27,21 @@ from textual.widgets import Input, Static
 
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.inspect.equations import CELL_TEXT, equation_rows
-from rnn_tui.inspect.trace import SEQ2SEQ_SEPARATOR, TraceData, equation_lines, lm_trace, shown, translation_trace
+from rnn_tui.inspect.trace import (
+    SEQ2SEQ_SEPARATOR,
+    ClassificationTrace,
+    TraceData,
+    classification_trace,
+    equation_lines,
+    lm_trace,
+    shown,
+    translation_trace,
+)
 from rnn_tui.inspect.units import SORTS, unit_order
 from rnn_tui.tui.history import RunHistory
 from rnn_tui.tui.jobs import Jobs
-from rnn_tui.tui.model_cache import ModelCache, unless_classifier
+from rnn_tui.tui.model_cache import ModelCache
+from rnn_tui.tui.widgets.decision_row import DecisionRow
 from rnn_tui.tui.widgets.heatmap import HeatLegend, Heatmap
 from rnn_tui.tui.widgets.token_strip import TokenStrip
 
@@ -82,12 +94,14 @@ class InspectPane(Jobs, can_focus=True):
         Binding("o", "cycle_sort", "Sort units", id="inspect.sort"),
         Binding("slash", "search", "Find unit", id="inspect.search"),
         Binding("e", "next_part", "Encoder/decoder", id="inspect.part"),
+        Binding("e", "next_direction", "Direction", id="inspect.direction"),
     ]
 
     @dataclass
     class TraceReady(Message):
         job: int
         data: dict[str, TraceData]  # part -> trace: {"": ...} for a language model
+        decision: ClassificationTrace | None = None  # a classifier's decision after each prefix
 
     def __init__(self, default_text: str | None = None, models: ModelCache | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -96,7 +110,8 @@ class InspectPane(Jobs, can_focus=True):
         self.path: str | None = None
         self.step: int | None = None
         self.data: TraceData | None = None
-        self.parts: dict[str, TraceData] = {}  # a translator's encoder / decoder traces
+        self.parts: dict[str, TraceData] = {}  # a translator's encoder / decoder traces, a classifier's directions
+        self.decision: ClassificationTrace | None = None  # a classifier's: how the decision moved
         self.part = ""
         self._layers_height = 0
         self._lines: dict[str, int] = {}  # lines last shown per auto-height Static
@@ -113,7 +128,9 @@ class InspectPane(Jobs, can_focus=True):
             hint = f"text to inspect (\\n for a newline; a translator: source, or source{SEQ2SEQ_SEPARATOR}target)"
             yield Input(self.default_text, placeholder=hint, id="ins-text", compact=True)
             yield Input(placeholder="/ unit #", id="ins-search", compact=True, restrict=r"[0-9]*", max_length=6)
-        yield TokenStrip(id="ins-tokens")
+        strip = TokenStrip(id="ins-tokens")
+        yield strip
+        yield DecisionRow(strip, id="ins-decision")
         yield Static("No run: train one in Train, or open one in Runs.", id="ins-header", markup=False)
         yield Static("", id="ins-message", markup=False)
         with Horizontal(id="ins-body"):
@@ -145,7 +162,8 @@ class InspectPane(Jobs, can_focus=True):
         self.path, self.step = path, step
         if path is None:
             self.next_job()
-            self.data = None
+            self.data = self.decision = None
+            self.query_one(DecisionRow).set_trace(None)
             self.show_message("")
             self.query_one("#ins-header", Static).update("No run: train one in Train, or open one in Runs.")
             return
@@ -162,16 +180,23 @@ class InspectPane(Jobs, can_focus=True):
     def _compute(self, job: int, path: str, step: int | None, text: str) -> None:
         from textual.worker import get_current_worker
 
-        from rnn_tui.api import LoadedTranslator
+        from rnn_tui.api import LoadedClassifier, LoadedTranslator
 
         worker = get_current_worker()
         with self.reporting(job, "inspection"):
-            loaded = unless_classifier(self.models.get(path, step))  # Inspect does not trace classifiers yet
+            loaded = self.models.get(path, step)
             if not text:
                 raise RnnTuiError("type some text to inspect")
-            data = translation_trace(loaded, text).parts if isinstance(loaded, LoadedTranslator) else {"": lm_trace(loaded, text)}
+            decision = None
+            if isinstance(loaded, LoadedClassifier):
+                decision = classification_trace(loaded, text)
+                data = decision.parts
+            elif isinstance(loaded, LoadedTranslator):
+                data = translation_trace(loaded, text).parts
+            else:
+                data = {"": lm_trace(loaded, text)}
             if not worker.is_cancelled:
-                self.post_message(self.TraceReady(job, data))
+                self.post_message(self.TraceReady(job, data, decision))
 
     def show_failure(self, line: str) -> None:
         self.show_message(line)
@@ -181,10 +206,10 @@ class InspectPane(Jobs, can_focus=True):
         if not self.is_current(message.job):
             return
         self.show_message("")
-        self.parts = message.data
+        self.parts, self.decision = message.data, message.decision
         if self.part not in self.parts:
             self.part = next(iter(self.parts))
-        self.refresh_bindings()  # "e" (encoder/decoder) shows for a translation run only
+        self.refresh_bindings()  # "e" (encoder/decoder, or direction) shows for a run with parts only
         self.set_trace(self.parts[self.part])
 
     def show_message(self, text: str) -> None:
@@ -207,6 +232,7 @@ class InspectPane(Jobs, can_focus=True):
         self._show_matrix()
         strip = self.query_one(TokenStrip)
         strip.set_tokens(data.tokens, cursor=t)  # posts CursorMoved -> the per-step parts
+        self.query_one(DecisionRow).set_trace(self.decision, data.positions, cursor=t)
         self._show_step()
 
     @on(Input.Changed, "#ins-text")
@@ -332,6 +358,7 @@ class InspectPane(Jobs, can_focus=True):
         if SORTS[self.sort] == "|activation|" and self._reorder():
             self._show_matrix()
         self.query_one("#ins-time", Heatmap).cursor_col = self.t
+        self.query_one(DecisionRow).set_cursor(self.t)
         self._show_layers()
         self._show_header()
         self._show_topk()
@@ -371,7 +398,8 @@ class InspectPane(Jobs, can_focus=True):
         t = self.t
         out = Text()
         if not data.topk[t]:
-            out.append(data.notes[t] if t < len(data.notes) else "no prediction at this step", style="dim")
+            note = data.notes[t] if t < len(data.notes) else "no prediction at this step"
+            out.append(note, style="" if self.decision is not None else "dim")  # a classifier's: its decision
             self._update_sized("#ins-topk", out)
             return
         out.append(f"next after {shown(data.tokens[t])}\n", style="bold")
@@ -443,13 +471,18 @@ class InspectPane(Jobs, can_focus=True):
         self.notify(f"units sorted by {SORTS[self.sort]}" if self.sort else "units in their own order", timeout=2)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Encoder/decoder only for a translation run (a hidden key otherwise)."""
-        if action == "next_part":
-            return len(self.parts) > 1
+        """Encoder/decoder only for a translation run, direction only for a bidirectional
+        classifier (a hidden key otherwise)."""
+        if action in ("next_part", "next_direction"):
+            return len(self.parts) > 1 and (self.decision is None) == (action == "next_part")
         return True
 
+    def action_next_direction(self) -> None:
+        self.action_next_part()
+
     def action_next_part(self) -> None:
-        """A translation run: encoder → (← when bidirectional) → decoder → …"""
+        """A translation run: encoder → (← when bidirectional) → decoder → …; a bidirectional
+        classifier: forward → ↔ backward ←."""
         if len(self.parts) < 2:
             return
         names = list(self.parts)
