@@ -31,19 +31,10 @@ SECTIONS = ("data",)
 SKIP = ("spec",)  # the dataset is chosen above the fields
 
 
-def fits(task: str, source: specs.Source) -> bool:
-    """Whether ``task`` trains on ``source`` (spec.check_task)."""
-    try:
-        specs.check_task(task, source)
-    except RnnTuiError:
-        return False
-    return True
-
-
 def builtin_options(task: str, builtins: list[specs.Source]) -> list[tuple[Text, str]]:
-    """The built-ins as a Select's options: those ``task`` trains on first, then the others
-    dimmed, with their kind (choosing one switches the task to its kind's)."""
-    fit = [b for b in builtins if fits(task, b)]
+    """The built-ins as a Select's options: those of the kind ``task`` trains on first, then the
+    others dimmed, with their kind (choosing one switches the task to its kind's)."""
+    fit = [b for b in builtins if KIND_TASK.get(b.kind) == task]
     other = [b for b in builtins if b not in fit]
     return ([(Text(b.name.removeprefix(specs.BUILTIN_PREFIX)), b.spec) for b in fit]
             + [(Text(f"{b.name.removeprefix(specs.BUILTIN_PREFIX)} · {b.kind}", style="dim"), b.spec) for b in other])
@@ -88,7 +79,7 @@ class DataPane(Widget):
         super().__init__(**kwargs)
         self.data = data
         self.chosen_task = task
-        self.builtins = [b for b in builtins if any(fits(t, b) for t in TASK.setting.choices)]  # a series: none
+        self.builtins = [b for b in builtins if b.kind in KIND_TASK]  # a series: no task trains on one
         self.followed: str | None = None  # the dataset last previewed (another one: the task follows its kind)
         self.requested: tuple[DataConfig, str] | None = None  # the last preview asked for, or shown
         first, rest = config_fields(Config(task=task), SECTIONS, skip=SKIP)
