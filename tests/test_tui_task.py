@@ -119,6 +119,7 @@ async def test_a_labels_dataset_sets_classify_and_lm_on_it_says_why_and_starts_n
         assert await wait_for(pilot, lambda: task.value == "classify", seconds=30)  # the file's kind chose it
         assert app.config.task == "classify" and app.query_one(TrainPane).chosen_task == "classify"
         assert await wait_for(pilot, lambda: bool(app.query("#set-model-pooling")))
+        assert "600 texts · 2 classes" in text_of(app, "#data-preview")
 
         await pilot.press("1")
         await choose(pilot, app, "#d-task", "lm")
@@ -127,6 +128,7 @@ async def test_a_labels_dataset_sets_classify_and_lm_on_it_says_why_and_starts_n
         error = app.query_one("#data-error")
         assert await wait_for(pilot, lambda: str(error.render()) == str(refused.value), seconds=30)
         assert "a language model (--task lm) trains on text" in str(refused.value)
+        assert text_of(app, "#data-preview") == ""  # the file's classes, shown for classify, are gone
         assert options(app, "#d-builtin")[0] == "hello" and "parity · labels" in options(app, "#d-builtin")
         assert await wait_for(pilot, lambda: bool(app.query("#set-train-seq_len")))
         assert not app.query("#set-model-pooling") and app.config.task == "lm"

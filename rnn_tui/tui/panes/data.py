@@ -23,7 +23,7 @@ from rnn_tui.errors import RnnTuiError
 from rnn_tui.options import SettingError, setting_of
 from rnn_tui.tui.screens.file_picker import FilePickerScreen
 from rnn_tui.tui.widgets.path_suggester import PathSuggester
-from rnn_tui.tui.widgets.setting_fields import SettingFields, config_fields
+from rnn_tui.tui.widgets.setting_fields import SettingFields, config_fields, more_title, show_task
 
 TASK = setting_of(Config, "task")  # its choices are config.TASKS
 KIND_TASK = {"text": "lm", "pairs": "seq2seq", "labels": "classify"}  # the task a new dataset's kind suggests
@@ -103,7 +103,7 @@ class DataPane(Widget):
                 yield Button("Browse… (ctrl+o)", id="browse", compact=True)
                 yield self.first_fields
                 yield Button("Preview (ctrl+r)", id="preview", compact=True)
-                with Collapsible(title=f"More settings ({len(self.more_fields.fields)})", id="data-more"):
+                with Collapsible(title=more_title(len(self.more_fields.fields)), id="data-more"):
                     yield Lazy(self.more_fields)
             with Vertical(id="data-main"):
                 yield Static("", id="data-error")
@@ -175,10 +175,8 @@ class DataPane(Widget):
             chosen = builtin.value
             builtin.set_options(builtin_options(task, self.builtins))  # this clears the choice: restore it
             builtin.value = chosen
-        first, rest = config_fields(Config(task=task), SECTIONS, skip=SKIP)
-        self.first_fields.set_fields(first)
-        self.more_fields.set_fields(rest)
-        self.query_one("#data-more", Collapsible).title = f"More settings ({len(rest)})"
+        title = show_task(task, SECTIONS, self.first_fields, self.more_fields, skip=SKIP)
+        self.query_one("#data-more", Collapsible).title = title
 
     def show_preview(self, data: DataConfig, task: str, info: dict[str, Any] | None, error: RnnTuiError | None) -> None:
         """The preview of ``data`` for ``task`` (the task it followed), or why not."""
@@ -188,7 +186,8 @@ class DataPane(Widget):
             self.show_error(error)
             return
         self.query_one("#data-error", Static).update(str(error or ""))
-        if info is None:
+        if info is None:  # not what Start would train on: no preview of it
+            self.query_one("#data-preview", Static).update("")
             return
         kind = info["kind"]
         lines = [f"{info['spec']} — {info.get('description', '')}"]

@@ -20,7 +20,7 @@ from rnn_tui.options import SettingError
 from rnn_tui.runs.records import SampleEvent
 from rnn_tui.tui.history import RunHistory
 from rnn_tui.tui.widgets.plot import LinePlot, Series
-from rnn_tui.tui.widgets.setting_fields import SettingFields, config_fields
+from rnn_tui.tui.widgets.setting_fields import SettingFields, config_fields, more_title, show_task
 
 COLORS = ("#4e9fd6", "#e8a33d", "#6cc26c", "#d16ba5", "#a38fe0", "#c9c94a")
 FORM_SECTIONS = ("model", "train")  # the data settings are the Data tab's
@@ -60,11 +60,11 @@ class TrainPane(Widget):
     def compose(self) -> ComposeResult:
         with Horizontal():
             with VerticalScroll(id="train-form"):
-                yield Static(self._task_line(self.config.data.spec), id="train-task")
+                yield Static(task_line(self.chosen_task, self.config.data.spec), id="train-task")
                 yield self.first_fields
                 yield Static("", id="form-error")
                 yield Button("Start training (s)", id="start", variant="primary", compact=True)
-                with Collapsible(title=f"More settings ({len(self.more_fields.fields)})", id="train-more"):
+                with Collapsible(title=more_title(len(self.more_fields.fields)), id="train-more"):
                     yield Lazy(self.more_fields)
             with Vertical(id="train-main"):
                 yield Static("No run yet: press s to train on the dataset chosen in Data.", id="run-status")
@@ -100,18 +100,12 @@ class TrainPane(Widget):
     def set_task(self, task: str, spec: str) -> None:
         """The task and dataset chosen in the Data tab: the form shows the settings of ``task``
         (re-mounted; what is typed in the ones that stay is kept)."""
-        self.query_one("#train-task", Static).update(self._task_line(spec, task))
+        self.query_one("#train-task", Static).update(task_line(task, spec))
         if task == self.chosen_task:
             return
         self.chosen_task = task
-        first, rest = config_fields(Config(task=task), FORM_SECTIONS)
-        self.first_fields.set_fields(first)
-        self.more_fields.set_fields(rest)
-        self.query_one("#train-more", Collapsible).title = f"More settings ({len(rest)})"
-
-    def _task_line(self, spec: str, task: str | None = None) -> Text:
-        """The task and dataset Start trains on (both chosen in the Data tab)."""
-        return Text.assemble((task or self.chosen_task, "bold"), " · ", spec, ("\ntask and data: tab 1", "dim"))
+        title = show_task(task, FORM_SECTIONS, self.first_fields, self.more_fields)
+        self.query_one("#train-more", Collapsible).title = title
 
     def show_error(self, message: str) -> None:
         self.query_one("#form-error", Static).update(message)
@@ -185,6 +179,11 @@ class TrainPane(Widget):
 
     def clear_samples(self) -> None:
         self.query_one("#samples", RichLog).clear()
+
+
+def task_line(task: str, spec: str) -> Text:
+    """The task and dataset Start trains on (both chosen in the Data tab)."""
+    return Text.assemble((task, "bold"), " · ", spec, ("\ntask and data: tab 1", "dim"))
 
 
 def _number(value: object) -> float:

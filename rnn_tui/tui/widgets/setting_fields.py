@@ -36,6 +36,11 @@ def config_fields(cfg: Config, sections: tuple[str, ...], skip: tuple[str, ...] 
     return first, rest
 
 
+def more_title(n: int) -> str:
+    """The title of the "More settings" that hold ``n`` fields."""
+    return f"More settings ({n})"
+
+
 class SettingFields(Vertical):
     """Label + widget for each declared setting, in the order given; ``set_fields`` re-mounts
     them for other settings (another task's), each field that stays keeping what it held."""
@@ -126,6 +131,16 @@ class SettingFields(Vertical):
                     widget.add_class("-invalid")
                 return True
         return False
+
+
+def show_task(task: str, sections: tuple[str, ...], first: SettingFields, more: SettingFields,
+              skip: tuple[str, ...] = ()) -> str:
+    """Re-mount a form's fields for the settings of ``task``: ``first``, the ones it shows first,
+    and ``more``, the rest; returns the title of the "More settings" holding them."""
+    shown, rest = config_fields(Config(task=task), sections, skip)
+    first.set_fields(shown)
+    more.set_fields(rest)
+    return more_title(len(rest))
 
 
 def _typed(d: Declared) -> bool:
