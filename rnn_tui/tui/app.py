@@ -22,7 +22,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane
 
-from rnn_tui.config import Config
+from rnn_tui.config import Config, DataConfig
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.runs.follower import Follower
 from rnn_tui.runs.rundir import LIVE_STATES, RunDir
@@ -30,7 +30,7 @@ from rnn_tui.tui.history import RunHistory
 from rnn_tui.tui.messages import DataPreviewed, RunsListed, RunsUpdated, TrainerStarted, UserError
 from rnn_tui.tui.model_cache import ModelCache
 from rnn_tui.tui.panes.classify import ClassifyPane
-from rnn_tui.tui.panes.data import DataPane
+from rnn_tui.tui.panes.data import DataPane, describe, task_of
 from rnn_tui.tui.panes.generate import GeneratePane
 from rnn_tui.tui.panes.inspect import InspectPane
 from rnn_tui.tui.panes.runs import RunsPane
@@ -100,12 +100,13 @@ class RnnTuiApp(App[None]):
 
     def compose(self) -> ComposeResult:
         from rnn_tui.data.builtin import BUILTINS
+        from rnn_tui.data.spec import BUILTIN_PREFIX, resolve
 
-        builtins = [(f"builtin:{b.name}", b.description) for b in BUILTINS.values() if b.kind == "text"]
+        builtins = [resolve(BUILTIN_PREFIX + name) for name in BUILTINS]
         yield Header()
         with TabbedContent(initial="train"):
             with TabPane("Data", id="data"):
-                yield DataPane(self.config.data, builtins)
+                yield DataPane(self.config.data, self.config.task, builtins)
             with TabPane("Train", id="train"):
                 yield TrainPane(self.config)
             with TabPane("Inspect", id="inspect"):
@@ -125,7 +126,7 @@ class RnnTuiApp(App[None]):
         self.preload()
         self.follow_runs()
         self.list_runs()
-        self.preview_data(self.config.data)
+        self.query_one(DataPane).action_preview()
         if self.open_run:
             try:
                 run = RunDir.open(self.open_run, self.runs_root)
@@ -181,20 +182,21 @@ class RnnTuiApp(App[None]):
                 time.sleep(0.1)
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
-    def preview_data(self, data) -> None:
-        from rnn_tui.data import spec as specs
-        from rnn_tui.data.stats import describe_text
+    def preview_data(self, data: DataConfig, task: str, follow: bool) -> None:
+        """The preview of ``data`` for ``task`` (``follow``: for the task its kind suggests); a
+        newer request cancels this one, which then posts nothing."""
+        from rnn_tui.data.spec import resolve
 
+        info, error = None, None
         try:
             data.validate()
-            source = specs.resolve(data.spec)
-            specs.check_task("lm", source)
-            info = describe_text(specs.load_text(source, data.encoding), tokenizer=data.tokenizer, val_fraction=data.val_fraction)
-            info = {"spec": data.spec, "description": source.description, **info}
+            source = resolve(data.spec, data.label_column, data.text_column)
+            task = task_of(source, task) if follow else task
+            info = describe(source, data, task)
         except RnnTuiError as exc:
-            self.post_message(DataPreviewed(data, None, exc))
-            return
-        self.post_message(DataPreviewed(data, info))
+            error = exc
+        if not self._current_worker().is_cancelled:
+            self.post_message(DataPreviewed(data, task, info, error))
 
     @work(thread=True, group="launch", exit_on_error=False)
     def launch(self, cfg: Config, resume_path: str | None = None) -> None:
@@ -205,6 +207,7 @@ class RnnTuiApp(App[None]):
             if resume_path:
                 run = RunDir.open(resume_path)
             else:
+                cfg.validate()  # the data settings too, as the Data tab last previewed them
                 check_data(cfg)  # bad data is one line here, and leaves no failed run behind
                 run = RunDir.create(self.runs_root, cfg)
             start_trainer(run)
@@ -294,22 +297,24 @@ class RnnTuiApp(App[None]):
 
     @on(DataPane.PreviewRequested)
     def preview_requested(self, message: DataPane.PreviewRequested) -> None:
-        self.preview_data(message.data)
+        self.preview_data(message.data, message.task, message.follow)
 
     @on(DataPreviewed)
     @_unless_shut_down
     def data_previewed(self, message: DataPreviewed) -> None:
-        self.query_one(DataPane).show_preview(message.info, message.error)
-        if message.info is not None:
-            self.config.data = message.data
-            self.sub_title = f"data: {self.config.data.spec} ({self.config.data.tokenizer})"
+        """What Start trains on from now: the data and task last previewed, even when they do not
+        fit (Start then says why, in the same line, and starts nothing)."""
+        self.query_one(DataPane).show_preview(message.data, message.task, message.info, message.error)
+        self.config.data, self.config.task = message.data, message.task
+        self.query_one(TrainPane).set_task(message.task, message.data.spec)
+        self.sub_title = f"data: {self.config.data.spec} ({self.config.data.tokenizer})"
 
     # -- training ---------------------------------------------------------------------------------
 
     @on(TrainPane.StartRequested)
     def start_requested(self, message: TrainPane.StartRequested) -> None:
         cfg = message.config
-        cfg.data = self.config.data
+        cfg.task, cfg.data = self.config.task, self.config.data
         self.config = cfg
         self.notify(f"starting a {cfg.model.cell} {cfg.model.layers}×{cfg.model.hidden} on {cfg.data.spec}")
         self.launch(cfg)

@@ -31,7 +31,8 @@ class RunsListed(Message):
 class DataPreviewed(Message):
     """A dataset preview computed in a worker (``info`` from data.stats, or ``error``)."""
 
-    data: DataConfig  # what was previewed: the app trains on it once it previews without error
+    data: DataConfig  # what was previewed: what the app trains on from now
+    task: str  # the task it was previewed for (the one its kind suggests, for a newly chosen dataset)
     info: dict[str, Any] | None
     error: RnnTuiError | None = None
 

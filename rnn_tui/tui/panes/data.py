@@ -1,10 +1,13 @@
-"""The Data pane: choose a built-in dataset or a file, a tokenizer and a split; see a preview."""
+"""The Data pane: choose the task, a built-in dataset or a file, a tokenizer and a split; see a
+preview of the data as that task reads it (or the one line saying why it does not fit)."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -14,12 +17,50 @@ from textual.widget import Widget
 from textual.widgets import Button, Collapsible, Input, Label, Select, Static
 
 from rnn_tui.config import Config, DataConfig
+from rnn_tui.data import spec as specs
 from rnn_tui.display import visible_token
 from rnn_tui.errors import RnnTuiError
-from rnn_tui.options import SettingError
+from rnn_tui.options import SettingError, setting_of
 from rnn_tui.tui.screens.file_picker import FilePickerScreen
 from rnn_tui.tui.widgets.path_suggester import PathSuggester
-from rnn_tui.tui.widgets.setting_fields import SettingFields, config_fields
+from rnn_tui.tui.widgets.setting_fields import SettingFields, config_fields, more_title, show_task
+
+TASK = setting_of(Config, "task")  # its choices are config.TASKS
+KIND_TASK = {"text": "lm", "pairs": "seq2seq", "labels": "classify"}  # the task a new dataset's kind suggests
+SECTIONS = ("data",)
+SKIP = ("spec",)  # the dataset is chosen above the fields
+
+
+def builtin_options(task: str, builtins: list[specs.Source]) -> list[tuple[Text, str]]:
+    """The built-ins as a Select's options: those of the kind ``task`` trains on first, then the
+    others dimmed, with their kind (choosing one switches the task to its kind's)."""
+    fit = [b for b in builtins if KIND_TASK.get(b.kind) == task]
+    other = [b for b in builtins if b not in fit]
+    return ([(Text(b.name.removeprefix(specs.BUILTIN_PREFIX)), b.spec) for b in fit]
+            + [(Text(f"{b.name.removeprefix(specs.BUILTIN_PREFIX)} · {b.kind}", style="dim"), b.spec) for b in other])
+
+
+def task_of(source: specs.Source, task: str) -> str:
+    """The task a newly chosen dataset suggests by its kind (a series suggests none: ``task`` stays)."""
+    return KIND_TASK.get(source.kind, task)
+
+
+def describe(source: specs.Source, data: DataConfig, task: str) -> dict[str, Any]:
+    """The preview of ``source`` as ``task`` reads it (data.stats; reads the whole dataset: call
+    it in a worker), or one line (RnnTuiError) when the task does not train on it."""
+    from rnn_tui.data import stats
+
+    specs.check_task(task, source)
+    if task == "seq2seq":
+        info = stats.describe_pairs(specs.load_pairs(source, data.encoding, data.reverse),
+                                    src_tokenizer=data.src_tokenizer, tgt_tokenizer=data.tgt_tokenizer)
+    elif task == "classify":
+        info = stats.describe_labels(specs.load_labeled(source, data.encoding, data.label_column, data.text_column),
+                                     tokenizer=data.tokenizer)
+    else:
+        info = stats.describe_text(specs.load_text(source, data.encoding), tokenizer=data.tokenizer,
+                                   val_fraction=data.val_fraction)
+    return {"spec": data.spec, "description": source.description, **info}
 
 
 class DataPane(Widget):
@@ -31,30 +72,39 @@ class DataPane(Widget):
     @dataclass
     class PreviewRequested(Message):
         data: DataConfig
+        task: str
+        follow: bool  # a newly chosen dataset: the task follows its kind (task_of)
 
-    def __init__(self, data: DataConfig, builtins: list[tuple[str, str]], **kwargs) -> None:
+    def __init__(self, data: DataConfig, task: str, builtins: list[specs.Source], **kwargs) -> None:
         super().__init__(**kwargs)
         self.data = data
-        self.builtins = builtins  # (spec, description) of text datasets
+        self.chosen_task = task
+        self.builtins = [b for b in builtins if b.kind in KIND_TASK]  # a series: no task trains on one
+        self.followed: str | None = None  # the dataset last previewed (another one: the task follows its kind)
+        self.requested: tuple[DataConfig, str] | None = None  # the last preview asked for, or shown
+        first, rest = config_fields(Config(task=task), SECTIONS, skip=SKIP)
+        values = Config(data=data).values()
+        self.first_fields = SettingFields(first, values, id="data-fields")
+        self.more_fields = SettingFields(rest, values, id="data-more-fields")  # mounted just after the first frame (Lazy)
 
     def compose(self) -> ComposeResult:
-        cfg = Config(data=self.data)
-        first, rest = config_fields(cfg, ("data",), skip=("spec",))  # the dataset is chosen above them
-        values = cfg.values()
         with Horizontal():
             with VerticalScroll(id="data-form"):
+                yield Label(TASK.label, classes="form-label")
+                yield Select([(t, t) for t in TASK.setting.choices], value=self.chosen_task, allow_blank=False, id="d-task",
+                             compact=True, tooltip=TASK.setting.help, type_to_search=False)
                 yield Label("built-in dataset", classes="form-label")
-                options = [(spec.removeprefix("builtin:"), spec) for spec, _ in self.builtins]
-                chosen = self.data.spec if self.data.spec.startswith("builtin:") else Select.NULL
-                yield Select(options, value=chosen, id="d-builtin", compact=True, prompt="(a file below)")
-                yield Label("or a text file / folder of .txt", classes="form-label")
+                chosen = self.data.spec if self.data.spec in {b.spec for b in self.builtins} else Select.NULL
+                yield Select(builtin_options(self.chosen_task, self.builtins), value=chosen, id="d-builtin", compact=True,
+                             prompt="(a file below)")
+                yield Label("or a file / folder", classes="form-label")
                 yield Input("" if self.data.spec.startswith("builtin:") else self.data.spec, id="d-path",
-                            placeholder="path/to/text.txt (→ completes)", compact=True, suggester=PathSuggester())
+                            placeholder="path/to/data (→ completes)", compact=True, suggester=PathSuggester())
                 yield Button("Browse… (ctrl+o)", id="browse", compact=True)
-                yield SettingFields(first, values, id="data-fields")
+                yield self.first_fields
                 yield Button("Preview (ctrl+r)", id="preview", compact=True)
-                with Collapsible(title=f"More settings ({len(rest)})", id="data-more"):
-                    yield Lazy(SettingFields(rest, values, id="data-more-fields"))
+                with Collapsible(title=more_title(len(self.more_fields.fields)), id="data-more"):
+                    yield Lazy(self.more_fields)
             with Vertical(id="data-main"):
                 yield Static("", id="data-error")
                 yield Static("Choose a dataset; the preview shows sizes, vocabulary and sample lines.", id="data-preview")
@@ -64,25 +114,32 @@ class DataPane(Widget):
         that, in a worker, and shows what it refuses)."""
         path = self.query_one("#d-path", Input).value.strip()
         builtin = self.query_one("#d-builtin", Select).value
-        cfg = Config(data=DataConfig(spec=str(path or (builtin if builtin is not Select.NULL else self.data.spec))))
-        for fields in self.query(SettingFields):
+        spec = str(path or (builtin if builtin is not Select.NULL else self.data.spec))
+        cfg = Config(data=dataclasses.replace(self.data, spec=spec))  # a field not mounted yet keeps its value
+        for fields in (self.first_fields, self.more_fields):
             cfg.assign(fields.values())
         return cfg.data
 
-    def action_preview(self) -> None:
+    def action_preview(self, changed: bool = False) -> None:
+        """Ask for a preview of the data as chosen; ``changed``: only if that differs from the
+        last one asked for or shown (a Select mounting, in a re-mount or More settings, says it
+        changed too)."""
         try:
             data = self.read_data()
         except SettingError as exc:
             self.show_error(exc)
             return
-        self.post_message(self.PreviewRequested(data))
+        if changed and (data, self.chosen_task) == self.requested:
+            return
+        self.requested = (data, self.chosen_task)
+        self.post_message(self.PreviewRequested(data, self.chosen_task, follow=data.spec != self.followed))
 
     def show_error(self, exc: SettingError) -> None:
         """A refused data setting: its line, and its field marked."""
         self.query_one("#data-error", Static).update(str(exc))
-        for fields in self.query(SettingFields):
-            if fields.mark_invalid(exc.name) and fields.id == "data-more-fields":
-                self.query_one("#data-more", Collapsible).collapsed = False
+        self.first_fields.mark_invalid(exc.name)
+        if self.more_fields.mark_invalid(exc.name):
+            self.query_one("#data-more", Collapsible).collapsed = False
 
     def action_browse(self) -> None:
         def picked(path: str | None) -> None:
@@ -100,26 +157,90 @@ class DataPane(Widget):
             self.action_browse()
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id == "d-builtin" and event.value is not Select.NULL:
+        if event.select.id == "d-task":
+            self.set_task(str(event.value))
+        elif event.select.id == "d-builtin" and event.value is not Select.NULL:
             self.query_one("#d-path", Input).value = ""
-        self.action_preview()
+        self.action_preview(changed=True)
 
-    def show_preview(self, info: dict[str, Any] | None, error: RnnTuiError | None) -> None:
+    def set_task(self, task: str) -> None:
+        """Show the choices for ``task``: the built-ins it trains on first, and its data settings
+        (re-mounted; what is typed in the ones that stay is kept)."""
+        if task == self.chosen_task:
+            return
+        self.chosen_task = task
+        with self.prevent(Select.Changed):  # set here, not chosen: no preview of its own
+            self.query_one("#d-task", Select).value = task
+            builtin = self.query_one("#d-builtin", Select)
+            chosen = builtin.value
+            builtin.set_options(builtin_options(task, self.builtins))  # this clears the choice: restore it
+            builtin.value = chosen
+        title = show_task(task, SECTIONS, self.first_fields, self.more_fields, skip=SKIP)
+        self.query_one("#data-more", Collapsible).title = title
+
+    def show_preview(self, data: DataConfig, task: str, info: dict[str, Any] | None, error: RnnTuiError | None) -> None:
+        """The preview of ``data`` for ``task`` (the task it followed), or why not."""
+        self.followed, self.requested = data.spec, (data, task)
+        self.set_task(task)
         if isinstance(error, SettingError):
             self.show_error(error)
             return
         self.query_one("#data-error", Static).update(str(error or ""))
-        if info is None:
+        if info is None:  # not what Start would train on: no preview of it
+            self.query_one("#data-preview", Static).update("")
             return
-        lines = [f"{info['spec']} — {info.get('description', '')}",
-                 f"{info['tokens']:,} tokens · vocabulary {info['vocab_size']:,} · {info['lines']:,} lines "
-                 f"· {info['chars']:,} chars",
-                 "split: " + ", ".join(f"{k} {v:,}" for k, v in info["split"].items()),
-                 "top tokens: " + "  ".join(f"{visible_token(t)}×{c}" for t, c in info["top_tokens"][:12]),
-                 "", "tokens per line:"]
-        hist = info["length_histogram"]
-        peak = max(hist["counts"]) or 1
-        for lo, hi, n in zip(hist["bins"], hist["bins"][1:], hist["counts"]):
-            lines.append(f"  {lo:>6g}–{hi:<6g} {'█' * max(1 if n else 0, round(24 * n / peak))} {n}")
-        lines += ["", "first lines:"] + [f"  │ {s}" for s in info["samples"]]
+        kind = info["kind"]
+        lines = [f"{info['spec']} — {info.get('description', '')}"]
+        if kind == "pairs":
+            lines += _pairs_lines(info)
+        elif kind == "labels":
+            lines += _labels_lines(info)
+        else:
+            lines += _text_lines(info)
         self.query_one("#data-preview", Static).update("\n".join(lines))
+
+
+def _histogram_lines(hist: dict) -> list[str]:
+    peak = max(hist["counts"], default=0) or 1
+    return [f"  {lo:>6g}–{hi:<6g} {'█' * max(1 if n else 0, round(24 * n / peak))} {n}"
+            for lo, hi, n in zip(hist["bins"], hist["bins"][1:], hist["counts"])]
+
+
+def _top(tokens: list) -> str:
+    return "  ".join(f"{visible_token(t)}×{c}" for t, c in tokens[:12])
+
+
+def _text_lines(info: dict) -> list[str]:
+    return [f"{info['tokens']:,} tokens · vocabulary {info['vocab_size']:,} · {info['lines']:,} lines "
+            f"· {info['chars']:,} chars",
+            "split: " + ", ".join(f"{k} {v:,}" for k, v in info["split"].items()),
+            "top tokens: " + _top(info["top_tokens"]),
+            "", "tokens per line:", *_histogram_lines(info["length_histogram"]),
+            "", "first lines:", *[f"  │ {s}" for s in info["samples"]]]
+
+
+def _skipped(info: dict) -> str:
+    return f" · {info['skipped']:,} malformed lines skipped" if info["skipped"] else ""
+
+
+def _pairs_lines(info: dict) -> list[str]:
+    lines = [f"{info['pairs']:,} pairs{_skipped(info)}"]
+    for side in ("source", "target"):
+        s = info[side]
+        lines += [f"{side}: {s['tokens']:,} tokens ({s['tokenizer']}) · vocabulary {s['vocab_size']:,}",
+                  "  top tokens: " + _top(s["top_tokens"])]
+    return [*lines, "", "source tokens per pair:", *_histogram_lines(info["source"]["length_histogram"]),
+            "", "first pairs:", *[f"  │ {src} → {tgt}" for src, tgt in info["samples"]]]
+
+
+def _labels_lines(info: dict) -> list[str]:
+    counts = info["class_counts"]
+    shown = "  ".join(f"{name} {n:,} ({share:.1%})" for name, n, share in counts[:8])
+    more = f"  … {len(counts) - 8} more" if len(counts) > 8 else ""
+    return [f"{info['examples']:,} texts · {info['classes']} classes ({info['layout']}){_skipped(info)}",
+            f"{info['tokens']:,} tokens ({info['tokenizer']}) · vocabulary {info['vocab_size']:,}",
+            f"classes: {shown}{more}",
+            f"always {info['majority_class']!r}: {info['majority_accuracy']:.1%} accuracy (the floor to beat)",
+            "top tokens: " + _top(info["top_tokens"]),
+            "", "tokens per text:", *_histogram_lines(info["length_histogram"]),
+            "", "samples:", *[f"  {label} │ {text}" for label, text in info["samples"]]]

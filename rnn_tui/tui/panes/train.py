@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -19,7 +20,7 @@ from rnn_tui.options import SettingError
 from rnn_tui.runs.records import SampleEvent
 from rnn_tui.tui.history import RunHistory
 from rnn_tui.tui.widgets.plot import LinePlot, Series
-from rnn_tui.tui.widgets.setting_fields import SettingFields, config_fields
+from rnn_tui.tui.widgets.setting_fields import SettingFields, config_fields, more_title, show_task
 
 COLORS = ("#4e9fd6", "#e8a33d", "#6cc26c", "#d16ba5", "#a38fe0", "#c9c94a")
 FORM_SECTIONS = ("model", "train")  # the data settings are the Data tab's
@@ -47,20 +48,24 @@ class TrainPane(Widget):
     def __init__(self, config: Config, **kwargs) -> None:
         super().__init__(**kwargs)
         self.config = config
+        self.chosen_task = config.task  # the task chosen in the Data tab: the form shows its settings
         self.second = 0
         self.second_for: str | None = None  # the run whose task chose the second plot's curve
+        first, rest = config_fields(config, FORM_SECTIONS)
+        values = config.values()
+        self.first_fields = SettingFields(first, values, id="train-fields")
+        # mounted just after the first frame: ~25 fields nobody sees at start cost ~0.4 s there
+        self.more_fields = SettingFields(rest, values, id="train-more-fields")
 
     def compose(self) -> ComposeResult:
-        first, rest = config_fields(self.config, FORM_SECTIONS)
-        values = self.config.values()
         with Horizontal():
             with VerticalScroll(id="train-form"):
-                yield SettingFields(first, values, id="train-fields")
+                yield Static(task_line(self.chosen_task, self.config.data.spec), id="train-task")
+                yield self.first_fields
                 yield Static("", id="form-error")
                 yield Button("Start training (s)", id="start", variant="primary", compact=True)
-                with Collapsible(title=f"More settings ({len(rest)})", id="train-more"):
-                    # mounted just after the first frame: ~25 fields nobody sees at start cost ~0.4 s there
-                    yield Lazy(SettingFields(rest, values, id="train-more-fields"))
+                with Collapsible(title=more_title(len(self.more_fields.fields)), id="train-more"):
+                    yield Lazy(self.more_fields)
             with Vertical(id="train-main"):
                 yield Static("No run yet: press s to train on the dataset chosen in Data.", id="run-status")
                 yield LinePlot("loss (nats/token)", id="loss-plot")
@@ -73,22 +78,34 @@ class TrainPane(Widget):
         """The form as a validated Config (raises RnnTuiError with one line; a refused setting's
         field is marked, and the "more settings" open when it is in there)."""
         cfg = Config.from_dict(self.config.to_dict())
+        cfg.task = self.chosen_task
         try:
-            for fields in self.query(SettingFields):
+            for fields in (self.first_fields, self.more_fields):
                 cfg.assign(fields.values())
             return cfg.validate()
         except SettingError as exc:
-            for fields in self.query(SettingFields):
-                if fields.mark_invalid(exc.name) and fields.id == "train-more-fields":
-                    self.query_one("#train-more", Collapsible).collapsed = False
+            self.first_fields.mark_invalid(exc.name)
+            if self.more_fields.mark_invalid(exc.name):
+                self.query_one("#train-more", Collapsible).collapsed = False
             raise
 
     def load_config(self, cfg: Config) -> None:
-        """Fill the form with a run's config (the app does this when a run is opened)."""
+        """Fill the form with a run's config (the app does this when a run is opened); the task
+        stays the one chosen in the Data tab."""
         self.config = cfg
         values = cfg.values()
-        for fields in self.query(SettingFields):
+        for fields in (self.first_fields, self.more_fields):
             fields.set_values(values)
+
+    def set_task(self, task: str, spec: str) -> None:
+        """The task and dataset chosen in the Data tab: the form shows the settings of ``task``
+        (re-mounted; what is typed in the ones that stay is kept)."""
+        self.query_one("#train-task", Static).update(task_line(task, spec))
+        if task == self.chosen_task:
+            return
+        self.chosen_task = task
+        title = show_task(task, FORM_SECTIONS, self.first_fields, self.more_fields)
+        self.query_one("#train-more", Collapsible).title = title
 
     def show_error(self, message: str) -> None:
         self.query_one("#form-error", Static).update(message)
@@ -162,6 +179,11 @@ class TrainPane(Widget):
 
     def clear_samples(self) -> None:
         self.query_one("#samples", RichLog).clear()
+
+
+def task_line(task: str, spec: str) -> Text:
+    """The task and dataset Start trains on (both chosen in the Data tab)."""
+    return Text.assemble((task, "bold"), " · ", spec, ("\ntask and data: tab 1", "dim"))
 
 
 def _number(value: object) -> float:

@@ -36,8 +36,14 @@ def config_fields(cfg: Config, sections: tuple[str, ...], skip: tuple[str, ...] 
     return first, rest
 
 
+def more_title(n: int) -> str:
+    """The title of the "More settings" that hold ``n`` fields."""
+    return f"More settings ({n})"
+
+
 class SettingFields(Vertical):
-    """Label + widget for each declared setting, in the order given."""
+    """Label + widget for each declared setting, in the order given; ``set_fields`` re-mounts
+    them for other settings (another task's), each field that stays keeping what it held."""
 
     DEFAULT_CSS = """
     SettingFields { height: auto; }
@@ -49,56 +55,94 @@ class SettingFields(Vertical):
     def __init__(self, fields: list[Field], values: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.fields = fields
-        self.initial = values
+        self.initial = values  # key -> value, for any field it may show (set_fields)
+        self.held: dict[str, Any] = {}  # key -> what its field held (an Input: the text) when it was last re-mounted
 
     def compose(self) -> ComposeResult:
         for key, d in self.fields:
-            value, s = self.initial.get(key, d.default), d.setting
+            shown, s = self._shown(key, d), d.setting
             if s.kind is bool:
-                yield Checkbox(d.label, bool(value), id=field_id(key), tooltip=s.help, compact=True)
+                yield Checkbox(d.label, bool(shown), id=field_id(key), tooltip=s.help, compact=True)
                 continue
             yield Label(Text.assemble(d.label, (f" · {s.hint}" if s.hint else "", "dim")))
             if s.choices:
-                yield Select([(c, c) for c in s.choices], value=value, allow_blank=False, id=field_id(key),
+                yield Select([(c, c) for c in s.choices], value=shown, allow_blank=False, id=field_id(key),
                              tooltip=s.help, compact=True, type_to_search=False)
             else:
-                yield Input(show_text(value), id=field_id(key), tooltip=s.help, compact=True)
+                yield Input(shown, id=field_id(key), tooltip=s.help, compact=True)
 
-    def _field(self, key: str) -> Input | Select[Any] | Checkbox:
-        widget = self.query_one(f"#{field_id(key)}")
-        assert isinstance(widget, (Input, Select, Checkbox))
+    def _shown(self, key: str, d: Declared) -> Any:
+        """What the field of ``key`` shows when it is composed: what it held before a re-mount,
+        else its value (an Input's as text)."""
+        if key in self.held:
+            return self.held[key]
+        value = self.initial.get(key, d.default)
+        return show_text(value) if _typed(d) else value
+
+    def _field(self, key: str) -> Input | Select[Any] | Checkbox | None:
+        """The widget of ``key``; None while it is not mounted (Lazy, or a re-mount under way)."""
+        found = self.query(f"#{field_id(key)}")
+        widget = found.first() if found else None
+        assert widget is None or isinstance(widget, (Input, Select, Checkbox))
         return widget
+
+    def _holds(self, key: str, d: Declared) -> Any:
+        """What the field of ``key`` holds now (an Input: its text)."""
+        widget = self._field(key)
+        if widget is None or (isinstance(widget, Select) and widget.value is Select.NULL):
+            return self._shown(key, d)  # a Select takes its value when it mounts: until then, the one it composes with
+        return widget.value
 
     def values(self) -> dict[str, Any]:
         """key -> the typed value of every field (raises SettingError for text that is no number)."""
         out = {}
         for key, d in self.fields:
             widget = self._field(key)
-            widget.remove_class("-invalid")
-            if isinstance(widget, Input):
-                out[key] = parse_text(d, widget.value)
-            elif isinstance(widget, Select) and widget.value is Select.NULL:
-                out[key] = self.initial.get(key, d.default)  # a Select takes its value when it mounts (Lazy: not yet)
-            else:
-                out[key] = widget.value
+            if widget is not None:
+                widget.remove_class("-invalid")
+            held = self._holds(key, d)
+            out[key] = parse_text(d, held) if _typed(d) else held
         return out
 
     def set_values(self, values: dict[str, Any]) -> None:
         self.initial = {**self.initial, **values}  # what it composes with, if not mounted yet (Lazy)
-        if not self.is_mounted:
-            return
+        for key in values:
+            self.held.pop(key, None)
         for key, _ in self.fields:
-            if key in values:
-                widget = self._field(key)
-                if isinstance(widget, Input):
-                    widget.value = show_text(values[key])
-                else:
-                    widget.value = values[key]
+            widget = self._field(key)
+            if key in values and widget is not None:
+                widget.value = show_text(values[key]) if isinstance(widget, Input) else values[key]
+
+    def set_fields(self, fields: list[Field]) -> None:
+        """Show ``fields`` instead (re-mounted once this one is): a field that stays keeps what it
+        holds, even text that is no number yet; one that goes keeps it for when it comes back."""
+        if fields == self.fields:
+            return
+        self.held.update({key: self._holds(key, d) for key, d in self.fields})
+        self.fields = fields
+        self.call_later(self.recompose)  # not mounted yet (Lazy): it composes with these fields anyway
 
     def mark_invalid(self, name: str) -> bool:
         """Mark the field of setting ``name`` (a SettingError's) as refused; False if it is not here."""
         for key, d in self.fields:
             if d.name == name:
-                self.query_one(f"#{field_id(key)}").add_class("-invalid")
+                widget = self._field(key)
+                if widget is not None:
+                    widget.add_class("-invalid")
                 return True
         return False
+
+
+def show_task(task: str, sections: tuple[str, ...], first: SettingFields, more: SettingFields,
+              skip: tuple[str, ...] = ()) -> str:
+    """Re-mount a form's fields for the settings of ``task``: ``first``, the ones it shows first,
+    and ``more``, the rest; returns the title of the "More settings" holding them."""
+    shown, rest = config_fields(Config(task=task), sections, skip)
+    first.set_fields(shown)
+    more.set_fields(rest)
+    return more_title(len(rest))
+
+
+def _typed(d: Declared) -> bool:
+    """Whether the setting's field is an Input (its value typed as text), not a Select or a Checkbox."""
+    return d.setting.kind is not bool and not d.setting.choices
