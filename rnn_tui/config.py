@@ -93,7 +93,7 @@ class ModelConfig:
                                  label="context fed to the decoder", tasks=SEQ2SEQ)
     pooling: str = setting("last", "How the states become one vector: last (the final state of each direction), "
                                    "mean, max, or attention (a learned query over the states).", choices=POOLINGS,
-                           tasks=CLASSIFY)
+                           tasks=CLASSIFY, form=True)
 
     def validate(self, task: str = "lm") -> ModelConfig:
         check(self)

@@ -122,6 +122,14 @@ async def test_the_app_classifies_on_key_7_and_the_other_tabs_name_a_classifier(
         assert SECOND_PLOT[train.second] == "val_acc" and app.query_one("#second-plot").title == "val acc"
         assert app.query_one("#loss-plot").title == "loss (nats/text)"
 
+        # the Data tab and the Train form take the opened run's data and task (not the default lm)
+        assert await wait_for(pilot, lambda: app.config.task == "classify", seconds=30)
+        assert app.query_one("#d-task").value == "classify" and train.chosen_task == "classify"
+        assert app.config.data.spec == RunDir(runs / "cls").config().data.spec
+        assert await wait_for(pilot, lambda: "texts · 2 classes" in text_of(app, "#data-preview"), seconds=30)
+        assert await wait_for(pilot, lambda: bool(app.query("#set-model-pooling")))
+        assert app.query_one("#set-model-pooling").value == "max" and not app.query("#set-train-seq_len")
+
         # Generate and Translate say in one line what the run is and where to go; Inspect traces it
         where = "cls is a classifier: use the Classify tab (7)"
         assert text_of(app, "#gen-run") == where

@@ -241,13 +241,14 @@ class RnnTuiApp(App[None]):
 
     def current_changed(self, history: RunHistory) -> None:
         """What the app knows of the current run grew: Inspect, Generate, Translate and Classify follow it
-        (a newer checkpoint is used from their next job), and the Train form takes its config
-        once per opened run (later, the user's edits stay)."""
+        (a newer checkpoint is used from their next job), and the Train form (with the Data
+        tab: its data and task) takes its config once per opened run (later, the user's edits stay)."""
         for pane in (self.query_one(InspectPane), self.query_one(GeneratePane), self.query_one(TranslatePane),
                      self.query_one(ClassifyPane)):
             pane.set_run(history)
         if history.config is not None and self.form_run != history.run_id:
             self.form_run = history.run_id
+            self.query_one(DataPane).load(history.config.data, history.config.task)
             self.query_one(TrainPane).load_config(history.config)
 
     @on(RunsUpdated)

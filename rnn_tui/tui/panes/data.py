@@ -178,6 +178,20 @@ class DataPane(Widget):
         title = show_task(task, SECTIONS, self.first_fields, self.more_fields, skip=SKIP)
         self.query_one("#data-more", Collapsible).title = title
 
+    def load(self, data: DataConfig, task: str) -> None:
+        """Show an opened run's dataset, data settings and task, and preview them as that task
+        reads them (the task stays the run's, whatever the data's kind suggests)."""
+        self.data, self.followed = data, data.spec
+        self.set_task(task)
+        builtin = data.spec if data.spec in {b.spec for b in self.builtins} else Select.NULL
+        with self.prevent(Select.Changed):
+            self.query_one("#d-builtin", Select).value = builtin
+        self.query_one("#d-path", Input).value = "" if builtin is not Select.NULL else data.spec
+        values = Config(data=data).values()
+        for fields in (self.first_fields, self.more_fields):
+            fields.set_values(values)
+        self.action_preview()
+
     def show_preview(self, data: DataConfig, task: str, info: dict[str, Any] | None, error: RnnTuiError | None) -> None:
         """The preview of ``data`` for ``task`` (the task it followed), or why not."""
         self.followed, self.requested = data.spec, (data, task)

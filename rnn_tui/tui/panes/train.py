@@ -90,8 +90,8 @@ class TrainPane(Widget):
             raise
 
     def load_config(self, cfg: Config) -> None:
-        """Fill the form with a run's config (the app does this when a run is opened); the task
-        stays the one chosen in the Data tab."""
+        """Fill the form with a run's config (the app does this when a run is opened, and shows
+        its data and task in the Data tab, which sets the form's task)."""
         self.config = cfg
         values = cfg.values()
         for fields in (self.first_fields, self.more_fields):
