@@ -350,9 +350,6 @@ def load_translator(spec: str | Path, runs_dir: str | Path | None = None, tag: s
     return as_translator(load_run(spec, runs_dir, tag, device))
 
 
-__all__ = ["LoadedRun", "LoadedTranslator", "Sampling", "as_lm", "as_translator", "load_lm", "load_run", "load_translator"]
-
-
 def load_any(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "latest",
              device: str = "cpu") -> LoadedRun | LoadedTranslator | LoadedClassifier:
     """Whatever the run trained (its task read from its config.toml): load_run's language model
@@ -380,3 +377,7 @@ def load_classifier(spec: str | Path, runs_dir: str | Path | None = None, tag: s
     model.eval()
     return LoadedClassifier(run=run, config=cfg, model=model, vocab=vocab, tokenizer=get_tokenizer(cfg.data.tokenizer),
                             classes=classes, meta=ckpt.meta)
+
+
+__all__ = ["LoadedClassifier", "LoadedRun", "LoadedTranslator", "Sampling", "as_lm", "as_translator", "load_any",
+           "load_classifier", "load_lm", "load_run", "load_translator"]
