@@ -103,7 +103,8 @@ async def opened(pilot: Pilot, run_id: str) -> None:
     app = pilot.app
     no_cursor_blink(pilot)
     assert await wait_for(pilot, lambda: f"{run_id}: " in str(app.query_one("#run-status").render()))
-    assert await wait_for(pilot, lambda: "python-stdlib" in str(app.sub_title))
+    spec = RunDir(app.runs_root / run_id).config().data.spec
+    assert await wait_for(pilot, lambda: str(app.sub_title).startswith(f"run: {run_id} · data: {Path(spec).name} ("))
     assert await wait_for(pilot, lambda: app.form_run == run_id)
     assert await wait_for(pilot, lambda: app.listed_once)
 

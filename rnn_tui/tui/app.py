@@ -232,6 +232,7 @@ class RnnTuiApp(App[None]):
                 self.overlays.append(run.id)
         else:
             self.current = run.id
+            self.show_title()
             self.query_one(TrainPane).clear_samples()
             history = self.histories[run.id]
             self.query_one(TrainPane).add_samples(history, history.samples)
@@ -308,7 +309,13 @@ class RnnTuiApp(App[None]):
         self.query_one(DataPane).show_preview(message.data, message.task, message.info, message.error)
         self.config.data, self.config.task = message.data, message.task
         self.query_one(TrainPane).set_task(message.task, message.data.spec)
-        self.sub_title = f"data: {self.config.data.spec} ({self.config.data.tokenizer})"
+        self.show_title()
+
+    def show_title(self) -> None:
+        """The header: the opened run, and the data Start trains on (a file by its name)."""
+        data = self.config.data
+        shown = f"data: {Path(data.spec).name} ({data.tokenizer})"
+        self.sub_title = f"run: {self.current} · {shown}" if self.current else shown
 
     # -- training ---------------------------------------------------------------------------------
 
