@@ -136,7 +136,7 @@ async def test_the_app_classifies_on_key_7_and_the_other_tabs_name_a_classifier(
         await pilot.press("escape", "4", "ctrl+g")
         assert await wait_for(pilot, lambda: text_of(app, "#gen-error") == where)
         assert app.query_one(GeneratePane).generated == ""
-        assert text_of(app, "#tr-run").startswith(where) and app.query_one(TranslatePane).translator is False
+        assert text_of(app, "#tr-run").startswith(where) and app.query_one(TranslatePane).fits is False
         inspect = app.query_one(InspectPane)
         assert await wait_for(pilot, lambda: inspect.decision is not None, seconds=20)
         assert text_of(app, "#ins-message") == "" and inspect.decision.classes == ["neg", "pos"]

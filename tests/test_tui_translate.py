@@ -168,7 +168,7 @@ async def test_no_run_a_language_model_and_a_run_without_attention(runs):
         assert text_of(app, "#tr-error") == NO_RUN
 
         await open_run(pilot, app, runs / "lm", 5)
-        assert text_of(app, "#tr-run").startswith("lm is a language model") and pane.translator is False
+        assert text_of(app, "#tr-run").startswith("lm is a language model") and pane.fits is False
         await translate(pilot, app, "I have 2 dogs .")
         assert text_of(app, "#tr-error").startswith("lm is a language model") and pane.result is None
 

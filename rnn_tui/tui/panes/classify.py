@@ -24,8 +24,8 @@ from textual.widgets import Input, Static
 from rnn_tui.display import prob_style
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.tui.history import RunHistory
-from rnn_tui.tui.jobs import Jobs
 from rnn_tui.tui.model_cache import ModelCache
+from rnn_tui.tui.run_console import RunConsole
 
 NO_RUN = "No classifier: train one with --task classify or open one in Runs."
 BAR = 30  # cells of a bar at probability 1
@@ -72,7 +72,7 @@ def probabilities_text(result: dict[str, Any], step: int | None) -> Text:
     return out
 
 
-class ClassifyPane(Jobs):
+class ClassifyPane(RunConsole):
     BINDINGS = [Binding("ctrl+t", "classify", "Classify", id="classify.run")]
     ERROR_ID = "cl-error"
 
@@ -92,13 +92,10 @@ class ClassifyPane(Jobs):
         result: dict[str, Any]  # LoadedClassifier.classify's
         step: int | None  # the step of the checkpoint that classified
 
+    NO_RUN, RUN_ID = NO_RUN, "cl-run"
+
     def __init__(self, models: ModelCache | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.models = models or ModelCache()  # the app's, shared with the other panes
-        self.run_path: str | None = None
-        self.checkpoint_step: int | None = None
-        self.classifier: bool | None = None  # None: not known yet
-        self.line = NO_RUN  # what the status line says about the run
+        super().__init__(models, **kwargs)
         self.result: dict[str, Any] | None = None
 
     def compose(self) -> ComposeResult:
@@ -113,24 +110,12 @@ class ClassifyPane(Jobs):
 
     # -- what the app calls -------------------------------------------------------------------------
 
-    def set_run(self, history: RunHistory | None) -> None:
-        """The current run changed, or what the app knows of it grew: the status line follows it;
-        the model is (re)loaded on the next text when its checkpoint step moved."""
-        path = history.path if history is not None else None
-        if path != self.run_path:  # another run: what is shown belonged to the old one
-            self.next_job()
-            self.result = None
-            self.query_one("#cl-probs", Static).update("")
-            self.show_error("")
-        self.run_path = path
-        before = self.line
-        if history is None:
-            self.checkpoint_step, self.classifier, self.line = None, False, NO_RUN
-        else:
-            self.checkpoint_step = history.checkpoint_step
-            self.line, self.classifier = describe_run(history)
-        if self.line != before:  # called on every snapshot of a training run: redraw only a change
-            self.query_one("#cl-run", Static).update(self.line)
+    def describe(self, history: RunHistory) -> tuple[str, bool | None]:
+        return describe_run(history)
+
+    def clear(self) -> None:
+        self.result = None
+        self.query_one("#cl-probs", Static).update("")
 
     # -- classifying --------------------------------------------------------------------------------
 
@@ -140,15 +125,15 @@ class ClassifyPane(Jobs):
         self.action_classify()
 
     def action_classify(self) -> None:
-        if self.run_path is None or self.classifier is False:
-            self.show_error(self.line)
+        path = self.usable_run()
+        if path is None:
             return
         text = self.query_one("#cl-text", Input).value
         if not text.strip():
             self.show_error("type a text to classify")
             return
         self.show_error("")
-        self._classify(self.next_job(), self.run_path, self.checkpoint_step, text)
+        self._classify(self.next_job(), path, self.checkpoint_step, text)
 
     @work(thread=True, exclusive=True, group="classify", exit_on_error=False)
     def _classify(self, job: int, path: str, step: int | None, text: str) -> None:

@@ -27,8 +27,8 @@ from rnn_tui.errors import RnnTuiError
 from rnn_tui.options import build
 from rnn_tui.results import Translation
 from rnn_tui.tui.history import RunHistory
-from rnn_tui.tui.jobs import Jobs
 from rnn_tui.tui.model_cache import ModelCache, unless_classifier
+from rnn_tui.tui.run_console import RunConsole
 from rnn_tui.tui.widgets.attention_map import AttentionMap
 
 NO_RUN = "No translation run: train one with --task seq2seq or open one in Runs."
@@ -86,7 +86,7 @@ def hypotheses_text(result: Translation, bleu: float | None, tokenize: str | Non
     return out
 
 
-class TranslatePane(Jobs):
+class TranslatePane(RunConsole):
     BINDINGS = [Binding("ctrl+t", "translate", "Translate", id="translate.run")]
     ERROR_ID = "tr-error"
 
@@ -116,13 +116,10 @@ class TranslatePane(Jobs):
         tokenize: str | None  # sacrebleu's tokenizer for that BLEU
         step: int | None  # the step of the checkpoint that translated
 
+    NO_RUN, RUN_ID = NO_RUN, "tr-run"
+
     def __init__(self, models: ModelCache | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.models = models or ModelCache()  # the app's, shared with Inspect and Generate
-        self.run_path: str | None = None
-        self.checkpoint_step: int | None = None
-        self.translator: bool | None = None  # None: not known yet
-        self.line = NO_RUN  # what the status line says about the run
+        super().__init__(models, **kwargs)  # the app's ModelCache, shared with Inspect and Generate
         self.result: Translation | None = None
         self.bleu: float | None = None
 
@@ -152,25 +149,13 @@ class TranslatePane(Jobs):
 
     # -- what the app calls -------------------------------------------------------------------------
 
-    def set_run(self, history: RunHistory | None) -> None:
-        """The current run changed, or what the app knows of it grew: the status line follows
-        it; the model is (re)loaded on the next translation when its checkpoint step moved."""
-        path = history.path if history is not None else None
-        if path != self.run_path:  # another run: what is shown belonged to the old one
-            self.next_job()
-            self.result, self.bleu = None, None
-            self.query_one("#tr-hyps", Static).update("")
-            self.query_one(AttentionMap).clear()
-            self.show_error("")
-        self.run_path = path
-        before = self.line
-        if history is None:
-            self.checkpoint_step, self.translator, self.line = None, False, NO_RUN
-        else:
-            self.checkpoint_step = history.checkpoint_step
-            self.line, self.translator = describe_run(history)
-        if self.line != before:  # called on every snapshot of a training run: redraw only a change
-            self.query_one("#tr-run", Static).update(self.line)
+    def describe(self, history: RunHistory) -> tuple[str, bool | None]:
+        return describe_run(history)
+
+    def clear(self) -> None:
+        self.result, self.bleu = None, None
+        self.query_one("#tr-hyps", Static).update("")
+        self.query_one(AttentionMap).clear()
 
     # -- translating --------------------------------------------------------------------------------
 
@@ -180,8 +165,8 @@ class TranslatePane(Jobs):
         self.action_translate()
 
     def action_translate(self) -> None:
-        if self.run_path is None or self.translator is False:
-            self.show_error(self.line)
+        path = self.usable_run()
+        if path is None:
             return
         source = self.query_one("#tr-source", Input).value.strip()
         if not source:
@@ -194,7 +179,7 @@ class TranslatePane(Jobs):
             return
         self.show_error("")
         reference = self.query_one("#tr-reference", Input).value.strip()
-        self._translate(self.next_job(), self.run_path, self.checkpoint_step, source, reference, search)
+        self._translate(self.next_job(), path, self.checkpoint_step, source, reference, search)
 
     # -- the worker: it only posts messages ----------------------------------------------------------
 
