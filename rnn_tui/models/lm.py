@@ -24,7 +24,7 @@ from rnn_tui.config import ModelConfig
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.models.cells import State
 from rnn_tui.models.init import init_weights
-from rnn_tui.models.recurrent import Recurrent, layer_states
+from rnn_tui.models.recurrent import Recurrent, layer_states, trace_vectors
 
 
 @dataclass
@@ -98,11 +98,7 @@ class LanguageModel(nn.Module):
         x = self._input(torch.tensor(ids, device=device))  # (T, I)
         state0 = self.init_state(1, device)
         parts, _ = self.rnn.trace(x, state0)
-        names = self.rnn.spec.vectors
-        vectors = {
-            f"{k}.{name}": torch.stack([p[name] for p in layer]).float().cpu()
-            for k, layer in enumerate(parts) for name in names
-        }
+        vectors = trace_vectors(parts)
         logp = torch.log_softmax(self.head(vectors[f"{self.rnn.layers - 1}.h"].to(device, self.head.weight.dtype)).float(), -1)
         top = torch.topk(logp, min(topk, self.vocab_size), dim=-1)
         targets = torch.tensor(ids[1:], device=device, dtype=torch.long)
