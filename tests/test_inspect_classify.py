@@ -218,15 +218,21 @@ class PaneApp(App[None]):
         yield InspectPane(default_text=self.text)
 
 
+async def traced(pilot, app, run) -> InspectPane:
+    """The pane on ``run``, once its trace is shown, focused (its keys step)."""
+    pane = app.query_one(InspectPane)
+    pane.set_run(history_of(run))
+    assert await wait_for(pilot, lambda: pane.decision is not None, seconds=20)
+    pane.focus()
+    await pilot.pause()
+    return pane
+
+
 async def test_the_pane_shows_how_the_decision_moves_as_it_steps(runs):
     text = "the film was good but dull"
     app = PaneApp(text)
     async with app.run_test(size=(80, 24)) as pilot:
-        pane = app.query_one(InspectPane)
-        pane.set_run(history_of(runs / "cls"))
-        assert await wait_for(pilot, lambda: pane.decision is not None, seconds=20)
-        pane.focus()
-        await pilot.pause()
+        pane = await traced(pilot, app, runs / "cls")
         trace = classification_trace(load_classifier(runs / "cls"), text)
         assert pane.decision.probs == trace.probs and list(pane.parts) == [""]
         row = app.query_one(DecisionRow)
@@ -264,11 +270,7 @@ async def test_the_pane_on_a_bidirectional_attention_classifier(runs):
     text = "a good story"
     app = PaneApp(text)
     async with app.run_test(size=(80, 24)) as pilot:
-        pane = app.query_one(InspectPane)
-        pane.set_run(history_of(runs / "att"))
-        assert await wait_for(pilot, lambda: pane.decision is not None, seconds=20)
-        pane.focus()
-        await pilot.pause()
+        pane = await traced(pilot, app, runs / "att")
         row = app.query_one(DecisionRow)
         trace = pane.decision
         assert row.size.height == 3 and list(pane.parts) == ["forward →", "backward ←"]
