@@ -75,6 +75,9 @@ def test_train_watch_kill_and_reopen(tmp_path):
         screen = tmux.wait_for("t=2 token")
         assert "unit 1" in screen and "c = f·c_prev + i·g" in screen
         tmux.keys("4")  # Generate from a prime
+        # Textual hands each key to the focused widget before the previous key's action has run, so
+        # keys sent with the tab's number would still reach Inspect: wait until Generate is shown
+        tmux.wait_for("ctrl+g generates from the prime")
         tmux.keys("C-u", "the cat", "C-g")
         screen = tmux.wait_for("done ·", seconds=120)  # the status line after generating: "done · N tokens · … tok/s"
         assert "2 Train" not in screen  # the prompt has the focus: the footer shows its keys, not the tabs'

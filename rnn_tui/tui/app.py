@@ -365,7 +365,8 @@ class RnnTuiApp(App[None]):
         self.set_focus(None)
         tabs = self.query_one(TabbedContent)
         tabs.active = name
-        self.call_after_refresh(self._focus_first, name)
+        self._focus_first(name)  # now, not after a refresh: keys typed straight after the tab's
+        # number are already queued behind it, and must reach the tab's widget
 
     # where focus goes on entering a tab: the widget its keys act on (digits still switch tabs
     # from there; inside a text input they type, and tab / ctrl+p get out)
