@@ -19,7 +19,7 @@ Every row states the CPU time it took (user + system of this process, so a busy 
 stretches wall time but hardly this). Run it alone on the machine all the same.
 
     python bench/classify_accuracy.py long-range [--steps 2000] [--hidden 64] [--seeds 1]
-    python bench/classify_accuracy.py sentiment [--steps 1500] [--hidden 128]
+    python bench/classify_accuracy.py sentiment [--steps 1500] [--hidden 128] [--only char-last,...]
     (either with --quick: a few steps on a small slice, to check the script runs)
 """
 
@@ -97,10 +97,15 @@ def sentiment(args: argparse.Namespace, root: Path) -> None:
         small = root / "sentiment-small.tsv"
         small.write_text("".join(SENTIMENT.read_text(encoding="utf-8").splitlines(keepends=True)[:401]), encoding="utf-8")
         data, test_size, steps = str(small), 40, 10
-    results = [run_one(root, f"{tokenizer}-{pooling}",
-                       config(data, test_size, steps, 1, args.threads, batch=64, tokenizer=tokenizer, cell="gru",
-                              hidden=args.hidden, dropout=0.2, pooling=pooling))
-               for tokenizer in ("char", "jieba") for pooling in POOLINGS]
+    settings = [f"{tokenizer}-{pooling}" for tokenizer in ("char", "jieba") for pooling in POOLINGS]
+    unknown = set(args.only or ()) - set(settings)
+    if unknown:
+        sys.exit(f"--only: no setting {sorted(unknown)[0]!r}; the settings are {', '.join(settings)}")
+    results = []
+    for name in settings if not args.only else [s for s in settings if s in args.only]:
+        tokenizer, pooling = name.split("-")
+        results.append(run_one(root, name, config(data, test_size, steps, 1, args.threads, batch=64, tokenizer=tokenizer,
+                                                  cell="gru", hidden=args.hidden, dropout=0.2, pooling=pooling)))
     print(f"sentiment-zh · GRU-{args.hidden} · dropout 0.2 · batch 64 · {steps} steps · test {test_size} reviews")
     print(f"{'setting':<16}{'CPU s':>7}{'test acc':>10}{'macro-F1':>10}{'NB':>8}{'logreg':>8}{'margin':>8}")
     for r in results:
@@ -122,6 +127,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1, help="long-range: seeds per cell")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (1 when the machine is busy: "
                         "two threads fighting other work for two cores run many times slower)")
+    parser.add_argument("--only", type=lambda v: v.split(","), default=None,
+                        help="sentiment: the settings to run, e.g. char-attention,jieba-max [all eight]")
     parser.add_argument("--quick", action="store_true", help="a few steps, to check the script runs")
     args = parser.parse_args()
     long = args.experiment == "long-range"
