@@ -122,7 +122,8 @@ def test_windows_and_origins(tmp_path):
 @pytest.mark.parametrize("data, said", [
     (dict(window=31, test_size=5), "the training part of y has 32 points: too few for a window of 31 and a horizon of 1 "
                                    "(and the first 1 that the transforms use up), which need 33"),
-    (dict(horizon=5, test_size=3, val_fraction=0.0), "the test part has 3 points, fewer than the horizon (5); raise --test-size or set it to 0"),
+    (dict(horizon=5, test_size=3, val_fraction=0.0),
+     "the test part has 3 points, fewer than the horizon (5); raise --test-size or set it to 0"),
     (dict(horizon=5, val_fraction=0.1), "the validation part has 4 points, fewer than the horizon (5)"),
 ])
 def test_too_little_data_is_one_line(tmp_path, data, said):
@@ -141,7 +142,8 @@ def test_inverse_of_forward_is_the_series_reading_only_the_past(names, season):
     t = Transform.fit(y, 50, names, season)
     z = t.forward(y)
     assert torch.isnan(z[: t.lost]).all() and not torch.isnan(z[t.lost:]).any()
-    assert float(z[t.lost:50].mean()) == pytest.approx(0, abs=1e-9) and float(z[t.lost:50].std(correction=0)) == pytest.approx(1)
+    fitted = z[t.lost:50]
+    assert float(fitted.mean()) == pytest.approx(0, abs=1e-9) and float(fitted.std(correction=0)) == pytest.approx(1)
     H = 11  # longer than every season: the inverse needs its own earlier steps
     for o in range(t.lost + 1, 80 - H):
         past = y.clone()

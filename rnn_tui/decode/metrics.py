@@ -27,6 +27,8 @@ import math
 from collections.abc import Sequence
 from typing import TypedDict
 
+from rnn_tui.results import ForecastScores
+
 Confusion = list[list[int]]  # C[true][predicted]
 
 
@@ -107,20 +109,6 @@ def accuracy_by_length(lengths: list[int], y_true: list[int], y_pred: list[int],
 
 
 # -- forecasts ---------------------------------------------------------------------------------------
-
-
-class _ForecastScores(TypedDict):
-    rmse: float
-    mse: float
-    mae: float
-
-
-class ForecastScores(_ForecastScores, total=False):
-    """The errors of forecasts ŷ of true values y, in the series' units (``forecast_scores``);
-    ``mape`` when no true value is 0, else ``smape``."""
-
-    mape: float  # percent
-    smape: float  # percent
 
 
 def forecast_scores(y_true: Sequence[float], y_pred: Sequence[float]) -> ForecastScores:
