@@ -244,7 +244,7 @@ def test_runs_of_other_tasks_are_refused_both_ways(monkeypatch, capsys, trained,
 
 def test_the_model_refuses_what_it_cannot_do():
     cfg = Config(task="forecast").model
-    with pytest.raises(RnnTuiError, match="recursive forecasting feeds"):
+    with pytest.raises(RnnTuiError, match="a recursive forecaster reads the target alone"):
         Forecaster(cfg, 3, 2, "recursive")
     with pytest.raises(RnnTuiError, match="at most its horizon"):
         Forecaster(cfg, 1, 2, "direct").forecast(torch.zeros(1, 5, 1), 3)

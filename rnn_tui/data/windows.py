@@ -28,8 +28,6 @@ from rnn_tui.data.series import Series, SeriesSplit, split_series
 from rnn_tui.data.transforms import Transform
 from rnn_tui.errors import RnnTuiError
 
-PARTS = ("train", "val", "test")
-
 
 class ForecastData:
     """A series, its split and transform, and its windows (see the module docstring)."""
@@ -44,13 +42,11 @@ class ForecastData:
         if series.features is not None:
             columns.append(transform.scale_features(series.features))
         self.inputs = torch.cat(columns, dim=1).float()  # (N, 1 + F)
-        first = transform.lost + window - 1
-        ends = {"train": split.train_end, "val": split.val_end, "test": split.n}
-        starts = {"train": first, "val": split.train_end - 1, "test": split.val_end - 1}
-        self._origins = {part: list(range(starts[part], ends[part] - (train_horizon or horizon) if part == "train"
-                                          else ends[part] - horizon))
-                         for part in PARTS}
-        self._check(train_horizon or horizon)
+        ahead = train_horizon or horizon
+        self._origins = {"train": list(range(transform.lost + window - 1, split.train_end - ahead)),
+                         "val": list(range(split.train_end - 1, split.val_end - horizon)),
+                         "test": list(range(split.val_end - 1, split.n - horizon))}
+        self._check(ahead)
 
     @classmethod
     def from_config(cls, cfg: Config, transform: Transform | None = None) -> ForecastData:

@@ -34,9 +34,8 @@ class Forecaster(nn.Module):
         super().__init__()
         if strategy not in STRATEGIES:
             raise RnnTuiError(f"--strategy must be one of {', '.join(STRATEGIES)}; got {strategy!r}")
-        if strategy == "recursive" and inputs != 1:
-            raise RnnTuiError("recursive forecasting feeds each forecast back as the next input, and the features' "
-                              "future values are unknown; use --strategy direct or drop --features")
+        if strategy == "recursive" and inputs != 1:  # Config.validate says why to a user
+            raise RnnTuiError(f"a recursive forecaster reads the target alone (1 input per step); got {inputs}")
         if cfg.tie_weights:
             raise RnnTuiError("--tie-weights is for language models; turn it off for forecasting")
         self.cfg, self.inputs, self.horizon, self.strategy = cfg, inputs, horizon, strategy
