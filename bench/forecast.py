@@ -56,8 +56,8 @@ EXPERIMENTS = {
                 "train.batch": 16, "train.lr": 0.005, "train.schedule": "constant", "train.steps": 600,
                 "train.eval_interval": 20},
     "sunspots": {"data.test_size": 67, "data.val_fraction": 0.15, "data.window": 12, "data.season": 11,
-                 "train.ar_order": 9, "model.cell": "gru", "model.hidden": 32, "train.batch": 16, "train.lr": 0.005,
-                 "train.schedule": "constant", "train.steps": 1500, "train.eval_interval": 25},
+                 "train.ar_order": 9, "model.cell": "gru", "model.hidden": 8, "train.batch": 16, "train.lr": 0.01,
+                 "train.steps": 2000, "train.eval_interval": 25},
     "sine": {"data.test_size": 400, "data.val_fraction": 0.1, "data.window": 48, "model.cell": "gru",
              "model.hidden": 32, "train.batch": 32, "train.lr": 0.003, "train.steps": 2000, "train.eval_interval": 100},
 }

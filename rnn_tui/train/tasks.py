@@ -364,8 +364,9 @@ def check_data(cfg: Config) -> None:
 
 class ForecastTask:
     """Forecasting: the MSE (or MAE) of the transformed values of the H points after each
-    training window (one point for a recursive model); validation adds the RMSE and MAE of the
-    forecasts from every validation origin in the series' units. The split is chronological and
+    training window (one point for a recursive model); validation measures the same loss on the
+    whole horizon from every validation origin (a recursive model's forecasts fed back) and adds
+    their RMSE and MAE in the series' units. The split is chronological and
     the transforms are fitted on its training part (data/windows.py); at the start the
     baselines (persistence, seasonal naive, AR(p)) are scored on the same origins and horizon,
     so the run says whether the recurrent model beats them."""
@@ -401,9 +402,9 @@ class ForecastTask:
                 "test_points": s.test, "train_windows": len(origins("train")), "val_windows": len(origins("val")),
                 "test_windows": len(origins("test")), "baselines": self.baselines}
 
-    def error(self, pred: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
-        """The training loss: MSE or MAE."""
-        return (F.mse_loss if self.cfg.train.loss == "mse" else F.l1_loss)(pred, target, reduction=reduction)
+    def error(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The training loss: MSE or MAE (mean over the values)."""
+        return (F.mse_loss if self.cfg.train.loss == "mse" else F.l1_loss)(pred, target)
 
     def loss(self, epoch: int, index: int) -> tuple[torch.Tensor, int]:
         b = self.batches.get(epoch, index).to(self.device)
