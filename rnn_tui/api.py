@@ -8,12 +8,16 @@
     >>> mt = load_run("runs/my-translator")     # a seq2seq run gives a LoadedTranslator
     >>> mt.translate("I love you.", beam=5)["hypotheses"][0]["text"]
     >>> mt.evaluate("test", beam=5)["bleu"]
+    >>> fc = load_forecaster("runs/airline")   # a forecasting run
+    >>> fc.forecast(12)["values"]                # the next 12 values after the series
+    >>> fc.evaluate("test")["ratio"]            # the model's RMSE / the best baseline's
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +25,7 @@ from rnn_tui.config import Config
 from rnn_tui.decode.sampling import sample
 from rnn_tui.decode.settings import Beam, Sampling
 from rnn_tui.errors import RnnTuiError
-from rnn_tui.results import SPLITS, Continuation, Evaluation, GeneratedToken, Score, Translation
+from rnn_tui.results import SPLITS, Continuation, Evaluation, Forecast, ForecastEvaluation, GeneratedToken, Score, Translation
 from rnn_tui.runs.checkpoint import load_checkpoint, load_model_state
 from rnn_tui.runs.rundir import RunDir, runs_root
 
@@ -277,6 +281,97 @@ class LoadedClassifier:
                 "by_length": accuracy_by_length(lengths, true, pred), "baselines": self.meta.get("baselines", {})}
 
 
+@dataclass
+class LoadedForecaster:
+    """A forecasting run's model and transforms: the next values after its series, or its errors
+    on a held-out part beside the baselines'."""
+
+    run: RunDir
+    config: Config
+    model: Any  # models.forecaster.Forecaster
+    meta: dict[str, Any]
+
+    @cached_property
+    def task(self) -> Any:  # train.tasks.ForecastTask: the run's data read again, the transform from the checkpoint
+        from rnn_tui.train.tasks import ForecastTask
+
+        task = ForecastTask(self.config, self.meta)
+        task.model, task.device = self.model, next(self.model.parameters()).device
+        return task
+
+    def forecast(self, steps: int | None = None) -> Forecast:
+        """The ``steps`` values (default: the horizon) after the last point of the series, from
+        its last window; with its dates continued when the data has a date column. A direct
+        model forecasts its horizon at a time: further steps are chained, each forecast taken
+        as the truth for the next (not with features: their future is unknown)."""
+        import torch
+
+        from rnn_tui.data.series import next_dates
+
+        data, H = self.task.data, self.config.data.horizon
+        steps = H if steps is None else steps
+        if steps < 1:
+            raise RnnTuiError(f"the number of steps must be at least 1; got {steps}")
+        direct = self.config.model.strategy == "direct"
+        if direct and steps > H and data.series.features is not None:
+            raise RnnTuiError(f"{self.run.id} reads features, whose values after the series are unknown; it forecasts at "
+                              f"most its horizon ({H}) steps")
+        history = data.values
+        n = len(history)
+        with torch.no_grad():
+            if data.series.features is not None:
+                z = self.model.forecast(data.windows([n - 1]).to(self.task.device), steps).float().cpu()
+                history = torch.cat([history, data.transform.inverse(z, [n - 1], history)[0]])
+            while len(history) < n + steps:
+                take = min(H if direct else steps, n + steps - len(history))
+                window = data.transform.forward(history)[-data.window:].float()[None, :, None]
+                z = self.model.forecast(window.to(self.task.device), take).float().cpu()
+                history = torch.cat([history, data.transform.inverse(z, [len(history) - 1], history)[0]])
+        dates = data.series.dates
+        return {"run": self.run.id, "series": data.series.name, "last_value": float(data.values[-1]),
+                "last_date": dates[-1] if dates else None, "steps": steps, "horizon": H,
+                "chained": direct and steps > H, "points": list(range(n + 1, n + steps + 1)),
+                "dates": next_dates(dates, steps) if dates else None, "values": history[n:].tolist()}
+
+    def evaluate(self, split: str = "test") -> ForecastEvaluation:
+        """The model's errors on the forecasts from every origin of ``split`` (the H points after
+        each; data/windows.py), beside each baseline's on the same origins, the best baseline and
+        the model's RMSE as a ratio of it (below 1: the model is better); the RMSE at each step
+        ahead; and every forecast."""
+        from rnn_tui.decode.metrics import forecast_scores
+
+        if split not in SPLITS:
+            raise RnnTuiError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+        task, data = self.task, self.task.data
+        origins = data.origins(split)
+        if not origins:
+            hint = "train with --test-size N" if split == "test" else "train with --val-fraction above 0"
+            raise RnnTuiError(f"run {self.run.id} has no {split} points; {hint}")
+        truth = data.truth(origins)
+        forecasts = {"model": data.transform.inverse(task.predict(origins), origins, data.values),
+                     **task.fitted.forecasts(origins)}
+        scores = {name: forecast_scores(truth.flatten().tolist(), f.flatten().tolist()) for name, f in forecasts.items()}
+        model = scores.pop("model")
+        best = min(scores, key=lambda name: scores[name]["rmse"])
+        best_rmse = scores[best]["rmse"]
+        return {"run": self.run.id, "split": split, "series": data.series.name, "origins": len(origins),
+                "horizon": data.horizon, "model": model, "baselines": scores, "best_baseline": best,
+                "ar_order": task.fitted.p, "ratio": model["rmse"] / best_rmse if best_rmse else None,
+                "rmse_by_step": [forecast_scores(truth[:, h].tolist(), forecasts["model"][:, h].tolist())["rmse"]
+                                 for h in range(data.horizon)],
+                "forecasts": {"origins": [data.date(o) for o in origins], "truth": truth.tolist(),
+                              **{name: f.tolist() for name, f in forecasts.items()}}}
+
+    def trace(self, origin: int | None = None) -> tuple[dict[str, Any], list[Any]]:
+        """The window ending at ``origin`` (default: the last point) through every layer:
+        Forecaster.trace's vectors and start states (for Inspect)."""
+        data = self.task.data
+        o = len(data.values) - 1 if origin is None else origin
+        if not data.window - 1 + data.transform.lost <= o < len(data.values):
+            raise RnnTuiError(f"no full window ends at point {o + 1}")
+        return self.model.trace(data.windows([o])[0])
+
+
 def load_run(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "latest",
              device: str = "cpu") -> LoadedRun | LoadedTranslator:
     """Load a run's ``latest`` (or ``best``) checkpoint, checking it fits the run's model: a
@@ -290,7 +385,7 @@ def load_run(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "l
     cfg = ckpt.config
     if cfg.task == "seq2seq":
         return _load_translator(run, cfg, ckpt, tag, device)
-    if cfg.task == "classify":
+    if cfg.task in ("classify", "forecast"):
         raise other_task(run.id, cfg.task)
     vocab = Vocab.from_json(ckpt.meta["vocab"])
     model = LanguageModel(cfg.model, len(vocab)).to(device)
@@ -316,7 +411,8 @@ def _load_translator(run: RunDir, cfg: Config, ckpt, tag: str, device: str) -> L
 # what a run of each task is, and the commands that use it
 USES = {"lm": ("a language model", "`rnn-tui generate {id}` or `rnn-tui score {id} TEXT`"),
         "seq2seq": ("a translation run (seq2seq)", "`rnn-tui translate {id} TEXT`"),
-        "classify": ("a classifier", "`rnn-tui classify {id} TEXT`")}
+        "classify": ("a classifier", "`rnn-tui classify {id} TEXT`"),
+        "forecast": ("a forecaster", "`rnn-tui forecast {id}`")}
 
 
 def other_task(run_id: str, task: str) -> RnnTuiError:
@@ -351,12 +447,16 @@ def load_translator(spec: str | Path, runs_dir: str | Path | None = None, tag: s
 
 
 def load_any(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "latest",
-             device: str = "cpu") -> LoadedRun | LoadedTranslator | LoadedClassifier:
+             device: str = "cpu") -> LoadedRun | LoadedTranslator | LoadedClassifier | LoadedForecaster:
     """Whatever the run trained (its task read from its config.toml): load_run's language model
-    or translator, or a classifier."""
+    or translator, a classifier or a forecaster."""
     run = RunDir.open(spec, runs_root(runs_dir))
-    load = load_classifier if run.config().task == "classify" else load_run
-    return load(run.path, tag=tag, device=device)
+    task = run.config().task
+    if task == "classify":
+        return load_classifier(run.path, tag=tag, device=device)
+    if task == "forecast":
+        return load_forecaster(run.path, tag=tag, device=device)
+    return load_run(run.path, tag=tag, device=device)
 
 
 def load_classifier(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "latest",
@@ -379,5 +479,21 @@ def load_classifier(spec: str | Path, runs_dir: str | Path | None = None, tag: s
                             classes=classes, meta=ckpt.meta)
 
 
-__all__ = ["LoadedClassifier", "LoadedRun", "LoadedTranslator", "Sampling", "as_lm", "as_translator", "load_any",
-           "load_classifier", "load_lm", "load_run", "load_translator"]
+def load_forecaster(spec: str | Path, runs_dir: str | Path | None = None, tag: str = "latest",
+                    device: str = "cpu") -> LoadedForecaster:
+    """Load a forecasting run's ``latest`` (or ``best``) checkpoint."""
+    from rnn_tui.models.forecaster import Forecaster
+
+    run = RunDir.open(spec, runs_root(runs_dir))
+    ckpt = load_checkpoint(run.checkpoints, tag, device=device)  # its transform checked
+    cfg = ckpt.config
+    if cfg.task != "forecast":
+        raise other_task(run.id, cfg.task)
+    model = Forecaster(cfg.model, 1 + len(cfg.data.feature_columns()), cfg.data.horizon, cfg.model.strategy).to(device)
+    load_model_state(model, ckpt.model, f"{run.id} {tag} checkpoint")
+    model.eval()
+    return LoadedForecaster(run=run, config=cfg, model=model, meta=ckpt.meta)
+
+
+__all__ = ["LoadedClassifier", "LoadedForecaster", "LoadedRun", "LoadedTranslator", "Sampling", "as_lm", "as_translator",
+           "load_any", "load_classifier", "load_forecaster", "load_lm", "load_run", "load_translator"]

@@ -274,10 +274,12 @@ def inspect(run_spec: str, text: str | None, path: str | None, target: str | Non
     translation run TEXT is the source: the encoder (both ways), the decoder and the attention.
     For a classifier: the class probabilities after each prefix, how much each token moved the
     decision (log-odds), the tokens that moved it most and the attention weights."""
-    from rnn_tui.api import LoadedClassifier, LoadedRun, load_any
+    from rnn_tui.api import LoadedClassifier, LoadedForecaster, LoadedRun, load_any, other_task
 
     text = _read_text_arg(text, path)
     model = load_any(run_spec, runs_dir=runs_dir, tag=checkpoint)
+    if isinstance(model, LoadedForecaster):
+        raise other_task(model.run.id, "forecast")
     if isinstance(model, LoadedClassifier):
         from click.core import ParameterSource
 
@@ -384,6 +386,43 @@ def classify(run_spec: str, text: str | None, split: str | None, checkpoint: str
             from rnn_tui.cli_report import print_classification
 
             print_classification(result)
+
+
+@cli.command()
+@click.argument("run_spec", metavar="RUN")
+@click.option("--steps", type=int, default=None, help="How many values after the series [default: the run's horizon].")
+@click.option("--split", type=click.Choice(SPLITS), default=None,
+              help="Instead: the errors of the forecasts from every origin of the run's held-out part, beside the "
+                   "baselines'.")
+@CHECKPOINT_OPTION
+@RUNS_DIR_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def forecast(run_spec: str, steps: int | None, split: str | None, checkpoint: str, runs_dir: str | None,
+             as_json: bool) -> None:
+    """The next values after the end of a forecasting run's series (dates continued when it has a
+    date column); or --split test for the model's RMSE, MAE and MAPE beside every baseline's and
+    its ratio to the best one."""
+    from rnn_tui.api import load_forecaster
+
+    model = load_forecaster(run_spec, runs_dir=runs_dir, tag=checkpoint)
+    if split:
+        if steps is not None:
+            raise RnnTuiError("give --steps or --split, not both")
+        scores = model.evaluate(split)
+        if as_json:
+            _print_json(scores)
+        else:
+            from rnn_tui.cli_report import print_forecast_scores
+
+            print_forecast_scores(scores)
+        return
+    result = model.forecast(steps)
+    if as_json:
+        _print_json(result)
+    else:
+        from rnn_tui.cli_report import print_forecast
+
+        print_forecast(result)
 
 
 @cli.command()

@@ -9,7 +9,7 @@ import contextlib
 import json
 import math
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,11 +27,11 @@ from rich.table import Table
 from rich.text import Text
 
 from rnn_tui.display import prob_style, visible_token
-from rnn_tui.runs.records import best_baseline
+from rnn_tui.runs.records import best_baseline, best_forecast_baseline
 
 if TYPE_CHECKING:
     from rnn_tui.api import LoadedRun
-    from rnn_tui.results import GeneratedToken, Score, Translation
+    from rnn_tui.results import Forecast, ForecastEvaluation, GeneratedToken, Score, Translation
     from rnn_tui.runs.records import Event, RunSummary
     from rnn_tui.runs.rundir import RunDir
 
@@ -47,7 +47,8 @@ def train_reporter(run: RunDir, as_json: bool) -> Iterator[Callable[[Event], Non
     """An ``on_event`` callback: JSON lines with ``--json``, else a live progress bar. Its line
     shows the loss, tokens/s and the latest validation: the loss for a language model or a
     translator (perplexity beside the training loss), accuracy and macro-F1 beside the best
-    baseline's accuracy for a classifier."""
+    baseline's accuracy for a classifier, RMSE and MAE in the series' units beside the best
+    baseline's RMSE for a forecaster."""
     if as_json:
         def emit(event: Event) -> None:
             sys.stdout.write(json.dumps({"run": run.id, **event}, ensure_ascii=False) + "\n")
@@ -62,19 +63,32 @@ def train_reporter(run: RunDir, as_json: bool) -> Iterator[Callable[[Event], Non
     )
     task = progress.add_task(run.id, total=1.0, info="starting…")
     last_progress, last_train = 0.0, ""  # of the latest train event: its progress, its part of the bar's line
-    last_val, last_acc = "", ""  # the latest validation: its part of the bar's line, a classifier's accuracy
-    classifier, baseline = False, ""  # from the start event: a classifier, and " (baseline 82.2%)": its best one's
+    last_val, last_acc = "", ""  # the latest validation: its part of the bar's line; a classifier's accuracy, a forecaster's RMSE
+    per_text, forecaster = False, False  # from the start event: a classifier or a forecaster (no perplexity), a forecaster
+    baseline = ""  # from the start event: " (baseline 82.2%)", the best one's (a forecaster's: " (baseline AR(12) 7.51)")
 
     def show(event: Event) -> None:
-        nonlocal last_progress, last_train, last_val, last_acc, classifier, baseline
+        nonlocal last_progress, last_train, last_val, last_acc, per_text, forecaster, baseline
         if event["event"] == "start":
-            classifier, best = event["task"] == "classify", best_baseline(event.get("baselines", {}))
-            baseline = f" (baseline {best[1]:.1%})" if best else ""
+            per_text, forecaster = event["task"] in ("classify", "forecast"), event["task"] == "forecast"
+            baselines = event.get("baselines", {})
+            if forecaster:
+                best_error = best_forecast_baseline(baselines)
+                baseline = f" (baseline {baseline_name(best_error[0], baselines)} {best_error[1]:.4g})" if best_error else ""
+            else:
+                best = best_baseline(event.get("baselines", {}))
+                baseline = f" (baseline {best[1]:.1%})" if best else ""
             progress.start()  # not before: a run that fails to start prints its one error line only
-            progress.console.print(
-                f"run [bold]{run.id}[/] · {event['params']:,} parameters · vocab {event['vocab']} · "
-                f"{event['train_tokens']:,} training tokens · {event['device']} · {event['threads']} thread(s)"
-            )
+            what = (f"{event.get('train_points', 0):,} / {event.get('val_points', 0):,} / {event.get('test_points', 0):,} "
+                    "points (train / val / test)" if forecaster
+                    else f"vocab {event['vocab']} · {event['train_tokens']:,} training tokens")
+            progress.console.print(f"run [bold]{run.id}[/] · {event['params']:,} parameters · {what} · {event['device']} · "
+                                   f"{event['threads']} thread(s)")
+            if forecaster:
+                for name, scores in baselines.items():
+                    if "val_rmse" in scores:
+                        name = baseline_name(name, baselines)
+                        progress.console.print(f"  baseline {name:<34} val RMSE {scores['val_rmse']:.4g}")
             if "classes" in event:
                 progress.console.print(f"{len(event['classes'])} classes · {event.get('train_texts', 0):,} / "
                                        f"{event.get('val_texts', 0):,} / {event.get('test_texts', 0):,} texts (train / val / "
@@ -85,12 +99,18 @@ def train_reporter(run: RunDir, as_json: bool) -> Iterator[Callable[[Event], Non
                         progress.console.print(f"  baseline {BASELINE_NAMES.get(name, name):<34} val accuracy {acc:.1%}")
         elif event["event"] == "train":
             last_progress = event["progress"]
-            ppl = "" if classifier else f" · ppl {event['ppl']:.2f}"  # a classifier's loss is per text
-            last_train = f"step {event['step']} · loss {event['loss']:.3f}{ppl} · {event['tokens_per_s']:,.0f} tok/s"
+            ppl = "" if per_text else f" · ppl {event['ppl']:.2f}"  # a classifier's loss is per text, a forecaster's an error
+            unit = "values" if forecaster else "tok"
+            last_train = f"step {event['step']} · loss {event['loss']:.3f}{ppl} · {event['tokens_per_s']:,.0f} {unit}/s"
             progress.update(task, completed=event["progress"], info=last_train + last_val)
         elif event["event"] == "val":
             mark = " (best)" if event.get("best") else ""
-            if "val_acc" in event:  # a classifier: per text, not per token
+            if "val_rmse" in event:  # a forecaster: errors in the series' units
+                rmse = f"{event['val_rmse']:.4g}{baseline}"
+                last_val, last_acc = f" · val RMSE {rmse}", f"RMSE {rmse}"
+                progress.console.print(f"step {event['step']:>6}  val loss {event['val_loss']:.4f}  RMSE {rmse}  "
+                                       f"MAE {event.get('val_mae', 0.0):.4g}{mark}")
+            elif "val_acc" in event:  # a classifier: per text, not per token
                 accuracy, f1 = f"{event['val_acc']:.1%}{baseline}", f"{event.get('val_f1', 0.0):.3f}"
                 last_val, last_acc = f" · val acc {accuracy} · F1 {f1}", f"accuracy {accuracy}"
                 progress.console.print(f"step {event['step']:>6}  val loss {event['val_loss']:.4f}  accuracy {accuracy}  "
@@ -270,7 +290,14 @@ SHADES = " ░▒▓█"
 
 BAR = 30  # characters of a probability bar at p = 1
 BASELINE_NAMES = {"majority": "majority class", "naive_bayes": "naive Bayes (uni+bigrams)",
-                  "logreg": "logistic regression (uni+bigrams)"}
+                  "logreg": "logistic regression (uni+bigrams)", "persistence": "persistence (last value)",
+                  "seasonal_naive": "seasonal naive (a season ago)", "ar": "AR(p)"}
+
+
+def baseline_name(name: str, baselines: Mapping[str, Any]) -> str:
+    """How a baseline reads (``BASELINE_NAMES``); the AR baseline with its order: ``AR(12)``."""
+    order = baselines.get(name, {}).get("order")
+    return f"AR({order})" if name == "ar" and order else BASELINE_NAMES.get(name, name)
 
 
 def print_classification(result: dict[str, Any]) -> None:
@@ -336,6 +363,42 @@ def print_class_scores(result: dict[str, Any]) -> None:
     for bucket in result["by_length"]:
         lengths.add_row(f"{bucket['lo']}–{bucket['hi']}", f"{bucket['texts']:,}", f"{bucket['accuracy']:.1%}")
     console.print(lengths)
+
+
+def print_forecast(result: Forecast) -> None:
+    """The values after the series, one per line with its date (or position)."""
+    last = result["last_date"] or "the last point"
+    chained = f" · chained past the horizon ({result['horizon']}): each forecast taken as the truth" if result["chained"] else ""
+    console.print(f"{result['series']}: {result['steps']} step(s) after {last} ({result['last_value']:g}){chained}")
+    labels = result["dates"] or [f"point {p}" for p in result["points"]]
+    width = max(len(label) for label in labels)
+    for label, value in zip(labels, result["values"]):
+        console.print(f"  {label:<{width}}  {value:.6g}")
+
+
+def print_forecast_scores(result: ForecastEvaluation) -> None:
+    """The model's errors beside every baseline's, the ratio to the best one, and RMSE by step ahead."""
+    console.print(f"{result['run']} {result['split']}: {result['origins']} forecasts of {result['horizon']} step(s) of "
+                  f"{result['series']}, each from the true values up to its origin")
+    pct = "mape" if "mape" in result["model"] else "smape"
+    table = Table()
+    for column in ("", "RMSE", "MSE", "MAE", pct.upper() + " %", "RMSE / model's"):
+        table.add_column(column, justify="left" if not column else "right")
+    model_rmse = result["model"]["rmse"]
+    names = {"ar": f"AR({result['ar_order']})"}
+    for name, s in (("model", result["model"]), *result["baselines"].items()):
+        ratio = f"{s['rmse'] / model_rmse:.2f}" if model_rmse and name != "model" else ""
+        label = names.get(name, BASELINE_NAMES.get(name, name)) + (" ← best baseline" if name == result["best_baseline"] else "")
+        table.add_row(Text(label, style="bold" if name == "model" else ""), f"{s['rmse']:.4g}", f"{s['mse']:.4g}",
+                      f"{s['mae']:.4g}", f"{s.get(pct, math.nan):.2f}", ratio)
+    console.print(table)
+    if result["ratio"] is not None:
+        verdict = "better than" if result["ratio"] < 1 else "not better than"
+        console.print(f"model RMSE / best baseline's ({names.get(result['best_baseline'], result['best_baseline'])}): "
+                      f"[bold]{result['ratio']:.3f}[/] — {verdict} the best baseline")
+    if result["horizon"] > 1:
+        console.print("model RMSE by step ahead: " + "  ".join(f"{h}: {r:.4g}" for h, r in
+                                                             enumerate(result["rmse_by_step"], start=1)))
 
 
 def print_translation(result: Translation, show_all: bool = True) -> None:

@@ -24,13 +24,16 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-TASKS = ("lm", "seq2seq", "classify")
+TASKS = ("lm", "seq2seq", "classify", "forecast")
 CELL_NAMES = ("rnn", "rnn-relu", "gru", "lstm", "peephole-lstm")  # models/cells.py CELLS implements each
 SEQ2SEQ_CELLS = ("rnn", "gru", "lstm")
 ATTENTIONS = ("none", "additive", "dot", "general")
 TOKENIZERS = ("char", "word", "jieba")
 POOLINGS = ("last", "mean", "max", "attention")  # models/classifier.py implements each (and imports this)
 LM, SEQ2SEQ, CLASSIFY = ("lm",), ("seq2seq",), ("classify",)
+FORECAST = ("forecast",)
+TRANSFORMS = ("log", "diff", "sdiff")  # data/transforms.py applies them in this order, then scaling
+STRATEGIES = ("direct", "recursive")  # models/forecaster.py implements each
 
 @dataclass
 class DataConfig:
@@ -39,7 +42,8 @@ class DataConfig:
     tokenizer: str = setting("char", "How text becomes tokens (jieba: Chinese words).", choices=TOKENIZERS,
                              tasks=LM + CLASSIFY, form=True)
     encoding: str = setting("utf-8", "Text encoding of the data file.", label="text encoding")
-    val_fraction: float = setting(0.1, "The last part of the text (or a share of the pairs) kept for validation.",
+    val_fraction: float = setting(0.1, "The last part of the text (or a share of the pairs; a series: the last part before "
+                                       "the test points) kept for validation.",
                                   label="validation fraction", lo=0.0, hi=0.5, form=True)
     test_fraction: float = setting(0.0, "The part held out for testing.", label="test fraction", lo=0.0, hi=0.5)
     min_freq: int = setting(1, "Rarer tokens become <unk>.", label="minimum token count", lo=1, hi=1e12)
@@ -53,8 +57,8 @@ class DataConfig:
     max_src_words: int = setting(0, "Drop pairs whose source has more words (tokens with a letter or digit; 0: keep all).",
                                  label="longest source (words)", hint="0 = keep all", lo=0, hi=1e6, tasks=SEQ2SEQ)
     test_size: int = setting(0, "Hold out exactly N pairs (or labeled texts), a seeded random choice that depends on the "
-                                "data only (0: use the test fraction).", label="test examples", lo=0, hi=1e9,
-                             tasks=SEQ2SEQ + CLASSIFY)
+                                "data only, or the last N points of a series (0: use the test fraction).",
+                             label="test examples", lo=0, hi=1e9, tasks=SEQ2SEQ + CLASSIFY + FORECAST)
     reverse: bool = setting(False, "The second column is the source.", label="reversed pairs", tasks=SEQ2SEQ)
     max_tokens: int = setting(400, "The most tokens of a text the classifier reads; longer texts are cut (0: all). "
                                    "Sorted batching puts the longest texts together, and one batch of 64 reviews of "
@@ -64,10 +68,46 @@ class DataConfig:
                                 label="label column", tasks=CLASSIFY)
     text_column: str = setting("text", "The column of the texts (a CSV/TSV file with a header).", label="text column",
                                tasks=CLASSIFY)
+    column: str = setting("", "The column to forecast, by name or index (empty: the last numeric column).",
+                          label="target column", hint="empty = last numeric", tasks=FORECAST, form=True)
+    date_column: str = setting("", "The column of dates, kept as written for display (empty: the first column when it "
+                                    "holds no numbers or its name says date, time, year, month, week or day).",
+                               label="date column", hint="empty = guess", tasks=FORECAST)
+    features: str = setting("", "Other columns read as inputs beside the target's past, by name or index, "
+                                "comma-separated (e.g. temp,rain).", label="input features", tasks=FORECAST)
+    window: int = setting(24, "Past values the model reads to forecast.", label="window", lo=1, hi=100000,
+                          tasks=FORECAST, form=True)
+    horizon: int = setting(1, "Steps forecast from each window.", label="horizon", lo=1, hi=10000, tasks=FORECAST,
+                           form=True)
+    season: int = setting(0, "The season's length in steps (12: months of a year); the seasonal-naive baseline and the "
+                             "sdiff transform use it (0: none).", label="season", hint="0 = none", lo=0, hi=100000,
+                          tasks=FORECAST)
+    transform: str = setting("", "Comma-separated, applied in this order before scaling: log, diff (first difference), "
+                                 "sdiff (seasonal difference); fitted on the training part and inverted for every "
+                                 "forecast and metric (empty: scaling only).", label="transforms", hint="log,diff,sdiff",
+                             tasks=FORECAST, form=True)
 
     def validate(self) -> DataConfig:
         check(self)
+        transforms = self.transforms()
+        unknown = [t for t in transforms if t not in TRANSFORMS]
+        if unknown:
+            raise SettingError(f"transforms must be among {', '.join(TRANSFORMS)} (comma-separated); got {unknown[0]!r}",
+                               "transform", "transform")
+        if len(set(transforms)) < len(transforms):
+            raise SettingError(f"transforms name one twice; got {self.transform!r}", "transform", "transform")
+        if "sdiff" in transforms and not self.season:
+            raise SettingError("the sdiff transform needs the season's length; set the season (e.g. 12 for months)",
+                               "season", "season")
         return self
+
+    def transforms(self) -> list[str]:
+        """The transform setting as a list of names, in the order given."""
+        return [t.strip() for t in self.transform.split(",") if t.strip()]
+
+    def feature_columns(self) -> list[str]:
+        """The features setting as a list of column names or indices."""
+        return [f.strip() for f in self.features.split(",") if f.strip()]
 
 
 @dataclass
@@ -76,7 +116,7 @@ class ModelConfig:
     layers: int = setting(1, "Stacked recurrent layers.", lo=1, hi=16, form=True)
     hidden: int = setting(512, "Units per layer.", label="hidden units", lo=1, hi=8192, form=True)
     embed: int = setting(64, "Embedding size (0: one-hot input).", label="embedding size", hint="0 = one-hot",
-                         lo=0, hi=8192, form=True)
+                         lo=0, hi=8192, tasks=LM + SEQ2SEQ + CLASSIFY, form=True)
     dropout: float = setting(0.0, "Dropout on the embeddings, between layers and before the output.", lo=0.0,
                              hi=0.95, form=True)
     tie_weights: bool = setting(False, "Share the embedding and output weights (needs embedding size = hidden units).",
@@ -94,6 +134,9 @@ class ModelConfig:
     pooling: str = setting("last", "How the states become one vector: last (the final state of each direction), "
                                    "mean, max, or attention (a learned query over the states).", choices=POOLINGS,
                            tasks=CLASSIFY, form=True)
+    strategy: str = setting("direct", "direct: one output per step of the horizon at once; recursive: one step, fed "
+                                      "back as the next input until the horizon.", choices=STRATEGIES, tasks=FORECAST,
+                            form=True)
 
     def validate(self, task: str = "lm") -> ModelConfig:
         check(self)
@@ -158,6 +201,10 @@ class TrainConfig:
                                      label="teacher forcing", lo=0.0, hi=1.0, tasks=SEQ2SEQ)
     class_weights: bool = setting(False, "Weigh each class's loss by its inverse frequency (imbalanced data).",
                                   label="class weights", tasks=CLASSIFY)
+    loss: str = setting("mse", "The forecast's loss on the transformed values: mean squared or mean absolute error.",
+                        choices=("mse", "mae"), tasks=FORECAST)
+    ar_order: int = setting(0, "The order p of the AR(p) baseline, fitted by least squares on the training part "
+                               "(0: the window).", label="AR order", hint="0 = window", lo=0, hi=100000, tasks=FORECAST)
 
     def validate(self) -> TrainConfig:
         check(self)
@@ -179,7 +226,8 @@ def check_lr(value: Any) -> float:
 @dataclass
 class Config:
     task: str = setting("lm", "lm: a language model on text; seq2seq: translation on source<TAB>target pairs; "
-                              "classify: a label for each text.", choices=TASKS)
+                              "classify: a label for each text; forecast: the next values of a time series.",
+                        choices=TASKS)
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -189,6 +237,10 @@ class Config:
         self.data.validate()
         self.model.validate(self.task)
         self.train.validate()
+        if self.task == "forecast" and self.model.strategy == "recursive" and self.data.feature_columns():
+            raise SettingError("recursive forecasting feeds each forecast back as the next input, and the features' "
+                               "future values are unknown; use the direct strategy or drop the features", "strategy",
+                               "strategy")
         return self
 
     def settings(self) -> Iterator[tuple[str, Declared]]:

@@ -8,7 +8,7 @@ of a run directory are in runs/records.py. No torch, no textual.
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict, get_args
+from typing import Any, Literal, TypedDict, get_args
 
 Split = Literal["test", "val"]  # the held-out parts of a run's data that `translate --split` scores
 SPLITS: tuple[Split, ...] = get_args(Split)
@@ -93,3 +93,49 @@ class Evaluation(TypedDict):
     sources: list[str]
     hypotheses: list[str]
     references: list[str]
+
+
+class _ForecastScores(TypedDict):
+    rmse: float
+    mse: float
+    mae: float
+
+
+class ForecastScores(_ForecastScores, total=False):
+    """The errors of forecasts ŷ of true values y, in the series' units (``decode.metrics.forecast_scores``);
+    ``mape`` when no true value is 0, else ``smape``."""
+
+    mape: float  # percent
+    smape: float  # percent
+
+
+class Forecast(TypedDict):
+    """``LoadedForecaster.forecast``: the values after the end of the series."""
+
+    run: str
+    series: str  # the target column's name
+    last_value: float  # the series' last point
+    last_date: str | None
+    steps: int
+    horizon: int
+    chained: bool  # a direct model's forecasts were chained past its horizon
+    points: list[int]  # 1-based positions of the forecast points (the series holds points 1..N)
+    dates: list[str] | None  # their dates, continued from the date column (None without one)
+    values: list[float]
+
+
+class ForecastEvaluation(TypedDict):
+    """``LoadedForecaster.evaluate``: the errors on a held-out part, the model's beside the baselines'."""
+
+    run: str
+    split: Split
+    series: str
+    origins: int  # forecasts made, each of ``horizon`` points
+    horizon: int
+    model: ForecastScores
+    baselines: dict[str, ForecastScores]  # persistence, seasonal_naive (a season set), ar
+    best_baseline: str  # by RMSE
+    ar_order: int
+    ratio: float | None  # the model's RMSE / the best baseline's (None when that is 0)
+    rmse_by_step: list[float]  # the model's RMSE h steps ahead, h = 1..horizon
+    forecasts: dict[str, list[Any]]  # origins (dates), truth, model and each baseline: [origin][h]

@@ -46,7 +46,7 @@ async def test_a_classifier_chosen_and_started_from_the_app_trains_and_the_train
     app = RnnTuiApp(tmp_path / "runs", list_interval=60)
     async with app.run_test(size=(100, 40)) as pilot:
         assert await wait_for(pilot, lambda: "python-stdlib" in str(app.sub_title), seconds=30)
-        assert app.config.task == "lm" and options(app, "#d-task") == ["lm", "seq2seq", "classify"]
+        assert app.config.task == "lm" and options(app, "#d-task") == ["lm", "seq2seq", "classify", "forecast"]
         assert shown(app, "train-seq_len", "model-pooling") == {"train-seq_len": True, "model-pooling": False}
         app.query_one("#set-model-hidden", Input).value = "24"  # typed before the task changes: it stays
 

@@ -134,14 +134,18 @@ def holds_text(source: Source) -> bool:
 
 
 _TASK_DATA = {"lm": "text", "seq2seq": "source<TAB>target pairs",
-              "classify": "labeled texts (label and text columns, or a folder per class)"}
-_TASK_NAMES = {"lm": "a language model", "seq2seq": "translation", "classify": "classification"}
+              "classify": "labeled texts (label and text columns, or a folder per class)",
+              "forecast": "a time series (a CSV/TSV column, or one number per line)"}
+_TASK_NAMES = {"lm": "a language model", "seq2seq": "translation", "classify": "classification",
+               "forecast": "forecasting"}
 
 
 def check_task(task: str, source: Source) -> None:
     """One clear line when ``source`` is not what ``task`` trains on. A table that is not labels
-    passes for classify: its reader then says which column is missing."""
-    fits = {"lm": holds_text(source), "seq2seq": source.kind == "pairs", "classify": source.kind != "text"}[task]
+    passes for classify: its reader then says which column is missing; any file passes for
+    forecast (``load_series`` says which line is not a number)."""
+    fits = {"lm": holds_text(source), "seq2seq": source.kind == "pairs", "classify": source.kind != "text",
+            "forecast": _series_file(source) or source.kind == "series"}[task]
     if not fits:
         raise RnnTuiError(f"{source.spec} is a {source.kind} dataset; {_TASK_NAMES[task]} (--task {task}) trains on "
                           f"{_TASK_DATA[task]}")
@@ -176,21 +180,32 @@ def load_pairs(source: Source, encoding: str = "utf-8", reverse: bool = False) -
     return read_pairs(source.path, encoding, reverse=reverse)
 
 
-def load_series(
-    source: Source, column: str | int | None = None, encoding: str = "utf-8"
-) -> Series:
-    """The values of a series source (``column``, a name or index, picks a CSV column)."""
-    _require(source, "series")
+def _series_file(source: Source) -> bool:
+    return source.path is not None and source.path.is_file()
+
+
+def load_series(source: Source, column: str | int | None = None, encoding: str = "utf-8",
+                date_column: str | int | None = None, features: list[str] | None = None,
+                guess_dates: bool = False) -> Series:
+    """The values of a series source (``column``, a name or index, picks a CSV column; the rest
+    as ``series.read_series``). Any file is read as a table of numbers, whatever its kind was
+    guessed to be (a file of one number per line guesses as text): its reader says which line
+    is not a number."""
+    if not _series_file(source):
+        _require(source, "series")
     import torch  # ~1.5 s: only when a series is actually loaded
 
     from rnn_tui.data.series import Series, read_series
 
     b = _builtin_of(source)
     if b is not None:
+        if features or date_column not in (None, ""):
+            raise RnnTuiError(f"{source.name} is one generated series; features and a date column need a CSV/TSV file")
         values = torch.tensor(b.generate(), dtype=torch.float32)
         return Series(name=b.name, values=values)
     assert source.path is not None
-    return read_series(source.path, column=column, encoding=encoding)
+    return read_series(source.path, column=column, encoding=encoding, date_column=date_column, features=features,
+                       guess_dates=guess_dates)
 
 
 def load_labeled(

@@ -1,4 +1,5 @@
-"""Classification metrics from a confusion matrix (plain Python; scikit-learn's definitions).
+"""Classification metrics from a confusion matrix (plain Python; scikit-learn's definitions), and
+forecast errors (``forecast_scores``, at the end).
 
 For n classes 0..n−1 and examples with true class y and predicted class ŷ:
 
@@ -22,7 +23,11 @@ out of the mean).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import TypedDict
+
+from rnn_tui.results import ForecastScores
 
 Confusion = list[list[int]]  # C[true][predicted]
 
@@ -101,3 +106,27 @@ def accuracy_by_length(lengths: list[int], y_true: list[int], y_pred: list[int],
         result.append({"lo": lengths[part[0]], "hi": lengths[part[-1]], "texts": len(part), "accuracy": right / len(part)})
         start = end
     return result
+
+
+# -- forecasts ---------------------------------------------------------------------------------------
+
+
+def forecast_scores(y_true: Sequence[float], y_pred: Sequence[float]) -> ForecastScores:
+    """For n pairs (y, ŷ) with e = ŷ − y:
+
+        MSE  = (1/n) Σ e²        RMSE = √MSE        MAE = (1/n) Σ |e|
+        MAPE = (100/n) Σ |e| / |y|                          when no y is 0, else
+        sMAPE = (100/n) Σ 2 |e| / (|y| + |ŷ|)               (a term with y = ŷ = 0 counts 0)
+    """
+    if len(y_true) != len(y_pred) or not y_true:
+        raise ValueError(f"{len(y_true)} true values but {len(y_pred)} forecasts; need the same number, at least one")
+    n = len(y_true)
+    errors = [p - t for t, p in zip(y_true, y_pred)]
+    mse = sum(e * e for e in errors) / n
+    scores: ForecastScores = {"rmse": math.sqrt(mse), "mse": mse, "mae": sum(abs(e) for e in errors) / n}
+    if all(t != 0 for t in y_true):
+        scores["mape"] = 100 * sum(abs(e) / abs(t) for t, e in zip(y_true, errors)) / n
+    else:
+        scores["smape"] = 100 * sum(2 * abs(e) / (abs(t) + abs(p)) if abs(t) + abs(p) else 0.0
+                                    for t, p, e in zip(y_true, y_pred, errors)) / n
+    return scores

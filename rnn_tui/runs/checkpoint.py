@@ -172,7 +172,7 @@ _META: dict[str, tuple[Callable[[Any], bool], str, bool]] = {  # key: (check, wh
     "saved": (_is_number, "a number", False),
     "optimizer": (lambda v: v is None or isinstance(v, dict), "an object or null", False),
 }
-_VOCABS = {"lm": ("vocab",), "seq2seq": ("src_vocab", "tgt_vocab"), "classify": ("vocab",)}
+_VOCABS = {"lm": ("vocab",), "seq2seq": ("src_vocab", "tgt_vocab"), "classify": ("vocab",), "forecast": ()}
 
 
 def _check_meta(meta: Any) -> Config:
@@ -213,6 +213,13 @@ def _check_meta(meta: Any) -> Config:
     if config.task == "classify" and not (isinstance(classes, list) and len(classes) >= 2
                                           and all(isinstance(c, str) for c in classes) and len(set(classes)) == len(classes)):
         raise _Damaged(f"\"classes\" is {_short(classes)}, not a list of two or more class names")
+    if config.task == "forecast":
+        from rnn_tui.data.transforms import Transform
+
+        try:
+            Transform.from_dict(meta.get("transform"))
+        except ValueError as exc:
+            raise _Damaged(f"\"transform\": {exc}") from None
     return config
 
 

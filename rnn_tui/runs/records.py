@@ -56,12 +56,28 @@ class _StartInfo(TypedDict):
     train_tokens: int
 
 
-class Baseline(TypedDict):
-    """A simple method fitted on a classification run's split (train/baselines.py)."""
-
-    val_acc: float | None  # None: no such split
-    test_acc: float | None
+class _Baseline(TypedDict):
     seconds: float
+
+
+class Baseline(_Baseline, total=False):
+    """A simple method fitted on a classification run's split (train/baselines.py): its accuracy;
+    or a forecasting baseline (train/forecast_baselines.py): its errors in the series' units on
+    the validation and test origins (a part without origins: no keys for it)."""
+
+    val_acc: float | None  # classify; None: no such split
+    test_acc: float | None
+    order: int  # forecast: p of the AR(p) baseline
+    val_rmse: float
+    val_mse: float
+    val_mae: float
+    val_mape: float  # percent; val_smape instead when a true value is 0
+    val_smape: float
+    test_rmse: float
+    test_mse: float
+    test_mae: float
+    test_mape: float
+    test_smape: float
 
 
 class StartInfo(_StartInfo, total=False):
@@ -79,7 +95,13 @@ class StartInfo(_StartInfo, total=False):
     val_texts: int
     test_texts: int
     duplicates_removed: int  # val/test texts dropped because they also occur in an earlier split
-    baselines: dict[str, Baseline]  # majority, naive_bayes, logreg
+    baselines: dict[str, Baseline]  # classify: majority, naive_bayes, logreg; forecast: persistence, seasonal_naive, ar
+    train_points: int  # forecast: the points of each part of the series, and its windows (origins)
+    val_points: int
+    test_points: int
+    train_windows: int
+    val_windows: int
+    test_windows: int
 
 
 class StartEvent(StartInfo, _Timed):
@@ -117,6 +139,8 @@ class Validation(_Validation, total=False):
     val_bleu: float  # seq2seq: corpus BLEU-4 of greedy translations
     val_acc: float  # classify: accuracy on the validation texts
     val_f1: float  # classify: macro-F1 (the mean over classes of each class's F1)
+    val_rmse: float  # forecast: errors of the forecasts from every validation origin, in the series' units
+    val_mae: float
 
 
 class ValEvent(Validation, _Progress):
@@ -330,6 +354,14 @@ def best_baseline(baselines: dict[str, Baseline]) -> tuple[str, float] | None:
     None when no baseline has one (no validation split)."""
     scores = [(name, acc) for name, b in baselines.items() if (acc := b.get("val_acc")) is not None]
     return max(scores, key=lambda score: score[1]) if scores else None
+
+
+def best_forecast_baseline(baselines: dict[str, Baseline], key: str = "val_rmse") -> tuple[str, float] | None:
+    """A forecasting run's best baseline by ``key`` (an error: lowest is best), or None when no
+    baseline has it (no such part)."""
+    found = ((name, cast("dict[str, Any]", b).get(key)) for name, b in baselines.items())
+    scores = [(name, float(v)) for name, v in found if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return min(scores, key=lambda score: score[1]) if scores else None
 
 
 def superseded(record: MetricEvent | SampleEvent, start: StartEvent) -> bool:

@@ -358,6 +358,9 @@ class RunDir:
             if cfg.task == "seq2seq":
                 model += f" {'bi ' if m.bidirectional else ''}+{m.attention}"  # e.g. "gru 1x256 bi +additive"
                 data = f"{d.spec} ({d.src_tokenizer} → {d.tgt_tokenizer})"
+            if cfg.task == "forecast":
+                model += f" {m.strategy}"  # e.g. "gru 1x32 direct"
+                data = f"{d.spec} ({d.column or 'last column'}: {d.window} → {d.horizon})"  # window → horizon
             config = cfg.to_dict()
         reason = "; ".join(problems) or None
         return {

@@ -6,6 +6,7 @@ directory; a task owns the data, the model and what "one step", "evaluate" and "
     LMTask       text -> next-token prediction (sequential batches may carry the hidden state)
     Seq2SeqTask  source<TAB>target pairs -> encoder–decoder, validation loss and greedy BLEU
     ClassifyTask labeled texts -> one class per text, validation accuracy and macro-F1, baselines
+    ForecastTask a time series -> the next values from a window of past ones, errors and baselines
 
 Both are built in two steps — ``__init__`` reads the data (with the checkpoint's vocabularies
 when resuming), ``build_model`` makes the model after the Trainer has seeded torch — so a run's
@@ -26,6 +27,7 @@ from rnn_tui.runs.records import Baseline, Sample, SampleTranslation, StartInfo,
 if TYPE_CHECKING:
     from rnn_tui.data.tokenizers import Tokenizer
     from rnn_tui.models.classifier import Classifier
+    from rnn_tui.models.forecaster import Forecaster
     from rnn_tui.models.lm import LanguageModel
     from rnn_tui.models.seq2seq import Seq2Seq
 
@@ -346,7 +348,7 @@ def classifier_tokens(data: DataConfig, tokenizer: Tokenizer, text: str) -> list
     return toks[: data.max_tokens] if data.max_tokens else toks
 
 
-TASKS: dict[str, type[LMTask] | type[Seq2SeqTask] | type[ClassifyTask]] = {
+TASKS: dict[str, type[LMTask] | type[Seq2SeqTask] | type[ClassifyTask] | type[ForecastTask]] = {
     "lm": LMTask, "seq2seq": Seq2SeqTask, "classify": ClassifyTask}
 
 
@@ -358,3 +360,102 @@ def check_data(cfg: Config) -> None:
     d = cfg.data
     check_task(cfg.task, resolve(d.spec, d.label_column, d.text_column))
     TASKS[cfg.task](cfg, None)
+
+
+class ForecastTask:
+    """Forecasting: the MSE (or MAE) of the transformed values of the H points after each
+    training window (one point for a recursive model); validation measures the same loss on the
+    whole horizon from every validation origin (a recursive model's forecasts fed back) and adds
+    their RMSE and MAE in the series' units. The split is chronological and
+    the transforms are fitted on its training part (data/windows.py); at the start the
+    baselines (persistence, seasonal naive, AR(p)) are scored on the same origins and horizon,
+    so the run says whether the recurrent model beats them."""
+
+    def __init__(self, cfg: Config, meta: dict[str, Any] | None) -> None:
+        from rnn_tui.data.transforms import Transform
+        from rnn_tui.data.windows import ForecastBatches, ForecastData
+        from rnn_tui.train.forecast_baselines import Baselines
+
+        self.cfg, d, t = cfg, cfg.data, cfg.train
+        self.data = ForecastData.from_config(cfg, Transform.from_dict(meta["transform"]) if meta else None)
+        self.train_horizon = 1 if cfg.model.strategy == "recursive" else d.horizon
+        self.batches = ForecastBatches(self.data, self.data.origins("train"), t.batch, self.train_horizon, seed=t.seed)
+        val = self.data.origins("val")
+        self.val_batches = ForecastBatches(self.data, val, t.batch, d.horizon, shuffle=False) if val else None
+        self.fitted = Baselines(self.data, d.season, t.ar_order)
+        self.baselines: dict[str, Baseline] = meta["baselines"] if meta else self.fitted.scores()
+
+    def build_model(self, device: torch.device) -> Forecaster:
+        from rnn_tui.models.forecaster import Forecaster
+
+        self.device = device
+        d = self.cfg.data
+        self.model = Forecaster(self.cfg.model, self.data.inputs_per_step, d.horizon, self.cfg.model.strategy).to(device)
+        return self.model
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def start_info(self) -> StartInfo:
+        s, origins = self.data.split, self.data.origins
+        return {"vocab": 0, "train_tokens": s.train_end, "train_points": s.train_end, "val_points": s.val,
+                "test_points": s.test, "train_windows": len(origins("train")), "val_windows": len(origins("val")),
+                "test_windows": len(origins("test")), "baselines": self.baselines}
+
+    def error(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The training loss: MSE or MAE (mean over the values)."""
+        return (F.mse_loss if self.cfg.train.loss == "mse" else F.l1_loss)(pred, target)
+
+    def loss(self, epoch: int, index: int) -> tuple[torch.Tensor, int]:
+        b = self.batches.get(epoch, index).to(self.device)
+        return self.error(self.model(b.x), b.y), b.y.numel()
+
+    def after_step(self, new_epoch: bool) -> None:
+        pass
+
+    @torch.no_grad()
+    def predict(self, origins: list[int], steps: int | None = None) -> torch.Tensor:
+        """ẑ (B, steps) float32 on the cpu: the model's forecasts (transformed) from each origin, in
+        batches; ``steps`` defaults to the horizon."""
+        out = []
+        for lo in range(0, len(origins), self.cfg.train.batch):
+            x = self.data.windows(origins[lo : lo + self.cfg.train.batch]).to(self.device)
+            out.append(self.model.forecast(x, steps).float().cpu())
+        return torch.cat(out) if out else torch.zeros(0, steps or self.cfg.data.horizon)
+
+    def evaluate(self, max_batches: int = 0) -> Validation:
+        from rnn_tui.decode.metrics import forecast_scores
+
+        origins = self.data.origins("val")
+        if max_batches:
+            origins = origins[: max_batches * self.cfg.train.batch]
+        z = self.predict(origins)
+        loss = float(self.error(z, self.data.targets(origins)))
+        y = self.data.transform.inverse(z, origins, self.data.values)
+        scores = forecast_scores(self.data.truth(origins).flatten().tolist(), y.flatten().tolist())
+        return {"val_loss": loss, "val_rmse": scores["rmse"], "val_mae": scores["mae"]}
+
+    def sample(self, seed: int) -> Sample:
+        """The forecast from one validation origin (a different one each time) beside the truth."""
+        origins = self.data.origins("val") or self.data.origins("train")
+        o = origins[seed % len(origins)]
+        y = self.data.transform.inverse(self.predict([o]), [o], self.data.values)[0].tolist()
+        truth = self.data.truth([o])[0].tolist()
+        head = f"after {self.data.date(o)}: "
+        return {"prime": "", "text": f"{head}forecast {_numbers(y)}\n{' ' * len(head)}true     {_numbers(truth)}"}
+
+    def meta(self) -> dict[str, Any]:
+        return {"transform": self.data.transform.to_dict(), "baselines": self.baselines}
+
+    def extra(self) -> dict[str, torch.Tensor]:
+        return {}
+
+    def restore_extra(self, extra: dict[str, torch.Tensor]) -> None:
+        pass
+
+
+def _numbers(values: list[float]) -> str:
+    return " ".join(f"{v:.4g}" for v in values)
+
+
+TASKS["forecast"] = ForecastTask

@@ -18,9 +18,9 @@ from rnn_tui.errors import RnnTuiError
 from rnn_tui.tui.history import task_line
 
 if TYPE_CHECKING:
-    from rnn_tui.api import LoadedClassifier, LoadedRun, LoadedTranslator
+    from rnn_tui.api import LoadedClassifier, LoadedForecaster, LoadedRun, LoadedTranslator
 
-    Loaded = LoadedRun | LoadedTranslator | LoadedClassifier
+    Loaded = LoadedRun | LoadedTranslator | LoadedClassifier | LoadedForecaster
 
 Key = tuple[str, "int | None"]  # (run path, checkpoint step)
 
@@ -33,12 +33,12 @@ def _load_run(path: str) -> Loaded:
 
 
 def unless_classifier(loaded: Loaded) -> LoadedRun | LoadedTranslator:
-    """A loaded run for the panes that read language models and translators: a classifier is one
-    line that sends the user to the Classify tab."""
-    from rnn_tui.api import LoadedClassifier
+    """A loaded run for the panes that read language models and translators: a classifier (a
+    forecaster) is one line that sends the user to the tab that uses it."""
+    from rnn_tui.api import LoadedClassifier, LoadedForecaster
 
-    if isinstance(loaded, LoadedClassifier):
-        raise RnnTuiError(task_line(loaded.run.id, "classify"))
+    if isinstance(loaded, (LoadedClassifier, LoadedForecaster)):
+        raise RnnTuiError(task_line(loaded.run.id, loaded.config.task))
     return loaded
 
 
