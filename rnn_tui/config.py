@@ -81,7 +81,7 @@ class DataConfig:
                            form=True)
     season: int = setting(0, "The season's length in steps (12: months of a year); the seasonal-naive baseline and the "
                              "sdiff transform use it (0: none).", label="season", hint="0 = none", lo=0, hi=100000,
-                          tasks=FORECAST)
+                          tasks=FORECAST, form=True)
     transform: str = setting("", "Comma-separated, applied in this order before scaling: log, diff (first difference), "
                                  "sdiff (seasonal difference); fitted on the training part and inverted for every "
                                  "forecast and metric (empty: scaling only).", label="transforms", hint="log,diff,sdiff",

@@ -58,7 +58,7 @@ async def test_a_classifier_chosen_and_started_from_the_app_trains_and_the_train
                                        "trains on labeled texts (label and text columns, or a folder per class)")
         listed = options(app, "#d-builtin")
         assert listed[:2] == ["parity", "balanced"] and "python-stdlib · text" in listed  # what fits classify first
-        assert "sine · series" not in listed  # no task trains on a series
+        assert "sine · series" in listed  # the forecast task's, dimmed
 
         # both forms show the classifier's settings, and not the language model's
         assert await wait_for(pilot, lambda: bool(app.query("#set-model-pooling")))
@@ -200,3 +200,77 @@ async def test_setting_fields_remount_for_another_task_keeping_what_was_typed():
 
         fields.set_values({"train.seq_len": 64})  # a run's config opened: it replaces what was typed
         assert app.query_one("#set-train-seq_len", Input).value == "64"
+
+
+def monthly(tmp_path, months: int = 120):
+    """A CSV of monthly dates and a seasonal series with a trend: month,value."""
+    import math
+
+    path = tmp_path / "monthly.csv"
+    rows = [f"{2000 + m // 12}-{m % 12 + 1:02d},{100 + m + 20 * math.sin(2 * math.pi * m / 12):.3f}" for m in range(months)]
+    path.write_text("month,value\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+async def test_a_series_sets_forecast_and_a_forecaster_started_from_the_app_trains_beside_its_baselines(tmp_path):
+    data = monthly(tmp_path)
+    app = RnnTuiApp(tmp_path / "runs", list_interval=60)
+    async with app.run_test(size=(100, 40)) as pilot:
+        assert await wait_for(pilot, lambda: "python-stdlib" in str(app.sub_title), seconds=30)
+        assert "sine · series" in options(app, "#d-builtin")  # listed, dimmed: another task's
+        await pilot.press("1")
+        await choose(pilot, app, "#d-task", "forecast")
+        assert options(app, "#d-builtin")[0] == "sine"  # the series first: forecast trains on it
+        assert await wait_for(pilot, lambda: bool(app.query("#set-data-window")))
+        assert shown(app, "data-window", "data-horizon", "data-season", "data-transform", "data-column",
+                     "data-tokenizer", "model-strategy", "model-embed", "train-seq_len") == {
+            "data-window": True, "data-horizon": True, "data-season": True, "data-transform": True, "data-column": True,
+            "data-tokenizer": False, "model-strategy": True, "model-embed": False, "train-seq_len": False}
+
+        # a file of a series: the preview reads it as the forecast task does
+        await pilot.press("2", "1")  # back on the Data tab, its fields mounted
+        app.query_one("#d-path", Input).value = str(data)
+        for key, value in {"data-window": "12", "data-season": "12", "data-transform": "diff"}.items():
+            app.query_one(f"#set-{key}", Input).value = value
+        await pilot.press("ctrl+r")
+        preview = app.query_one("#data-preview")
+        assert await wait_for(pilot, lambda: "120 points of 'value'" in str(preview.render()), seconds=30)
+        text = str(preview.render())
+        assert "2000-01 … 2009-12" in text and "window 12 → horizon 1 (the transforms use up the first 1)" in text
+        assert "train          108 points      95 forecasts" in text  # 120 − 12 for validation; origins 12..106
+        assert "validation      12 points      12 forecasts" in text and "├train" in text
+        assert app.config.task == "forecast" and str(app.query_one("#data-error").render()) == ""
+
+        values = {"model-cell": "gru", "model-hidden": "8", "train-batch": "16", "train-lr": "0.01",
+                  "train-schedule": "constant", "train-steps": "40", "train-eval_interval": "20",
+                  "train-log_interval": "10", "train-checkpoint_interval": "20"}
+        for key, value in values.items():
+            app.query_one(f"#set-{key}").value = value
+        await pilot.press("2")
+        assert text_of(app, "#train-task").startswith(f"forecast · {data}")
+        assert await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "start")
+        await pilot.press("s")
+        assert await wait_for(pilot, lambda: app.current is not None, seconds=30)
+        history = app.histories[app.current]
+        assert await wait_for(pilot, lambda: any("val_rmse" in r for r in history.val), seconds=120)
+        assert await wait_for(pilot, lambda: history.state == "finished", seconds=120)
+
+        run = RunDir(tmp_path / "runs" / app.current)
+        saved = Config.load(run.config_path)
+        assert saved.task == "forecast" and saved.data.spec == str(data)
+        assert (saved.data.window, saved.data.season, saved.data.transform, saved.model.cell, saved.train.steps) == (
+            12, 12, "diff", "gru", 40)
+        records = run.read_metrics()
+        rmses = [r["val_rmse"] for r in records if r["event"] == "val"]
+        baselines = next(r for r in records if r["event"] == "start")["baselines"]
+        best = min(baselines, key=lambda name: baselines[name]["val_rmse"])
+        assert len(rmses) == 2 and set(baselines) == {"persistence", "seasonal_naive", "ar"}
+
+        # the Train tab: the RMSE curve beside the best baseline's, in the series' units
+        plot = app.query_one("#second-plot", LinePlot)
+        assert await wait_for(pilot, lambda: plot.series and len(plot.series[0].ys) == 2)
+        assert plot.title == "val rmse" and list(plot.series[0].ys) == rmses
+        assert plot.series[1].ys == (baselines[best]["val_rmse"],) * 2 and plot.series[1].xs == (20, 40)
+        assert app.query_one("#loss-plot", LinePlot).title == "loss (MSE, transformed values)"
+        status = text_of(app, "#run-status")
+        assert f"RMSE {rmses[-1]:.4g} (" in status and f"{baselines[best]['val_rmse']:.4g})" in status

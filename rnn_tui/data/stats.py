@@ -6,6 +6,7 @@ import math
 import statistics
 from collections import Counter
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rnn_tui.data.labeled import LabeledFile
 from rnn_tui.data.pairs import PairFile
@@ -13,6 +14,9 @@ from rnn_tui.data.series import Series
 from rnn_tui.data.text import split_sizes
 from rnn_tui.data.tokenizers import get_tokenizer
 from rnn_tui.data.vocab import SPECIALS
+
+if TYPE_CHECKING:
+    from rnn_tui.data.windows import ForecastData
 
 SAMPLE_CHARS = 200
 
@@ -147,4 +151,24 @@ def describe_series(s: Series, first: int = 10) -> dict:
         "mean": float(v.mean()) if n else None,
         "std": float(v.std(correction=0)) if n else None,
         "first_values": [round(x, 6) for x in v[:first].tolist()],
+    }
+
+
+def describe_forecast(data: ForecastData, width: int = 1000) -> dict:
+    """A series as a forecasting run reads it (its column, split, transforms and windows):
+    describe_series, the dates of its first and last points, the points and the origins
+    (forecasts) of each part, and the values averaged into at most ``width`` buckets (a sketch)."""
+    s, split = data.series, data.split
+    v = data.values
+    n = v.numel()
+    step = max(1, math.ceil(n / width))
+    return {
+        **describe_series(s),
+        "dates": [s.dates[0], s.dates[-1]] if s.dates else None,
+        "features": list(s.feature_names),
+        "split": {"train": split.train_end, "val": split.val, "test": split.test},
+        "windows": {part: len(data.origins(part)) for part in ("train", "val", "test")},
+        "window": data.window, "horizon": data.horizon, "lost": data.transform.lost,
+        "sketch": [float(v[k : k + step].mean()) for k in range(0, n, step)],
+        "sketch_step": step,
     }

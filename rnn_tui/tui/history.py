@@ -16,6 +16,7 @@ from rnn_tui.runs.records import (
     TrainEvent,
     ValEvent,
     best_baseline,
+    best_forecast_baseline,
     superseded,
 )
 
@@ -23,7 +24,8 @@ DRAWN = {"train": ("step", "loss"), "val": ("step", "val_loss")}  # the keys a r
 # what a run of each task is, and the tab that uses it (the key that opens it)
 TASKS = {"lm": ("a language model", "Generate tab (4)"), "seq2seq": ("a translation run", "Translate tab (6)"),
          "classify": ("a classifier", "Classify tab (7)")}
-BASELINES = {"majority": "majority", "naive_bayes": "naive Bayes", "logreg": "bag-of-words"}  # as the status line names them
+BASELINES = {"majority": "majority", "naive_bayes": "naive Bayes", "logreg": "bag-of-words",  # as the status line names them
+             "persistence": "persistence", "seasonal_naive": "seasonal naive", "ar": "AR"}
 
 
 @dataclass
@@ -71,7 +73,7 @@ class RunHistory:
 
     @property
     def task(self) -> str | None:
-        """"lm", "seq2seq" or "classify" (None until config.toml was read)."""
+        """"lm", "seq2seq", "classify" or "forecast" (None until config.toml was read)."""
         return self.config.task if self.config is not None else None
 
     def other_task(self, *served: str) -> str | None:
@@ -95,14 +97,32 @@ class RunHistory:
         return f"{val['val_acc']:.1%}" + (f" ({best[0]} {best[1]:.1%})" if best else "")
 
     @property
-    def baseline(self) -> tuple[str, float] | None:
-        """A classifier's best baseline by validation accuracy (name, accuracy), from its start record."""
+    def baselines(self) -> dict[str, Baseline]:
+        """The baselines of the latest start record (a resume records them again)."""
         baselines: dict[str, Baseline] = {}
-        for event in self.events:  # the latest start's (a resume records them again)
+        for event in self.events:
             if event["event"] == "start":
                 baselines = event.get("baselines", {})
-        best = best_baseline(baselines)
+        return baselines
+
+    @property
+    def baseline(self) -> tuple[str, float] | None:
+        """A classifier's best baseline by validation accuracy (name, accuracy), from its start record."""
+        best = best_baseline(self.baselines)
         return (BASELINES.get(best[0], best[0]), best[1]) if best else None
+
+    def error_baseline(self, key: str = "val_rmse") -> tuple[str, float] | None:
+        """A forecaster's best baseline by the error ``key`` (name, error), from its start record."""
+        best = best_forecast_baseline(self.baselines, key)
+        return (BASELINES.get(best[0], best[0]), best[1]) if best else None
+
+    def rmse_text(self) -> str | None:
+        """The latest validation RMSE beside the best baseline's, "23.1 (AR 16.2)" (None: no RMSE yet)."""
+        val = next((r for r in reversed(self.val) if r.get("val_rmse") is not None), None)
+        if val is None:
+            return None
+        best = self.error_baseline()
+        return f"{val['val_rmse']:.4g}" + (f" ({best[0]} {best[1]:.4g})" if best else "")
 
     @property
     def last_bleu(self) -> ValEvent | None:
@@ -133,6 +153,8 @@ class RunHistory:
                 parts.append(f"BLEU {self.val[-1]['val_bleu']:.1f}")
             if self.val[-1].get("val_acc") is not None:
                 parts.append(f"acc {self.accuracy_text()}")
+            if self.val[-1].get("val_rmse") is not None:
+                parts.append(f"RMSE {self.rmse_text()}")
         if s.get("error"):
             parts.append(f"— {s['error']}")
         return " · ".join(parts)

@@ -4,6 +4,7 @@ preview of the data as that task reads it (or the one line saying why it does no
 from __future__ import annotations
 
 import dataclasses
+import statistics
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +27,7 @@ from rnn_tui.tui.widgets.path_suggester import PathSuggester
 from rnn_tui.tui.widgets.setting_fields import SettingFields, config_fields, more_title, show_task
 
 TASK = setting_of(Config, "task")  # its choices are config.TASKS
-KIND_TASK = {"text": "lm", "pairs": "seq2seq", "labels": "classify"}  # the task a new dataset's kind suggests
+KIND_TASK = {"text": "lm", "pairs": "seq2seq", "labels": "classify", "series": "forecast"}  # the task a new dataset's kind suggests
 SECTIONS = ("data",)
 SKIP = ("spec",)  # the dataset is chosen above the fields
 
@@ -41,7 +42,7 @@ def builtin_options(task: str, builtins: list[specs.Source]) -> list[tuple[Text,
 
 
 def task_of(source: specs.Source, task: str) -> str:
-    """The task a newly chosen dataset suggests by its kind (a series suggests none: ``task`` stays)."""
+    """The task a newly chosen dataset suggests by its kind (an unknown kind: ``task`` stays)."""
     return KIND_TASK.get(source.kind, task)
 
 
@@ -57,6 +58,10 @@ def describe(source: specs.Source, data: DataConfig, task: str) -> dict[str, Any
     elif task == "classify":
         info = stats.describe_labels(specs.load_labeled(source, data.encoding, data.label_column, data.text_column),
                                      tokenizer=data.tokenizer)
+    elif task == "forecast":
+        from rnn_tui.data.windows import ForecastData
+
+        info = stats.describe_forecast(ForecastData.from_config(Config(task=task, data=data)))
     else:
         info = stats.describe_text(specs.load_text(source, data.encoding), tokenizer=data.tokenizer,
                                    val_fraction=data.val_fraction)
@@ -79,7 +84,7 @@ class DataPane(Widget):
         super().__init__(**kwargs)
         self.data = data
         self.chosen_task = task
-        self.builtins = [b for b in builtins if b.kind in KIND_TASK]  # a series: no task trains on one
+        self.builtins = builtins
         self.followed: str | None = None  # the dataset last previewed (another one: the task follows its kind)
         self.requested: tuple[DataConfig, str] | None = None  # the last preview asked for, or shown
         first, rest = config_fields(Config(task=task), SECTIONS, skip=SKIP)
@@ -209,6 +214,9 @@ class DataPane(Widget):
             lines += _pairs_lines(info)
         elif kind == "labels":
             lines += _labels_lines(info)
+        elif kind == "series":
+            preview = self.query_one("#data-preview", Static)
+            lines += _series_lines(info, preview.content_size.width or 60)
         else:
             lines += _text_lines(info)
         self.query_one("#data-preview", Static).update("\n".join(lines))
@@ -258,3 +266,41 @@ def _labels_lines(info: dict) -> list[str]:
             "top tokens: " + _top(info["top_tokens"]),
             "", "tokens per text:", *_histogram_lines(info["length_histogram"]),
             "", "samples:", *[f"  {label} │ {text}" for label, text in info["samples"]]]
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float]) -> str:
+    """One block character per value, its height the value's place between the min and the max."""
+    lo, hi = min(values, default=0.0), max(values, default=0.0)
+    span = (hi - lo) or 1.0
+    return "".join(SPARKS[min(len(SPARKS) - 1, int((v - lo) / span * len(SPARKS)))] for v in values)
+
+
+def ruler(widths: list[int], names: list[str]) -> str:
+    """Segments of the given widths side by side, each starting with a tick and its name (cut to fit)."""
+    return "".join(("├" + name).ljust(w, "─")[:w] for w, name in zip(widths, names))
+
+
+def _series_lines(info: dict, width: int) -> list[str]:
+    """A series as the forecast task reads it: its column and dates, a sketch with its split
+    ruled under it (at most ``width`` columns), the points and forecasts of each part, its range."""
+    dates = info["dates"]
+    when = f" · {dates[0]} … {dates[-1]}" if dates else ""
+    features = f" · features {', '.join(info['features'])}" if info["features"] else ""
+    split, windows = info["split"], info["windows"]
+    fold = -(-len(info["sketch"]) // max(1, width))
+    step = info["sketch_step"] * fold
+    sketch = [statistics.fmean(info["sketch"][k : k + fold]) for k in range(0, len(info["sketch"]), fold)]
+    ends = [-(-split["train"] // step), -(-(split["train"] + split["val"]) // step), len(sketch)]  # columns
+    per = f" (each column the mean of {step} points)" if step > 1 else ""
+    lost = f" (the transforms use up the first {info['lost']})" if info["lost"] else ""
+    parts = (("train", "train"), ("val", "validation"), ("test", "test"))
+    return [f"{info['length']:,} points of {info['name']!r}{when}{features}",
+            f"min {info['min']:.4g} · max {info['max']:.4g} · mean {info['mean']:.4g} · std {info['std']:.4g}",
+            "", f"the series{per}:", sparkline(sketch),
+            ruler([b - a for a, b in zip([0, *ends], ends)], ["train", "val", "test"]),
+            "", f"window {info['window']} → horizon {info['horizon']}{lost}:",
+            *[f"  {name:<10} {split[part]:>7,} points {windows[part]:>7,} forecasts" for part, name in parts],
+            "", "first values: " + "  ".join(f"{v:g}" for v in info["first_values"])]

@@ -24,8 +24,9 @@ from rnn_tui.tui.widgets.setting_fields import SettingFields, config_fields, mor
 
 COLORS = ("#4e9fd6", "#e8a33d", "#6cc26c", "#d16ba5", "#a38fe0", "#c9c94a")
 FORM_SECTIONS = ("model", "train")  # the data settings are the Data tab's
-SECOND_PLOT = ("grad_norm", "lr", "ppl", "tokens_per_s", "val_bleu", "val_acc", "val_f1")  # val_*: from the validation records
-FIRST_SECOND = {"classify": "val_acc"}  # the second plot's curve when a run of this task is opened (else the first)
+SECOND_PLOT = ("grad_norm", "lr", "ppl", "tokens_per_s", "val_bleu", "val_acc", "val_f1", "val_rmse", "val_mae")  # val_*: from the validation records
+FIRST_SECOND = {"classify": "val_acc", "forecast": "val_rmse"}  # the second plot's curve when a run of this task is opened (else the first)
+ERRORS = ("val_rmse", "val_mae")  # a forecaster's errors in the series' units: drawn beside its best baseline's
 
 
 class TrainPane(Widget):
@@ -151,8 +152,7 @@ class TrainPane(Widget):
         self.query_one("#second-plot", LinePlot).title = SECOND_PLOT[self.second].replace("_", " ")
         if current is None:
             return
-        per = "text" if current.task == "classify" else "token"
-        self.query_one("#loss-plot", LinePlot).title = f"loss (nats/{per})"
+        self.query_one("#loss-plot", LinePlot).title = loss_title(current)
         self.query_one("#run-status", Static).update(current.summary())
         runs = [current] + [h for h in overlays if h.run_id != current.run_id]
         loss, second = [], []
@@ -168,6 +168,10 @@ class TrainPane(Widget):
             records = h.val if key.startswith("val_") else h.train
             second.append(Series(f"{tag}{key}", tuple(r["step"] for r in records),
                                  tuple(_number(r.get(key)) for r in records), color))
+            best = h.error_baseline(key) if key in ERRORS and k == 0 else None
+            if best and records:  # a flat line: the error to beat
+                steps = (records[0]["step"], records[-1]["step"])
+                second.append(Series(f"{best[0]} {key}", steps, (best[1], best[1]), "#8a8a8a"))
         self.query_one("#loss-plot", LinePlot).set_series(loss)
         self.query_one("#second-plot", LinePlot).set_series(second)
 
@@ -184,6 +188,15 @@ class TrainPane(Widget):
 def task_line(task: str, spec: str) -> Text:
     """The task and dataset Start trains on (both chosen in the Data tab)."""
     return Text.assemble((task, "bold"), " · ", spec, ("\ntask and data: tab 1", "dim"))
+
+
+def loss_title(history: RunHistory) -> str:
+    """The loss plot's title: per token, per text (a classifier), or a forecaster's error on the
+    transformed values."""
+    if history.task == "forecast":
+        loss = history.config.train.loss if history.config is not None else "mse"
+        return f"loss ({loss.upper()}, transformed values)"
+    return f"loss (nats/{'text' if history.task == 'classify' else 'token'})"
 
 
 def _number(value: object) -> float:
