@@ -11,6 +11,7 @@
     >>> fc = load_forecaster("runs/airline")   # a forecasting run
     >>> fc.forecast(12)["values"]                # the next 12 values after the series
     >>> fc.evaluate("test")["ratio"]            # the model's RMSE / the best baseline's
+    >>> fc.inspect("1960-01")["steps"][-1]["layers"][0]["h"]   # the window ending at a date
 """
 
 from __future__ import annotations
@@ -362,13 +363,26 @@ class LoadedForecaster:
                 "forecasts": {"origins": [data.date(o) for o in origins], "truth": truth.tolist(),
                               **{name: f.tolist() for name, f in forecasts.items()}}}
 
+    def inspect(self, origin: str | int | None = None, layer: int | None = None) -> dict[str, Any]:
+        """The window ending at ``origin`` (a 0-based point, or a date, a point number or ``end`` as
+        text; default: the last point with a whole horizon of truth after it): every vector of
+        every layer (or only ``layer``) at every step, the values read, and the forecast from its
+        last point beside the truth and the baselines': what the Inspect tab shows, as one
+        JSON-ready dict."""
+        from rnn_tui.inspect.export import forecast_to_dict
+        from rnn_tui.inspect.trace import forecast_trace
+
+        return forecast_to_dict(forecast_trace(self, origin), layer=layer)
+
     def trace(self, origin: int | None = None) -> tuple[dict[str, Any], list[Any]]:
         """The window ending at ``origin`` (default: the last point) through every layer:
         Forecaster.trace's vectors and start states (for Inspect)."""
         data = self.task.data
         o = len(data.values) - 1 if origin is None else origin
-        if not data.window - 1 + data.transform.lost <= o < len(data.values):
-            raise RnnTuiError(f"no full window ends at point {o + 1}")
+        first = data.window - 1 + data.transform.lost
+        if not first <= o < len(data.values):
+            raise RnnTuiError(f"no full window ends at point {o + 1}: windows end at points {first + 1} to "
+                              f"{len(data.values)} ({data.date(first)} to {data.date(len(data.values) - 1)})")
         return self.model.trace(data.windows([o])[0])
 
 

@@ -265,35 +265,50 @@ def score(run_spec: str, text: str | None, path: str | None, checkpoint: str, ru
               help="A translation run: force this target (else `SOURCE => TARGET` in TEXT, else greedy).")
 @click.option("--layer", type=int, default=None, help="Only this layer (0-based).")
 @click.option("--topk", default=5, show_default=True, help="Next-token candidates per step.")
+@click.option("--origin", default=None,
+              help="A forecaster: the window's last point, a date as the data writes it, a point number or `end` "
+                   "[default: the last point with a whole horizon after it].")
 @CHECKPOINT_OPTION
 @RUNS_DIR_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def inspect(run_spec: str, text: str | None, path: str | None, target: str | None, layer: int | None, topk: int,
-            checkpoint: str, runs_dir: str | None, as_json: bool) -> None:
+            origin: str | None, checkpoint: str, runs_dir: str | None, as_json: bool) -> None:
     """Step through TEXT token by token: h, c, every gate, and the next-token top-k. For a
     translation run TEXT is the source: the encoder (both ways), the decoder and the attention.
     For a classifier: the class probabilities after each prefix, how much each token moved the
-    decision (log-odds), the tokens that moved it most and the attention weights."""
-    from rnn_tui.api import LoadedClassifier, LoadedForecaster, LoadedRun, load_any, other_task
+    decision (log-odds), the tokens that moved it most and the attention weights. For a
+    forecaster (no TEXT): the window of its series ending at --origin, step by step, and the
+    forecast from there beside the truth and the baselines'."""
+    from click.core import ParameterSource
 
-    text = _read_text_arg(text, path)
+    from rnn_tui.api import USES, LoadedClassifier, LoadedForecaster, LoadedRun, load_any
+
     model = load_any(run_spec, runs_dir=runs_dir, tag=checkpoint)
+    ctx = click.get_current_context()
+    topk_given = ctx.get_parameter_source("topk") is not ParameterSource.DEFAULT
     if isinstance(model, LoadedForecaster):
-        raise other_task(model.run.id, "forecast")
-    if isinstance(model, LoadedClassifier):
-        from click.core import ParameterSource
-
-        topk_given = click.get_current_context().get_parameter_source("topk") is not ParameterSource.DEFAULT
+        if text is not None or path is not None:
+            raise RnnTuiError(f"{model.run.id} is a forecaster: it reads a window of its series, not text; choose the "
+                              "window's last point with --origin DATE|POINT|end")
+        for flag, given in (("--target", target is not None), ("--topk", topk_given)):
+            if given:
+                raise RnnTuiError(f"{flag} is for language models and translators; {model.run.id} is a forecaster")
+        result = model.inspect(origin, layer=layer)
+    elif origin is not None:
+        raise RnnTuiError(f"--origin is for forecasters; {model.run.id} is {USES[model.config.task][0]}")
+    elif isinstance(model, LoadedClassifier):
+        text = _read_text_arg(text, path)
         for flag, given in (("--target", target is not None), ("--topk", topk_given)):
             if given:
                 raise RnnTuiError(f"{flag} is for language models and translators; {model.run.id} is a classifier")
         result = model.inspect(text, layer=layer)
     elif isinstance(model, LoadedRun):
+        text = _read_text_arg(text, path)
         if target is not None:
             raise RnnTuiError(f"--target is for translation runs; {model.run.id} is a language model")
         result = model.inspect(text, layer=layer, topk=topk)
     else:
-        result = model.inspect(text, target=target, layer=layer, topk=topk)
+        result = model.inspect(_read_text_arg(text, path), target=target, layer=layer, topk=topk)
     if as_json:
         _print_json(result)
     else:

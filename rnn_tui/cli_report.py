@@ -231,6 +231,9 @@ def print_inspect(result: dict[str, Any]) -> None:
     if result.get("task") == "classify":
         _print_classification_trace(result)
         return
+    if result.get("task") == "forecast":
+        _print_forecast_trace(result)
+        return
     _print_cell(result)
     for step in result["steps"]:
         nxt = f"  next {step['next_token']!r} logp {step['next_logprob']:.2f}" if "next_token" in step else ""
@@ -257,6 +260,25 @@ def _print_layers(step: dict[str, Any], names: list[str]) -> None:
                 head = " ".join(f"{v:+.2f}" for v in values[:8])
                 more = " …" if len(values) > 8 else ""
                 console.print(Text(f"      L{layer['layer']} {name:<7} {head}{more}"))
+
+
+def _print_forecast_trace(result: dict[str, Any]) -> None:
+    """A forecaster's window step by step (the value read, as read, every vector), then the forecast."""
+    _print_cell(result, f" · {result['window']} steps of {result['series']!r} up to {result['origin']['date']}")
+    for step in result["steps"]:
+        read = " ".join(f"{v:+.3f}" for v in step["inputs"])
+        console.print(Text(f"t={step['t']:<3} {step['date']:<12} {step['value']:<10.6g} read {read}"))
+        _print_layers(step, result["vectors"])
+    f = result["forecast"]
+    console.print(Text(f"forecast from {result['origin']['date']}:", style="bold"))
+    from rnn_tui.inspect.trace import BASELINE_SHORT
+
+    names = list(f["baselines"])
+    console.print(Text(f"  {'':<12} {'model':>10} {'truth':>10}" + "".join(f" {BASELINE_SHORT.get(n, n):>10}" for n in names)))
+    for h, when in enumerate(f["ahead"]):
+        truth = f"{f['truth'][h]:10.5g}" if h < len(f["truth"]) else f"{'?':>10}"
+        console.print(Text(f"  {when:<12} {f['model'][h]:10.5g} {truth}"
+                           + "".join(f" {f['baselines'][n][h]:10.5g}" for n in names)))
 
 
 def _print_translation_trace(result: dict[str, Any]) -> None:

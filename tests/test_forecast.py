@@ -232,7 +232,8 @@ def test_runs_of_other_tasks_are_refused_both_ways(monkeypatch, capsys, trained,
     for args, line in ((("forecast", "lm"), "lm is a language model; use `rnn-tui generate lm` or `rnn-tui score lm TEXT`"),
                        (("generate", "f"), "f is a forecaster; use `rnn-tui forecast f`"),
                        (("classify", "f", "text"), "f is a forecaster; use `rnn-tui forecast f`"),
-                       (("inspect", "f", "text"), "f is a forecaster; use `rnn-tui forecast f`"),
+                       (("inspect", "f", "text"), "f is a forecaster: it reads a window of its series, not text; "
+                                                  "choose the window's last point with --origin DATE|POINT|end"),
                        (("forecast", "f", "--steps", "2", "--split", "test"), "give --steps or --split, not both")):
         code, out, err = run_cli(monkeypatch, capsys, *args, *runs)
         assert (code, out, err) == (1, "", f"rnn-tui: error: {line}\n")

@@ -1,5 +1,5 @@
 """A trace as one JSON-ready dict: what `rnn-tui inspect --json` prints and the API returns
-(language models, translators, classifiers).
+(language models, translators, classifiers, forecasters).
 
 Built from the same TraceData the Inspect tab shows (trace.py). Per step and layer: ``h``,
 ``c`` (LSTM), every gate and pre-activation by name, rounded to ``digits`` decimals.
@@ -11,7 +11,7 @@ from typing import Any
 
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.inspect.equations import CELL_TEXT
-from rnn_tui.inspect.trace import ClassificationTrace, TraceData, TranslationTrace
+from rnn_tui.inspect.trace import ClassificationTrace, ForecastTrace, TraceData, TranslationTrace
 
 
 def _layer_range(layers: int, layer: int | None) -> range:
@@ -122,3 +122,22 @@ def classification_to_dict(trace: ClassificationTrace, layer: int | None = None,
 
 def _probs(trace: ClassificationTrace, t: int, digits: int) -> dict[str, float]:
     return {name: round(p, digits) for name, p in zip(trace.classes, trace.probs[t])}
+
+
+def forecast_to_dict(trace: ForecastTrace, layer: int | None = None, digits: int = 5) -> dict[str, Any]:
+    """A forecaster's trace over one window: per step the point (0-based), its date (or "point
+    N"), the value read in the series' units, the inputs as the model read them (transformed,
+    scaled: the target first, then the features), every vector of every layer (or only
+    ``layer``); then the forecast from the window's last point (the origin): the points ahead,
+    the model's values, the truth where the series has it (fewer near its end), the baselines'."""
+    data = trace.parts[""]
+    layers = _layer_range(data.layers, layer)
+    return {
+        "task": "forecast", **_model(data), **_cell(data), "series": trace.series, "features": list(trace.features),
+        "origin": {"point": trace.origin, "date": trace.dates[-1]}, "window": trace.length,
+        "steps": [{"t": t, "point": p, "date": trace.dates[t], "value": trace.values[t],
+                   "inputs": [round(v, digits) for v in trace.inputs[t]], "layers": _layers(data, t, layers, digits)}
+                  for t, p in enumerate(trace.points)],
+        "forecast": {"ahead": list(trace.ahead), "model": list(trace.forecast), "truth": list(trace.truth),
+                     "baselines": {name: list(values) for name, values in trace.baselines.items()}},
+    }

@@ -3,7 +3,9 @@
 A language model gives one TraceData; a translator gives one per part: the encoder → , the
 encoder ← (when bidirectional, in its own reading order: the sentence reversed) and the
 decoder; a classifier one per direction (forward →, and backward ← in its reading order when
-bidirectional), with how its decision moved as each token was read (ClassificationTrace).
+bidirectional), with how its decision moved as each token was read (ClassificationTrace); a
+forecaster one over the steps of a window of its series, with the forecast made from its
+last point (ForecastTrace): its "tokens" are the values read, one per step.
 Each holds, per (layer, vector), the (T, H) rows by time and the (H, T) rows by unit as Python
 lists, the colour range of each vector, the state before the first step, the next-token top-k,
 and what to say where a part predicts nothing. Built once from a model's trace (tensors
@@ -120,6 +122,30 @@ class ClassificationTrace:
         log-odds most, largest |Δ| first."""
         seen = range(self.length if upto is None else min(upto, self.length - 1) + 1)
         return sorted(seen, key=lambda t: (-abs(self.delta[t]), t))[:k]
+
+
+@dataclass
+class ForecastTrace:
+    """One window of a series through a forecaster: its states at each step (one part, ``""``),
+    the values it read and their dates, and the forecast from the window's last point (the
+    origin) beside the truth, where the series has it, and the baselines' forecasts."""
+
+    parts: dict[str, TraceData]
+    series: str  # the target column's name
+    origin: int  # the window's last point (0-based); the forecast is of the points after it
+    points: list[int]  # the 0-based points the window read, oldest first
+    dates: list[str]  # per step, the point as the data names it (its date, else "point N")
+    values: list[float]  # per step, the value read, in the series' units
+    inputs: list[list[float]]  # per step, what the model read: the transformed value (and the scaled features)
+    features: list[str]  # the feature columns' names
+    ahead: list[str]  # the forecast points as the data names them (dates continued past the end)
+    forecast: list[float]  # the model's forecast of the H points after the origin, in the series' units
+    truth: list[float]  # the true values of those points, as many as the series has (fewer near its end)
+    baselines: dict[str, list[float]]  # name -> its forecast of the same points
+
+    @property
+    def length(self) -> int:
+        return len(self.values)
 
 
 def log_odds(probs: Sequence[float], c: int) -> float:
@@ -309,3 +335,83 @@ def decision_note(trace: ClassificationTrace, t: int) -> str:
     if trace.attention is not None:
         lines.append(f"attention weight α = {trace.attention[t]:.3f} (in the whole text)")
     return "\n".join(lines)
+
+
+def origin_of(data, text: str | None) -> int | None:
+    """The origin (0-based point) that ``text`` names in a ForecastData: a date as the data writes
+    it, a point number (1-based), or ``end`` (the last point: the forecast is of the future);
+    None (empty text) picks the default, the last point with a whole horizon of truth after it."""
+    if text is None or not text.strip():
+        return None
+    text = text.strip()
+    n = len(data.values)
+    if text == "end":
+        return n - 1
+    dates = data.series.dates or []
+    if text in dates:
+        return dates.index(text)
+    number = text.removeprefix("point ").strip()
+    if number.isdigit() and 1 <= int(number) <= n:
+        return int(number) - 1
+    where = f"a date from {dates[0]} to {dates[-1]}, " if dates else ""
+    raise RnnTuiError(f"no point {text!r} in {data.series.name}: give {where}a point number from 1 to {n}, or `end`")
+
+
+def forecast_trace(loaded, origin: str | int | None = None) -> ForecastTrace:
+    """Trace the window ending at ``origin`` through a LoadedForecaster: every vector of every
+    layer at every step, the values and dates read, the model's forecast from its last point, the
+    truth (where the series has it) and the baselines' forecasts. ``origin``: a 0-based point, or
+    text for origin_of (None: the last point with a whole horizon of truth after it)."""
+    from rnn_tui.data.series import next_dates
+
+    task = loaded.task
+    data, model, H = task.data, loaded.model, task.data.horizon
+    n = len(data.values)
+    o = origin if isinstance(origin, int) else origin_of(data, origin)
+    if o is None:
+        o = max(n - 1 - H, data.window - 1 + data.transform.lost)
+    vectors, state_before = loaded.trace(o)  # checks a whole window ends at o
+    points = list(range(o - data.window + 1, o + 1))
+    window = data.windows([o])[0]
+    values = [float(data.values[p]) for p in points]
+    forecast = data.transform.inverse(task.predict([o]), [o], data.values)[0].tolist()
+    known = list(range(o + 1, min(o + 1 + H, n)))
+    later = H - len(known)
+    dates = data.series.dates
+    ahead = [data.date(p) for p in known] + (next_dates(dates, later) if dates and later else
+                                              [f"point {p + 1}" for p in range(n, n + later)])
+    baselines = {name: f[0].tolist() for name, f in task.fitted.forecasts([o]).items()}
+    shown = [f"{v:.4g}" for v in values]
+    trace = ForecastTrace(
+        parts={}, series=data.series.name, origin=o, points=points, dates=[data.date(p) for p in points],
+        values=values, inputs=window.tolist(), features=list(data.series.feature_names), ahead=ahead,
+        forecast=forecast, truth=[float(data.values[p]) for p in known], baselines=baselines)
+    trace.parts[""] = _part(
+        model.rnn, vectors, tokens=shown, read=shown, state_before=_states(state_before),
+        topk=[[] for _ in points], next_logprob=[], notes=[forecast_note(trace, t) for t in range(len(points))])
+    return trace
+
+
+def forecast_note(trace: ForecastTrace, t: int) -> str:
+    """What the forecaster read at step t of the window; at the last step, its forecast from
+    there beside the truth and the baselines'."""
+    z = trace.inputs[t]
+    read = f"z = {z[0]:+.4f}" + "".join(f", {name} {v:+.3f}" for name, v in zip(trace.features, z[1:]))
+    lines = [f"{trace.dates[t]}: {trace.series} = {trace.values[t]:.6g}",
+             f"read as {read} (transformed, scaled)", f"step {t + 1} of {trace.length} of the window"]
+    if t < trace.length - 1:
+        return "\n".join(lines)
+    width = max(len(d) for d in trace.ahead)
+    lines += ["", f"forecast from {trace.dates[t]}:"]
+    for h, when in enumerate(trace.ahead):
+        truth = f"{trace.truth[h]:.4g}" if h < len(trace.truth) else "?"
+        lines += [f" {when:<{width}}  model {trace.forecast[h]:.4g}  truth {truth}",
+                  f" {'':<{width}}  " + " · ".join(f"{BASELINE_SHORT.get(b, b)} {f[h]:.4g}"
+                                                  for b, f in trace.baselines.items())]
+    if not trace.truth:
+        lines.append("(after the series' end: no truth to compare)")
+    return "\n".join(lines)
+
+
+BASELINE_SHORT = {"persistence": "last", "seasonal_naive": "season", "ar": "AR"}
+"""The baselines' column heads in a forecast's table."""

@@ -7,7 +7,11 @@ and its (H, T) transpose by unit, so moving the cursor only picks rows out of li
 the time × unit heatmap, the per-layer strip of the current token, the next-token top-k and the
 selected unit's equations with its numbers. A classifier adds, under the strip, how its decision
 moved token by token (widgets/decision_row.py) and, beside the map, the class probabilities
-after the prefix at the cursor. This module holds the widgets, keys and drawing.
+after the prefix at the cursor. A forecaster steps through a window of its series instead of a
+text: the strip holds the values read, the text box the window's last point (a date or a point
+number; untouched, the default origin), and the side the value at the cursor and, at the last
+step, the forecast beside the truth and the baselines'. This module holds the widgets, keys and
+drawing.
 """
 
 from __future__ import annotations
@@ -30,9 +34,11 @@ from rnn_tui.inspect.equations import CELL_TEXT, equation_rows
 from rnn_tui.inspect.trace import (
     SEQ2SEQ_SEPARATOR,
     ClassificationTrace,
+    ForecastTrace,
     TraceData,
     classification_trace,
     equation_lines,
+    forecast_trace,
     lm_trace,
     shown,
     translation_trace,
@@ -102,6 +108,7 @@ class InspectPane(Jobs, can_focus=True):
         job: int
         data: dict[str, TraceData]  # part -> trace: {"": ...} for a language model
         decision: ClassificationTrace | None = None  # a classifier's decision after each prefix
+        forecast: ForecastTrace | None = None  # a forecaster's window and its forecast
 
     def __init__(self, default_text: str | None = None, models: ModelCache | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -112,6 +119,7 @@ class InspectPane(Jobs, can_focus=True):
         self.data: TraceData | None = None
         self.parts: dict[str, TraceData] = {}  # a translator's encoder / decoder traces, a classifier's directions
         self.decision: ClassificationTrace | None = None  # a classifier's: how the decision moved
+        self.forecast: ForecastTrace | None = None  # a forecaster's: the window's values and dates, the forecast
         self.part = ""
         self._layers_height = 0
         self._lines: dict[str, int] = {}  # lines last shown per auto-height Static
@@ -125,7 +133,8 @@ class InspectPane(Jobs, can_focus=True):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="ins-inputs"):
-            hint = f"text to inspect (\\n for a newline; a translator: source, or source{SEQ2SEQ_SEPARATOR}target)"
+            hint = (f"text to inspect (\\n for a newline; a translator: source, or source{SEQ2SEQ_SEPARATOR}target; "
+                    "a forecaster: the window's last date or point, or end)")
             yield Input(self.default_text, placeholder=hint, id="ins-text", compact=True)
             yield Input(placeholder="/ unit #", id="ins-search", compact=True, restrict=r"[0-9]*", max_length=6)
         strip = TokenStrip(id="ins-tokens")
@@ -162,7 +171,7 @@ class InspectPane(Jobs, can_focus=True):
         self.path, self.step = path, step
         if path is None:
             self.next_job()
-            self.data = self.decision = None
+            self.data = self.decision = self.forecast = None
             self.query_one(DecisionRow).set_trace(None)
             self.show_message("")
             self.query_one("#ins-header", Static).update("No run: train one in Train, or open one in Runs.")
@@ -180,15 +189,18 @@ class InspectPane(Jobs, can_focus=True):
     def _compute(self, job: int, path: str, step: int | None, text: str) -> None:
         from textual.worker import get_current_worker
 
-        from rnn_tui.api import LoadedClassifier, LoadedTranslator
+        from rnn_tui.api import LoadedClassifier, LoadedForecaster, LoadedTranslator
 
         worker = get_current_worker()
         with self.reporting(job, "inspection"):
             loaded = self.models.get(path, step)
             if not text:
                 raise RnnTuiError("type some text to inspect")
-            decision = None
-            if isinstance(loaded, LoadedClassifier):
+            decision = forecast = None
+            if isinstance(loaded, LoadedForecaster):  # the text names the window's last point (untouched: the default)
+                forecast = forecast_trace(loaded, None if text == text_from_input(self.default_text) else text)
+                data = forecast.parts
+            elif isinstance(loaded, LoadedClassifier):
                 decision = classification_trace(loaded, text)
                 data = decision.parts
             elif isinstance(loaded, LoadedTranslator):
@@ -196,7 +208,7 @@ class InspectPane(Jobs, can_focus=True):
             else:
                 data = {"": lm_trace(loaded, text)}
             if not worker.is_cancelled:
-                self.post_message(self.TraceReady(job, data, decision))
+                self.post_message(self.TraceReady(job, data, decision, forecast))
 
     def show_failure(self, line: str) -> None:
         self.show_message(line)
@@ -206,7 +218,11 @@ class InspectPane(Jobs, can_focus=True):
         if not self.is_current(message.job):
             return
         self.show_message("")
-        self.parts, self.decision = message.data, message.decision
+        self.parts, self.decision, self.forecast = message.data, message.decision, message.forecast
+        text = self.query_one("#ins-text", Input)
+        if self.forecast is not None and text.value == self.default_text:  # the default origin: say which it is
+            with text.prevent(Input.Changed):
+                text.value = self.forecast.dates[-1]
         if self.part not in self.parts:
             self.part = next(iter(self.parts))
         self.refresh_bindings()  # "e" (encoder/decoder, or direction) shows for a run with parts only
@@ -385,10 +401,14 @@ class InspectPane(Jobs, can_focus=True):
         data = self.data
         if data is None:
             return
-        token = shown(data.tokens[self.t]) + (" (not in the vocabulary: read as <unk>)" if self.t in data.unknown else "")
+        if self.forecast is not None:
+            token = f"{self.forecast.dates[self.t]} value {data.tokens[self.t]}"
+        else:
+            token = "token " + shown(data.tokens[self.t]) + (" (not in the vocabulary: read as <unk>)"
+                                                             if self.t in data.unknown else "")
         part = f"{data.part} · " if data.part else ""
         self.query_one("#ins-header", Static).update(
-            f"{part}t={self.t} token {token} · layer {self.layer_index} · vector {self.vector} · unit {self.unit} "
+            f"{part}t={self.t} {token} · layer {self.layer_index} · vector {self.vector} · unit {self.unit} "
             f"· cell {data.cell} ({CELL_TEXT[data.cell].convention})", layout=False)  # fixed height: no layout pass
 
     def _show_topk(self) -> None:
@@ -399,7 +419,8 @@ class InspectPane(Jobs, can_focus=True):
         out = Text()
         if not data.topk[t]:
             note = data.notes[t] if t < len(data.notes) else "no prediction at this step"
-            out.append(note, style="" if self.decision is not None else "dim")  # a classifier's: its decision
+            shown_plain = self.decision is not None or self.forecast is not None  # a classifier's decision, a forecast
+            out.append(note, style="" if shown_plain else "dim")
             self._update_sized("#ins-topk", out)
             return
         out.append(f"next after {shown(data.tokens[t])}\n", style="bold")
