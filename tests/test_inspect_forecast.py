@@ -69,8 +69,10 @@ def test_the_trace_of_the_default_window_is_the_model_and_the_data(runs):
         assert values == pytest.approx(scored[name][-1], abs=1e-9)
     last = part.notes[-1]
     assert last.startswith(f"2011-09: sales = {trace.values[-1]:.6g}") and "forecast from 2011-09:" in last
-    assert f" 2011-10  model {trace.forecast[0]:.4g}  truth {trace.truth[0]:.4g}" in last
-    assert f"last {trace.baselines['persistence'][0]:.4g} · season" in last
+    assert f"\n 2011-10 model {trace.forecast[0]:.4g} truth {trace.truth[0]:.4g}\n" in last
+    b = trace.baselines
+    assert (f"\n   last {b['persistence'][0]:.4g} season {b['seasonal_naive'][0]:.4g} AR {b['ar'][0]:.4g}\n"
+            in last)
     assert "forecast" not in part.notes[0] and part.notes[0].startswith("2010-10: sales = ")
 
 
@@ -149,7 +151,7 @@ async def test_the_pane_steps_through_a_window_and_shows_the_forecast(runs):
         pane.focus()
         await pilot.press("end")
         assert pane.t == 11 and "forecast from 2011-09:" in text_of(app, "#ins-topk")
-        assert f"model {trace.forecast[0]:.4g}  truth {trace.truth[0]:.4g}" in text_of(app, "#ins-topk")
+        assert f"model {trace.forecast[0]:.4g} truth {trace.truth[0]:.4g}" in text_of(app, "#ins-topk")
         assert pane.parts[""].by_time["1.h"] == trace.parts[""].by_time["1.h"]
 
         text.value = "2005-06"  # another window, by its last date

@@ -274,3 +274,4 @@ async def test_a_series_sets_forecast_and_a_forecaster_started_from_the_app_trai
         assert app.query_one("#loss-plot", LinePlot).title == "loss (MSE, transformed values)"
         status = text_of(app, "#run-status")
         assert f"RMSE {rmses[-1]:.4g} (" in status and f"{baselines[best]['val_rmse']:.4g})" in status
+        assert "values/s" in status and "ppl" not in status and plot.series[1].name.endswith("(best baseline)")

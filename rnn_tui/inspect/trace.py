@@ -401,13 +401,11 @@ def forecast_note(trace: ForecastTrace, t: int) -> str:
              f"read as {read} (transformed, scaled)", f"step {t + 1} of {trace.length} of the window"]
     if t < trace.length - 1:
         return "\n".join(lines)
-    width = max(len(d) for d in trace.ahead)
     lines += ["", f"forecast from {trace.dates[t]}:"]
-    for h, when in enumerate(trace.ahead):
+    for h, when in enumerate(trace.ahead):  # two short lines a step: the side panel is ~34 columns at 80
         truth = f"{trace.truth[h]:.4g}" if h < len(trace.truth) else "?"
-        lines += [f" {when:<{width}}  model {trace.forecast[h]:.4g}  truth {truth}",
-                  f" {'':<{width}}  " + " · ".join(f"{BASELINE_SHORT.get(b, b)} {f[h]:.4g}"
-                                                  for b, f in trace.baselines.items())]
+        lines += [f" {when} model {trace.forecast[h]:.4g} truth {truth}",
+                  "   " + " ".join(f"{BASELINE_SHORT.get(b, b)} {f[h]:.4g}" for b, f in trace.baselines.items())]
     if not trace.truth:
         lines.append("(after the series' end: no truth to compare)")
     return "\n".join(lines)

@@ -140,7 +140,9 @@ class RunHistory:
         if self.train:
             last = self.train[-1]
             parts.append(f"loss {last['loss']:.3f}")
-            for value, form in ((last.get("ppl"), "ppl {:.2f}"), (last.get("tokens_per_s"), "{:,.0f} tok/s"),
+            forecaster = self.task == "forecast"  # its loss is an error, not nats: no perplexity; it reads values
+            for value, form in ((None if forecaster else last.get("ppl"), "ppl {:.2f}"),
+                                (last.get("tokens_per_s"), "{:,.0f} values/s" if forecaster else "{:,.0f} tok/s"),
                                 (last.get("lr"), "lr {:.2e}")):
                 if value is not None:
                     parts.append(form.format(value))

@@ -171,7 +171,7 @@ class TrainPane(Widget):
             best = h.error_baseline(key) if key in ERRORS and k == 0 else None
             if best and records:  # a flat line: the error to beat
                 steps = (records[0]["step"], records[-1]["step"])
-                second.append(Series(f"{best[0]} {key}", steps, (best[1], best[1]), "#8a8a8a"))
+                second.append(Series(f"{best[0]} (best baseline)", steps, (best[1], best[1]), "#8a8a8a"))
         self.query_one("#loss-plot", LinePlot).set_series(loss)
         self.query_one("#second-plot", LinePlot).set_series(second)
 
