@@ -27,7 +27,8 @@ from rnn_tui.tui.widgets.path_suggester import PathSuggester
 from rnn_tui.tui.widgets.setting_fields import SettingFields, config_fields, more_title, show_task
 
 TASK = setting_of(Config, "task")  # its choices are config.TASKS
-KIND_TASK = {"text": "lm", "pairs": "seq2seq", "labels": "classify", "series": "forecast"}  # the task a new dataset's kind suggests
+# the task a new dataset's kind suggests
+KIND_TASK = {"text": "lm", "pairs": "seq2seq", "labels": "classify", "series": "forecast"}
 SECTIONS = ("data",)
 SKIP = ("spec",)  # the dataset is chosen above the fields
 

@@ -24,8 +24,9 @@ from rnn_tui.tui.widgets.setting_fields import SettingFields, config_fields, mor
 
 COLORS = ("#4e9fd6", "#e8a33d", "#6cc26c", "#d16ba5", "#a38fe0", "#c9c94a")
 FORM_SECTIONS = ("model", "train")  # the data settings are the Data tab's
-SECOND_PLOT = ("grad_norm", "lr", "ppl", "tokens_per_s", "val_bleu", "val_acc", "val_f1", "val_rmse", "val_mae")  # val_*: from the validation records
-FIRST_SECOND = {"classify": "val_acc", "forecast": "val_rmse"}  # the second plot's curve when a run of this task is opened (else the first)
+# the second plot's curves (v cycles them); val_*: from the validation records
+SECOND_PLOT = ("grad_norm", "lr", "ppl", "tokens_per_s", "val_bleu", "val_acc", "val_f1", "val_rmse", "val_mae")
+FIRST_SECOND = {"classify": "val_acc", "forecast": "val_rmse"}  # the curve when a run of this task is opened (else the first)
 ERRORS = ("val_rmse", "val_mae")  # a forecaster's errors in the series' units: drawn beside its best baseline's
 
 
