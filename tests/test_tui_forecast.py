@@ -10,7 +10,7 @@ from rnn_tui.api import load_forecaster
 from rnn_tui.runs.rundir import RunDir
 from rnn_tui.train.trainer import train_run
 from rnn_tui.tui.app import RnnTuiApp
-from rnn_tui.tui.panes.forecast import NO_RUN, ForecastPane
+from rnn_tui.tui.panes.forecast import NO_RUN, NO_TEST_TAIL, ForecastPane, chart_series
 from rnn_tui.tui.widgets.forecast_chart import ForecastChart
 from rnn_tui.tui.widgets.plot import LinePlot
 from tests.conftest import history_of, small_config, text_of, wait_for
@@ -56,8 +56,14 @@ async def test_the_chart_plots_the_api_results_and_the_cursor_reads_them(runs):
         assert await wait_for(pilot, lambda: pane.job > job and pane.result.future["steps"] == 5, seconds=30)
 
         plot = app.query_one(LinePlot)
+        names = {"ar": "AR(12)", "persistence": "persistence", "seasonal_naive": "seasonal naive"}
+        best = names[evaluation["best_baseline"]]
+        assert [s.name for s in plot.series] == ["history", best, "test truth", "model", "next 5"]
+        chart = app.query_one(ForecastChart)
+        chart.focus()
+        await pilot.press("b")  # every baseline, then none, then the best one again
         curves = {s.name: s for s in plot.series}
-        assert list(curves) == ["history", "test truth", "persistence", "seasonal naive", "AR(12)", "model", "next 5"]
+        assert list(curves) == ["history", "persistence", "seasonal naive", "AR(12)", "test truth", "model", "next 5"]
         # 24 test points (121..144) after 2 × 24 of history (73..120)
         assert curves["history"].xs == tuple(range(73, 121)) and list(curves["history"].ys) == values[72:120]
         assert curves["test truth"].xs == tuple(range(121, 145)) and list(curves["test truth"].ys) == values[120:]
@@ -76,20 +82,17 @@ async def test_the_chart_plots_the_api_results_and_the_cursor_reads_them(runs):
 
         # the metrics under the chart: the ratio to the best baseline as the headline
         metrics = text_of(app, "#fc-metrics").splitlines()
-        best = {"ar": "AR(12)", "persistence": "persistence", "seasonal_naive": "seasonal naive"}[evaluation["best_baseline"]]
         verdict = "better than" if evaluation["ratio"] < 1 else "not better than"
-        assert metrics[0] == f"model RMSE / best baseline's ({best}): {evaluation['ratio']:.3f} — {verdict} the best baseline"
+        assert metrics[0] == f"model/best baseline ({best}) RMSE {evaluation['ratio']:.3f} — {verdict} the best baseline"
         assert metrics[2].split()[:2] == ["model", f"{evaluation['model']['rmse']:.4g}"]
         assert any(line.startswith(best) and line.endswith("← best baseline") for line in metrics)
         assert metrics[-1] == "22 forecasts from the test origins, 3 steps ahead (the chart: the first of them)"
 
         # the cursor starts on the first test point; ←/→ move it, and the line under the chart reads every curve
-        chart = app.query_one(ForecastChart)
-        chart.focus()
         assert chart.points[chart.cursor] == 121
         line = text_of(app, "#fc-cursor")
-        assert line.startswith("2010-01 · test truth ") and f"model {f['model'][0][0]:.4g}" in line
-        assert f"persistence {f['persistence'][0][0]:.4g}" in line and "history" not in line
+        assert line == (f"2010-01 · model {f['model'][0][0]:.4g} · test truth {values[120]:.4g} · AR(12) {f['ar'][0][0]:.4g}"
+                        f" · seasonal naive {f['seasonal_naive'][0][0]:.4g} · persistence {f['persistence'][0][0]:.4g}")
         await pilot.press("left")
         assert text_of(app, "#fc-cursor") == f"2009-12 · history {values[119]:.4g}"
         await pilot.press("end")
@@ -97,7 +100,9 @@ async def test_the_chart_plots_the_api_results_and_the_cursor_reads_them(runs):
         assert future["dates"][-1] == "2012-05"
         await pilot.press("shift+left", "right")
         point = chart.points[chart.cursor]
-        assert point == MONTHS - 4 and text_of(app, "#fc-cursor").startswith(dates(point, 1)[0] + " · test truth")
+        line = text_of(app, "#fc-cursor")
+        assert point == MONTHS - 4 and line.startswith(f"{dates(point, 1)[0]} · model {f['model'][point - 121][0]:.4g} · "
+                                                       f"test truth {values[point - 1]:.4g} · ")
         await pilot.press("home")
         assert text_of(app, "#fc-cursor") == f"{dates(73, 1)[0]} · history {values[72]:.4g}"
         # the cursor is drawn: a column of │ in the plot where no curve passes
@@ -109,12 +114,17 @@ async def test_the_chart_plots_the_api_results_and_the_cursor_reads_them(runs):
         plot.set_cursor(None)
         assert with_cursor > bars() + plot.size.height // 2
 
-        await pilot.press("tab")  # a bad N is one line, and keeps the chart
-        app.query_one("#fc-steps", Input).value = "0"
+        await pilot.press("b")
+        assert [s.name for s in plot.series] == ["history", "test truth", "model", "next 5"]
+        assert chart.points[chart.cursor] == 103  # the cursor stays on its point
+        await pilot.press("b")
+        assert [s.name for s in plot.series] == ["history", best, "test truth", "model", "next 5"]
+
+        app.query_one("#fc-steps", Input).value = "0"  # a bad N is one line, and keeps the chart
         app.query_one("#fc-steps", Input).focus()
         await pilot.press("enter")
         assert text_of(app, "#fc-error") == "the number of steps after the end must be a whole number from 1 to 10000"
-        assert len(plot.series) == 7
+        assert len(plot.series) == 5
 
 
 async def test_a_run_that_is_not_a_forecaster_is_one_line(runs):
@@ -143,9 +153,24 @@ async def test_the_app_forecasts_on_key_8_at_80x24(runs):
         await pilot.pause()
         plot = app.query_one(LinePlot)
         assert plot.size.height >= 5 and plot.points_drawn > 0
-        assert [s.name for s in plot.series][-1] == "next 3"
+        assert "next 3" in [s.name for s in plot.series]
         await pilot.press("right")
-        assert text_of(app, "#fc-cursor").startswith("2010-02 · test truth")
+        assert text_of(app, "#fc-cursor").startswith("2010-02 · model ")
+        job = pane.job
+        await pilot.press("n", "6", "enter")  # n edits N; enter forecasts, and the arrows move the cursor again
+        assert await wait_for(pilot, lambda: pane.job > job and pane.result.future["steps"] == 6, seconds=30)
+        assert isinstance(app.focused, ForecastChart) and "next 6" in [s.name for s in plot.series]
+        await pilot.press("end")
+        assert text_of(app, "#fc-cursor").startswith("2012-06 · next 6 ")
         app.save_screenshot("forecast.svg", str(runs.parent))  # renders without error
         # the Classify tab names the tab that uses a forecaster
         assert text_of(app, "#cl-run").startswith("f is a forecaster: use the Forecast tab (8)")
+
+
+def test_without_a_test_part_the_chart_is_the_tail_and_the_next_values(runs):
+    model = load_forecaster(runs / "f")
+    points, future = model.points(), model.forecast(2)
+    points["test_start"] = None  # as a run trained with no test part reads
+    history, ahead = chart_series(points, None, future)
+    assert history.xs == tuple(range(MONTHS - NO_TEST_TAIL + 1, MONTHS + 1)) and list(history.ys) == points["values"][-NO_TEST_TAIL:]
+    assert ahead.name == "next 2" and ahead.xs == (MONTHS + 1, MONTHS + 2) and list(ahead.ys) == future["values"]

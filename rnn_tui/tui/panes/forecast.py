@@ -30,9 +30,11 @@ from rnn_tui.tui.widgets.forecast_chart import ForecastChart
 from rnn_tui.tui.widgets.plot import Series
 
 NO_RUN = "No forecaster: train one with --task forecast or open one in Runs."
-TAIL = 3  # the chart shows the last TAIL × (test points) of the series, or of N when there is no test part
-COLORS = {"history": "grey62", "test truth": "white", "persistence": "yellow", "seasonal_naive": "magenta",
+TAIL = 3  # the chart shows the last TAIL × (test points) of the series
+NO_TEST_TAIL = 48  # without a test part: this many last points, or TAIL × N when more
+COLORS = {"history": "grey62", "test truth": "white", "persistence": "yellow", "seasonal_naive": "medium_purple1",
           "ar": "green", "model": "bright_cyan", "next": "bright_red"}
+SHOWN = ("best", "all", "none")  # which baselines the chart draws (b cycles)
 NAMES = {"persistence": "persistence", "seasonal_naive": "seasonal naive"}  # "ar": AR(p)
 
 
@@ -56,15 +58,18 @@ def baseline_name(name: str, result: dict[str, Any]) -> str:
     return f"AR({result['ar_order']})" if name == "ar" else NAMES.get(name, name)
 
 
-def chart_series(points: dict[str, Any], evaluation: dict[str, Any] | None, future: dict[str, Any]) -> list[Series]:
-    """The chart's curves over 1-based point numbers: the history before the test part (its last
-    2 × test points, so the test part is a third of it), the test truth, each baseline's and the
-    model's one-step-ahead forecast from every test origin (the first step of each forecast), and
-    the next values after the series; the forecasts' legends give their test RMSE."""
+def chart_series(points: dict[str, Any], evaluation: dict[str, Any] | None, future: dict[str, Any],
+                 baselines: str = "best") -> list[Series]:
+    """The chart's curves over 1-based point numbers, in the order they are drawn (a later one over
+    an earlier where they meet): the history before the test part (its last 2 × test points, so
+    the test part is a third of it); the one-step-ahead forecasts from every test origin (the
+    first step of each forecast) of the best baseline, of ``all`` of them or of ``none``; the test
+    truth; the model's; and the next values after the series. The forecasts' legends give their
+    test RMSE."""
     values, start = points["values"], points["test_start"]
     n = len(values)
     if start is None:  # no test part: the tail of the series, then the next values
-        start, shown = n + 1, TAIL * max(future["steps"], 1)
+        start, shown = n + 1, max(NO_TEST_TAIL, TAIL * future["steps"])
     else:
         shown = (TAIL - 1) * (n - start + 1)
     first = max(1, start - shown)
@@ -73,15 +78,19 @@ def chart_series(points: dict[str, Any], evaluation: dict[str, Any] | None, futu
         return Series(name, tuple(float(p) for p in range(first_point, first_point + len(ys))), tuple(ys),
                       COLORS[key], note)
 
-    out = [curve("history", "history", first, values[first - 1:start - 1], "")]
-    if evaluation is not None:
-        out.append(curve("test truth", "test truth", start, values[start - 1:], ""))
-        forecasts = evaluation["forecasts"]
-        for name, scores in (*evaluation["baselines"].items(), ("model", evaluation["model"])):
-            out.append(curve(baseline_name(name, evaluation), name, start, [row[0] for row in forecasts[name]],
-                             f"RMSE {format_number(scores['rmse'], 4)}"))
-    out.append(curve(f"next {future['steps']}", "next", future["points"][0], future["values"], ""))
-    return out
+    history = curve("history", "history", first, values[first - 1:start - 1], "")
+    future_curve = curve(f"next {future['steps']}", "next", future["points"][0], future["values"], "")
+    if evaluation is None:
+        return [history, future_curve]
+
+    def forecasts(name: str, scores: dict[str, float]) -> Series:
+        return curve(baseline_name(name, evaluation), name, start, [row[0] for row in evaluation["forecasts"][name]],
+                     f"RMSE {format_number(scores['rmse'], 4)}")
+
+    drawn = {"best": [evaluation["best_baseline"]], "all": list(evaluation["baselines"]), "none": []}[baselines]
+    return [history, *(forecasts(name, evaluation["baselines"][name]) for name in drawn),
+            curve("test truth", "test truth", start, values[start - 1:], ""), forecasts("model", evaluation["model"]),
+            future_curve]
 
 
 def point_labels(points: dict[str, Any], future: dict[str, Any]) -> dict[int, str]:
@@ -98,7 +107,7 @@ def metrics_text(result: dict[str, Any]) -> Text:
     out = Text()
     if result["ratio"] is not None:
         verdict = "better than" if result["ratio"] < 1 else "not better than"
-        out.append(f"model RMSE / best baseline's ({baseline_name(best, result)}): ")
+        out.append(f"model/best baseline ({baseline_name(best, result)}) RMSE ")
         out.append(f"{result['ratio']:.3f}", style="bold")
         out.append(f" — {verdict} the best baseline\n", style="bold" if result["ratio"] < 1 else "bold red")
     pct = "mape" if "mape" in result["model"] else "smape"
@@ -114,7 +123,9 @@ def metrics_text(result: dict[str, Any]) -> Text:
 
 
 class ForecastPane(RunConsole):
-    BINDINGS = [Binding("ctrl+t", "forecast", "Forecast", id="forecast.run")]
+    BINDINGS = [Binding("ctrl+t", "forecast", "Forecast", id="forecast.run"),
+                Binding("b", "baselines", "Baselines", id="forecast.baselines"),
+                Binding("n", "steps", "Steps after the end", id="forecast.steps")]
     ERROR_ID = "fc-error"
 
     DEFAULT_CSS = """
@@ -144,13 +155,14 @@ class ForecastPane(RunConsole):
         self.result: ForecastPane.Forecasted | None = None
         self.showing = False  # the pane is on screen (its tab is open)
         self.asked: tuple[str, int | None] | None = None  # the run and checkpoint of the latest job
+        self.baselines = SHOWN[0]  # which baselines the chart draws
 
     def compose(self) -> ComposeResult:
         yield Static(NO_RUN, id="fc-run", markup=False)
         with Horizontal(id="fc-ask"):
-            yield Label("steps after the end:")
+            yield Label("next N:")
             yield Input(placeholder="horizon", id="fc-steps", type="integer", compact=True)
-            yield Static("←/→ move the cursor (shift: 10) · enter or ctrl+t forecasts", id="fc-keys")
+            yield Static("n edits N · enter forecasts · ←/→ cursor · b baselines", id="fc-keys")
         error = Static("", id="fc-error", markup=False)
         error.display = False
         yield error
@@ -190,6 +202,7 @@ class ForecastPane(RunConsole):
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.action_forecast()
+        self.query_one(ForecastChart).focus()  # the arrows move the cursor again
 
     def action_forecast(self) -> None:
         path = self.usable_run()
@@ -226,12 +239,26 @@ class ForecastPane(RunConsole):
         if not self.is_current(message.job):
             return
         self.result = message
-        series = chart_series(message.points, message.evaluation, message.future)
-        self.query_one(ForecastChart).show(series, point_labels(message.points, message.future),
-                                           at=message.points["test_start"] or len(message.points["values"]))
+        self._draw(at=message.points["test_start"] or len(message.points["values"]))
         metrics = (metrics_text(message.evaluation) if message.evaluation is not None
                    else Text("no test part: train with --test-size N to compare the model with the baselines", style="dim"))
         self.query_one("#fc-metrics", Static).update(metrics)
+
+    def action_steps(self) -> None:
+        self.query_one("#fc-steps", Input).focus()
+
+    def action_baselines(self) -> None:
+        """Draw the next choice of baselines: the best one, all, none."""
+        self.baselines = SHOWN[(SHOWN.index(self.baselines) + 1) % len(SHOWN)]
+        if self.result is not None:
+            chart = self.query_one(ForecastChart)
+            self._draw(at=chart.points[chart.cursor] if chart.cursor is not None else None)
+
+    def _draw(self, at: int | None) -> None:
+        """The chart of the shown result, its cursor on point ``at``."""
+        result = self.result
+        series = chart_series(result.points, result.evaluation, result.future, self.baselines)
+        self.query_one(ForecastChart).show(series, point_labels(result.points, result.future), at=at)
 
 
 __all__ = ["NO_RUN", "ForecastPane", "chart_series", "describe_run", "metrics_text", "point_labels"]

@@ -1,6 +1,7 @@
 """A chart of a series and forecasts of it (the Forecast tab's): the curves on a LinePlot over the
 series' 1-based point numbers, and a cursor that the arrow keys move from point to point, with a
-line under the plot naming the point (its date) and every curve's value there."""
+line under the plot naming the point (its date) and every curve's value there (the curve drawn on
+top first)."""
 
 from __future__ import annotations
 
@@ -66,12 +67,13 @@ class ForecastChart(Widget, can_focus=True):
             self._show_cursor()
 
     def readout(self) -> Text:
-        """The cursor's point and every curve's value there, in the curve's colour."""
+        """The cursor's point and every curve's value there, in the curve's colour, the curve drawn
+        on top first."""
         if self.cursor is None:
             return Text()
         point = self.points[self.cursor]
         out = Text(self.label(point), style="bold")
-        for series, values in self._values:
+        for series, values in reversed(self._values):
             if point in values:
                 out.append(" · ")
                 out.append(series.name, style=series.color)
