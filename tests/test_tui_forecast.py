@@ -172,5 +172,6 @@ def test_without_a_test_part_the_chart_is_the_tail_and_the_next_values(runs):
     points, future = model.points(), model.forecast(2)
     points["test_start"] = None  # as a run trained with no test part reads
     history, ahead = chart_series(points, None, future)
-    assert history.xs == tuple(range(MONTHS - NO_TEST_TAIL + 1, MONTHS + 1)) and list(history.ys) == points["values"][-NO_TEST_TAIL:]
+    assert history.xs == tuple(range(MONTHS - NO_TEST_TAIL + 1, MONTHS + 1))
+    assert list(history.ys) == points["values"][-NO_TEST_TAIL:]
     assert ahead.name == "next 2" and ahead.xs == (MONTHS + 1, MONTHS + 2) and list(ahead.ys) == future["values"]

@@ -11,7 +11,7 @@ when it is shown and its run's checkpoint moved since, and on enter / ctrl+t.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from rich.text import Text
 from textual import events, on, work
@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.widgets import Input, Label, Static
 
 from rnn_tui.errors import RnnTuiError
+from rnn_tui.results import Forecast, ForecastEvaluation, ForecastScores
 from rnn_tui.tui.history import RunHistory
 from rnn_tui.tui.model_cache import ModelCache
 from rnn_tui.tui.palette import format_number
@@ -54,11 +55,11 @@ def describe_run(history: RunHistory) -> tuple[str, bool | None]:
     return " · ".join(parts), True
 
 
-def baseline_name(name: str, result: dict[str, Any]) -> str:
+def baseline_name(name: str, result: ForecastEvaluation) -> str:
     return f"AR({result['ar_order']})" if name == "ar" else NAMES.get(name, name)
 
 
-def chart_series(points: dict[str, Any], evaluation: dict[str, Any] | None, future: dict[str, Any],
+def chart_series(points: dict[str, Any], evaluation: ForecastEvaluation | None, future: Forecast,
                  baselines: str = "best") -> list[Series]:
     """The chart's curves over 1-based point numbers, in the order they are drawn (a later one over
     an earlier where they meet): the history before the test part (its last 2 × test points, so
@@ -83,7 +84,7 @@ def chart_series(points: dict[str, Any], evaluation: dict[str, Any] | None, futu
     if evaluation is None:
         return [history, future_curve]
 
-    def forecasts(name: str, scores: dict[str, float]) -> Series:
+    def forecasts(name: str, scores: ForecastScores) -> Series:
         return curve(baseline_name(name, evaluation), name, start, [row[0] for row in evaluation["forecasts"][name]],
                      f"RMSE {format_number(scores['rmse'], 4)}")
 
@@ -93,14 +94,14 @@ def chart_series(points: dict[str, Any], evaluation: dict[str, Any] | None, futu
             future_curve]
 
 
-def point_labels(points: dict[str, Any], future: dict[str, Any]) -> dict[int, str]:
+def point_labels(points: dict[str, Any], future: Forecast) -> dict[int, str]:
     """Each point's date (the series' and the continued ones), or nothing without a date column."""
     if points["dates"] is None:
         return {}
     return dict(enumerate([*points["dates"], *(future["dates"] or [])], start=1))
 
 
-def metrics_text(result: dict[str, Any]) -> Text:
+def metrics_text(result: ForecastEvaluation) -> Text:
     """The headline (the model's RMSE as a ratio of the best baseline's), then the model's and each
     baseline's errors on the test part."""
     best = result["best_baseline"]
@@ -110,7 +111,7 @@ def metrics_text(result: dict[str, Any]) -> Text:
         out.append(f"model/best baseline ({baseline_name(best, result)}) RMSE ")
         out.append(f"{result['ratio']:.3f}", style="bold")
         out.append(f" — {verdict} the best baseline\n", style="bold" if result["ratio"] < 1 else "bold red")
-    pct = "mape" if "mape" in result["model"] else "smape"
+    pct: Literal["mape", "smape"] = "mape" if "mape" in result["model"] else "smape"
     names = {"model": "model", **{name: baseline_name(name, result) for name in result["baselines"]}}
     width = max(len(name) for name in names.values())
     out.append(f"{'test':<{width}}  {'RMSE':>9}  {'MAE':>9}  {pct.upper() + ' %':>8}\n", style="dim")
@@ -144,8 +145,8 @@ class ForecastPane(RunConsole):
     class Forecasted(Message):
         job: int
         points: dict[str, Any]  # LoadedForecaster.points'
-        evaluation: dict[str, Any] | None  # its evaluate("test"); None without a test part
-        future: dict[str, Any]  # its forecast(N)
+        evaluation: ForecastEvaluation | None  # its evaluate("test"); None without a test part
+        future: Forecast  # its forecast(N)
         key: tuple[str, int | None]  # the run path and checkpoint step it came from
 
     NO_RUN, RUN_ID = NO_RUN, "fc-run"
@@ -239,7 +240,7 @@ class ForecastPane(RunConsole):
         if not self.is_current(message.job):
             return
         self.result = message
-        self._draw(at=message.points["test_start"] or len(message.points["values"]))
+        self._draw(message, at=message.points["test_start"] or len(message.points["values"]))
         metrics = (metrics_text(message.evaluation) if message.evaluation is not None
                    else Text("no test part: train with --test-size N to compare the model with the baselines", style="dim"))
         self.query_one("#fc-metrics", Static).update(metrics)
@@ -252,11 +253,10 @@ class ForecastPane(RunConsole):
         self.baselines = SHOWN[(SHOWN.index(self.baselines) + 1) % len(SHOWN)]
         if self.result is not None:
             chart = self.query_one(ForecastChart)
-            self._draw(at=chart.points[chart.cursor] if chart.cursor is not None else None)
+            self._draw(self.result, at=chart.points[chart.cursor] if chart.cursor is not None else None)
 
-    def _draw(self, at: int | None) -> None:
-        """The chart of the shown result, its cursor on point ``at``."""
-        result = self.result
+    def _draw(self, result: Forecasted, at: int | None) -> None:
+        """The chart of ``result``, its cursor on point ``at``."""
         series = chart_series(result.points, result.evaluation, result.future, self.baselines)
         self.query_one(ForecastChart).show(series, point_labels(result.points, result.future), at=at)
 
