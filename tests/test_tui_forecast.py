@@ -126,6 +126,13 @@ async def test_the_chart_plots_the_api_results_and_the_cursor_reads_them(runs):
         assert text_of(app, "#fc-error") == "the number of steps after the end must be a whole number from 1 to 10000"
         assert len(plot.series) == 5
 
+        # a run still training: its next checkpoint is forecast at once while the tab is shown
+        job = pane.job
+        app.query_one("#fc-steps", Input).value = "4"
+        pane.set_run(history_of(runs / "f", step=60))
+        assert await wait_for(pilot, lambda: pane.job > job and pane.result.key == (str(runs / "f"), 60), seconds=30)
+        assert pane.result.future["steps"] == 4 and text_of(app, "#fc-error") == ""
+
 
 async def test_a_run_that_is_not_a_forecaster_is_one_line(runs):
     app = PaneApp()
@@ -145,14 +152,19 @@ async def test_a_run_that_is_not_a_forecaster_is_one_line(runs):
 async def test_the_app_forecasts_on_key_8_at_80x24(runs):
     app = RnnTuiApp(runs, open_run="f")
     async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(ForecastPane)
+        assert await wait_for(pilot, lambda: "checkpoint step 40" in text_of(app, "#fc-run"))
+        await pilot.pause(0.3)
+        assert pane.asked is None  # a hidden tab loads nothing
         await pilot.press("8")
         assert app.query_one("TabbedContent").active == "forecast"
         assert await wait_for(pilot, lambda: isinstance(app.focused, ForecastChart))
-        pane = app.query_one(ForecastPane)
         assert await wait_for(pilot, lambda: pane.result is not None, seconds=30)  # shown: it forecast by itself
         await pilot.pause()
         plot = app.query_one(LinePlot)
         assert plot.size.height >= 5 and plot.points_drawn > 0
+        axis = plot.render_line(plot.size.height - 1).text  # the x axis: the first point's date and the last one's
+        assert axis.strip().startswith("└2006-01─") and axis.rstrip().endswith("─2012-03")
         assert "next 3" in [s.name for s in plot.series]
         await pilot.press("right")
         assert text_of(app, "#fc-cursor").startswith("2010-02 · model ")
