@@ -138,7 +138,7 @@ class ForecastPane(RunConsole):
     ForecastPane #fc-keys { width: 1fr; color: $text-muted; }
     ForecastPane #fc-error { height: auto; padding: 0 1; color: $error; }
     ForecastPane #fc-chart { height: 1fr; border-top: hkey $panel; }
-    ForecastPane #fc-metrics { height: auto; max-height: 8; padding: 0 1; border-top: hkey $panel; }
+    ForecastPane #fc-metrics { height: auto; padding: 0 1; border-top: hkey $panel; }
     """
 
     @dataclass
