@@ -86,7 +86,7 @@ async def test_the_chart_plots_the_api_results_and_the_cursor_reads_them(runs):
         assert metrics[0] == f"model/best baseline ({best}) RMSE {evaluation['ratio']:.3f} — {verdict} the best baseline"
         assert metrics[2].split()[:2] == ["model", f"{evaluation['model']['rmse']:.4g}"]
         assert any(line.startswith(best) and line.endswith("← best baseline") for line in metrics)
-        assert metrics[-1] == "22 forecasts from the test origins, 3 steps ahead (the chart: the first of them)"
+        assert metrics[-1] == "22 test forecasts of 3 steps (the chart: the first step)"
 
         # the cursor starts on the first test point; ←/→ move it, and the line under the chart reads every curve
         assert chart.points[chart.cursor] == 121

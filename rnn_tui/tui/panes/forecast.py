@@ -118,8 +118,8 @@ def metrics_text(result: ForecastEvaluation) -> Text:
     for name, s in (("model", result["model"]), *result["baselines"].items()):
         row = f"{names[name]:<{width}}  {format_number(s['rmse'], 4):>9}  {format_number(s['mae'], 4):>9}  {s[pct]:>8.2f}"
         out.append(row + (" ← best baseline" if name == best else "") + "\n", style="bold" if name == "model" else "")
-    steps = f"{result['horizon']} steps ahead (the chart: the first of them)" if result["horizon"] > 1 else "one step ahead"
-    out.append(f"{result['origins']} forecasts from the test origins, {steps}", style="dim")
+    steps = f"of {result['horizon']} steps (the chart: the first step)" if result["horizon"] > 1 else "one step ahead"
+    out.append(f"{result['origins']} test forecasts {steps}", style="dim")
     return out
 
 
