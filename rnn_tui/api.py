@@ -334,6 +334,16 @@ class LoadedForecaster:
                 "chained": direct and steps > H, "points": list(range(n + 1, n + steps + 1)),
                 "dates": next_dates(dates, steps) if dates else None, "values": history[n:].tolist()}
 
+    def points(self) -> dict[str, Any]:
+        """The series as the run reads it: ``values`` (every point, in the series' units),
+        ``dates`` (None without a date column), and the 1-based first point of its validation and
+        test parts, ``val_start`` and ``test_start`` (None for an empty part). The forecasts of
+        ``evaluate(split)`` from its k-th origin land on points ``start + k .. start + k + H − 1``
+        of that part (data/windows.py)."""
+        data, s = self.task.data, self.task.data.split
+        return {"series": data.series.name, "values": data.values.tolist(), "dates": data.series.dates,
+                "val_start": s.train_end + 1 if s.val else None, "test_start": s.val_end + 1 if s.test else None}
+
     def evaluate(self, split: str = "test") -> ForecastEvaluation:
         """The model's errors on the forecasts from every origin of ``split`` (the H points after
         each; data/windows.py), beside each baseline's on the same origins, the best baseline and

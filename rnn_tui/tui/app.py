@@ -31,6 +31,7 @@ from rnn_tui.tui.messages import DataPreviewed, RunsListed, RunsUpdated, Trainer
 from rnn_tui.tui.model_cache import ModelCache
 from rnn_tui.tui.panes.classify import ClassifyPane
 from rnn_tui.tui.panes.data import DataPane, describe, task_of
+from rnn_tui.tui.panes.forecast import ForecastPane
 from rnn_tui.tui.panes.generate import GeneratePane
 from rnn_tui.tui.panes.inspect import InspectPane
 from rnn_tui.tui.panes.runs import RunsPane
@@ -77,6 +78,7 @@ class RnnTuiApp(App[None]):
         Binding("5", "tab('runs')", "Runs", id="app.tab.runs"),
         Binding("6", "tab('translate')", "Translate", id="app.tab.translate"),
         Binding("7", "tab('classify')", "Classify", id="app.tab.classify"),
+        Binding("8", "tab('forecast')", "Forecast", id="app.tab.forecast"),
         Binding("f1", "help", "Help", id="app.help"),
         Binding("escape", "leave_field", "Leave the field", show=False, id="app.leave_field"),
         Binding("ctrl+q", "quit_app", "Quit", id="app.quit", priority=True),
@@ -96,7 +98,7 @@ class RnnTuiApp(App[None]):
         self.follow_lock = threading.Lock()
         self.listed_once = False
         self.form_run: str | None = None  # the run whose config the Train form shows
-        self.models = ModelCache()  # the checkpoints Inspect, Generate, Translate and Classify share
+        self.models = ModelCache()  # the checkpoints Inspect, Generate, Translate, Classify and Forecast share
 
     def compose(self) -> ComposeResult:
         from rnn_tui.data.builtin import BUILTINS
@@ -119,6 +121,8 @@ class RnnTuiApp(App[None]):
                 yield TranslatePane(models=self.models)
             with TabPane("Classify", id="classify"):
                 yield ClassifyPane(models=self.models)
+            with TabPane("Forecast", id="forecast"):
+                yield ForecastPane(models=self.models)
         yield Static(f"The terminal is too small: rnn-tui needs at least {MIN_SIZE[0]}×{MIN_SIZE[1]}.", id="too-small")
         yield Footer()
 
@@ -241,11 +245,11 @@ class RnnTuiApp(App[None]):
         self.redraw()
 
     def current_changed(self, history: RunHistory) -> None:
-        """What the app knows of the current run grew: Inspect, Generate, Translate and Classify follow it
+        """What the app knows of the current run grew: Inspect, Generate, Translate, Classify and Forecast follow it
         (a newer checkpoint is used from their next job), and the Train form (with the Data
         tab: its data and task) takes its config once per opened run (later, the user's edits stay)."""
         for pane in (self.query_one(InspectPane), self.query_one(GeneratePane), self.query_one(TranslatePane),
-                     self.query_one(ClassifyPane)):
+                     self.query_one(ClassifyPane), self.query_one(ForecastPane)):
             pane.set_run(history)
         if history.config is not None and self.form_run != history.run_id:
             self.form_run = history.run_id
@@ -372,7 +376,7 @@ class RnnTuiApp(App[None]):
     # from there; inside a text input they type, and tab / ctrl+p get out)
     FOCUS_ON_ENTER = {"data": "#d-builtin", "train": "#start", "inspect": "InspectPane", "generate": "Input",
                       "runs": "#runs-table",
-                      "translate": "#tr-source", "classify": "#cl-text"}
+                      "translate": "#tr-source", "classify": "#cl-text", "forecast": "#fc-chart"}
 
     def _focus_first(self, name: str) -> None:
         found = self.query_one(TabbedContent).get_pane(name).query(self.FOCUS_ON_ENTER[name])
@@ -386,7 +390,7 @@ class RnnTuiApp(App[None]):
         return super().deliver_screenshot(filename, path or os.getcwd(), time_format)
 
     def action_leave_field(self) -> None:
-        """esc in a text field leaves it, so the tab keys (1–7) work again (a pane's own esc, such
+        """esc in a text field leaves it, so the tab keys (1–8) work again (a pane's own esc, such
         as Generate's stop, comes first)."""
         if isinstance(self.focused, Input):
             self.set_focus(None)
@@ -424,6 +428,8 @@ class RnnTuiApp(App[None]):
                             lambda: self.action_tab("translate"))
         yield SystemCommand("Classify", "Classify a text with a classification run: a bar per class",
                             lambda: self.action_tab("classify"))
+        yield SystemCommand("Forecast", "Plot a forecasting run's test forecasts, the baselines' and the next values",
+                            lambda: self.action_tab("forecast"))
         yield SystemCommand("Start training", "Train the model in the form on the chosen data",
                             lambda: self.query_one(TrainPane).action_start())
         yield SystemCommand("Pause / resume training", "Pause or resume the current run",

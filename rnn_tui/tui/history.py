@@ -23,7 +23,7 @@ from rnn_tui.runs.records import (
 DRAWN = {"train": ("step", "loss"), "val": ("step", "val_loss")}  # the keys a record needs to be a point of a curve
 # what a run of each task is, and the tab that uses it (the key that opens it)
 TASKS = {"lm": ("a language model", "Generate tab (4)"), "seq2seq": ("a translation run", "Translate tab (6)"),
-         "classify": ("a classifier", "Classify tab (7)")}
+         "classify": ("a classifier", "Classify tab (7)"), "forecast": ("a forecaster", "Forecast tab (8)")}
 BASELINES = {"majority": "majority", "naive_bayes": "naive Bayes", "logreg": "bag-of-words",  # as the status line names them
              "persistence": "persistence", "seasonal_naive": "seasonal naive", "ar": "AR"}
 

@@ -1,4 +1,4 @@
-"""The loaded checkpoints that Inspect, Generate, Translate and Classify share.
+"""The loaded checkpoints that Inspect, Generate, Translate, Classify and Forecast share.
 
 One cache for the app (the panes get it from the app): a checkpoint is loaded once per (run path,
 checkpoint step), whichever pane asks first. ``get`` is called only from the panes' thread

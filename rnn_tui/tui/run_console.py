@@ -1,4 +1,4 @@
-"""A pane that works with the current run's model (Translate, Classify): its status line follows
+"""A pane that works with the current run's model (Translate, Classify, Forecast): its status line follows
 the run the app has open, it knows whether that run's task is its own, and it loads the model
 through the app's shared ModelCache on its next job."""
 

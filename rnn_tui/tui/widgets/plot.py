@@ -6,7 +6,7 @@ import itertools
 import math
 import operator
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rich.cells import cell_len
@@ -26,12 +26,14 @@ BRAILLE_DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
 
 @dataclass(frozen=True)
 class Series:
-    """One curve: points (xs[i], ys[i]) drawn in `color` (a Rich colour name or hex)."""
+    """One curve: points (xs[i], ys[i]) drawn in `color` (a Rich colour name or hex); the legend
+    shows `note` after its name, else its last value."""
 
     name: str
     xs: tuple[float, ...]
     ys: tuple[float, ...]
     color: str = "cyan"
+    note: str | None = None
 
 
 def downsample(
@@ -94,12 +96,13 @@ def _line(x0: int, y0: int, x1: int, y1: int) -> list[tuple[int, int]]:
 
 
 class LinePlot(Widget):
-    """Curves with a y axis (min, middle, max), an x range and a legend line.
+    """Curves with a y axis (min, middle, max), an x range and a legend line; optionally a
+    cursor, a vertical line at one x.
 
-    Lines are computed once per data or size change and cached.
+    Lines are computed once per data, cursor or size change and cached.
     """
 
-    COMPONENT_CLASSES = {"line-plot--axis", "line-plot--title", "line-plot--empty"}
+    COMPONENT_CLASSES = {"line-plot--axis", "line-plot--title", "line-plot--empty", "line-plot--cursor"}
 
     DEFAULT_CSS = """
     LinePlot {
@@ -109,6 +112,7 @@ class LinePlot(Widget):
     LinePlot > .line-plot--axis { color: $text-muted; }
     LinePlot > .line-plot--title { text-style: bold; }
     LinePlot > .line-plot--empty { color: $text-muted; text-style: italic; }
+    LinePlot > .line-plot--cursor { color: $accent; }
     """
 
     title: reactive[str] = reactive("")
@@ -121,6 +125,7 @@ class LinePlot(Widget):
         title: str = "",
         *,
         log_y: bool = False,
+        x_format: Callable[[float], str] = format_number,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -129,6 +134,9 @@ class LinePlot(Widget):
         self._series: tuple[Series, ...] = ()
         self._lines: list[Strip] | None = None
         self._lines_width = -1
+        self._cursor: float | None = None
+        self.x_format = x_format
+        """How the x axis labels its two ends (e.g. a point's date)."""
         self.points_drawn = 0
         """How many points the last render drew after downsampling (for tests)."""
         self.set_reactive(LinePlot.title, title)
@@ -142,6 +150,12 @@ class LinePlot(Widget):
     @property
     def series(self) -> tuple[Series, ...]:
         return self._series
+
+    def set_cursor(self, x: float | None) -> None:
+        """Draw the cursor at ``x`` (None: no cursor)."""
+        if x != self._cursor:
+            self._cursor = x
+            self._invalidate()
 
     def watch_title(self) -> None:
         self._invalidate()
@@ -190,6 +204,8 @@ class LinePlot(Widget):
             last = next((y for y in reversed(series.ys) if math.isfinite(y)), None)
             value = "–" if last is None else format_number(last, 4)
             style = self._color_style(base, series.color)
+            if series.note is not None:
+                value = series.note
             entries.append([Segment(f"━ {series.name} ", style + Style(bold=True)), Segment(value, base)])
         title = [Segment(self.title, self.get_component_rich_style("line-plot--title"))] if self.title else []
         lines: list[list[Segment]] = [title]
@@ -265,6 +281,10 @@ class LinePlot(Widget):
                 bits[row][col] |= BRAILLE_DOTS[py % 4][px % 2]
                 colors[row][col] = style
         self.points_drawn = drawn
+        cursor_col = None
+        if self._cursor is not None and x_lo <= self._cursor <= x_hi:
+            cursor_col = round((self._cursor - x_lo) / (x_hi - x_lo) * (pixel_cols - 1)) // 2
+        cursor_style = self.get_component_rich_style("line-plot--cursor")
 
         for row in range(rows):
             label = ticks.get(row, "")
@@ -276,16 +296,19 @@ class LinePlot(Widget):
             run: list[str] = []
             for col in range(cols):
                 style = colors[row][col] or base
+                char = chr(BRAILLE_BASE + bits[row][col]) if bits[row][col] else " "
+                if col == cursor_col and not bits[row][col]:  # the curves stay visible across it
+                    style, char = cursor_style, "│"
                 if style is not run_style and run:
                     segments.append(Segment("".join(run), run_style))
                     run = []
                 run_style = style
-                run.append(chr(BRAILLE_BASE + bits[row][col]) if bits[row][col] else " ")
+                run.append(char)
             if run:
                 segments.append(Segment("".join(run), run_style))
             lines.append(Strip(segments).crop_extend(0, width, base))
 
-        left, right = format_number(x_lo), format_number(x_hi)
+        left, right = self.x_format(x_lo), self.x_format(x_hi)
         fill = max(1, cols - cell_len(left) - cell_len(right))
         x_axis = [
             Segment(" " * label_width, base),
