@@ -258,6 +258,7 @@ async def test_a_series_sets_forecast_and_a_forecaster_started_from_the_app_trai
         run = RunDir(tmp_path / "runs" / app.current)
         saved = Config.load(run.config_path)
         assert saved.task == "forecast" and saved.data.spec == str(data)
+        assert str(app.sub_title) == f"run: {app.current} · data: {data.name} (a series)"  # no tokenizer: numbers
         assert (saved.data.window, saved.data.season, saved.data.transform, saved.model.cell, saved.train.steps) == (
             12, 12, "diff", "gru", 40)
         records = run.read_metrics()

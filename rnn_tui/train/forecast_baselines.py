@@ -50,7 +50,9 @@ def fit_ar(z: torch.Tensor, start: int, end: int, p: int) -> torch.Tensor:
     t = torch.arange(start + p, end)
     lags = z.double()[t[:, None] - torch.arange(1, p + 1)[None, :]]  # (rows, p): z_{t−1} .. z_{t−p}
     design = torch.cat([torch.ones(rows, 1, dtype=torch.float64), lags], dim=1)
-    return torch.linalg.lstsq(design, z.double()[t][:, None]).solution[:, 0]
+    # gelsd (SVD): the minimum-norm solution, also where the lags are collinear (a series that repeats
+    # exactly), whatever the BLAS threads; the default QR driver may pick another
+    return torch.linalg.lstsq(design, z.double()[t][:, None], driver="gelsd").solution[:, 0]
 
 
 def ar_forecast(coef: torch.Tensor, z: torch.Tensor, origins: list[int], horizon: int) -> torch.Tensor:

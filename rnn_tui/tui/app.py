@@ -318,7 +318,9 @@ class RnnTuiApp(App[None]):
     def show_title(self) -> None:
         """The header: the opened run, and the data Start trains on (a file by its name)."""
         data = self.config.data
-        shown = f"data: {Path(data.spec).name} ({data.tokenizer})"
+        how = {"seq2seq": f"{data.src_tokenizer} → {data.tgt_tokenizer}",  # what the task reads the data with
+               "forecast": f"column {data.column}" if data.column else "a series"}.get(self.config.task, data.tokenizer)
+        shown = f"data: {Path(data.spec).name} ({how})"
         self.sub_title = f"run: {self.current} · {shown}" if self.current else shown
 
     # -- training ---------------------------------------------------------------------------------

@@ -185,7 +185,7 @@ class GeneratePane(Jobs):
         self.generate_worker(self.next_job(), self.run_path, self.checkpoint_step, self._value("prompt"), sampling)
 
     def action_stop(self) -> None:
-        if not self.running:  # nothing to stop: leave the text field, so the tab keys (1–7) work again
+        if not self.running:  # nothing to stop: leave the text field, so the tab keys (1–8) work again
             self.screen.set_focus(None)
             return
         self.workers.cancel_group(self, "generate")
