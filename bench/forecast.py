@@ -45,8 +45,8 @@ sys.path.insert(0, str(ROOT))
 
 from rnn_tui.config import Config  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "data"
-AIRLINE, SUNSPOTS = SHARED / "airline-passengers.csv", SHARED / "sunspots-yearly.csv"
+SHARED = ROOT.parent / "shared" / "data"  # --data-dir's default
+FILES = {"airline": "airline-passengers.csv", "sunspots": "sunspots-yearly.csv"}
 NOISE_VARIANCE = 0.1**2  # data/builtin.py sine: rng.gauss(0.0, 0.1)
 
 # The settings of each accuracy experiment (config keys "section.name"), and what it reports.
@@ -132,12 +132,12 @@ def speed(args: argparse.Namespace, root: Path) -> None:
 # -- accuracy --------------------------------------------------------------------------------------
 
 
-def data_of(experiment: str, root: Path, quick: bool) -> str:
+def data_of(experiment: str, root: Path, data_dir: Path) -> str:
     if experiment == "sine":
         return "builtin:sine"
-    path = AIRLINE if experiment == "airline" else SUNSPOTS
+    path = data_dir / FILES[experiment]
     if not path.is_file():
-        sys.exit(f"bench/forecast.py: {path} not found (the shared data beside the project root)")
+        sys.exit(f"bench/forecast.py: {path} not found (the shared data beside the project root; or give --data-dir)")
     if experiment == "sunspots":  # 1700–1987: Zhang's series (the header and 288 years)
         cut = root / "sunspots-1700-1987.csv"
         cut.write_text("".join(path.read_text(encoding="utf-8").splitlines(keepends=True)[:289]), encoding="utf-8")
@@ -154,9 +154,10 @@ def accuracy(args: argparse.Namespace, root: Path) -> None:
     settings = dict(EXPERIMENTS[name])
     if args.steps:
         settings["train.steps"] = args.steps
+    settings.update(overrides(args.set))
     if args.quick:
         settings["train.steps"], settings["train.eval_interval"] = 10, 5
-    data = data_of(name, root, args.quick)
+    data = data_of(name, root, args.data_dir)
     rows = []
     for seed in range(1, args.seeds + 1):
         cfg = config(data, settings, **{"train.seed": seed, "train.threads": args.threads})
@@ -189,6 +190,18 @@ def accuracy(args: argparse.Namespace, root: Path) -> None:
           + f"{extra} target_met={'yes' if met else 'no'}")
 
 
+def overrides(pairs: list[str]) -> dict:
+    """``--set section.name=value`` pairs -> settings, each value of its setting's type."""
+    values, defaults = {}, Config(task="forecast").values()
+    for pair in pairs:
+        key, _, text = pair.partition("=")
+        if key not in defaults:
+            sys.exit(f"bench/forecast.py: --set {pair}: no setting {key!r} (e.g. model.highway=12)")
+        kind = type(defaults[key])
+        values[key] = text.lower() in ("1", "true", "yes") if kind is bool else kind(text)
+    return values
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("mode", nargs="?", default="speed", choices=("speed", *EXPERIMENTS))
@@ -196,6 +209,9 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5, help="speed: rounds per model (medians are reported)")
     parser.add_argument("--seeds", type=int, default=3, help="accuracy: seeds per experiment (the median is reported)")
     parser.add_argument("--steps", type=int, default=0, help="accuracy: training steps (default: the experiment's)")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.NAME=VALUE",
+                        help="accuracy: change one of the experiment's settings (repeatable)")
+    parser.add_argument("--data-dir", type=Path, default=SHARED, help="accuracy: the folder of the shared data files")
     parser.add_argument("--quick", action="store_true", help="a few steps, to check the script runs")
     args = parser.parse_args()
     import torch
