@@ -38,7 +38,7 @@ def test_the_speed_bench_runs_quick():
 def test_the_sine_accuracy_bench_runs_quick():
     lines = bench("sine", "--seeds", "1")
     assert lines[0].startswith("sine · 400 test points, one step ahead · 10 steps")
-    assert lines[1].split() == ["seed", "CPU", "s", "MSE", "RMSE/best", "persist.", "AR(48)"]
+    assert lines[1].split() == ["seed", "CPU", "s", "MSE", "RMSE/best", "persist.", "AR(120)"]
     seed, _, mse, ratio, persistence, ar = lines[2].split()
     result = re.fullmatch(r"RESULT sine_mse=(\S+) persistence=(\S+) ar=(\S+) noise_variance=0.01 "
                           r"ratio_to_noise=(\S+) target_met=(yes|no)", lines[-1])
