@@ -32,7 +32,8 @@ gives the plain GRU.
   (the longest period: a window of 48 noisy values leaves the AR(48) baseline at 1.34 × 0.01).
   Target: MSE ≤ 1.2 × 0.01.
 
-Each row states the CPU seconds it took (user + system of this process). Last line:
+Each row states the CPU seconds it took (user + system of this process) and the step of the best
+checkpoint (an early one: the model stayed near where it started). Last line:
 ``RESULT <experiment>_<metric>=<median> ... target_met=<yes|no>``. Run it alone on the machine.
 """
 
@@ -173,19 +174,21 @@ def accuracy(args: argparse.Namespace, root: Path) -> None:
         start = cpu_seconds()
         train_run(run)
         seconds = cpu_seconds() - start
-        scores = load_forecaster(run.path, tag="best").evaluate("test")
-        rows.append((seed, seconds, scores))
+        best = load_forecaster(run.path, tag="best")
+        scores = best.evaluate("test")
+        rows.append((seed, seconds, best.meta["step"], scores))
         print(f"  seed {seed}: {seconds:.0f} CPU s, test {metric} {scores['model'][metric]:.4g}", file=sys.stderr)
-    first = rows[0][2]
+    first = rows[0][3]
     baselines = first["baselines"]
     names = {"persistence": "persist.", "seasonal_naive": "s.naive", "ar": f"AR({first['ar_order']})"}
     described = ", ".join(f"{key.split('.')[1]} {value}" for key, value in settings.items() if key != "train.steps")
     print(f"{name} · {first['origins']} test points, one step ahead · {settings['train.steps']} steps · {described}")
-    print(f"{'seed':<6}{'CPU s':>7}{metric.upper():>10}{'RMSE/best':>10}" + "".join(f"{names[b]:>11}" for b in baselines))
-    for seed, seconds, s in rows:
-        print(f"{seed:<6}{seconds:>7.0f}{s['model'][metric]:>10.4g}{s['ratio']:>10.3f}"
+    print(f"{'seed':<6}{'CPU s':>7}{'best-step':>10}{metric.upper():>10}{'RMSE/best':>10}"
+          + "".join(f"{names[b]:>11}" for b in baselines))
+    for seed, seconds, step, s in rows:
+        print(f"{seed:<6}{seconds:>7.0f}{step:>10}{s['model'][metric]:>10.4g}{s['ratio']:>10.3f}"
               + "".join(f"{s['baselines'][b][metric]:>11.4g}" for b in baselines))
-    median = statistics.median(s["model"][metric] for _, _, s in rows)
+    median = statistics.median(s["model"][metric] for *_, s in rows)
     best = min(b[metric] for b in baselines.values())
     if name == "airline":
         met = median <= 25 and median < best

@@ -46,7 +46,8 @@ def forecast_config(data: str, **settings) -> Config:
     t.batch, t.steps, t.log_interval, t.eval_interval, t.sample_interval, t.checkpoint_interval = 16, 60, 10, 20, 30, 20
     t.lr, t.schedule, t.threads = 0.01, "constant", 1
     for key, value in settings.items():
-        section = "model" if key in ("strategy", "cell", "dropout", "layers", "highway") else "data" if hasattr(d, key) else "train"
+        model = key in ("strategy", "cell", "dropout", "layers", "highway")
+        section = "model" if model else "data" if hasattr(d, key) else "train"
         setattr(getattr(cfg, section), key, value)
     return cfg.validate()
 
