@@ -138,9 +138,10 @@ class ModelConfig:
                                       "back as the next input until the horizon.", choices=STRATEGIES, tasks=FORECAST,
                             form=True)
     highway: int = setting(0, "An autoregressive highway (LSTNet, Lai et al. 2018): a linear term on the last P values "
-                              "of the window added to the recurrent output and trained with it, so the model is at "
-                              "least an AR(P) and the recurrent layers learn what it misses (0: off; at most the "
-                              "window).", label="AR highway", hint="0 = off", lo=0, hi=100000, tasks=FORECAST)
+                              "of the window added to the recurrent output and trained with it; a run starts as the AR(P) "
+                              "fitted by least squares on the training windows, and the recurrent layers learn what "
+                              "it misses (0: off; at most the window).", label="AR highway", hint="0 = off", lo=0,
+                           hi=100000, tasks=FORECAST)
 
     def validate(self, task: str = "lm") -> ModelConfig:
         check(self)
