@@ -137,6 +137,11 @@ class ModelConfig:
     strategy: str = setting("direct", "direct: one output per step of the horizon at once; recursive: one step, fed "
                                       "back as the next input until the horizon.", choices=STRATEGIES, tasks=FORECAST,
                             form=True)
+    highway: int = setting(0, "An autoregressive highway (LSTNet, Lai et al. 2018): a linear term on the last P values "
+                              "of the window added to the recurrent output and trained with it; a run starts as the AR(P) "
+                              "fitted by least squares on the training windows, and the recurrent layers learn what "
+                              "it misses (0: off; at most the window).", label="AR highway", hint="0 = off", lo=0,
+                           hi=100000, tasks=FORECAST)
 
     def validate(self, task: str = "lm") -> ModelConfig:
         check(self)
@@ -241,6 +246,9 @@ class Config:
             raise SettingError("recursive forecasting feeds each forecast back as the next input, and the features' "
                                "future values are unknown; use the direct strategy or drop the features", "strategy",
                                "strategy")
+        if self.task == "forecast" and self.model.highway > self.data.window:
+            raise SettingError(f"the AR highway reads the last P values of the window; P ({self.model.highway}) is "
+                               f"above the window ({self.data.window})", "highway", "highway")
         return self
 
     def settings(self) -> Iterator[tuple[str, Declared]]:

@@ -46,7 +46,8 @@ def forecast_config(data: str, **settings) -> Config:
     t.batch, t.steps, t.log_interval, t.eval_interval, t.sample_interval, t.checkpoint_interval = 16, 60, 10, 20, 30, 20
     t.lr, t.schedule, t.threads = 0.01, "constant", 1
     for key, value in settings.items():
-        section = "model" if key in ("strategy", "cell", "dropout", "layers") else "data" if hasattr(d, key) else "train"
+        model = key in ("strategy", "cell", "dropout", "layers", "highway")
+        section = "model" if model else "data" if hasattr(d, key) else "train"
         setattr(getattr(cfg, section), key, value)
     return cfg.validate()
 
@@ -78,9 +79,10 @@ def test_a_forecaster_trains_and_records_its_baselines_and_errors(trained):
     assert_written_as_typed(trained)
 
 
-def test_resume_continues_exactly(tmp_path):
+@pytest.mark.parametrize("highway", [0, 6])
+def test_resume_continues_exactly(tmp_path, highway):
     data = str(monthly(tmp_path))
-    cfg = forecast_config(data, steps=40, dropout=0.3, layers=2)  # dropout: the RNG state must be restored
+    cfg = forecast_config(data, steps=40, dropout=0.3, layers=2, highway=highway)  # dropout: the RNG state must be restored
     root = tmp_path / "runs"
     train_run(RunDir.create(root, cfg, name="whole"))
     cfg.train.steps = 20
@@ -200,6 +202,8 @@ def test_the_trace_of_a_window_matches_the_fused_model(trained):
     (["--transform", "log,cube"], "transforms must be among log, diff, sdiff (comma-separated); got 'cube' (--transform)"),
     (["--features", "temp", "--strategy", "recursive"], "recursive forecasting feeds each forecast back"),
     (["--test-size", "2", "--horizon", "3"], "the test part has 2 points, fewer than the horizon (3)"),
+    (["--window", "6", "--highway", "7"], "the AR highway reads the last P values of the window; P (7) is above the "
+                                          "window (6) (--highway)"),
 ])
 def test_a_bad_setup_is_one_line_and_leaves_no_run(monkeypatch, capsys, tmp_path, args, said):
     data = str(monthly(tmp_path))

@@ -369,7 +369,8 @@ class ForecastTask:
     their RMSE and MAE in the series' units. The split is chronological and
     the transforms are fitted on its training part (data/windows.py); at the start the
     baselines (persistence, seasonal naive, AR(p)) are scored on the same origins and horizon,
-    so the run says whether the recurrent model beats them."""
+    so the run says whether the recurrent model beats them. With an AR highway the model starts as
+    the AR fit of the training windows (models/forecaster.py)."""
 
     def __init__(self, cfg: Config, meta: dict[str, Any] | None) -> None:
         from rnn_tui.data.transforms import Transform
@@ -391,6 +392,9 @@ class ForecastTask:
         self.device = device
         d = self.cfg.data
         self.model = Forecaster(self.cfg.model, self.data.inputs_per_step, d.horizon, self.cfg.model.strategy).to(device)
+        if self.cfg.model.highway:  # start as the AR(P) fit of the training windows (a resume then loads its weights)
+            origins = self.batches.origins
+            self.model.start_from_ar(self.data.windows(origins), self.data.targets(origins, self.train_horizon))
         return self.model
 
     def __len__(self) -> int:
