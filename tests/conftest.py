@@ -49,6 +49,23 @@ def train_tiny_run(root, text: str, name: str, steps: int = 30, layers: int = 1,
     return run
 
 
+def console_runs(root, **configs: Config):
+    """root/"runs" with a run trained in-process for each of ``configs`` (name -> config), and "lm",
+    a tiny language model a console pane (Translate, Classify, Forecast) must refuse; one trainer
+    thread each (tiny matrices, and robust on a busy machine)."""
+    from rnn_tui.runs.rundir import RunDir
+    from rnn_tui.train.trainer import train_run
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RNN_TUI_ATTACHED", "1")
+        for name, cfg in configs.items():
+            train_run(RunDir.create(root / "runs", cfg, name=name))
+        text = root / "t.txt"
+        text.write_text("hello world.\n" * 200, encoding="utf-8")
+        train_run(RunDir.create(root / "runs", small_config(str(text), steps=5), name="lm"))
+    return root / "runs"
+
+
 async def wait_for(pilot, condition, seconds: float = 10.0) -> bool:
     """Let the app run until ``condition()`` holds (workers post messages asynchronously)."""
     for _ in range(int(seconds / 0.05)):

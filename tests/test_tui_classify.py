@@ -7,27 +7,20 @@ from textual.widgets import Input
 
 from rnn_tui.api import load_classifier
 from rnn_tui.runs.rundir import RunDir
-from rnn_tui.train.trainer import train_run
 from rnn_tui.tui.app import RnnTuiApp
 from rnn_tui.tui.panes.classify import BAR, NO_RUN, ClassifyPane, bar
 from rnn_tui.tui.panes.generate import GeneratePane
 from rnn_tui.tui.panes.inspect import InspectPane
 from rnn_tui.tui.panes.train import SECOND_PLOT, TrainPane
 from rnn_tui.tui.panes.translate import TranslatePane
-from tests.conftest import history_of, small_config, text_of, wait_for
+from tests.conftest import console_runs, history_of, text_of, wait_for
 from tests.test_train_classify import classify_config, reviews
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("cl")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RNN_TUI_ATTACHED", "1")  # one trainer thread: tiny matrices, and robust on a busy machine
-        train_run(RunDir.create(root / "runs", classify_config(str(reviews(root))), name="cls"))
-        text = root / "t.txt"
-        text.write_text("hello world.\n" * 200, encoding="utf-8")
-        train_run(RunDir.create(root / "runs", small_config(str(text), steps=5), name="lm"))
-    return root / "runs"
+    return console_runs(root, cls=classify_config(str(reviews(root))))
 
 
 class PaneApp(App[None]):

@@ -7,26 +7,18 @@ from textual.app import App, ComposeResult
 from textual.widgets import Input
 
 from rnn_tui.api import load_forecaster
-from rnn_tui.runs.rundir import RunDir
-from rnn_tui.train.trainer import train_run
 from rnn_tui.tui.app import RnnTuiApp
 from rnn_tui.tui.panes.forecast import NO_RUN, NO_TEST_TAIL, ForecastPane, chart_series
 from rnn_tui.tui.widgets.forecast_chart import ForecastChart
 from rnn_tui.tui.widgets.plot import LinePlot
-from tests.conftest import history_of, small_config, text_of, wait_for
+from tests.conftest import console_runs, history_of, text_of, wait_for
 from tests.test_forecast import MONTHS, forecast_config, monthly
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("fc")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RNN_TUI_ATTACHED", "1")  # one trainer thread: tiny matrices, and robust on a busy machine
-        train_run(RunDir.create(root / "runs", forecast_config(str(monthly(root)), steps=40), name="f"))
-        text = root / "t.txt"
-        text.write_text("hello world.\n" * 200, encoding="utf-8")
-        train_run(RunDir.create(root / "runs", small_config(str(text), steps=5), name="lm"))
-    return root / "runs"
+    return console_runs(root, f=forecast_config(str(monthly(root)), steps=40))
 
 
 class PaneApp(App[None]):

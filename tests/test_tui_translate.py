@@ -7,27 +7,19 @@ from textual.widgets import Input
 
 from rnn_tui.decode.settings import Beam
 from rnn_tui.runs.rundir import RunDir
-from rnn_tui.train.trainer import train_run
 from rnn_tui.tui.app import RnnTuiApp
 from rnn_tui.tui.panes.translate import NO_RUN, TranslatePane, parse_decoding
 from rnn_tui.tui.widgets.attention_map import NO_ATTENTION, AttentionMap
-from tests.conftest import history_of, small_config, text_of, wait_for
+from tests.conftest import console_runs, history_of, text_of, wait_for
 from tests.test_train_seq2seq import pairs_file, s2s_config
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("tr")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RNN_TUI_ATTACHED", "1")  # one trainer thread: tiny matrices, and robust on a busy machine
-        train_run(RunDir.create(root / "runs", s2s_config(str(pairs_file(root)), steps=150), name="mt"))
-        plain = s2s_config(str(pairs_file(root)), steps=10)
-        plain.model.attention = "none"
-        train_run(RunDir.create(root / "runs", plain, name="plain"))
-        text = root / "t.txt"
-        text.write_text("hello world.\n" * 200, encoding="utf-8")
-        train_run(RunDir.create(root / "runs", small_config(str(text), steps=5), name="lm"))
-    return root / "runs"
+    plain = s2s_config(str(pairs_file(root)), steps=10)
+    plain.model.attention = "none"
+    return console_runs(root, mt=s2s_config(str(pairs_file(root)), steps=150), plain=plain)
 
 
 class PaneApp(App[None]):
