@@ -25,8 +25,23 @@ class RunConsole(Jobs):
         self.fits: bool | None = None  # whether the run's task is this pane's (None: not known yet)
         self.line = self.NO_RUN  # what the status line says about the run
 
+    TASK = ""  # the task whose runs the pane uses
+    NEEDS = ""  # what a run of another task is told needs one of TASK ("classifying")
+
     def describe(self, history: RunHistory) -> tuple[str, bool | None]:
-        """The status line for ``history`` and whether the pane can use its model."""
+        """The status line for a run — its id, checkpoint step, latest validation score — and
+        whether the pane can use its model (None: not known until its config was read)."""
+        if history.task is None:
+            return f"run {history.run_id} · {history.config_error or 'reading…'}", None
+        other = history.other_task(self.TASK)
+        if other:
+            return f"{other}; {self.NEEDS} needs a run trained with --task {self.TASK}", False
+        step = history.checkpoint_step
+        return " · ".join([f"run {history.run_id}", f"checkpoint step {step}" if step is not None else "no checkpoint yet",
+                           self.validation(history)]), True
+
+    def validation(self, history: RunHistory) -> str:
+        """The latest validation score of a run of the pane's task, as its status line says it."""
         raise NotImplementedError
 
     def clear(self) -> None:

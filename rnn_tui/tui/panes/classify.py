@@ -32,21 +32,6 @@ BAR = 30  # cells of a bar at probability 1
 EIGHTHS = " ▏▎▍▌▋▊▉"
 
 
-def describe_run(history: RunHistory) -> tuple[str, bool | None]:
-    """The status line for a run — its id, checkpoint step, latest validation accuracy beside the
-    best baseline — and whether it can classify (None: not known until its config was read)."""
-    if history.task is None:
-        return f"run {history.run_id} · {history.config_error or 'reading…'}", None
-    other = history.other_task("classify")
-    if other:
-        return f"{other}; classifying needs a run trained with --task classify", False
-    step = history.checkpoint_step
-    parts = [f"run {history.run_id}", f"checkpoint step {step}" if step is not None else "no checkpoint yet"]
-    val = history.last_acc
-    parts.append(f"validation accuracy {history.accuracy_text()} at step {val['step']}" if val is not None
-                 else "no validation accuracy yet")
-    return " · ".join(parts), True
-
 
 def bar(prob: float, width: int = BAR) -> str:
     """A horizontal bar of ``width`` cells at probability 1, in eighths of a cell."""
@@ -92,7 +77,7 @@ class ClassifyPane(RunConsole):
         result: dict[str, Any]  # LoadedClassifier.classify's
         step: int | None  # the step of the checkpoint that classified
 
-    NO_RUN, RUN_ID = NO_RUN, "cl-run"
+    NO_RUN, RUN_ID, TASK, NEEDS = NO_RUN, "cl-run", "classify", "classifying"
 
     def __init__(self, models: ModelCache | None = None, **kwargs: Any) -> None:
         super().__init__(models, **kwargs)
@@ -110,8 +95,10 @@ class ClassifyPane(RunConsole):
 
     # -- what the app calls -------------------------------------------------------------------------
 
-    def describe(self, history: RunHistory) -> tuple[str, bool | None]:
-        return describe_run(history)
+    def validation(self, history: RunHistory) -> str:
+        val = history.last_acc
+        return (f"validation accuracy {history.accuracy_text()} at step {val['step']}" if val is not None
+                else "no validation accuracy yet")
 
     def clear(self) -> None:
         self.result = None
@@ -156,4 +143,4 @@ class ClassifyPane(RunConsole):
 
 
 
-__all__ = ["NO_RUN", "ClassifyPane", "bar", "describe_run", "probabilities_text"]
+__all__ = ["NO_RUN", "ClassifyPane", "bar", "probabilities_text"]

@@ -39,21 +39,6 @@ SHOWN = ("best", "all", "none")  # which baselines the chart draws (b cycles)
 NAMES = {"persistence": "persistence", "seasonal_naive": "seasonal naive"}  # "ar": AR(p)
 
 
-def describe_run(history: RunHistory) -> tuple[str, bool | None]:
-    """The status line for a run — its id, checkpoint step, latest validation RMSE — and whether it
-    can forecast (None: not known until its config was read)."""
-    if history.task is None:
-        return f"run {history.run_id} · {history.config_error or 'reading…'}", None
-    other = history.other_task("forecast")
-    if other:
-        return f"{other}; forecasting needs a run trained with --task forecast", False
-    step = history.checkpoint_step
-    parts = [f"run {history.run_id}", f"checkpoint step {step}" if step is not None else "no checkpoint yet"]
-    val = next((r for r in reversed(history.val) if r.get("val_rmse") is not None), None)
-    parts.append(f"validation RMSE {format_number(val['val_rmse'], 4)} at step {val['step']}" if val is not None
-                 else "no validation RMSE yet")
-    return " · ".join(parts), True
-
 
 def baseline_name(name: str, result: ForecastEvaluation) -> str:
     return f"AR({result['ar_order']})" if name == "ar" else NAMES.get(name, name)
@@ -149,7 +134,7 @@ class ForecastPane(RunConsole):
         future: Forecast  # its forecast(N)
         key: tuple[str, int | None]  # the run path and checkpoint step it came from
 
-    NO_RUN, RUN_ID = NO_RUN, "fc-run"
+    NO_RUN, RUN_ID, TASK, NEEDS = NO_RUN, "fc-run", "forecast", "forecasting"
 
     def __init__(self, models: ModelCache | None = None, **kwargs: Any) -> None:
         super().__init__(models, **kwargs)
@@ -172,8 +157,10 @@ class ForecastPane(RunConsole):
 
     # -- what the app calls -------------------------------------------------------------------------
 
-    def describe(self, history: RunHistory) -> tuple[str, bool | None]:
-        return describe_run(history)
+    def validation(self, history: RunHistory) -> str:
+        val = next((r for r in reversed(history.val) if r.get("val_rmse") is not None), None)
+        return (f"validation RMSE {format_number(val['val_rmse'], 4)} at step {val['step']}" if val is not None
+                else "no validation RMSE yet")
 
     def clear(self) -> None:
         self.result, self.asked = None, None
@@ -261,4 +248,4 @@ class ForecastPane(RunConsole):
         self.query_one(ForecastChart).show(series, point_labels(result.points, result.future), at=at)
 
 
-__all__ = ["NO_RUN", "ForecastPane", "chart_series", "describe_run", "metrics_text", "point_labels"]
+__all__ = ["NO_RUN", "ForecastPane", "chart_series", "metrics_text", "point_labels"]

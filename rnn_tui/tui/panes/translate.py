@@ -45,21 +45,6 @@ def bleu_tokenize(tgt_tokenizer: str) -> str:
     return "zh" if tgt_tokenizer in ("char", "jieba") else "13a"
 
 
-def describe_run(history: RunHistory) -> tuple[str, bool | None]:
-    """The status line for a run — its id, checkpoint step, latest validation BLEU — and whether it
-    can translate (None: not known until its config was read), from what the app knows of it."""
-    if history.task is None:
-        return f"run {history.run_id} · {history.config_error or 'reading…'}", None
-    other = history.other_task("seq2seq")
-    if other:
-        return f"{other}; translation needs a run trained with --task seq2seq", False
-    step = history.checkpoint_step
-    parts = [f"run {history.run_id}", f"checkpoint step {step}" if step is not None else "no checkpoint yet"]
-    val = history.last_bleu
-    parts.append(f"validation BLEU {val['val_bleu']:.1f} (greedy, at step {val['step']})" if val is not None
-                 else "no validation BLEU yet")
-    return " · ".join(parts), True
-
 
 def hypotheses_text(result: Translation, bleu: float | None, tokenize: str | None, step: int | None) -> Text:
     """The n-best list (scores aligned by cell width), the sentence BLEU and how it was decoded."""
@@ -116,7 +101,7 @@ class TranslatePane(RunConsole):
         tokenize: str | None  # sacrebleu's tokenizer for that BLEU
         step: int | None  # the step of the checkpoint that translated
 
-    NO_RUN, RUN_ID = NO_RUN, "tr-run"
+    NO_RUN, RUN_ID, TASK, NEEDS = NO_RUN, "tr-run", "seq2seq", "translation"
 
     def __init__(self, models: ModelCache | None = None, **kwargs: Any) -> None:
         super().__init__(models, **kwargs)  # the app's ModelCache, shared with Inspect and Generate
@@ -149,8 +134,10 @@ class TranslatePane(RunConsole):
 
     # -- what the app calls -------------------------------------------------------------------------
 
-    def describe(self, history: RunHistory) -> tuple[str, bool | None]:
-        return describe_run(history)
+    def validation(self, history: RunHistory) -> str:
+        val = history.last_bleu
+        return (f"validation BLEU {val['val_bleu']:.1f} (greedy, at step {val['step']})" if val is not None
+                else "no validation BLEU yet")
 
     def clear(self) -> None:
         self.result, self.bleu = None, None
@@ -215,4 +202,4 @@ class TranslatePane(RunConsole):
 
 
 
-__all__ = ["NO_RUN", "TranslatePane", "bleu_tokenize", "describe_run", "hypotheses_text", "parse_decoding"]
+__all__ = ["NO_RUN", "TranslatePane", "bleu_tokenize", "hypotheses_text", "parse_decoding"]
