@@ -551,6 +551,11 @@ def _read_text_arg(text: str | None, path: str | None) -> str:
     return text
 
 
+from rnn_tui.cli_gradients import gradients  # noqa: E402  (it imports this module's helpers)
+
+cli.add_command(gradients)
+
+
 def main() -> None:
     """Entry point: run the click group, turning every user error into one line."""
     try:

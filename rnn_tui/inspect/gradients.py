@@ -77,7 +77,7 @@ def reading(ratio: list[float], geomean: list[float]) -> str:
     if d < 1:
         return "one step only: nothing to compare"
     per_step = geomean[d] ** (1 / d) if geomean[d] > 0 else 0.0
-    verdict = ("vanishes" if ratio[d] < 1e-6 else "fades" if ratio[d] < 1e-2 else
+    verdict = ("vanishes" if ratio[d] < 1e-6 else "fades" if ratio[d] < 0.1 else
                "is kept" if ratio[d] <= 1e2 else "explodes")
     return (f"after {d} steps back the gradient is {ratio[d]:.3g} of its size at T (mean ratio): it {verdict}, "
             f"about ×{per_step:.3g} per step (geometric mean)")
@@ -89,7 +89,8 @@ def report(rnn: Recurrent, x: torch.Tensor, readout: Readout, loss: str, source:
     norms = gradient_norms(rnn, x, readout).detach()
     curve = decay_summary(norms)
     T = x.size(1)
-    table = [{"d": d, **{name: values[d] for name, values in curve.items()}} for d in DISTANCES if d < T]
+    rows = [d for d in DISTANCES if d < T - 1] + [T - 1]  # and the longest distance measured
+    table = [{"d": d, **{name: values[d] for name, values in curve.items()}} for d in rows]
     return {"cell": rnn.cell, "layers": rnn.layers, "hidden": rnn.hidden, "steps": T, "sequences": x.size(0),
             "loss": loss, "source": source, "norms": norms.mean(0).tolist(), "decay": curve, "table": table,
             "reading": reading(curve["mean"], curve["geomean"])}
