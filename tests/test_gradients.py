@@ -2,9 +2,10 @@
 lessons hold at initialisation — a tanh RNN's gradient vanishes over 50 steps, and an LSTM's
 forget bias of 1 keeps far more of it than a bias of 0."""
 
+import itertools
+
 import pytest
 import torch
-
 import torch.nn.functional as F
 
 from rnn_tui.errors import RnnTuiError
@@ -104,7 +105,7 @@ def test_the_account_says_why_the_gradient_shrinks_or_is_kept():
     assert [r["k"] for r in rows] == list(range(12, 0, -1)) and rows[0]["step"] is None
     assert rows[0]["ratio"] == pytest.approx(1.0)
     assert all(r["gain"] < 1 for r in rows)  # the gain of diag(1 − h²) W_hh bounds each step back
-    assert all(r["step"] <= r_prev["gain"] + 1e-12 for r_prev, r in zip(rows, rows[1:]))
+    assert all(r["step"] <= r_prev["gain"] + 1e-12 for r_prev, r in itertools.pairwise(rows))
     assert any("W_hhᵀ" in line for line in account["equations"])
     lstm_0 = bptt_account(*fresh_cell("lstm", hidden=32, steps=12, sequences=2, forget_bias=0.0))
     lstm_1 = bptt_account(*fresh_cell("lstm", hidden=32, steps=12, sequences=2, forget_bias=1.0))
