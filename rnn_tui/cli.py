@@ -554,9 +554,8 @@ def _read_text_arg(text: str | None, path: str | None) -> str:
     return text
 
 
-from rnn_tui.cli_gradients import gradients  # noqa: E402  (it imports this module's helpers)
-
-cli.add_command(gradients)
+# each command module registers its command on `cli` (so importing either module first works)
+import rnn_tui.cli_gradients  # noqa: E402, F401
 
 
 def main() -> None:

@@ -1,6 +1,9 @@
 """`rnn-tui gradients`: how much of a loss at the last step reaches each earlier state
 (inspect/gradients.py), for a trained run or a freshly initialised cell; ``--bptt`` adds the
-backward pass step by step (inspect/bptt.py). Torch is imported inside the command."""
+backward pass step by step (inspect/bptt.py). Torch is imported inside the command.
+
+The command registers itself on cli.py's group, which imports this module at its end: either
+module can be imported first (this one imports cli.py's helpers, defined before that line)."""
 
 from __future__ import annotations
 
@@ -8,13 +11,13 @@ from typing import Any
 
 import click
 
-from rnn_tui.cli import CHECKPOINT_OPTION, RUNS_DIR_OPTION, _print_json
+from rnn_tui.cli import CHECKPOINT_OPTION, RUNS_DIR_OPTION, _print_json, cli
 from rnn_tui.errors import RnnTuiError
 
 FRESH_ONLY = ("hidden", "init", "forget_bias")  # what describes a fresh cell; a run has its own
 
 
-@click.command()
+@cli.command()
 @click.argument("run_spec", metavar="[RUN]", required=False)
 @click.argument("text", required=False)
 @click.option("--cell", default=None, help="Instead of a run: a freshly initialised cell (rnn, rnn-relu, gru, lstm, "
