@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -23,9 +24,11 @@ from rnn_tui.results import SPLITS
 from rnn_tui.runs.records import CHECKPOINT_TAGS
 from rnn_tui.runs.rundir import COMMANDS
 
-RUNS_DIR_OPTION = click.option("--runs-dir", default=None, help="Runs root (default: $RNN_TUI_RUNS or ./runs).")
-CHECKPOINT_OPTION = click.option("--checkpoint", type=click.Choice(CHECKPOINT_TAGS), default="latest", show_default=True,
-                                 help="Which checkpoint of the run.")
+# annotated: the command modules (cli_gradients.py, ...) import these while this module imports them
+Decorator = Callable[[Any], Any]
+RUNS_DIR_OPTION: Decorator = click.option("--runs-dir", default=None, help="Runs root (default: $RNN_TUI_RUNS or ./runs).")
+CHECKPOINT_OPTION: Decorator = click.option("--checkpoint", type=click.Choice(CHECKPOINT_TAGS), default="latest",
+                                            show_default=True, help="Which checkpoint of the run.")
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -549,6 +552,10 @@ def _read_text_arg(text: str | None, path: str | None) -> str:
     if not text.strip():
         raise RnnTuiError("the text is empty")
     return text
+
+
+# each command module registers its command on `cli` (so importing either module first works)
+import rnn_tui.cli_gradients  # noqa: E402, F401
 
 
 def main() -> None:
