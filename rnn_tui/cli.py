@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -23,7 +24,8 @@ from rnn_tui.results import SPLITS
 from rnn_tui.runs.records import CHECKPOINT_TAGS
 from rnn_tui.runs.rundir import COMMANDS
 
-RUNS_DIR_OPTION = click.option("--runs-dir", default=None, help="Runs root (default: $RNN_TUI_RUNS or ./runs).")
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]  # typed: the cli_*.py modules import these back
+RUNS_DIR_OPTION: Decorator = click.option("--runs-dir", default=None, help="Runs root (default: $RNN_TUI_RUNS or ./runs).")
 CHECKPOINT_OPTION = click.option("--checkpoint", type=click.Choice(CHECKPOINT_TAGS), default="latest", show_default=True,
                                  help="Which checkpoint of the run.")
 
@@ -574,3 +576,8 @@ def main() -> None:
         _fail(f"{where}{exc.strerror or exc}")
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+
+
+from rnn_tui.cli_arena import arena  # noqa: E402  (it imports this module's helpers)
+
+cli.add_command(arena)
