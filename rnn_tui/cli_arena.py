@@ -118,7 +118,7 @@ def table_lines(table: dict[str, Any]) -> list[str]:
         lines.append(f"bridged: mean best validation accuracy over the seeds ≥ {table['threshold']:.0%} (chance 12.5%)")
         lines.append(f"{'cell':<14} {'hidden':>6} {'params':>10}  {'longest':>7}  accuracy at distance")
         for row in table["rows"]:
-            accs = "  ".join(f"{d['distance']}: " + (f"{d['accuracy']['mean']:.0%}" if d["accuracy"]["mean"] is not None
+            accs = "  ".join(f"{d['distance']}: " + (f"{d['accuracy']['mean']:.1%}" if d["accuracy"]["mean"] is not None
                                                        else "-") for d in row["distances"])
             longest = f"{row['longest']}" + ("" if row["concluded"] else "+?")
             lines.append(f"{row['cell']:<14} {row['hidden'] or '?':>6} {_count(row['params']):>10}  {longest:>7}  {accs}")

@@ -231,3 +231,10 @@ def test_show_of_no_arena_is_one_line(tmp_path, monkeypatch, capsys):
     (tmp_path / "bad" / "arena.json").write_text("{}")
     code, _out, err = run_cli(monkeypatch, capsys, "arena", "show", "bad", "--runs-dir", tmp_path)
     assert code == 1 and "not an rnn-tui arena file" in err
+
+
+def test_an_arena_never_takes_over_an_existing_run(tmp_path):
+    (tmp_path / "z-gru-s1337").mkdir()
+    with pytest.raises(RnnTuiError, match="a run 'z-gru-s1337' already exists"):
+        run_arena(tiny_config("builtin:hello"), ArenaSettings(cells="rnn,gru", seeds=1), tmp_path, name="z")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["z-gru-s1337"]

@@ -167,6 +167,12 @@ def run_arena(cfg: Config, settings: ArenaSettings, root: Path, name: str | None
     if not settings.params:  # (counting the parameters read it already)
         check_data(next(iter(configs.values())))  # data that cannot be trained on: one line, nothing written
     arena = ArenaDir.create(root, name)
+    every_distance: list[int | None] = [*distances] or [None]
+    ids = [run_id(arena.id, cell, seed, d) for cell in configs for seed in seeds for d in every_distance]
+    taken = [i for i in ids if (Path(root) / i).exists()]
+    if taken:
+        arena.path.rmdir()
+        raise RnnTuiError(f"a run {taken[0]!r} already exists in {root}; pick another --name for the arena")
     shared = next(iter(configs.values()))
     plan: dict[str, Any] = {
         **now_plan_fields(), "id": arena.id, "state": "running", "probe": settings.probe if probe else None,
