@@ -578,6 +578,4 @@ def main() -> None:
         sys.exit(exc.exit_code)
 
 
-from rnn_tui.cli_arena import arena  # noqa: E402  (it imports this module's helpers)
-
-cli.add_command(arena)
+import rnn_tui.cli_arena  # noqa: E402, F401  (adds `arena` to cli; it imports this module's helpers)

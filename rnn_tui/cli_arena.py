@@ -1,7 +1,8 @@
 """`rnn-tui arena`: cells side by side on the same split, tokens, budget and seeds; `arena show` again.
 
 The arena's logic is in train/arena.py (running) and runs/arena.py (the files and the table);
-this module only reads the flags and prints. torch is imported inside the command.
+this module only reads the flags and prints. torch is imported inside the command. It adds
+its command to the `rnn-tui` group itself, so it imports in either order with rnn_tui.cli.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Any
 
 import click
 
-from rnn_tui.cli import RUNS_DIR_OPTION, _check_setup, _print_json
+from rnn_tui.cli import RUNS_DIR_OPTION, _check_setup, _print_json, cli
 from rnn_tui.cli_options import click_option, config_options, given_settings, value_options
 from rnn_tui.config import Config
 from rnn_tui.errors import RnnTuiError
@@ -144,3 +145,6 @@ def table_lines(table: dict[str, Any]) -> list[str]:
 
 def _count(n: int | None) -> str:
     return f"{n:,}" if n is not None else "?"
+
+
+cli.add_command(arena)
