@@ -555,6 +555,7 @@ def _read_text_arg(text: str | None, path: str | None) -> str:
 
 
 # each command module registers its command on `cli` (so importing either module first works)
+import rnn_tui.cli_arena  # noqa: E402
 import rnn_tui.cli_gradients  # noqa: E402, F401
 
 
@@ -581,3 +582,4 @@ def main() -> None:
         _fail(f"{where}{exc.strerror or exc}")
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+

@@ -23,7 +23,7 @@ from rnn_tui.errors import RnnTuiError
 
 def test_registry_names_kinds_and_unknown_name():
     assert list(BUILTINS) == ["hello", "brackets", "arith", "numbers-en-zh", "phrases-en-zh",
-                              "sine", "python-stdlib", "parity", "balanced"]
+                              "sine", "python-stdlib", "parity", "balanced", "recall-16"]
     for name, b in BUILTINS.items():
         assert b.name == name and b.kind in ("text", "pairs", "series", "labels")
         assert b.description and "\n" not in b.description

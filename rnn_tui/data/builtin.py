@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import re
 import sysconfig
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -481,6 +482,43 @@ def balanced() -> list[tuple[str, str]]:
 
 
 # ---------------------------------------------------------------------------------------------
+# recall-D: remember one symbol across D distractors (the arena's memory probe)
+
+RECALL_KEYS = "abcdefgh"  # the symbol to remember: 8 classes, chance 1/8
+RECALL_FILLER = "0123456789"  # the distractors between it and the query
+RECALL_QUERY = "?"
+RECALL_EXAMPLES = 4000
+RECALL_MAX_DISTANCE = 100_000
+_RECALL = re.compile(r"recall-(\d+)")
+
+
+def recall(distance: int, examples: int = RECALL_EXAMPLES) -> list[tuple[str, str]]:
+    """``examples`` texts ``k d1 … dD ?`` labelled ``k``: a key from RECALL_KEYS, ``distance``
+    random digits, then the query; distinct, the keys balanced (as many of each as exist), shuffled.
+
+    Read many-to-one (the classify task, pooling ``last``), the model answers at the query, so it
+    must carry the key ``distance + 1`` steps through noise: the copy/recall task of the LSTM paper
+    (Hochreiter and Schmidhuber, 1997) in its simplest form.
+    """
+    rng = random.Random(1997 + distance)
+    per_key = min(examples // len(RECALL_KEYS), len(RECALL_FILLER) ** min(distance, 6))
+    out: list[tuple[str, str]] = []
+    for key in RECALL_KEYS:
+        seen: set[str] = set()
+        while len(seen) < per_key:
+            seen.add(key + "".join(rng.choice(RECALL_FILLER) for _ in range(distance)) + RECALL_QUERY)
+        out += [(text, key) for text in sorted(seen)]
+    rng.shuffle(out)
+    return out
+
+
+def _recall_builtin(distance: int) -> Builtin:
+    return Builtin(f"recall-{distance}", "labels",
+                   f"a key (a-h), {distance} random digits, then ?: recall the key (any distance: recall-D)",
+                   lambda: recall(distance))
+
+
+# ---------------------------------------------------------------------------------------------
 # registry
 
 BUILTINS: dict[str, Builtin] = {b.name: b for b in (
@@ -500,11 +538,18 @@ BUILTINS: dict[str, Builtin] = {b.name: b for b in (
             parity),
     Builtin("balanced", "labels",
             "( ) strings of length 2-100, balanced or one change away: counting depth over 100 steps", balanced),
+    _recall_builtin(16),
 )}
 
 
 def get_builtin(name: str) -> Builtin:
-    """The built-in dataset called ``name``; an unknown name raises ``RnnTuiError``."""
+    """The built-in dataset called ``name`` (``recall-D`` for any distance D); an unknown name raises ``RnnTuiError``."""
+    match = _RECALL.fullmatch(name)
+    if match and name not in BUILTINS:
+        distance = int(match.group(1))
+        if not 1 <= distance <= RECALL_MAX_DISTANCE:
+            raise RnnTuiError(f"recall-D needs a distance D between 1 and {RECALL_MAX_DISTANCE:,}; got {distance}")
+        return _recall_builtin(distance)
     try:
         return BUILTINS[name]
     except KeyError:
