@@ -87,10 +87,10 @@ def token_class(token: str, classes: Classes) -> str:
 
 
 # name; tokens: scored tokens of this class (the token predicted); without / with: the mean loss in
-# nats/token without and with the intervention; change: with − without; ratio: change ÷ the change
-# on every other token (None when that is ≤ 0 or there is no other token)
+# nats/token without and with the intervention; change: with − without; rest_change: the change on
+# every other token (None for "all"); ratio: change ÷ rest_change (None when that is ≤ 0 or None)
 ClassChange = TypedDict("ClassChange", {"name": str, "tokens": int, "without": float, "with": float, "change": float,
-                                        "ratio": float | None})
+                                        "rest_change": float | None, "ratio": float | None})
 
 
 def loss_change(tokens: Sequence[str], without: Sequence[float | None], with_: Sequence[float | None],
@@ -109,10 +109,10 @@ def loss_change(tokens: Sequence[str], without: Sequence[float | None], with_: S
     rows: list[ClassChange] = []
     for name, pairs in groups:
         rest = [pair for other, ps in by_class.items() if other != name for pair in ps] if name != "all" else []
-        change, rest_change = _mean_change(pairs), _mean_change(rest) if rest else 0.0
+        change, rest_change = _mean_change(pairs), _mean_change(rest) if rest else None
         rows.append({"name": name, "tokens": len(pairs), "without": sum(a for a, _ in pairs) / len(pairs),
-                     "with": sum(b for _, b in pairs) / len(pairs), "change": change,
-                     "ratio": change / rest_change if rest_change > 0 else None})
+                     "with": sum(b for _, b in pairs) / len(pairs), "change": change, "rest_change": rest_change,
+                     "ratio": change / rest_change if rest_change is not None and rest_change > 0 else None})
     return rows
 
 
