@@ -134,7 +134,7 @@ def test_frozen_lstm_gates_keep_the_cell_exactly() -> None:
     c0 = torch.randn(1, 1, H)
     rec.intervene(parse(freeze_gate=["0:f=1", "0:i=0"]))
     with torch.no_grad():
-        parts, (h, c) = rec.trace(x, (torch.zeros(1, 1, H), c0))
+        parts, (_, c) = rec.trace(x, (torch.zeros(1, 1, H), c0))
     assert all(torch.equal(p["f"], torch.ones(H)) and torch.equal(p["c"], c0[0, 0]) for p in parts[0])
     assert torch.equal(c, c0)
 
