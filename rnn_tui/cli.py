@@ -35,7 +35,7 @@ def intervention_options(f):
     f = click.option("--clamp", multiple=True, metavar="LAYER:[c:]UNIT=VALUE",
                      help="Hold h (or c) of a unit at VALUE at every step.")(f)
     return click.option("--ablate", multiple=True, metavar="LAYER:UNIT",
-                        help="Zero a unit (h, and c for an LSTM) at every step. Repeatable, as the two above.")(f)
+                        help="Zero a unit (h, and c for an LSTM) at every step. Repeatable, as the two below.")(f)
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -253,7 +253,8 @@ def generate(run_spec: str, prime: str | None, width: int | None, alpha: float, 
 @click.argument("run_spec", metavar="RUN")
 @click.argument("text", required=False)
 @click.option("--file", "path", type=click.Path(dir_okay=False), default=None, help="Score this file's text.")
-@click.option("--data", "data_spec", default=None, help="Score the start of this text dataset (e.g. builtin:brackets).")
+@click.option("--data", "data_spec", metavar="SPEC", default=None,
+              help="Score the start of this text dataset (e.g. builtin:brackets).")
 @click.option("--chars", type=click.IntRange(min=2), default=20_000, show_default=True,
               help="With --data: how many characters from its start.")
 @intervention_options
