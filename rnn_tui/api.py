@@ -5,6 +5,8 @@
     >>> lm.score("To be, or not to be")["ppl"]
     >>> "".join(t["token"] for t in lm.generate("ROMEO:", Sampling(length=100, seed=0)))
     >>> lm.inspect("hello")["steps"][0]["layers"][0]["h"]
+    >>> lm.intervention_effect("((a))", parse(ablate=["0:12"]))["classes"]   # the loss per class with unit 12 at 0
+    >>> lm.intervene(parse(ablate=["0:12"]))    # from now on score, generate and inspect run with it
     >>> mt = load_run("runs/my-translator")     # a seq2seq run gives a LoadedTranslator
     >>> mt.translate("I love you.", beam=5)["hypotheses"][0]["text"]
     >>> mt.evaluate("test", beam=5)["bleu"]
@@ -12,11 +14,14 @@
     >>> fc.forecast(12)["values"]                # the next 12 values after the series
     >>> fc.evaluate("test")["ratio"]            # the model's RMSE / the best baseline's
     >>> fc.inspect("1960-01")["steps"][-1]["layers"][0]["h"]   # the window ending at a date
+
+(``parse`` is rnn_tui.models.interventions.parse.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -41,6 +46,42 @@ class LoadedRun:
     vocab: Any  # rnn_tui.data.vocab.Vocab
     tokenizer: Any  # rnn_tui.data.tokenizers.Tokenizer
     meta: dict[str, Any]
+    interventions: tuple[Any, ...] = ()  # models.interventions.Intervention: in force for everything below
+
+    # -- interventions -------------------------------------------------------------------------
+
+    def intervene(self, interventions: Iterable[Any]) -> None:
+        """Run the model with these interventions (models/interventions.py) from now on, in score,
+        generate, beam and inspect; none: the plain model. One clear line for one it cannot take."""
+        interventions = tuple(interventions)
+        self.model.rnn.intervene(interventions)
+        self.interventions = interventions
+
+    @contextmanager
+    def intervening(self, interventions: Iterable[Any]) -> Iterator[None]:
+        """``intervene`` for the length of a with block, then the interventions that were in force."""
+        before = self.interventions
+        self.intervene(interventions)
+        try:
+            yield
+        finally:
+            self.intervene(before)
+
+    def intervention_effect(self, text: str, interventions: Iterable[Any], classes: Any = None) -> dict[str, Any]:
+        """The loss on ``text`` without and with ``interventions``, per class of the predicted token
+        (decode.score.loss_change; ``classes`` from parse_classes, default DEFAULT_CLASSES)."""
+        from rnn_tui.decode.score import DEFAULT_CLASSES, loss_change
+
+        interventions = tuple(interventions)
+        if not interventions:
+            raise RnnTuiError("no intervention to compare with: give --ablate, --clamp or --freeze-gate")
+        with self.intervening(()):
+            without = self.score(text)
+        with self.intervening(interventions):
+            with_ = self.score(text)
+        return {"run": self.run.id, "interventions": [str(iv) for iv in interventions], "scored": without["scored"],
+                "unknown": without["unknown"],
+                "classes": loss_change(without["tokens"], without["logprobs"], with_["logprobs"], classes or DEFAULT_CLASSES)}
 
     # -- text <-> ids ------------------------------------------------------------------------------
 

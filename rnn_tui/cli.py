@@ -31,6 +31,16 @@ CHECKPOINT_OPTION: Decorator = click.option("--checkpoint", type=click.Choice(CH
                                             show_default=True, help="Which checkpoint of the run.")
 
 
+def intervention_options(f):
+    """--ablate, --clamp and --freeze-gate (repeatable), for the commands that run a language model."""
+    f = click.option("--freeze-gate", "freeze_gate", multiple=True, metavar="LAYER:GATE[:UNIT]=VALUE",
+                     help="Hold a gate (i f g o; r z n) at VALUE in every unit of the layer, or in one unit.")(f)
+    f = click.option("--clamp", multiple=True, metavar="LAYER:[c:]UNIT=VALUE",
+                     help="Hold h (or c) of a unit at VALUE at every step.")(f)
+    return click.option("--ablate", multiple=True, metavar="LAYER:UNIT",
+                        help="Zero a unit (h, and c for an LSTM) at every step. Repeatable, as the two below.")(f)
+
+
 def _fail(message: str, code: int = 1) -> None:
     click.echo(f"rnn-tui: error: {message}", err=True)
     sys.exit(code)
@@ -203,20 +213,26 @@ def _check_setup(cfg) -> None:
 @click.option("--prime", default=None, help="Text to start from (default: the start of the validation text).")
 @value_options(Sampling)
 @value_options(Beam, defaults={"width": None}, skip=())
+@intervention_options
 @CHECKPOINT_OPTION
 @RUNS_DIR_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def generate(run_spec: str, prime: str | None, width: int | None, alpha: float, nbest: int, checkpoint: str,
-             runs_dir: str | None, as_json: bool, **sampling: Any) -> None:
+def generate(run_spec: str, prime: str | None, width: int | None, alpha: float, nbest: int, ablate: tuple[str, ...],
+             clamp: tuple[str, ...], freeze_gate: tuple[str, ...], checkpoint: str, runs_dir: str | None, as_json: bool,
+             **sampling: Any) -> None:
     """Generate text from a trained language model; tokens stream as they are produced.
 
-    With --beam K: beam search instead of sampling (the most likely continuations).
+    With --beam K: beam search instead of sampling (the most likely continuations). With
+    --ablate / --clamp / --freeze-gate: the model runs with those units held at every step.
     """
     from rnn_tui.api import load_lm
+    from rnn_tui.models.interventions import parse
 
     s = Sampling(**sampling)
     search = Beam(width=width, alpha=alpha, nbest=nbest) if width is not None else None
+    interventions = parse(ablate, clamp, freeze_gate)
     model = load_lm(run_spec, runs_dir=runs_dir, tag=checkpoint)
+    model.intervene(interventions)
     prime_text = prime if prime is not None else model.default_prime()
     if search is not None:
         hyps = model.beam(prime_text, beam=search.width, alpha=search.alpha, length=s.length, nbest=search.nbest)
@@ -240,17 +256,52 @@ def generate(run_spec: str, prime: str | None, width: int | None, alpha: float, 
 @click.argument("run_spec", metavar="RUN")
 @click.argument("text", required=False)
 @click.option("--file", "path", type=click.Path(dir_okay=False), default=None, help="Score this file's text.")
+@click.option("--data", "data_spec", metavar="SPEC", default=None,
+              help="Score the start of this text dataset (e.g. builtin:brackets).")
+@click.option("--chars", type=click.IntRange(min=2), default=20_000, show_default=True,
+              help="With --data: how many characters from its start.")
+@intervention_options
+@click.option("--class", "classes", multiple=True, metavar="NAME=CHARS",
+              help="With an intervention: group the predicted tokens by these characters (repeatable; \\n \\t \\s "
+                   "for newline, tab, space; the rest is `rest`) [default: close )]}, open ([{, letter, digit, space, "
+                   "punct].")
 @CHECKPOINT_OPTION
 @RUNS_DIR_OPTION
 @click.option("--top", default=10, show_default=True, help="How many most surprising tokens to list.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def score(run_spec: str, text: str | None, path: str | None, checkpoint: str, runs_dir: str | None, top: int,
-          as_json: bool) -> None:
-    """Probability, perplexity and bits per token of TEXT (or - for stdin) under a language model."""
-    from rnn_tui.api import load_lm
+def score(run_spec: str, text: str | None, path: str | None, data_spec: str | None, chars: int, ablate: tuple[str, ...],
+          clamp: tuple[str, ...], freeze_gate: tuple[str, ...], classes: tuple[str, ...], checkpoint: str,
+          runs_dir: str | None, top: int, as_json: bool) -> None:
+    """Probability, perplexity and bits per token of TEXT (or - for stdin) under a language model.
 
-    text = _read_text_arg(text, path)
+    With --ablate / --clamp / --freeze-gate: the loss (nats/token) without and with the
+    intervention, per class of the predicted token, the change, and each change as a multiple of
+    the change on the other tokens.
+    """
+    from rnn_tui.api import load_lm
+    from rnn_tui.decode.score import parse_classes
+    from rnn_tui.models.interventions import parse
+
+    interventions = parse(ablate, clamp, freeze_gate)
+    groups = parse_classes(classes)
+    if classes and not interventions:
+        raise RnnTuiError("--class groups the change an intervention makes; give --ablate, --clamp or --freeze-gate")
+    if data_spec is not None:
+        if text is not None or path is not None:
+            raise RnnTuiError("give TEXT, --file or --data, not two of them")
+        from rnn_tui.data.spec import load_text, resolve
+
+        text = load_text(resolve(data_spec))[:chars]
+    else:
+        text = _read_text_arg(text, path)
     model = load_lm(run_spec, runs_dir=runs_dir, tag=checkpoint)
+    if interventions:
+        effect = model.intervention_effect(text, interventions, groups)
+        if as_json:
+            _print_json(effect)
+        else:
+            _print_effect(effect)
+        return
     result = model.score(text)
     if as_json:
         _print_json(result)
@@ -258,6 +309,17 @@ def score(run_spec: str, text: str | None, path: str | None, checkpoint: str, ru
         from rnn_tui.cli_report import print_score
 
         print_score(result, top=top)
+
+
+def _print_effect(effect: dict[str, Any]) -> None:
+    """LoadedRun.intervention_effect as a table."""
+    click.echo(f"{effect['run']} with {' '.join(effect['interventions'])}: {effect['scored']:,} tokens scored")
+    click.echo(f"{'class':<10} {'tokens':>8} {'without':>8} {'with':>8} {'change':>8} {'ratio':>8}")
+    for row in effect["classes"]:
+        ratio = f"{row['ratio']:.1f}×" if row["ratio"] is not None else "-"
+        click.echo(f"{row['name']:<10} {row['tokens']:>8,} {row['without']:>8.3f} {row['with']:>8.3f} "
+                   f"{row['change']:>+8.3f} {ratio:>8}")
+    click.echo("loss in nats/token of the predicted token; ratio: the change ÷ the change on every other token")
 
 
 @cli.command()

@@ -8,6 +8,10 @@ step functions in cells.py can run on them: ``step`` (one token through all laye
 incremental decoding) and ``trace`` (every intermediate, for inspection) never call the fused
 module, and a test checks they reproduce it.
 
+An intervention (``fixes``, per layer: the cells.py ``fix`` of vectors set to given values,
+models/interventions.py) cannot enter the fused kernel, so while one is set ``forward`` runs the
+step functions too; ``step`` and ``trace`` pass it to every step.
+
 The state is stacked per layer, nn.LSTM's convention: (h,) or (h, c), each (L, B, H).
 
 Every cell takes a packed batch (pack_padded_sequence) as the fused kernels do: each sequence
@@ -17,6 +21,7 @@ stops at its own length. ``run_packed`` and ``run_packed_reversed`` run a padded
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import TypedDict
 
 import torch
@@ -24,7 +29,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from rnn_tui.models.cells import CELLS, State
+from rnn_tui.models.cells import CELLS, Fix, Parts, State
+from rnn_tui.models.interventions import Intervention, fixes
 
 
 class _Weights(TypedDict):
@@ -115,6 +121,7 @@ class Recurrent(nn.Module):
         else:
             kwargs = {"nonlinearity": "relu" if cell == "rnn-relu" else "tanh"} if cell.startswith("rnn") else {}
             self.core = FUSED[cell](input_size, hidden, layers, batch_first=True, dropout=between, **kwargs)
+        self.fixes: dict[int, Fix] = {}  # layer -> vectors set to given values (an intervention); {} = none
 
     # -- state -----------------------------------------------------------------------------------
 
@@ -123,12 +130,22 @@ class Recurrent(nn.Module):
         zeros = torch.zeros(self.layers, batch, self.hidden, device=device or w.device, dtype=w.dtype)
         return (zeros, zeros.clone()) if self.spec.has_c else (zeros,)
 
+    def intervene(self, interventions: Iterable[Intervention]) -> None:
+        """Set these interventions (checked against this layer stack; none: the plain model)."""
+        w: torch.Tensor = self.core.weight_hh_l0  # type: ignore[assignment]
+        self.fixes = fixes(interventions, self.spec, self.layers, self.hidden, w.device, w.dtype)
+
     # -- the whole sequence: fused kernel (or the peephole loop) ---------------------------------
 
     def forward(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         """x (B, T, I) -> outputs of the last layer (B, T, H) and the final state."""
         if state is None:
             state = self.init_state(x.size(0), x.device)
+        if self.fixes:  # an intervention: the step functions, not the fused kernel
+            if isinstance(x, PackedSequence):
+                raise ValueError("an intervention runs the step functions, which take a padded batch, not a packed one")
+            out, state, _ = self._loop(x, state, keep=False)
+            return out, state
         if self.spec.has_c:
             out, (h, c) = self.core(x, tuple(state))
             return out, (h, c)
@@ -151,10 +168,10 @@ class Recurrent(nn.Module):
         return w
 
     def _layer_step(self, layer: int):
-        """The cell's step function bound to one layer's weights: (gx, state) -> (state, parts)."""
-        w, step = self.layer_weights(layer), self.spec.step
+        """The cell's step function bound to one layer's weights and fix: (gx, state) -> (state, parts)."""
+        w, step, fix = self.layer_weights(layer), self.spec.step, self.fixes.get(layer)
         extra = (w["w_peep"],) if "w_peep" in w else ()
-        return w["w_ih"], w["b_ih"], lambda gx, s: step(gx, s, w["w_hh"], w["b_hh"], *extra)
+        return w["w_ih"], w["b_ih"], lambda gx, s: step(gx, s, w["w_hh"], w["b_hh"], *extra, fix=fix)
 
     def step(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """One token through all layers: x_t (B, I) -> top layer's h (B, H), the new state.
@@ -174,19 +191,30 @@ class Recurrent(nn.Module):
             x = x.unsqueeze(0)
         if state is None:
             state = self.init_state(1, x.device)
-        parts: list[list[dict[str, torch.Tensor]]] = []
+        _, final, parts = self._loop(x, state, keep=True)
+        return [[{name: v[0] for name, v in p.items()} for p in layer] for layer in parts], final
+
+    def _loop(self, x: torch.Tensor, state: State, keep: bool) -> tuple[torch.Tensor, State, list[list[Parts]]]:
+        """x (B, T, I) through every layer, one step function call per token: the top layer's
+        outputs (B, T, H), the final state, and (with ``keep``) parts[layer][t][name] (B, H).
+        Dropout between layers in training, as the fused kernel."""
+        parts: list[list[Parts]] = []
         final = []
+        dropout = getattr(self.core, "dropout", 0.0)
         for k in range(self.layers):
             w_ih, b_ih, cell = self._layer_step(k)
             s, outs, layer_parts = tuple(t[k] for t in state), [], []
             for gx_t in F.linear(x, w_ih, b_ih).unbind(1):
                 s, p = cell(gx_t, s)
-                layer_parts.append({name: v[0] for name, v in p.items()})
+                if keep:
+                    layer_parts.append(p)
                 outs.append(s[0])
             parts.append(layer_parts)
             final.append(s)
             x = torch.stack(outs, dim=1)
-        return parts, tuple(torch.stack(ts) for ts in zip(*final))
+            if dropout and self.training and k < self.layers - 1:
+                x = F.dropout(x, dropout, training=True)
+        return x, tuple(torch.stack(ts) for ts in zip(*final)), parts
 
 
 # -- a padded batch, each sequence stopping at its own length ------------------------------------
