@@ -7,34 +7,34 @@ non-zero exit, never a traceback.
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
 import click
 
-from rnn_tui.cli_options import config_options, given_settings, refuse_locked_for_resume, value_options
+from rnn_tui.cli_options import (
+    CHECKPOINT_OPTION,
+    RUNS_DIR_OPTION,
+    config_options,
+    given_settings,
+    refuse_locked_for_resume,
+    value_options,
+)
+from rnn_tui.cli_options import (
+    print_json as _print_json,
+)
 from rnn_tui.config import TOKENIZERS
 from rnn_tui.decode.bleu import BLEU_TOKENIZERS, SMOOTH_DEFAULTS
 from rnn_tui.decode.settings import Beam, Sampling
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.options import SettingError
 from rnn_tui.results import SPLITS
-from rnn_tui.runs.records import CHECKPOINT_TAGS
 from rnn_tui.runs.rundir import COMMANDS
-
-RUNS_DIR_OPTION = click.option("--runs-dir", default=None, help="Runs root (default: $RNN_TUI_RUNS or ./runs).")
-CHECKPOINT_OPTION = click.option("--checkpoint", type=click.Choice(CHECKPOINT_TAGS), default="latest", show_default=True,
-                                 help="Which checkpoint of the run.")
 
 
 def _fail(message: str, code: int = 1) -> None:
     click.echo(f"rnn-tui: error: {message}", err=True)
     sys.exit(code)
-
-
-def _print_json(obj: Any) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False))
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -549,6 +549,11 @@ def _read_text_arg(text: str | None, path: str | None) -> str:
     if not text.strip():
         raise RnnTuiError("the text is empty")
     return text
+
+
+from rnn_tui.cli_units import units  # noqa: E402
+
+cli.add_command(units)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ and, for a task-specific setting, the task; nothing here is written twice.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,19 @@ import click
 from rnn_tui.config import Config
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.options import Declared, declared
+from rnn_tui.runs.records import CHECKPOINT_TAGS
+
+RUNS_DIR_OPTION = click.option("--runs-dir", default=None, help="Runs root (default: $RNN_TUI_RUNS or ./runs).")
+CHECKPOINT_OPTION = click.option("--checkpoint", type=click.Choice(CHECKPOINT_TAGS), default="latest", show_default=True,
+                                 help="Which checkpoint of the run.")
+"""Options shared by the commands (here, not in cli.py, so a command in its own module imports them
+without importing cli.py, which imports that module to register it)."""
+
+
+def print_json(obj: Any) -> None:
+    """A command's --json: one line of JSON (non-ASCII kept)."""
+    click.echo(json.dumps(obj, ensure_ascii=False))
+
 
 TASK_WORDS = {"lm": "language model", "seq2seq": "translation"}
 SEP = "__"
