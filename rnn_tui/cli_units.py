@@ -32,11 +32,13 @@ from rnn_tui.inspect.hypotheses import HYPOTHESES
 @click.option("--threshold", default=DEFAULT_THRESHOLD, show_default=True,
               help="A unit matches a hypothesis with |r| at least this (and p < --alpha).")
 @click.option("--alpha", default=DEFAULT_ALPHA, show_default=True, help="The p-value a match must be under.")
+@click.option("--threads", default=0, show_default=True,
+              help="CPU threads (0: torch's default; 1 is the fastest when other processes share the cores).")
 @CHECKPOINT_OPTION
 @RUNS_DIR_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def units(run_spec: str, data_spec: str | None, hypotheses: tuple[str, ...], top: int, chars: int, shifts: int,
-          threshold: float, alpha: float, checkpoint: str, runs_dir: str | None, as_json: bool) -> None:
+          threshold: float, alpha: float, threads: int, checkpoint: str, runs_dir: str | None, as_json: bool) -> None:
     """The units of a character-level language model that track structure in its text: for each
     hypothesis (bracket depth, inside a quote, position in the line, indentation, inside a
     comment, digits, whitespace, a regex) the units (any layer; h, c or a gate) best correlated
@@ -45,9 +47,11 @@ def units(run_spec: str, data_spec: str | None, hypotheses: tuple[str, ...], top
     from rnn_tui.api import load_lm
     from rnn_tui.inspect.correlate import analysis_text, find_units
     from rnn_tui.inspect.hypotheses import hypothesis
+    from rnn_tui.train.device import set_threads
 
     for name in hypotheses:
         hypothesis(name)  # a bad name or regex fails before the model loads
+    set_threads(threads)
     model = load_lm(run_spec, runs_dir=runs_dir, tag=checkpoint)
     text, where = analysis_text(model, data_spec, chars)
     report = find_units(model, text, hypotheses or tuple(HYPOTHESES), where=where, top=top, shifts=shifts,

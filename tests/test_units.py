@@ -14,14 +14,14 @@ from rnn_tui.inspect.correlate import correlations, find_units, lag_shifts, stre
 from rnn_tui.inspect.hypotheses import HYPOTHESES, signals
 from rnn_tui.runs.rundir import RunDir
 from rnn_tui.train.trainer import train_run
-from tests.conftest import small_config, train_tiny_run
+from tests.conftest import train_tiny_run
 from tests.test_cli import run_cli
 
 CODE = '( "a(" [b] ) # x(\n  s = \'it\\\'s\' """doc\nmore""" 12\n'
 
 
 def test_each_hypothesis_is_the_value_after_reading_each_character():
-    got = signals(list(HYPOTHESES) + ["regex:[a-z]+"], CODE)
+    got = signals([*HYPOTHESES, "regex:[a-z]+"], CODE)
     rows = {name: "".join(str(int(v)) for v in values) for name, values in got.items() if name in ("depth", "quote", "comment")}
     # ( "a(" [b] ) # x(⏎  s = 'it\'s' """doc⏎more""" 12⏎
     assert rows["depth"] == "1" * 7 + "22" + "11" + "0" * (len(CODE) - 11)
@@ -157,7 +157,7 @@ def test_the_command_prints_tables_and_json(monkeypatch, capsys, runs, one_torch
     assert "gate saturation" in out and re.search(r"\n\s+0  f\s+\d", out)
     code, out, err = run_cli(monkeypatch, capsys, "units", "lm", "--runs-dir", runs, "--hypothesis", "depth",
                              "--hypothesis", "regex:[()]", "--data", "builtin:brackets", "--chars", "500",
-                             "--top", "3", "--json")
+                             "--top", "3", "--threads", "1", "--json")
     assert code == 0, err
     report = json.loads(out)
     assert [h["name"] for h in report["hypotheses"]] == ["depth", "regex:[()]"]
@@ -185,3 +185,14 @@ def test_bad_input_is_one_line(monkeypatch, capsys, runs, args, message):
 def test_a_short_text_is_refused(runs):
     with pytest.raises(RnnTuiError, match="the text has 50 characters; give at least 200"):
         find_units(load_lm("lm", runs_dir=runs), "(" * 25 + ")" * 25)
+
+
+def test_the_lab_bench_trains_and_reports_a_result_line(tmp_path):
+    """bench/lab.py units end to end on a tiny budget (the must-hold needs its default budget)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "bench/lab.py", "units", "--hidden", "8", "--steps", "2",
+                          "--runs-dir", str(tmp_path)], capture_output=True, text=True, check=True).stdout
+    assert "depth" in out and re.search(r"^RESULT depth_r=0\.\d{3} train_s=\d+ units_s=[\d.]+ must_hold=(pass|fail)$",
+                                        out.splitlines()[-1])

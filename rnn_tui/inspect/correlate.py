@@ -277,10 +277,10 @@ def find_units(loaded: LoadedRun, text: str, hypotheses: Sequence[str] = tuple(H
     cfg = loaded.config.model
     vectors = searched_vectors(cfg.cell)
     lags = lag_shifts(len(text), shifts)
-    standard = {}  # name -> the standardised signal, None where it does not vary
+    standard: dict[str, torch.Tensor | None] = {}  # name -> the standardised signal, None where it does not vary
     for name, values in named.items():
-        sz, varies = _standardised(torch.tensor(values, dtype=torch.float64)[:, None])
-        standard[name] = sz[:, 0] if bool(varies) else None
+        z, signal_varies = _standardised(torch.tensor(values, dtype=torch.float64)[:, None])
+        standard[name] = z[:, 0] if bool(signal_varies) else None
     found: dict[str, list[UnitMatch]] = {name: [] for name in named}
     matching: dict[str, torch.Tensor] = {}  # "0.h" -> which of its units match some hypothesis
     counts = dict.fromkeys(named, 0)
@@ -290,10 +290,10 @@ def find_units(loaded: LoadedRun, text: str, hypotheses: Sequence[str] = tuple(H
             xz, varies = _standardised(states[key])
             xf = torch.fft.rfft(xz, dim=0)
             matching[key] = torch.zeros(xz.size(1), dtype=torch.bool)
-            for name, sz in standard.items():
-                if sz is None:
+            for name, signal in standard.items():
+                if signal is None:
                     continue
-                r, p = _correlations(xz, varies, xf, sz, lags)
+                r, p = _correlations(xz, varies, xf, signal, lags)
                 hits = (r.abs() >= threshold) & (p < alpha)
                 counts[name] += int(hits.sum())
                 matching[key] |= hits
