@@ -7,47 +7,33 @@ non-zero exit, never a traceback.
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import click
 
-from rnn_tui.cli_options import config_options, given_settings, refuse_locked_for_resume, value_options
+from rnn_tui.cli_options import (
+    CHECKPOINT_OPTION,
+    RUNS_DIR_OPTION,
+    config_options,
+    given_settings,
+    intervention_options,
+    refuse_locked_for_resume,
+    value_options,
+)
+from rnn_tui.cli_options import print_json as _print_json
 from rnn_tui.config import TOKENIZERS
 from rnn_tui.decode.bleu import BLEU_TOKENIZERS, SMOOTH_DEFAULTS
 from rnn_tui.decode.settings import Beam, Sampling
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.options import SettingError
 from rnn_tui.results import SPLITS
-from rnn_tui.runs.records import CHECKPOINT_TAGS
 from rnn_tui.runs.rundir import COMMANDS
-
-# annotated: the command modules (cli_gradients.py, ...) import these while this module imports them
-Decorator = Callable[[Any], Any]
-RUNS_DIR_OPTION: Decorator = click.option("--runs-dir", default=None, help="Runs root (default: $RNN_TUI_RUNS or ./runs).")
-CHECKPOINT_OPTION: Decorator = click.option("--checkpoint", type=click.Choice(CHECKPOINT_TAGS), default="latest",
-                                            show_default=True, help="Which checkpoint of the run.")
-
-
-def intervention_options(f):
-    """--ablate, --clamp and --freeze-gate (repeatable), for the commands that run a language model."""
-    f = click.option("--freeze-gate", "freeze_gate", multiple=True, metavar="LAYER:GATE[:UNIT]=VALUE",
-                     help="Hold a gate (i f g o; r z n) at VALUE in every unit of the layer, or in one unit.")(f)
-    f = click.option("--clamp", multiple=True, metavar="LAYER:[c:]UNIT=VALUE",
-                     help="Hold h (or c) of a unit at VALUE at every step.")(f)
-    return click.option("--ablate", multiple=True, metavar="LAYER:UNIT",
-                        help="Zero a unit (h, and c for an LSTM) at every step. Repeatable, as the two below.")(f)
 
 
 def _fail(message: str, code: int = 1) -> None:
     click.echo(f"rnn-tui: error: {message}", err=True)
     sys.exit(code)
-
-
-def _print_json(obj: Any) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False))
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -616,9 +602,13 @@ def _read_text_arg(text: str | None, path: str | None) -> str:
     return text
 
 
-# each command module registers its command on `cli` (so importing either module first works)
+# each command module registers its command on `cli` (cli_arena and cli_gradients import this module;
+# cli_units does not, so it is added here)
 import rnn_tui.cli_arena  # noqa: E402
 import rnn_tui.cli_gradients  # noqa: E402, F401
+from rnn_tui.cli_units import units  # noqa: E402
+
+cli.add_command(units)
 
 
 def main() -> None:

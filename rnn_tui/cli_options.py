@@ -8,6 +8,7 @@ and, for a task-specific setting, the task; nothing here is written twice.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,19 @@ import click
 from rnn_tui.config import Config
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.options import Declared, declared
+from rnn_tui.runs.records import CHECKPOINT_TAGS
+
+RUNS_DIR_OPTION = click.option("--runs-dir", default=None, help="Runs root (default: $RNN_TUI_RUNS or ./runs).")
+CHECKPOINT_OPTION = click.option("--checkpoint", type=click.Choice(CHECKPOINT_TAGS), default="latest", show_default=True,
+                                 help="Which checkpoint of the run.")
+"""Options shared by the commands (here, not in cli.py, so a command in its own module imports them
+without importing cli.py, which imports that module to register it)."""
+
+
+def print_json(obj: Any) -> None:
+    """A command's --json: one line of JSON (non-ASCII kept)."""
+    click.echo(json.dumps(obj, ensure_ascii=False))
+
 
 TASK_WORDS = {"lm": "language model", "seq2seq": "translation"}
 SEP = "__"
@@ -80,3 +94,13 @@ def value_options(cls: type, defaults: dict[str, Any] | None = None, skip: tuple
         return command
 
     return decorate
+
+
+def intervention_options(f):
+    """--ablate, --clamp and --freeze-gate (repeatable), for the commands that run a language model."""
+    f = click.option("--freeze-gate", "freeze_gate", multiple=True, metavar="LAYER:GATE[:UNIT]=VALUE",
+                     help="Hold a gate (i f g o; r z n) at VALUE in every unit of the layer, or in one unit.")(f)
+    f = click.option("--clamp", multiple=True, metavar="LAYER:[c:]UNIT=VALUE",
+                     help="Hold h (or c) of a unit at VALUE at every step.")(f)
+    return click.option("--ablate", multiple=True, metavar="LAYER:UNIT",
+                        help="Zero a unit (h, and c for an LSTM) at every step. Repeatable, as the two below.")(f)
