@@ -1,5 +1,5 @@
-"""The lab's demonstrations (issue 12): gradients through time at initialisation, and units that
-track structure, found by `rnn-tui units`.
+"""The lab's demonstrations (issue 12): gradients through time at initialisation, units that
+track structure, found by `rnn-tui units`, and what ablating such a unit does to the loss.
 
     python bench/lab.py gradients [--seeds 5] [--hidden 64] [--sequences 16]
 
@@ -13,7 +13,7 @@ at least 1000× what forget bias 0 keeps at d = 50. Last line:
     python bench/lab.py units [--hidden 64] [--steps 1500] [--lr 0.01] [--seed 1337] [--runs-dir DIR]
     python bench/lab.py units-stdlib [--hidden 256] [--steps 6000] [--lr 0.002] [--seed 1337] [--runs-dir DIR]
 
-Each trains a one-layer character-level LSTM (one thread, embedding 16, batch 32, seq-len 100,
+Each trains a one-layer character-level LSTM (one thread, as every experiment here; embedding 16, batch 32, seq-len 100,
 cosine schedule, the other settings at their defaults) and runs inspect.correlate.find_units on
 the first 20,000 characters of its validation text, with no hint of which unit to look at.
 
@@ -28,6 +28,22 @@ depth unit was c[52], r = −0.923, p = 0.001. Cheaper settings fell short: 32 u
 line-position unit with |r| ≥ 0.8 (embedding 64 here). Not yet measured: the steps are a guess.
 
 Last line: ``RESULT <hypothesis>_r=<best |r|> ... train_s=<s> units_s=<s> must_hold=<pass|fail>``.
+
+    python bench/lab.py ablate [--hidden 32] [--steps 1500] [--lr 0.002] [--chars 4000] [--seed 0] [--runs-dir DIR]
+
+``ablate`` (issue 12 section 3): ablating the depth unit raises the loss on closing brackets far
+more than on other characters. Trains a character LSTM (one layer of --hidden units, embedding
+16, batch 32, BPTT 100, Adam with the cosine schedule) on builtin:brackets. Then, on the last
+--chars characters of the dataset (held out: the validation and test parts are its end), from
+the first whole line: the depth unit found by inspect.correlate.find_units with the ``depth``
+hypothesis (the h or c unit with the largest |r|; ablation zeroes both) and `rnn-tui score RUN
+--ablate 0:UNIT`'s table on that text (``LoadedRun.intervention_effect``): the loss in
+nats/token per class of the predicted character, without and with the unit held at 0 (h and
+c) at every step. For control, the same for the unit least correlated with the depth (the one
+whose larger |r| of h and c is the smallest).
+Last line: ``RESULT depth_unit=0:<u> r=<r> close_change=<Δ> other_change=<Δ> ratio=<Δclose/Δother>
+control_ratio=<…>``, Δ the change in mean loss (nats/token) on closing brackets and on every
+other character.
 """
 
 from __future__ import annotations
@@ -77,26 +93,33 @@ EXPERIMENTS = {  # name -> data, embed, defaults (hidden, steps, lr), hypotheses
 }
 
 
-def units(name: str, hidden: int, steps: int, lr: float, seed: int, runs_dir: str | None) -> None:
+def train_lstm(name: str, data: str, embed: int, hidden: int, steps: int, lr: float, seed: int,
+               runs_dir: str | None):
+    """A one-layer character LSTM trained on ``data`` (one thread, the other settings at their
+    defaults), loaded; and its training seconds."""
     from rnn_tui.api import load_lm
-    from rnn_tui.inspect.correlate import analysis_text, find_units
     from rnn_tui.runs.rundir import RunDir
     from rnn_tui.train.trainer import train_run
 
-    data, embed, _, hypotheses, target = EXPERIMENTS[name]
     cfg = Config()
     cfg.data.spec = data
     cfg.model.cell, cfg.model.hidden, cfg.model.embed = "lstm", hidden, embed
     t = cfg.train
     t.steps, t.lr, t.seed, t.threads = steps, lr, seed, 1
     t.eval_interval, t.sample_interval, t.checkpoint_interval = steps, steps, steps
-    root = Path(runs_dir or tempfile.mkdtemp(prefix="lab-units-"))
+    root = Path(runs_dir or tempfile.mkdtemp(prefix=f"lab-{name}-"))
     run = RunDir.create(root, cfg.validate(), name=f"{name}-{hidden}-{steps}")
     print(f"{name}: training an LSTM of {hidden} units on {data}, {steps} steps at lr {lr} (seed {seed}) in {run.path}")
     start = time.perf_counter()
     train_run(run)
-    train_s = time.perf_counter() - start
-    loaded = load_lm(run.path)
+    return load_lm(run.path), time.perf_counter() - start
+
+
+def units(name: str, hidden: int, steps: int, lr: float, seed: int, runs_dir: str | None) -> None:
+    from rnn_tui.inspect.correlate import analysis_text, find_units
+
+    data, embed, _, hypotheses, target = EXPERIMENTS[name]
+    loaded, train_s = train_lstm(name, data, embed, hidden, steps, lr, seed, runs_dir)
     text, where = analysis_text(loaded)
     start = time.perf_counter()
     report = find_units(loaded, text, hypotheses, where=where)
@@ -114,6 +137,42 @@ def units(name: str, hidden: int, steps: int, lr: float, seed: int, runs_dir: st
     print(f"RESULT {scores} train_s={train_s:.0f} units_s={units_s:.1f} must_hold={'pass' if held else 'fail'}")
 
 
+def ablate(hidden: int, steps: int, lr: float, chars: int, seed: int, runs_dir: str | None) -> None:
+    from rnn_tui.data.corpus import corpus_text
+    from rnn_tui.inspect.correlate import find_units, searched_vectors
+    from rnn_tui.models.interventions import Intervention
+
+    loaded, train_s = train_lstm("ablate", "builtin:brackets", 16, hidden, steps, lr, seed, runs_dir)
+    print(f"trained in {train_s:.0f} s, validation loss {loaded.run.summary().get('val_loss', float('nan')):.3f} nats")
+    tail = corpus_text(loaded.config.data)[-chars:]
+    text = tail[tail.index("\n") + 1:]  # from the first whole line
+    every = len(searched_vectors("lstm")) * hidden  # every unit of every vector, ranked by |r|
+    (depth,) = find_units(loaded, text, ("depth",), where="the end of builtin:brackets", top=every).hypotheses
+    r = {(m.vector, m.unit): m for m in depth.units}
+    best = next(m for m in depth.units if m.vector in ("h", "c"))  # what an ablation zeroes
+    control = min(range(hidden), key=lambda u: max(abs(r["h", u].r), abs(r["c", u].r)))
+    print(f"depth over {len(text):,} characters: unit 0:{best.unit} ({best.vector}) r = {best.r:+.3f} p = {best.p:.4f}; "
+          f"control unit 0:{control} max |r| = {max(abs(r['h', control].r), abs(r['c', control].r)):.3f}")
+    changes = {}
+    for label, u in (("depth", best.unit), ("control", control)):
+        effect = loaded.intervention_effect(text, [Intervention("ablate", 0, u)])
+        print(f"\n--ablate 0:{u} ({label} unit), loss in nats/token of the predicted character:")
+        print(f"{'class':<8} {'tokens':>7} {'without':>8} {'with':>8} {'change':>8} {'ratio':>8}")
+        for row in effect["classes"]:
+            ratio = f"{row['ratio']:.1f}x" if row["ratio"] is not None else "-"
+            print(f"{row['name']:<8} {row['tokens']:>7} {row['without']:>8.3f} {row['with']:>8.3f} "
+                  f"{row['change']:>+8.3f} {ratio:>8}")
+        close = next(row for row in effect["classes"] if row["name"] == "close")
+        changes[label] = close["change"], close["rest_change"]
+    (close, other), (c_close, c_other) = changes["depth"], changes["control"]
+    print(f"RESULT depth_unit=0:{best.unit} r={best.r:+.3f} close_change={close:+.3f} other_change={other:+.3f} "
+          f"ratio={_ratio(close, other)} control_ratio={_ratio(c_close, c_other)}")
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.1f}" if b > 0 else "inf"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="experiment", required=True)
@@ -128,10 +187,19 @@ def main() -> None:
         p.add_argument("--lr", type=float, default=lr)
         p.add_argument("--seed", type=int, default=1337)
         p.add_argument("--runs-dir", default=None, help="Keep the run here (default: a new temporary folder).")
+    a = sub.add_parser("ablate", help="ablate the depth unit of an LSTM on builtin:brackets: the loss per class")
+    a.add_argument("--hidden", type=int, default=32)
+    a.add_argument("--steps", type=int, default=1500)
+    a.add_argument("--lr", type=float, default=2e-3)
+    a.add_argument("--chars", type=int, default=4000, help="The held-out characters at the end of the data.")
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--runs-dir", default=None, help="Keep the run here (default: a new temporary folder).")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.experiment == "gradients":
         gradients(args.seeds, args.hidden, args.sequences)
+    elif args.experiment == "ablate":
+        ablate(args.hidden, args.steps, args.lr, args.chars, args.seed, args.runs_dir)
     else:
         units(args.experiment, args.hidden, args.steps, args.lr, args.seed, args.runs_dir)
 

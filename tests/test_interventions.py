@@ -259,3 +259,18 @@ def test_command_errors_are_one_line(monkeypatch, capsys, run, args, message) ->
     code, _, err = run_cli(monkeypatch, capsys, *args, "--runs-dir", run.path.parent)
     lines = err.strip().splitlines()
     assert code != 0 and len(lines) == 1 and message in lines[0], err
+
+
+def test_the_lab_bench_ablates_the_depth_unit_it_finds(tmp_path) -> None:
+    """bench/lab.py ablate end to end on a tiny budget: the unit comes from find_units' depth
+    hypothesis, the tables are the effect's, the last line the RESULT (its ratio needs the full budget)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "bench/lab.py", "ablate", "--hidden", "8", "--steps", "2", "--chars", "1000",
+                          "--runs-dir", str(tmp_path)], capture_output=True, text=True, check=True).stdout
+    unit = re.search(r"^depth over [\d,]+ characters: unit 0:(\d+) \((h|c)\) r = [+-]\d\.\d{3} p = ", out, re.M)
+    assert unit is not None and f"--ablate 0:{unit[1]} (depth unit)" in out and "(control unit)" in out
+    assert re.fullmatch(rf"RESULT depth_unit=0:{unit[1]} r=[+-]\d\.\d{{3}} close_change=[+-]\d\.\d{{3}} "
+                        r"other_change=[+-]\d\.\d{3} ratio=(-?\d+\.\d|inf) control_ratio=(-?\d+\.\d|inf)",
+                        out.splitlines()[-1])

@@ -265,3 +265,58 @@ async def test_a_translator_steps_through_encoder_and_decoder(translator_path):
                               and "狗" in pane.data.actual)
         await pilot.press("e")
         assert pane.part == "encoder →"
+
+
+async def test_a_ablates_the_selected_unit_and_a_again_restores_it(run_path, translator_path):
+    """`a` on a language model: the text is traced again with the selected unit's h and c held at 0
+    (layer 1 unit 3 of the 2-layer LSTM), the status line says so, the top-k gives each probability's
+    change from the plain model and the actual token's loss with and without; `a` again: the plain trace."""
+    from rnn_tui.inspect.trace import shown
+    from rnn_tui.models.interventions import Intervention
+
+    app = PaneApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = await open_pane(pilot, app, run_path)
+        await pilot.press("right_square_bracket", "down", "down", "down")
+        assert (pane.layer_index, pane.unit) == (1, 3)
+        plain = pane.data
+        assert any(v != 0 for v in plain.by_unit["1.h"][3]) and not app.query_one("#ins-ablation").display
+
+        await pilot.press("a")
+        assert await wait_for(pilot, lambda: pane.ablated == (1, 3))
+        held = pane.data
+        zeros = [0.0] * len(TEXT)
+        assert held.by_unit["1.h"][3] == zeros and held.by_unit["1.c"][3] == zeros
+        assert app.query_one("#ins-time", Heatmap)._rows[pane.position[3]] == zeros  # the map draws the zeros
+        assert held.by_unit["0.h"] == plain.by_unit["0.h"]  # the layer below reads nothing of it
+        assert held.by_unit["1.h"] != plain.by_unit["1.h"]  # its neighbours read it through W_hh
+        assert app.query_one("#ins-ablation").display
+        assert text_of(app, "#ins-ablation").startswith("unit 1:3 ablated (h and c = 0 at every step)")
+
+        loaded = load_run(run_path)
+        before = loaded.trace(TEXT, topk=len(loaded.vocab))
+        with loaded.intervening([Intervention("ablate", 1, 3)]):
+            after = loaded.trace(TEXT)
+        itos, ids, probs = loaded.vocab.itos, after.topk_ids[0].tolist(), after.topk_probs[0].tolist()
+        plain_p = dict(zip(before.topk_ids[0].tolist(), before.topk_probs[0].tolist()))
+        topk = text_of(app, "#ins-topk")
+        assert held.topk[0] == [(itos[i], p) for i, p in zip(ids, probs)]
+        for i, p in zip(ids, probs):
+            assert f" {shown(itos[i]):<8} {p:6.3f} {p - plain_p[i]:+.3f} " in topk
+        lp, plain_lp = float(after.next_logprob[0]), float(before.next_logprob[0])
+        assert f"log p = {lp:.3f}" in topk and f"plain: log p = {plain_lp:.3f}; loss {plain_lp - lp:+.3f} nats" in topk
+        assert held.by_unit["1.h"] == [[float(v) for v in after.vectors["1.h"][:, u]] for u in range(loaded.config.model.hidden)]
+
+        await pilot.press("a")
+        assert await wait_for(pilot, lambda: pane.ablated is None)
+        assert pane.data.by_unit == plain.by_unit and pane.data.topk == plain.topk
+        assert not app.query_one("#ins-ablation").display and "plain:" not in text_of(app, "#ins-topk")
+        assert pane.ablate is None and loaded.interventions == ()
+
+    app = PaneApp(default_text="I have 3 cats .")
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = await open_pane(pilot, app, translator_path)
+        await pilot.press("a")
+        await pilot.pause()
+        assert [n.message for n in app._notifications] == ["interventions are for language models; this run is a translator"]
+        assert pane.ablate is None and pane.ablated is None

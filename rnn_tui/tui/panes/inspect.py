@@ -10,8 +10,10 @@ moved token by token (widgets/decision_row.py) and, beside the map, the class pr
 after the prefix at the cursor. A forecaster steps through a window of its series instead of a
 text: the strip holds the values read, the text box the window's last point (a date or a point
 number; untouched, the default origin), and the side the value at the cursor and, at the last
-step, the forecast beside the truth and the baselines'. This module holds the widgets, keys and
-drawing.
+step, the forecast beside the truth and the baselines'. On a language model ``a`` ablates the
+selected unit (inspect/intervened.py): the text is traced again with that unit's h (and c) held at
+0, a status line says so, and the top-k gives each probability's change from the plain model; a
+second ``a`` traces it plain again. This module holds the widgets, keys and drawing.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from textual.widgets import Input, Static
 
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.inspect.equations import CELL_TEXT, equation_rows
+from rnn_tui.inspect.intervened import InterventionTrace, intervened_trace
 from rnn_tui.inspect.trace import (
     SEQ2SEQ_SEPARATOR,
     ClassificationTrace,
@@ -75,6 +78,9 @@ class InspectPane(Jobs, can_focus=True):
     InspectPane #ins-header { height: 1; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; color: $text; }
     InspectPane #ins-message { height: auto; max-height: 2; padding: 0 1; color: $error; display: none; }
     InspectPane #ins-message.-shown { display: block; }
+    InspectPane #ins-ablation { height: 1; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis;
+                                background: $warning-muted; color: $text; display: none; }
+    InspectPane #ins-ablation.-shown { display: block; }
     InspectPane #ins-body { height: 1fr; }
     InspectPane #ins-left { width: 1fr; }
     InspectPane #ins-layers { height: auto; max-height: 5; min-height: 2; }
@@ -101,6 +107,7 @@ class InspectPane(Jobs, can_focus=True):
         Binding("slash", "search", "Find unit", id="inspect.search"),
         Binding("e", "next_part", "Encoder/decoder", id="inspect.part"),
         Binding("e", "next_direction", "Direction", id="inspect.direction"),
+        Binding("a", "toggle_ablation", "Ablate unit", id="inspect.ablate"),
     ]
 
     @dataclass
@@ -109,6 +116,8 @@ class InspectPane(Jobs, can_focus=True):
         data: dict[str, TraceData]  # part -> trace: {"": ...} for a language model
         decision: ClassificationTrace | None = None  # a classifier's decision after each prefix
         forecast: ForecastTrace | None = None  # a forecaster's window and its forecast
+        intervention: InterventionTrace | None = None  # a language model traced with a unit ablated
+        ablated: tuple[int, int] | None = None  # that unit: (layer, unit)
 
     def __init__(self, default_text: str | None = None, models: ModelCache | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -121,6 +130,9 @@ class InspectPane(Jobs, can_focus=True):
         self.decision: ClassificationTrace | None = None  # a classifier's: how the decision moved
         self.forecast: ForecastTrace | None = None  # a forecaster's: the window's values and dates, the forecast
         self.part = ""
+        self.ablate: tuple[int, int] | None = None  # (layer, unit) to ablate, asked for with "a"
+        self.intervention: InterventionTrace | None = None  # the shown trace's, when a unit is ablated in it
+        self.ablated: tuple[int, int] | None = None  # the unit ablated in the shown trace
         self._layers_height = 0
         self._lines: dict[str, int] = {}  # lines last shown per auto-height Static
         self.t = 0
@@ -142,6 +154,7 @@ class InspectPane(Jobs, can_focus=True):
         yield DecisionRow(strip, id="ins-decision")
         yield Static("No run: train one in Train, or open one in Runs.", id="ins-header", markup=False)
         yield Static("", id="ins-message", markup=False)
+        yield Static("", id="ins-ablation", markup=False)
         with Horizontal(id="ins-body"):
             with Vertical(id="ins-left"):
                 yield Static("", id="ins-layers-title", markup=False)
@@ -168,10 +181,13 @@ class InspectPane(Jobs, can_focus=True):
         step = history.checkpoint_step if history is not None else None
         if path == self.path and step == self.step and (self.data is not None or path is None):
             return
+        if path != self.path:
+            self.ablate = None  # another run: its units are others
         self.path, self.step = path, step
         if path is None:
             self.next_job()
             self.data = self.decision = self.forecast = None
+            self._show_ablation(None, None)
             self.query_one(DecisionRow).set_trace(None)
             self.show_message("")
             self.query_one("#ins-header", Static).update("No run: train one in Train, or open one in Runs.")
@@ -183,20 +199,21 @@ class InspectPane(Jobs, can_focus=True):
         if self.path is None:
             return
         text = text_from_input(self.query_one("#ins-text", Input).value)
-        self._compute(self.next_job(), self.path, self.step, text)
+        self._compute(self.next_job(), self.path, self.step, text, self.ablate)
 
     @work(thread=True, exclusive=True, group="inspect", exit_on_error=False)
-    def _compute(self, job: int, path: str, step: int | None, text: str) -> None:
+    def _compute(self, job: int, path: str, step: int | None, text: str, ablate: tuple[int, int] | None) -> None:
         from textual.worker import get_current_worker
 
         from rnn_tui.api import LoadedClassifier, LoadedForecaster, LoadedTranslator
+        from rnn_tui.models.interventions import Intervention
 
         worker = get_current_worker()
         with self.reporting(job, "inspection"):
             loaded = self.models.get(path, step)
             if not text:
                 raise RnnTuiError("type some text to inspect")
-            decision = forecast = None
+            decision = forecast = intervention = None
             if isinstance(loaded, LoadedForecaster):  # the text names the window's last point (untouched: the default)
                 forecast = forecast_trace(loaded, None if text == text_from_input(self.default_text) else text)
                 data = forecast.parts
@@ -205,10 +222,14 @@ class InspectPane(Jobs, can_focus=True):
                 data = decision.parts
             elif isinstance(loaded, LoadedTranslator):
                 data = translation_trace(loaded, text).parts
+            elif ablate is not None:
+                intervention = intervened_trace(loaded, text, [Intervention("ablate", *ablate)])
+                data = {"": intervention.data}
             else:
                 data = {"": lm_trace(loaded, text)}
             if not worker.is_cancelled:
-                self.post_message(self.TraceReady(job, data, decision, forecast))
+                self.post_message(self.TraceReady(job, data, decision, forecast, intervention,
+                                                  ablate if intervention is not None else None))
 
     def show_failure(self, line: str) -> None:
         self.show_message(line)
@@ -219,6 +240,7 @@ class InspectPane(Jobs, can_focus=True):
             return
         self.show_message("")
         self.parts, self.decision, self.forecast = message.data, message.decision, message.forecast
+        self._show_ablation(message.intervention, message.ablated)
         text = self.query_one("#ins-text", Input)
         if self.forecast is not None and text.value == self.default_text:  # the default origin: say which it is
             with text.prevent(Input.Changed):
@@ -227,6 +249,16 @@ class InspectPane(Jobs, can_focus=True):
             self.part = next(iter(self.parts))
         self.refresh_bindings()  # "e" (encoder/decoder, or direction) shows for a run with parts only
         self.set_trace(self.parts[self.part])
+
+    def _show_ablation(self, intervention: InterventionTrace | None, ablated: tuple[int, int] | None) -> None:
+        """The status line of a trace with a unit ablated (hidden for a plain one)."""
+        self.intervention, self.ablated = intervention, ablated
+        line = self.query_one("#ins-ablation", Static)
+        if intervention is not None and ablated is not None:
+            zero = "h and c" if "c" in intervention.data.vectors else "h"
+            line.update(f"unit {ablated[0]}:{ablated[1]} ablated ({zero} = 0 at every step) · top-k: p and its "
+                        "change from the plain model · a: restore")
+        line.set_class(intervention is not None, "-shown")
 
     def show_message(self, text: str) -> None:
         box = self.query_one("#ins-message", Static)
@@ -423,16 +455,24 @@ class InspectPane(Jobs, can_focus=True):
             out.append(note, style="" if shown_plain else "dim")
             self._update_sized("#ins-topk", out)
             return
-        out.append(f"next after {shown(data.tokens[t])}\n", style="bold")
+        before = self.intervention.before[t] if self.intervention is not None else None  # the plain model's p
+        out.append(f"next after {shown(data.tokens[t])}" + (" (p, change from plain)" if before is not None else "") + "\n",
+                   style="bold")
         actual = data.actual[t] if t < len(data.actual) else None
-        for token, p in data.topk[t]:
+        for k, (token, p) in enumerate(data.topk[t]):
             bar = "█" * max(0, round(p * 10))
             style = "bold" if token == actual else ""
             out.append(f" {shown(token):<8} {p:6.3f} ", style=style)
+            if before is not None:
+                change = p - before[k]
+                out.append(f"{change:+.3f} ", style="green" if change > 0 else "red" if change < 0 else "")
             out.append(f"{bar}\n", style="cyan")
         if actual is not None:
             lp = data.next_logprob[t]
             out.append(f"actual {shown(actual)}: log p = {lp:.3f} (p = {math.exp(lp):.3f})")
+            if self.intervention is not None:
+                plain = self.intervention.before_logprob[t]
+                out.append(f"\nplain: log p = {plain:.3f}; loss {plain - lp:+.3f} nats")
         else:
             out.append("(last token: no actual next)", style="dim")
         self._update_sized("#ins-topk", out)
@@ -511,6 +551,18 @@ class InspectPane(Jobs, can_focus=True):
         data = self.parts[self.part]
         self.set_trace(data)
         self.notify(f"{self.part}: {data.length} steps", timeout=2)
+
+    def action_toggle_ablation(self) -> None:
+        """A language model: trace the text again with the selected unit ablated, or, when one is,
+        plain again. Other runs: one line saying why not."""
+        if self.data is None:
+            return
+        if self.decision is not None or self.forecast is not None or self.data.part:
+            kind = "a classifier" if self.decision else "a forecaster" if self.forecast else "a translator"
+            self.notify(f"interventions are for language models; this run is {kind}", severity="warning", timeout=3)
+            return
+        self.ablate = None if self.ablate is not None else (self.layer_index, self.unit)
+        self.refresh_trace()
 
     def action_search(self) -> None:
         self.query_one("#ins-search", Input).focus()
