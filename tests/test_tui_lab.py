@@ -49,8 +49,10 @@ async def test_key_9_opens_the_lab_and_the_lesson_is_drawn_on_a_log_scale(tmp_pa
         rnn, fb1 = curves["rnn 64"].ys[LESSON_D], curves["lstm 64 fb1"].ys[LESSON_D]
         assert rnn < 1e-8 and fb1 > 1e3 * rnn  # the tanh RNN's gradient vanishes; a forget bias of 1 keeps it
         assert curves["rnn 64"].note == f"{rnn:.2e}"  # the legend: each curve at the cursor's d
+        section.focus()
+        await pilot.press("up", "up")  # the reading under the plot: the newest curve's, ↑/↓ another's
         reading = text_of(app, "#lab-grad-reading")
-        assert "rnn 64: after 99 steps back" in reading and "vanishes" in reading
+        assert reading.startswith("rnn 64 (1/3, ↑/↓): after 99 steps back") and "vanishes" in reading
         await pilot.press("left")
         assert section.d == LESSON_D - 1 and curves["rnn 64"].ys[LESSON_D - 1] == plot.series[0].ys[LESSON_D - 1]
         assert f"at d={LESSON_D - 1}" in plot.title

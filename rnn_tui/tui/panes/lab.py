@@ -16,7 +16,6 @@ results as plain data) that its handlers draw (docs/architecture.md).
 from __future__ import annotations
 
 import importlib
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,6 +88,8 @@ class GradientsSection(Jobs, can_focus=True):
         Binding("right", "cursor(1)", "d +", id="lab.d_next"),
         Binding("shift+left", "cursor(-10)", "d −10", show=False, id="lab.d_prev10"),
         Binding("shift+right", "cursor(10)", "d +10", show=False, id="lab.d_next10"),
+        Binding("up", "choose(-1)", "Curve ↑", id="lab.curve_up"),
+        Binding("down", "choose(1)", "Curve ↓", id="lab.curve_down"),
         Binding("c", "clear", "Clear cells", id="lab.clear"),
     ]
 
@@ -115,6 +116,7 @@ class GradientsSection(Jobs, can_focus=True):
         self.run_dirty = False  # the run's checkpoint moved while the Lab was not on screen
         self.on_screen = False
         self.d = LESSON_D
+        self.chosen = 0  # the curve whose reading is shown (↑/↓)
 
     def compose(self) -> ComposeResult:
         init = setting_of(ModelConfig, "init").setting.choices
@@ -174,6 +176,7 @@ class GradientsSection(Jobs, can_focus=True):
         if spec in self.fresh:
             return
         self.fresh[spec] = None
+        self.chosen = len(self.curves()) - 1  # the reading of the newest curve
         self._fresh_curve(spec)
         self._draw()
 
@@ -251,6 +254,10 @@ class GradientsSection(Jobs, can_focus=True):
         self.fresh.clear()
         self._draw()
 
+    def action_choose(self, delta: int) -> None:
+        self.chosen = max(0, min(self.chosen + delta, len(self.curves()) - 1))
+        self._draw()
+
     def action_cursor(self, delta: int) -> None:
         self.d = max(0, min(self.d + delta, STEPS - 1))
         self._draw()
@@ -260,35 +267,40 @@ class GradientsSection(Jobs, can_focus=True):
     def _title(self) -> str:
         return f"‖∂L/∂h_T−d‖ / ‖∂L/∂h_T‖ (log) · at d={self.d}:"
 
-    def curves(self) -> list[tuple[str, str, dict[str, Any] | None]]:
-        """(name, colour, report or None while computed) of every curve, the run's first."""
-        out: list[tuple[str, str, dict[str, Any] | None]] = []
+    def curves(self) -> list[tuple[str, str, dict[str, Any] | None, str]]:
+        """(name, colour, report, what to say while there is none) of every curve, the run's first."""
+        out: list[tuple[str, str, dict[str, Any] | None, str]] = []
         if self.run is not None:
-            name = f"{self.run[0]}" + (f" @{self.run_result[1]}" if self.run_result and self.run_result[1] else "")
-            out.append((name, RUN_COLOR, self.run_result[2] if self.run_result else None))
-        out += [(spec.label, COLORS[k % len(COLORS)], result) for k, (spec, result) in enumerate(self.fresh.items())]
+            result = self.run_result[2] if self.run_result else None
+            name = self.run[0] + (f" @{self.run_result[1]}" if self.run_result and self.run_result[1] is not None else "")
+            out.append((name, RUN_COLOR, result, self.run_error or "computing…"))
+        out += [(spec.label, COLORS[k % len(COLORS)], result, "computing…")
+                for k, (spec, result) in enumerate(self.fresh.items())]
         return out
 
     def _draw(self) -> None:
+        """The curves, each at the cursor's d in the legend, and the chosen one's reading."""
         plot = self.query_one("#lab-grad-plot", LinePlot)
         plot.title = self._title()
-        series, readings = [], Text()
-        for name, color, result in self.curves():
-            if result is None:
-                note = "(no curve)" if self.run_error and color == RUN_COLOR else "(computing…)"
-                series.append(Series(name, (), (), color, note))
-                continue
-            ys = tuple(result["decay"]["mean"])
-            at = ys[self.d] if self.d < len(ys) else math.nan
-            series.append(Series(name, tuple(range(len(ys))), ys, color, f"{at:.2e}"))
-            readings.append(f"{name}: ", style=f"bold {color}")
-            readings.append(result["reading"] + "\n")
-        if self.run_error:
-            readings.append(f"{self.run[0] if self.run else 'run'}: {self.run_error}\n", style="italic")
+        series = []
+        curves = self.curves()
+        self.chosen = max(0, min(self.chosen, len(curves) - 1))
+        for name, color, result, waiting in curves:
+            ys = tuple(result["decay"]["mean"]) if result is not None else ()
+            at = f"{ys[self.d]:.2e}" if self.d < len(ys) else "–" if result is not None else f"({waiting})"
+            series.append(Series(name, tuple(range(len(ys))), ys, color, at))
         plot.set_series(series)
         plot.set_cursor(self.d)
-        readings.rstrip()
-        self.query_one("#lab-grad-reading", Static).update(readings)
+        reading = Text()
+        if curves:
+            name, color, result, waiting = curves[self.chosen]
+            reading.append(name, style=f"bold {color}")
+            reading.append(f" ({self.chosen + 1}/{len(curves)}, ↑/↓): ", style="dim")
+            reading.append(result["reading"] if result is not None else waiting)
+        self.query_one("#lab-grad-reading", Static).update(reading)
+
+
+NOTES = ("target loss ", "bridged: ", "not finished: ")  # table_lines' lines shown above the cells
 
 
 class ArenaSection(Jobs, can_focus=True):
@@ -391,9 +403,9 @@ class ArenaSection(Jobs, can_focus=True):
         grid.clear()
         for cells in rows:
             grid.add_row(*cells, key=cells[0])
-        notes = table_lines(table)  # the head line, then (after the cells') the target and what did not finish
-        self.query_one("#lab-arena-head", Static).update(
-            Text("\n".join([notes[0], *notes[len(rows) + 2:]]), no_wrap=False))
+        lines = table_lines(table)  # what the table's cells leave out: the head, the target or threshold, what did not finish
+        notes = [lines[0], *(line for line in lines if line.startswith(NOTES))]
+        self.query_one("#lab-arena-head", Static).update(Text("\n".join(notes)))
         colors = {row["cell"]: COLORS[k % len(COLORS)] for k, row in enumerate(table["rows"])}
         series, seen = [], set()
         for run in table["runs"]:
