@@ -486,8 +486,8 @@ def other_task(run_id: str, task: str) -> RnnTuiError:
     return RnnTuiError(f"{run_id} is {what}; use {use.format(id=run_id)}")
 
 
-def as_lm(loaded: LoadedRun | LoadedTranslator) -> LoadedRun:
-    """A loaded run that must be a language model: a translation run is one clear line."""
+def as_lm(loaded: LoadedRun | LoadedTranslator | LoadedClassifier | LoadedForecaster) -> LoadedRun:
+    """A loaded run that must be a language model: a run of another task is one clear line."""
     if not isinstance(loaded, LoadedRun):
         raise other_task(loaded.run.id, loaded.config.task)
     return loaded

@@ -117,22 +117,14 @@ def table_lines(table: dict[str, Any]) -> list[str]:
     if table.get("probe") == "memory":
         lines[0] = "memory probe " + head.removeprefix("arena ")
         lines.append(f"bridged: mean best validation accuracy over the seeds ≥ {table['threshold']:.0%} (chance 12.5%)")
-        lines.append(f"{'cell':<14} {'hidden':>6} {'params':>10}  {'longest':>7}  accuracy at distance")
-        for row in table["rows"]:
-            accs = "  ".join(f"{d['distance']}: " + (f"{d['accuracy']['mean']:.1%}" if d["accuracy"]["mean"] is not None
-                                                       else "-") for d in row["distances"])
-            longest = f"{row['longest']}" + ("" if row["concluded"] else "+?")
-            lines.append(f"{row['cell']:<14} {row['hidden'] or '?':>6} {_count(row['params']):>10}  {longest:>7}  {accs}")
+        header, rows = table_cells(table)
+        for c in [header, *rows]:
+            lines.append(f"{c[0]:<14} {c[1]:>6} {c[2]:>10}  {c[3]:>7}  {c[4]}")
     else:
         target = table.get("target_loss")
-        to = f"s to {target:.4g}" if target is not None else "s to target"
-        lines.append(f"{'cell':<14} {'hidden':>6} {'params':>10}  {'best val loss':>16}  {'tokens/s':>17}  {to:>22}  runs")
-        for row in table["rows"]:
-            t = row["time_to_target"]
-            reached = f"{_pm(t, '.1f')} ({t['reached']}/{row['finished']})" if row["finished"] else "-"
-            lines.append(f"{row['cell']:<14} {row['hidden'] or '?':>6} {_count(row['params']):>10}  "
-                         f"{_pm(row['best_val_loss'], '.4f'):>16}  {_pm(row['tokens_per_s'], ',.0f'):>17}  {reached:>22}  "
-                         f"{row['finished']}/{row['planned']}")
+        header, rows = table_cells(table)
+        for c in [header, *rows]:
+            lines.append(f"{c[0]:<14} {c[1]:>6} {c[2]:>10}  {c[3]:>16}  {c[4]:>17}  {c[5]:>22}  {c[6]}")
         if target is not None:
             lines.append(f"target loss {target:.4g}: {table['target_source']}")
     for row in table["rows"]:
@@ -141,6 +133,28 @@ def table_lines(table: dict[str, Any]) -> list[str]:
     if table["missing"]:
         lines.append("not finished: " + ", ".join(f"{m['run']} ({m['state']})" for m in table["missing"]))
     return lines
+
+
+def table_cells(table: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """The table's column names and one row of cells per cell, as text (printed by ``table_lines``,
+    shown in the app's Lab tab)."""
+    if table.get("probe") == "memory":
+        rows = []
+        for row in table["rows"]:
+            accs = "  ".join(f"{d['distance']}: " + (f"{d['accuracy']['mean']:.1%}" if d["accuracy"]["mean"] is not None
+                                                       else "-") for d in row["distances"])
+            longest = f"{row['longest']}" + ("" if row["concluded"] else "+?")
+            rows.append([row["cell"], str(row["hidden"] or "?"), _count(row["params"]), longest, accs])
+        return ["cell", "hidden", "params", "longest", "accuracy at distance"], rows
+    target = table.get("target_loss")
+    to = f"s to {target:.4g}" if target is not None else "s to target"
+    rows = []
+    for row in table["rows"]:
+        t = row["time_to_target"]
+        reached = f"{_pm(t, '.1f')} ({t['reached']}/{row['finished']})" if row["finished"] else "-"
+        rows.append([row["cell"], str(row["hidden"] or "?"), _count(row["params"]), _pm(row["best_val_loss"], ".4f"),
+                     _pm(row["tokens_per_s"], ",.0f"), reached, f"{row['finished']}/{row['planned']}"])
+    return ["cell", "hidden", "params", "best val loss", "tokens/s", to, "runs"], rows
 
 
 def _count(n: int | None) -> str:

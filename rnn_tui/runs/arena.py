@@ -86,6 +86,18 @@ class ArenaDir:
         return plan
 
 
+def list_arenas(root: Path) -> list[ArenaDir]:
+    """The arenas under ``root`` (folders holding arena.json), newest first; none when there is no
+    ``root``, one clear line when it cannot be read."""
+    try:
+        found = [ArenaDir(p) for p in Path(root).iterdir() if (p / ARENA_FILE).is_file()]
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise RnnTuiError(f"cannot read runs folder {root}: {exc.strerror}") from None
+    return sorted(found, key=lambda a: (a.file.stat().st_mtime, a.id), reverse=True)
+
+
 def run_id(arena_id: str, cell: str, seed: int, distance: int | None = None) -> str:
     """The id of a contender's run: ``<arena>-<cell>-s<seed>``, ``-d<D>`` before the seed in the probe."""
     return f"{arena_id}-{cell}" + (f"-d{distance}" if distance is not None else "") + f"-s{seed}"

@@ -34,6 +34,7 @@ from rnn_tui.tui.panes.data import DataPane, describe, task_of
 from rnn_tui.tui.panes.forecast import ForecastPane
 from rnn_tui.tui.panes.generate import GeneratePane
 from rnn_tui.tui.panes.inspect import InspectPane
+from rnn_tui.tui.panes.lab import LabPane, UnitsSection
 from rnn_tui.tui.panes.runs import RunsPane
 from rnn_tui.tui.panes.train import TrainPane
 from rnn_tui.tui.panes.translate import TranslatePane
@@ -79,6 +80,7 @@ class RnnTuiApp(App[None]):
         Binding("6", "tab('translate')", "Translate", id="app.tab.translate"),
         Binding("7", "tab('classify')", "Classify", id="app.tab.classify"),
         Binding("8", "tab('forecast')", "Forecast", id="app.tab.forecast"),
+        Binding("9", "tab('lab')", "Lab", id="app.tab.lab"),
         Binding("f1", "help", "Help", id="app.help"),
         Binding("escape", "leave_field", "Leave the field", show=False, id="app.leave_field"),
         Binding("ctrl+q", "quit_app", "Quit", id="app.quit", priority=True),
@@ -123,6 +125,8 @@ class RnnTuiApp(App[None]):
                 yield ClassifyPane(models=self.models)
             with TabPane("Forecast", id="forecast"):
                 yield ForecastPane(models=self.models)
+            with TabPane("Lab", id="lab"):
+                yield LabPane(self.runs_root, models=self.models)
         yield Static(f"The terminal is too small: rnn-tui needs at least {MIN_SIZE[0]}×{MIN_SIZE[1]}.", id="too-small")
         yield Footer()
 
@@ -245,11 +249,11 @@ class RnnTuiApp(App[None]):
         self.redraw()
 
     def current_changed(self, history: RunHistory) -> None:
-        """What the app knows of the current run grew: Inspect, Generate, Translate, Classify and Forecast follow it
+        """What the app knows of the current run grew: Inspect, Generate, Translate, Classify, Forecast and the Lab follow it
         (a newer checkpoint is used from their next job), and the Train form (with the Data
         tab: its data and task) takes its config once per opened run (later, the user's edits stay)."""
         for pane in (self.query_one(InspectPane), self.query_one(GeneratePane), self.query_one(TranslatePane),
-                     self.query_one(ClassifyPane), self.query_one(ForecastPane)):
+                     self.query_one(ClassifyPane), self.query_one(ForecastPane), self.query_one(LabPane)):
             pane.set_run(history)
         if history.config is not None and self.form_run != history.run_id:
             self.form_run = history.run_id
@@ -333,6 +337,12 @@ class RnnTuiApp(App[None]):
         self.notify(f"starting a {cfg.model.cell} {cfg.model.layers}×{cfg.model.hidden} on {cfg.data.spec}")
         self.launch(cfg)
 
+    @on(UnitsSection.UnitChosen)
+    def unit_chosen(self, message: UnitsSection.UnitChosen) -> None:
+        """A unit chosen in the Lab: Inspect, on that layer, vector and unit."""
+        self.action_tab("inspect")
+        self.query_one(InspectPane).select_unit(message.layer, message.vector, message.unit)
+
     @on(TrainerStarted)
     def trainer_started(self, message: TrainerStarted) -> None:
         self.open(RunDir(Path(message.path)))
@@ -378,7 +388,8 @@ class RnnTuiApp(App[None]):
     # from there; inside a text input they type, and tab / ctrl+p get out)
     FOCUS_ON_ENTER = {"data": "#d-builtin", "train": "#start", "inspect": "InspectPane", "generate": "Input",
                       "runs": "#runs-table",
-                      "translate": "#tr-source", "classify": "#cl-text", "forecast": "#fc-chart"}
+                      "translate": "#tr-source", "classify": "#cl-text", "forecast": "#fc-chart",
+                      "lab": "LabPane"}
 
     def _focus_first(self, name: str) -> None:
         found = self.query_one(TabbedContent).get_pane(name).query(self.FOCUS_ON_ENTER[name])
@@ -392,7 +403,7 @@ class RnnTuiApp(App[None]):
         return super().deliver_screenshot(filename, path or os.getcwd(), time_format)
 
     def action_leave_field(self) -> None:
-        """esc in a text field leaves it, so the tab keys (1–8) work again (a pane's own esc, such
+        """esc in a text field leaves it, so the tab keys (1–9) work again (a pane's own esc, such
         as Generate's stop, comes first)."""
         if isinstance(self.focused, Input):
             self.set_focus(None)
@@ -432,6 +443,8 @@ class RnnTuiApp(App[None]):
                             lambda: self.action_tab("classify"))
         yield SystemCommand("Forecast", "Plot a forecasting run's test forecasts, the baselines' and the next values",
                             lambda: self.action_tab("forecast"))
+        yield SystemCommand("Lab", "Gradients through time, an arena's table and curves, units that track structure",
+                            lambda: self.action_tab("lab"))
         yield SystemCommand("Start training", "Train the model in the form on the chosen data",
                             lambda: self.query_one(TrainPane).action_start())
         yield SystemCommand("Pause / resume training", "Pause or resume the current run",

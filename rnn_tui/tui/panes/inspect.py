@@ -564,6 +564,13 @@ class InspectPane(Jobs, can_focus=True):
         self.ablate = None if self.ablate is not None else (self.layer_index, self.unit)
         self.refresh_trace()
 
+    def select_unit(self, layer: int, vector: str, unit: int) -> None:
+        """Show ``unit`` of ``vector`` in ``layer`` (the Lab's units table chose it); kept for the
+        next trace when none is shown yet (set_trace keeps what still exists)."""
+        self.layer_index, self.vector, self.unit = layer, vector, unit
+        if self.data is not None:
+            self.set_trace(self.data)
+
     def action_search(self) -> None:
         self.query_one("#ins-search", Input).focus()
 

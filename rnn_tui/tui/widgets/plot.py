@@ -27,13 +27,15 @@ BRAILLE_DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
 @dataclass(frozen=True)
 class Series:
     """One curve: points (xs[i], ys[i]) drawn in `color` (a Rich colour name or hex); the legend
-    shows `note` after its name, else its last value."""
+    shows `note` after its name, else its last value; `legend=False` leaves it out of the legend
+    (a curve of the same colour as one listed, e.g. another seed of the same cell)."""
 
     name: str
     xs: tuple[float, ...]
     ys: tuple[float, ...]
     color: str = "cyan"
     note: str | None = None
+    legend: bool = True
 
 
 def downsample(
@@ -200,7 +202,7 @@ class LinePlot(Widget):
         """The title and one entry per series (``━ name last-value``), wrapped onto up to
         ``max_lines`` lines without splitting an entry (what does not fit is cut)."""
         entries: list[list[Segment]] = []
-        for series in self._series:
+        for series in (s for s in self._series if s.legend):
             last = next((y for y in reversed(series.ys) if math.isfinite(y)), None)
             value = "–" if last is None else format_number(last, 4)
             style = self._color_style(base, series.color)
