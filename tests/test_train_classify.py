@@ -72,6 +72,34 @@ def test_a_classifier_trains_and_records_its_baselines_and_scores(trained):
     assert_written_as_typed(trained)
 
 
+def test_the_best_checkpoint_is_the_most_accurate_on_validation_ties_to_the_lower_loss(tmp_path):
+    path = reviews(tmp_path)  # with 30% of the labels flipped: the accuracy and the loss disagree along the way
+    lines, rng = path.read_text(encoding="utf-8").splitlines(), random.Random(1)
+    flip = {"pos": "neg", "neg": "pos"}
+    lines[1:] = [flip[line[:3]] + line[3:] if rng.random() < 0.3 else line for line in lines[1:]]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cfg = classify_config(str(path), steps=160, eval_interval=10, checkpoint_interval=10)
+    run = RunDir.create(tmp_path / "runs", cfg, name="sel")
+    train_run(run)
+    vals = [r for r in run.read_metrics() if r["event"] == "val"]
+    best = min(vals, key=lambda r: (-r["val_acc"], r["val_loss"]))  # the first of equals: later ones do not improve
+    best = next(r for r in vals if r["val_acc"] == best["val_acc"] and r["val_loss"] == best["val_loss"])
+    ckpt = load_checkpoint(run.checkpoints, "best")
+    assert ckpt.meta["step"] == best["step"] and ckpt.meta["best_val_loss"] == pytest.approx(best["val_loss"])
+    assert ckpt.meta["best_score"] == pytest.approx([-best["val_acc"], best["val_loss"]])
+    flagged = [r["step"] for r in vals if r["best"]]
+    assert flagged[-1] == best["step"]
+    running = None  # each flagged evaluation beats every earlier one by accuracy, or ties it at a lower loss
+    for r in vals:
+        key = (-r["val_acc"], r["val_loss"])
+        assert r["best"] == (running is None or key < running), r
+        if r["best"]:
+            running = key
+    lowest = [min(r["val_loss"] for r in vals[: i + 1]) for i in range(len(vals))]
+    assert any(r["val_loss"] == low and not r["best"] for r, low in zip(vals[1:], lowest[1:])), \
+        "no evaluation lowered the loss without being the most accurate: the test shows nothing here"
+
+
 def test_resume_continues_exactly(tmp_path):
     data = str(reviews(tmp_path))
     cfg = classify_config(data, steps=60, log_interval=10)

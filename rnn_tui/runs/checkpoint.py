@@ -168,6 +168,8 @@ _META: dict[str, tuple[Callable[[Any], bool], str, bool]] = {  # key: (check, wh
     "elapsed": (lambda v: _is_number(v) and v >= 0, "a number ≥ 0", False),
     "val_loss": (_loss, "a finite number or null", False),
     "best_val_loss": (_loss, "a finite number or null", False),
+    "best_score": (lambda v: v is None or (isinstance(v, list) and len(v) == 2 and all(map(_loss, v)) and None not in v),
+                   "two finite numbers or null", False),
     "bad_evals": (_count, "a whole number ≥ 0", False),
     "saved": (_is_number, "a number", False),
     "optimizer": (lambda v: v is None or isinstance(v, dict), "an object or null", False),

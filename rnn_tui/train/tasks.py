@@ -38,6 +38,8 @@ BLEU_PAIRS = 1000  # validation BLEU decodes at most this many validation pairs 
 class LMTask:
     """Language modelling on a text: cross-entropy of every next token."""
 
+    BEST_BY = ("val_loss", False)  # the validation number that picks the best checkpoint, and whether higher is better
+
     def __init__(self, cfg: Config, meta: dict[str, Any] | None) -> None:
         from rnn_tui.data.corpus import load_text_corpus
         from rnn_tui.data.text import LMBatches
@@ -121,6 +123,8 @@ class Seq2SeqTask:
     """Translation: masked cross-entropy of every target token given the source and the target
     before it (teacher forcing, or scheduled sampling below ratio 1); validation adds corpus
     BLEU-4 of greedy translations, computed on the target tokens."""
+
+    BEST_BY = ("val_loss", False)  # the validation number that picks the best checkpoint, and whether higher is better
 
     def __init__(self, cfg: Config, meta: dict[str, Any] | None) -> None:
         from rnn_tui.data.pairs import PairBatches, PairCorpus
@@ -225,7 +229,11 @@ class ClassifyTask:
     inverse class frequency; validation adds accuracy and macro-F1. The split is stratified and
     depends on the data only; at the start the baselines (majority, naive Bayes, logistic
     regression on bags of token uni+bigrams) are fitted on the same split and tokens, so the
-    run says whether the recurrent model beats them."""
+    run says whether the recurrent model beats them. The best checkpoint is the one most accurate
+    on validation (the loss breaks a tie): a classifier's validation loss can rise, its
+    probabilities growing surer, while its accuracy still climbs."""
+
+    BEST_BY = ("val_acc", True)  # the validation number that picks the best checkpoint, and whether higher is better
 
     def __init__(self, cfg: Config, meta: dict[str, Any] | None) -> None:
         from rnn_tui.data.label_batches import ClassBatches
@@ -371,6 +379,8 @@ class ForecastTask:
     baselines (persistence, seasonal naive, AR(p)) are scored on the same origins and horizon,
     so the run says whether the recurrent model beats them. With an AR highway the model starts as
     the AR fit of the training windows (models/forecaster.py)."""
+
+    BEST_BY = ("val_loss", False)  # the validation number that picks the best checkpoint, and whether higher is better
 
     def __init__(self, cfg: Config, meta: dict[str, Any] | None) -> None:
         from rnn_tui.data.transforms import Transform

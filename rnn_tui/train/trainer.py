@@ -66,7 +66,8 @@ class Trainer:
         self.paused = False
         self.step, self.epoch, self.index = 0, 0, 0
         self.elapsed = 0.0  # training seconds, summed over resumes
-        self.best_val = math.inf
+        self.best_val = math.inf  # the validation loss of the best checkpoint
+        self.best_score: tuple[float, float] = (math.inf, math.inf)  # what made it the best (_score: lower wins)
         self.last_val: float | None = None  # the latest validation loss of this process
         self.last_eval_step: int | None = None
         self.steps_per_epoch: int = 1
@@ -242,9 +243,11 @@ class Trainer:
         val = result["val_loss"]
         if not math.isfinite(val):
             raise _NonFinite(f"validation loss became {val} at step {self.step}")
-        improved = val < self.best_val - 1e-6
+        score = self._score(result)
+        best = self.best_score
+        improved = score[0] < best[0] - 1e-6 or (abs(score[0] - best[0]) <= 1e-6 and score[1] < best[1] - 1e-6)
         if improved:
-            self.best_val, self.bad_evals = val, 0
+            self.best_val, self.best_score, self.bad_evals = val, score, 0
         else:
             self.bad_evals += 1
         reduced = self.schedule.observe(val)
@@ -263,6 +266,13 @@ class Trainer:
         patience = self.cfg.train.patience
         if patience and self.bad_evals >= patience:
             self.stop_reason = f"early stop: no validation improvement in {patience} evaluations"
+
+    def _score(self, result: Validation) -> tuple[float, float]:
+        """What picks the best checkpoint, lower wins: the task's ``BEST_BY`` number (negated when
+        higher is better: a classifier's accuracy), then the loss to break a tie."""
+        key, higher_is_better = self.task.BEST_BY
+        value = float(result[key])  # type: ignore[literal-required]
+        return (-value if higher_is_better else value), result["val_loss"]
 
     def _sample(self) -> None:
         self.model.eval()
@@ -283,6 +293,7 @@ class Trainer:
             "task": self.cfg.task, "config": self.cfg.to_dict(), **self.task.meta(), "step": self.step, "epoch": self.epoch,
             "index": self.index,
             "elapsed": self.elapsed, "val_loss": val_loss, "best_val_loss": _finite_or_none(self.best_val),
+            "best_score": list(self.best_score) if all(map(math.isfinite, self.best_score)) else None,
             "bad_evals": self.bad_evals, "schedule": self.schedule.state(), "saved": time.time(),
         }
         save_checkpoint(self.run.checkpoints, tag, model=self.model, meta=meta, optimizer=self.optimizer, extra=extra)
@@ -299,6 +310,9 @@ class Trainer:
         self.step, self.epoch, self.index = meta["step"], meta["epoch"], meta["index"]
         self.elapsed = meta.get("elapsed", 0.0)
         self.best_val = meta.get("best_val_loss") or math.inf
+        score = meta.get("best_score")  # absent before it was kept: then the loss picked the best checkpoint
+        self.best_score = tuple(score) if score else (self.best_val, self.best_val) if self.task.BEST_BY[0] == "val_loss" \
+            else (math.inf, math.inf)
         self.bad_evals = meta.get("bad_evals", 0)
         torch.set_rng_state(ckpt.extra["rng/cpu"])
         if self.device is not None and self.device.type == "cuda" and "rng/cuda" in ckpt.extra:
