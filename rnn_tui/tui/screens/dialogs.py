@@ -20,12 +20,13 @@ HELP = """\
 [b]Anywhere[/b] ctrl+p command palette · F1 this help · esc leaves a text field (then 1–9 switch tabs) · ctrl+q quit
 [b]Data    [/b] pick a built-in dataset or a file (→ completes a typed path; ctrl+o browses), a tokenizer; ctrl+r previews it
 [b]Train   [/b] s start · p pause/resume · x stop · l set learning rate · v next curve (grad norm, lr, perplexity, tokens/s, validation BLEU, accuracy, macro-F1)
-[b]Inspect [/b] type a text; ←/→ token · ↑/↓ unit · [ ] layer · v vector · o sort units · / find a unit · e encoder/decoder (a translator; "source => target" forces the target)
+[b]Inspect [/b] type a text; ←/→ token · ↑/↓ unit · [ ] layer · v vector · o sort units · / find a unit · e encoder/decoder (a translator; "source => target" forces the target) · a ablate the unit (a language model)
 [b]Generate[/b] ctrl+g generate · esc stop (or leave the text field) · ctrl+s score mode (colours a text by surprisal)
 [b]Runs    [/b] enter open · o overlay its curves on the current run · r resume a stopped run
 [b]Translate[/b] a seq2seq run: enter or ctrl+t translates · beam width (1 = greedy), α, n-best · a reference gives the sentence BLEU
 [b]Classify[/b] a classification run: enter or ctrl+t classifies the text · a bar per class, most likely first
 [b]Forecast[/b] a forecasting run: history, test truth, the model's and the baselines' forecasts, the next N values · ←/→ cursor · enter or ctrl+t forecasts
+[b]Lab     [/b] g gradients through time on a log scale (fresh cells, the run's latest checkpoint) · a an arena's table and curves · u units that track depth, quotes… (f finds them; enter opens one in Inspect)
 
 Training runs in its own process writing a run directory (runs/<id>/): quitting can leave it running, and reopening the app (or `rnn-tui app --run ID`) reattaches. The same runs are used by `rnn-tui generate / score / inspect` headless.
 """
