@@ -16,6 +16,7 @@ from rnn_tui.cli_options import click_option, config_options, given_settings, va
 from rnn_tui.config import Config
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.options import declared, setting_of
+from rnn_tui.runs.arena import table_lines
 from rnn_tui.train.arena import ArenaSettings, check_budget
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the table as one JSON object.")
@@ -94,71 +95,6 @@ def _show(table: dict[str, Any], as_json: bool) -> None:
         _print_json(table)
     else:
         click.echo("\n".join(table_lines(table)))
-
-
-def _pm(stat: dict[str, Any], fmt: str) -> str:
-    """``mean ± sd`` (or just the mean of one value; ``-`` for none)."""
-    if stat["mean"] is None:
-        return "-"
-    return format(stat["mean"], fmt) + (f" ± {format(stat['sd'], fmt)}" if stat["sd"] is not None else "")
-
-
-def table_lines(table: dict[str, Any]) -> list[str]:
-    """The table as text lines (what `rnn-tui arena` and `arena show` print)."""
-    budget = table.get("budget") or {}
-    spent = " / ".join(f"{budget[k]:g} {unit}" for k, unit in (("time", "s"), ("steps", "steps"), ("epochs", "epochs"))
-                       if budget.get(k))
-    seeds = table.get("seeds") or []
-    head = (f"arena {table['arena']} · {table['data']} ({table['task']}) · {spent or 'no budget'} × "
-            f"{len(seeds)} seed(s) {', '.join(map(str, seeds))} · {table['state']}")
-    if table.get("params_target"):
-        head += f" · equal parameters ≈ {table['params_target']:,}"
-    lines = [head]
-    if table.get("probe") == "memory":
-        lines[0] = "memory probe " + head.removeprefix("arena ")
-        lines.append(f"bridged: mean best validation accuracy over the seeds ≥ {table['threshold']:.0%} (chance 12.5%)")
-        header, rows = table_cells(table)
-        for c in [header, *rows]:
-            lines.append(f"{c[0]:<14} {c[1]:>6} {c[2]:>10}  {c[3]:>7}  {c[4]}")
-    else:
-        target = table.get("target_loss")
-        header, rows = table_cells(table)
-        for c in [header, *rows]:
-            lines.append(f"{c[0]:<14} {c[1]:>6} {c[2]:>10}  {c[3]:>16}  {c[4]:>17}  {c[5]:>22}  {c[6]}")
-        if target is not None:
-            lines.append(f"target loss {target:.4g}: {table['target_source']}")
-    for row in table["rows"]:
-        if row["runs"]:
-            lines.append(f"{row['cell']} runs: {', '.join(row['runs'])}")
-    if table["missing"]:
-        lines.append("not finished: " + ", ".join(f"{m['run']} ({m['state']})" for m in table["missing"]))
-    return lines
-
-
-def table_cells(table: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """The table's column names and one row of cells per cell, as text (printed by ``table_lines``,
-    shown in the app's Lab tab)."""
-    if table.get("probe") == "memory":
-        rows = []
-        for row in table["rows"]:
-            accs = "  ".join(f"{d['distance']}: " + (f"{d['accuracy']['mean']:.1%}" if d["accuracy"]["mean"] is not None
-                                                       else "-") for d in row["distances"])
-            longest = f"{row['longest']}" + ("" if row["concluded"] else "+?")
-            rows.append([row["cell"], str(row["hidden"] or "?"), _count(row["params"]), longest, accs])
-        return ["cell", "hidden", "params", "longest", "accuracy at distance"], rows
-    target = table.get("target_loss")
-    to = f"s to {target:.4g}" if target is not None else "s to target"
-    rows = []
-    for row in table["rows"]:
-        t = row["time_to_target"]
-        reached = f"{_pm(t, '.1f')} ({t['reached']}/{row['finished']})" if row["finished"] else "-"
-        rows.append([row["cell"], str(row["hidden"] or "?"), _count(row["params"]), _pm(row["best_val_loss"], ".4f"),
-                     _pm(row["tokens_per_s"], ",.0f"), reached, f"{row['finished']}/{row['planned']}"])
-    return ["cell", "hidden", "params", "best val loss", "tokens/s", to, "runs"], rows
-
-
-def _count(n: int | None) -> str:
-    return f"{n:,}" if n is not None else "?"
 
 
 cli.add_command(arena)

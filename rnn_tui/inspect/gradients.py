@@ -159,13 +159,12 @@ def run_inputs(loaded: Any, text: str | None, data: str | None, steps: int = 100
 
 def _run_inputs(loaded: Any, text: str | None, data: str | None, steps: int, sequences: int,
                 ) -> tuple[Recurrent, torch.Tensor, Readout | None, str, str]:
-    from rnn_tui.api import LoadedClassifier, LoadedForecaster, LoadedRun, LoadedTranslator
-
+    task = loaded.config.task  # a LoadedRun, LoadedTranslator, LoadedClassifier or LoadedForecaster (api.py)
     if steps < 1 or sequences < 1:
         raise RnnTuiError("--steps and --sequences must be at least 1")
     model = copy.deepcopy(loaded.model).double().eval()
     run_id = loaded.run.id
-    if isinstance(loaded, LoadedForecaster):
+    if task == "forecast":
         if text is not None or data is not None:
             raise RnnTuiError(f"{run_id} is a forecaster: it reads windows of its own series, not TEXT or --data")
         d = loaded.task.data
@@ -173,9 +172,9 @@ def _run_inputs(loaded: Any, text: str | None, data: str | None, steps: int, seq
         picked = [origins[round(i * (len(origins) - 1) / max(1, sequences - 1))] for i in range(min(sequences, len(origins)))]
         x = d.windows(sorted(set(picked))).double()[:, -steps:]
         return model.rnn, x, None, UNIT_READOUT, f"{x.size(0)} windows of the validation part"
-    if data is not None and not isinstance(loaded, LoadedRun):
+    if data is not None and task != "lm":
         raise RnnTuiError(f"--data is for language models; give {run_id} a TEXT")
-    if isinstance(loaded, LoadedRun):
+    if task == "lm":
         ids, source = _lm_ids(loaded, text, data)
         rows = torch.tensor(windows(ids, steps, sequences))
         x = model._input(rows[:, :-1])
@@ -189,9 +188,9 @@ def _run_inputs(loaded: Any, text: str | None, data: str | None, steps: int, seq
                 f"{rows.size(0)} windows of {source}")
     if text is None:
         raise RnnTuiError(f"give {run_id} a TEXT to read ({SUPPORTED})")
-    if isinstance(loaded, LoadedClassifier):
+    if task == "classify":
         ids, rnn, embed = loaded.encode(text), model.rnn, model._input
-    elif isinstance(loaded, LoadedTranslator):
+    elif task == "seq2seq":
         ids, rnn, embed = loaded.src_vocab.encode(loaded.source_tokens(text)), model.encoder, model.src_embed
     else:
         raise RnnTuiError(SUPPORTED)

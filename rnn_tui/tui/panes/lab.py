@@ -391,7 +391,7 @@ class ArenaSection(Jobs, can_focus=True):
             self.show_table(message.table)
 
     def show_table(self, table: dict[str, Any]) -> None:
-        from rnn_tui.cli_arena import table_cells, table_lines
+        from rnn_tui.runs.arena import table_cells, table_lines
 
         self.table = table
         header, rows = table_cells(table)
