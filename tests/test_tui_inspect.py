@@ -320,3 +320,37 @@ async def test_a_ablates_the_selected_unit_and_a_again_restores_it(run_path, tra
         await pilot.pause()
         assert [n.message for n in app._notifications] == ["interventions are for language models; this run is a translator"]
         assert pane.ablate is None and pane.ablated is None
+
+
+def strip_backgrounds(app) -> list[tuple[int, int, int] | None]:
+    """The background colour of each token as the strip draws it (None: unshaded)."""
+    strip = app.query_one(TokenStrip)
+    out = []
+    for seg in strip.render_line(0):
+        if seg.text.strip() and seg.text != " ":
+            bg = seg.style.bgcolor if seg.style else None
+            out.append(tuple(bg.get_truecolor()) if bg is not None else None)
+    return out
+
+
+async def test_the_tokens_are_coloured_by_the_selected_unit(run_path):
+    app = PaneApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_pane(pilot, app, run_path)
+        await pilot.press("end")  # the cursor's own highlight off the tokens compared below
+
+        def expected(unit: int) -> list[tuple[int, int, int]]:
+            data = pane.data
+            lo, hi = data.ranges[pane.vector]
+            scale = SCALES[data.kinds[pane.vector]]
+            values = data.by_unit[pane.key][unit]
+            return [level_rgb(scale, round((v - lo) / (hi - lo) * (LEVELS - 1))) for v in values]
+
+        shown = strip_backgrounds(app)[:-1]  # the last token holds the cursor
+        assert shown == expected(0)[: len(shown)] and len(shown) == len(TEXT) - 1
+        await pilot.press("down", "down")
+        assert pane.unit == 2
+        shown = strip_backgrounds(app)[:-1]
+        assert shown == expected(2)[: len(shown)] and shown != expected(0)[: len(shown)]  # the unit's own values
+        await pilot.press("v", "v")  # a gate: the sequential scale
+        assert pane.vector == "i" and strip_backgrounds(app)[:-1] == expected(2)[: len(TEXT) - 1]

@@ -50,6 +50,7 @@ from rnn_tui.inspect.units import SORTS, unit_order
 from rnn_tui.tui.history import RunHistory
 from rnn_tui.tui.jobs import Jobs
 from rnn_tui.tui.model_cache import ModelCache
+from rnn_tui.tui.palette import level_rgb, quantize, scale_for
 from rnn_tui.tui.widgets.decision_row import DecisionRow
 from rnn_tui.tui.widgets.heatmap import HeatLegend, Heatmap
 from rnn_tui.tui.widgets.token_strip import TokenStrip
@@ -367,6 +368,7 @@ class InspectPane(Jobs, can_focus=True):
                       row_labels=[str(u) for u in self.order])
         heat.cursor_col = self.t
         heat.selected_row = self.position[self.unit]
+        self._shade_tokens()
         self.query_one("#ins-legend", HeatLegend).set_range(kind, lo, hi)
         by = "" if SORTS[self.sort] == "none" else f", sorted by {SORTS[self.sort]}"
         self.query_one("#ins-time-title", Static).update(
@@ -412,7 +414,19 @@ class InspectPane(Jobs, can_focus=True):
         self._show_topk()
         self._show_equations()
 
+    def _shade_tokens(self) -> None:
+        """The token strip coloured by the selected unit: its value as it read each token, on the
+        heatmap's scale and range (a unit that tracks something shows it over the text)."""
+        data = self.data
+        if data is None:
+            return
+        scale, (lo, hi) = scale_for(data.kinds[self.vector]), data.ranges[self.vector]
+        values = data.by_unit[self.key][self.unit]
+        self.query_one(TokenStrip).set_shades(
+            [level_rgb(scale, quantize((v - lo) / (hi - lo) if hi > lo else 0.5)) for v in values])
+
     def _show_unit(self) -> None:
+        self._shade_tokens()
         self.query_one("#ins-time", Heatmap).selected_row = self.position[self.unit]
         heat = self.query_one("#ins-layers", Heatmap)
         heat.cursor_col = self.position[self.unit]

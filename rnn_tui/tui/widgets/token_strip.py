@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich.cells import cell_len
+from rich.color import Color
 from rich.segment import Segment
+from rich.style import Style
 from textual import events
 from textual.binding import Binding
 from textual.message import Message
@@ -22,8 +24,18 @@ MARGIN = 4
 """Cells of context kept beside the cursor when the strip scrolls."""
 
 
+RGB = tuple[int, int, int]
+
+
+def shade_style(rgb: RGB) -> Style:
+    """A token's background of colour ``rgb``, its text black or white, whichever reads better."""
+    r, g, b = rgb
+    return Style(bgcolor=Color.from_rgb(r, g, b), color="black" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "white")
+
+
 class TokenStrip(Widget, can_focus=True):
-    """Tokens side by side; the cursor token is highlighted; click or keys move it."""
+    """Tokens side by side; the cursor token is highlighted; click or keys move it. Each token may
+    have a background shade (set_shades: e.g. one unit's value as it read the token)."""
 
     BINDINGS = [
         Binding("left", "cursor_left", "Prev", id="token_strip.left"),
@@ -38,7 +50,7 @@ class TokenStrip(Widget, can_focus=True):
     TokenStrip {
         height: 1;
     }
-    TokenStrip > .token-strip--cursor { background: $accent 60%; color: $text; text-style: bold; }
+    TokenStrip > .token-strip--cursor { background: $accent 60%; color: $text; text-style: bold underline; }
     TokenStrip:focus > .token-strip--cursor { background: $accent; }
     TokenStrip > .token-strip--whitespace { color: $text-muted; }
     TokenStrip > .token-strip--separator { color: $text-muted; }
@@ -72,6 +84,7 @@ class TokenStrip(Widget, can_focus=True):
         self._starts: list[int] = []
         self._widths: list[int] = []
         self._offset = 0
+        self._shades: list[Style] = []
         self._layout_tokens(tokens)
 
     # -- data -----------------------------------------------------------------
@@ -93,6 +106,11 @@ class TokenStrip(Widget, can_focus=True):
         self.set_reactive(TokenStrip.cursor, self.validate_cursor(cursor))
         self._scroll_to_cursor()
         self.post_message(self.CursorMoved(self, self.cursor))
+        self.refresh()
+
+    def set_shades(self, shades: Sequence[RGB] | None) -> None:
+        """A background colour per token, in token order (fewer: the rest unshaded), or None."""
+        self._shades = [shade_style(rgb) for rgb in shades or ()]
         self.refresh()
 
     @property
@@ -187,6 +205,8 @@ class TokenStrip(Widget, can_focus=True):
             token = self._tokens[index]
             if index == self.cursor:
                 style = cursor_style
+            elif index < len(self._shades):
+                style = base + self._shades[index]
             elif token and token.isspace():
                 style = space_style
             else:
