@@ -4,6 +4,7 @@ off localhost, and a page that points the browser back at the address it used.""
 import contextlib
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -88,10 +89,12 @@ def test_a_bad_data_spec_is_one_line_before_serving():
     assert result.returncode == 1 and result.stderr.count("\n") == 1 and "no-such-dataset" in result.stderr
 
 
-def test_the_served_command_is_this_interpreter_running_the_app(tmp_path):
-    command = app_command("r1", "builtin:hello", "runs here")
-    assert command == f"{sys.executable} -m rnn_tui app --run r1 --data builtin:hello --runs-dir '{Path('runs here').resolve()}'"
-    assert app_command(None, None, None) == f"{sys.executable} -m rnn_tui app"
+def test_the_served_command_is_this_interpreter_running_the_app():
+    python = shlex.quote(sys.executable)
+    runs = shlex.quote(str(Path("runs here").resolve()))  # made absolute, quoted for the shell
+    assert app_command("r1", "builtin:hello", "runs here") == \
+        f"{python} -m rnn_tui app --run r1 --data builtin:hello --runs-dir {runs}"
+    assert app_command(None, None, None) == f"{python} -m rnn_tui app"
 
 
 def test_off_localhost_warns_and_the_page_follows_the_address_used(tmp_path):
