@@ -606,6 +606,7 @@ def _read_text_arg(text: str | None, path: str | None) -> str:
 # cli_units does not, so it is added here)
 import rnn_tui.cli_arena  # noqa: E402
 import rnn_tui.cli_gradients  # noqa: E402, F401
+import rnn_tui.cli_recipe  # noqa: E402, F401
 from rnn_tui.cli_units import units  # noqa: E402
 
 cli.add_command(units)
