@@ -9,6 +9,7 @@ The command registers itself on cli.py's group, which imports this module at its
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 import click
 
@@ -101,14 +102,14 @@ def recipe_run(name: str, data_spec: str | None, seconds: float | None, steps: i
     if r.trains and r.expected.metric:
         from rnn_tui.runs.rundir import RunDir, runs_root
 
-        value, elapsed = measured(list(RunDir.open(run_id, runs_root(runs_dir)).read_metrics()), r.expected.metric)
+        value, elapsed = measured(RunDir.open(run_id, runs_root(runs_dir)).read_metrics(), r.expected.metric)
         click.echo(f"recipe {r.name}: {verdict(r.expected, value)}")
         took = f"{elapsed:.0f} s of training, " if elapsed is not None else ""
     click.echo(f"recipe {r.name}: took {took}{time.monotonic() - started:.0f} s in all (the recipe says ~{_seconds(r.seconds)})")
     click.echo(f"recipe {r.name}: you should see {r.expected.see}")
 
 
-def _flags(command: str, values: dict[str, object]) -> list[str]:
+def _flags(command: str, values: Mapping[str, object]) -> list[str]:
     """``values`` as flags of the rnn-tui command ``command``; one line for one it does not take."""
     found = cli.commands[command]
     params = {p.name for p in found.params}

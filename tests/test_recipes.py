@@ -37,7 +37,7 @@ def one_line_error(code: int, err: str, *parts: str) -> str:
 def test_every_shipped_recipe_loads_and_its_settings_validate():
     shipped = recipes.shipped()
     names = [r.name for r in shipped]
-    assert len(names) == len(set(names)) and [r.path.stem for r in shipped] == names  # noqa: SIM118
+    assert len(names) == len(set(names)) and [r.path.stem for r in shipped] == names
     for must in ("hello", "shakespeare", "lyrics", "timemachine-gru", "numbers", "phrases", "cmn", "sentiment", "airline",
                  "vanishing-gradients", "brackets-units", "arena"):
         assert must in names

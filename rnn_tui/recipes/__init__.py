@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -235,7 +236,7 @@ def with_changes(recipe: Recipe, changes: dict[str, Any]) -> Recipe:
 # -- the result -------------------------------------------------------------------------------------
 
 
-def measured(records: list[dict[str, Any]], metric: str) -> tuple[float | None, float | None]:
+def measured(records: Sequence[Mapping[str, Any]], metric: str) -> tuple[float | None, float | None]:
     """(the best value of ``metric`` over a run's validation records, its training seconds)."""
     values = [r[metric] for r in records if r.get("event") == "val" and isinstance(r.get(metric), (int, float))]
     best = (min if METRICS.get(metric) == "min" else max)(values) if values else None
