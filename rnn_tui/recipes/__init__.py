@@ -225,7 +225,7 @@ def missing_data(recipe: Recipe, data: str | None = None) -> str | None:
 
 
 def with_changes(recipe: Recipe, changes: dict[str, Any]) -> Recipe:
-    """The recipe with some settings changed ("train.steps" -> 20): what the app trains."""
+    """The recipe with some settings changed ("train.steps" -> 20), e.g. a smaller budget."""
     settings = {k: dict(v) if isinstance(v, dict) else v for k, v in recipe.settings.items()}
     for key, value in changes.items():
         section, name = key.split(".")
