@@ -602,10 +602,11 @@ def _read_text_arg(text: str | None, path: str | None) -> str:
     return text
 
 
-# each command module registers its command on `cli` (cli_arena, cli_gradients and cli_serve import this
-# module; cli_units does not, so it is added here)
+# each command module registers its command on `cli` (cli_arena, cli_gradients, cli_recipe and cli_serve
+# import this module; cli_units does not, so it is added here)
 import rnn_tui.cli_arena  # noqa: E402
 import rnn_tui.cli_gradients  # noqa: E402
+import rnn_tui.cli_recipe  # noqa: E402
 import rnn_tui.cli_serve  # noqa: E402, F401
 from rnn_tui.cli_units import units  # noqa: E402
 

@@ -22,6 +22,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane
 
+from rnn_tui import recipes
 from rnn_tui.config import Config, DataConfig
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.runs.follower import Follower
@@ -39,6 +40,7 @@ from rnn_tui.tui.panes.runs import RunsPane
 from rnn_tui.tui.panes.train import TrainPane
 from rnn_tui.tui.panes.translate import TranslatePane
 from rnn_tui.tui.screens.dialogs import HelpScreen, LrScreen, QuitScreen
+from rnn_tui.tui.screens.recipes import RecipesScreen
 
 MIN_SIZE = (60, 20)
 
@@ -82,6 +84,7 @@ class RnnTuiApp(App[None]):
         Binding("8", "tab('forecast')", "Forecast", id="app.tab.forecast"),
         Binding("9", "tab('lab')", "Lab", id="app.tab.lab"),
         Binding("f1", "help", "Help", id="app.help"),
+        Binding("f2", "recipes", "Recipes", id="app.recipes"),
         Binding("escape", "leave_field", "Leave the field", show=False, id="app.leave_field"),
         Binding("ctrl+q", "quit_app", "Quit", id="app.quit", priority=True),
     ]
@@ -411,6 +414,34 @@ class RnnTuiApp(App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
+    def action_recipes(self) -> None:
+        try:
+            shipped = recipes.shipped()
+        except RnnTuiError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return
+        self.push_screen(RecipesScreen(shipped), self.recipe_chosen)
+
+    def recipe_chosen(self, recipe: recipes.Recipe | None) -> None:
+        """A recipe from the Recipes screen: its data in the Data tab, its settings in the Train
+        form, and a run started with them; or one line saying why not."""
+        if recipe is None:
+            return
+        why = f"recipe {recipe.name} runs `rnn-tui {recipe.command[0]}`, not a training: run " \
+              f"`rnn-tui recipe run {recipe.name}` in a shell" if not recipe.trains else recipes.missing_data(recipe)
+        if why:
+            self.notify(why, severity="error", timeout=10)
+            return
+        cfg = recipe.config()
+        self.query_one(DataPane).load(cfg.data, cfg.task)
+        train = self.query_one(TrainPane)
+        train.set_task(cfg.task, cfg.data.spec)
+        train.load_config(cfg)
+        self.config = cfg
+        self.action_tab("train")
+        self.notify(f"recipe {recipe.name}: expected {recipe.expected.text() or recipe.expected.see}")
+        self.launch(recipe.config())  # its own copy: the Data tab's preview replaces self.config's data as it lands
+
     def live_runs(self) -> list[RunHistory]:
         return [h for h in self.histories.values() if h.state in LIVE_STATES]
 
@@ -453,6 +484,8 @@ class RnnTuiApp(App[None]):
                             lambda: self.query_one(TrainPane).action_stop())
         yield SystemCommand("Set learning rate", "Change the running run's learning rate",
                             lambda: self.query_one(TrainPane).action_set_lr())
+        yield SystemCommand("Recipes", "The classic experiments: pick one, and it trains with its settings",
+                            self.action_recipes)
         yield SystemCommand("Help", "Keys and the equations as implemented", self.action_help)
 
 

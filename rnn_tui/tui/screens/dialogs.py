@@ -17,7 +17,7 @@ HELP = """\
 [b]rnn-tui[/b] — a terminal playground for recurrent networks
 
 [b]Tabs    [/b] 1 Data · 2 Train · 3 Inspect · 4 Generate · 5 Runs · 6 Translate · 7 Classify · 8 Forecast · 9 Lab
-[b]Anywhere[/b] ctrl+p command palette · F1 this help · esc leaves a text field (then 1–9 switch tabs) · ctrl+q quit
+[b]Anywhere[/b] ctrl+p command palette · F1 this help · F2 recipes (the classic experiments, one key to train) · esc leaves a text field (then 1–9 switch tabs) · ctrl+q quit
 [b]Data    [/b] pick a built-in dataset or a file (→ completes a typed path; ctrl+o browses), a tokenizer; ctrl+r previews it
 [b]Train   [/b] s start · p pause/resume · x stop · l set learning rate · v next curve (grad norm, lr, perplexity, tokens/s, validation BLEU, accuracy, macro-F1)
 [b]Inspect [/b] type a text; ←/→ token · ↑/↓ unit · [ ] layer · v vector · o sort units · / find a unit · e encoder/decoder (a translator; "source => target" forces the target) · a ablate the unit (a language model)
