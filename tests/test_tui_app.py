@@ -309,8 +309,8 @@ async def test_inspect_says_a_new_run_is_waiting_for_its_first_checkpoint_and_lo
             pane = app.query_one(InspectPane)
             header = app.query_one("#ins-header")
             assert await wait_for(pilot, lambda: "waiting for its first checkpoint" in str(header.render()))
-            assert str(header.render()) == ("live is training: waiting for its first checkpoint (saved at its first "
-                                            "evaluation); it is traced here as soon as it lands")
+            assert str(header.render()) == "training: waiting for its first checkpoint (saved at its first evaluation)"
+            assert len(str(header.render())) <= 78  # one line at 80 columns
             assert not app.query_one("#ins-message").display and pane.data is None  # one line: no error beside it
 
             (tmp_path / "saved-later").rename(run.path / "checkpoints")  # the first checkpoint lands

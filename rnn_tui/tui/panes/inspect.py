@@ -58,6 +58,8 @@ from rnn_tui.tui.widgets.token_strip import TokenStrip
 
 DEFAULT_TEXT = "def main():\\n    return 0"
 NO_RUN = "No run: train one in Train, or open one in Runs."
+# a live run with no checkpoint yet (the header names the run); it is traced as soon as one lands
+WAITING = "training: waiting for its first checkpoint (saved at its first evaluation)"
 
 
 def text_from_input(value: str) -> str:
@@ -200,9 +202,7 @@ class InspectPane(Jobs, can_focus=True):
         if path is None or waiting:  # nothing to trace yet: one line says why
             self.next_job()
             self._clear()
-            self.query_one("#ins-header", Static).update(
-                NO_RUN if history is None else f"{history.run_id} is training: waiting for its first checkpoint "
-                "(saved at its first evaluation); it is traced here as soon as it lands")
+            self.query_one("#ins-header", Static).update(NO_RUN if history is None else WAITING)
             return
         self.refresh_trace()
 
@@ -258,6 +258,8 @@ class InspectPane(Jobs, can_focus=True):
                                                   ablate if intervention is not None else None))
 
     def show_failure(self, line: str) -> None:
+        if self.data is None:  # the line is the pane's one state: no header saying otherwise beside it
+            self.query_one("#ins-header", Static).update("")
         self.show_message(line)
 
     @on(TraceReady)
