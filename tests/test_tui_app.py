@@ -248,3 +248,105 @@ async def test_starting_on_bad_data_says_why_and_creates_no_run(tmp_path):
         app.query_one(TrainPane).action_start()
         assert await wait_for(pilot, lambda: any("empty" in str(n.message) for n in app._notifications), seconds=30)
         assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
+
+
+def footer_keys(app) -> dict[str, str]:
+    """The bindings the footer shows now: key -> description."""
+    return {key: b.binding.description for key, b in app.screen.active_bindings.items() if b.binding.show}
+
+
+async def test_inspect_steps_with_the_keys_its_footer_shows_whatever_has_focus(runs_root):
+    from rnn_tui.tui.panes.inspect import InspectPane
+
+    app = RnnTuiApp(runs_root, open_run="fixture", list_interval=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        pane = app.query_one(InspectPane)
+        assert await wait_for(pilot, lambda: pane.data is not None and pane.data.length > 3, seconds=20)
+        assert app.focused is pane and footer_keys(app)["right"] == "Next"  # on entry: → steps
+        await pilot.press("right")
+        assert pane.t == 1
+
+        await pilot.click("#ins-text")  # in the text box → moves its text cursor, so the footer
+        assert app.focused.id == "ins-text"  # shows no step key, nor any other key the box types
+        shown = footer_keys(app)
+        assert shown["enter"] == "Step through the tokens"
+        assert not {"left", "right", "up", "down", "slash", "v", "a"} & set(shown)
+        await pilot.press("right", "right")
+        assert pane.t == 1
+        await pilot.press("enter")  # the keys back to the strip, and a hint says so
+        assert await wait_for(pilot, lambda: app.focused is pane)
+        assert any("← → step through the tokens" in str(n.message) for n in app._notifications)
+        assert footer_keys(app)["right"] == "Next"
+        await pilot.press("right")
+        assert pane.t == 2
+
+        await pilot.press("tab")  # from the strip, tab goes to the text; esc comes back as enter does
+        assert app.focused.id == "ins-text"
+        await pilot.press("escape")
+        assert await wait_for(pilot, lambda: app.focused is pane)
+        await pilot.press("right", "down")
+        assert pane.t == 3 and pane.unit == 1
+
+
+async def test_inspect_says_a_new_run_is_waiting_for_its_first_checkpoint_and_loads_it_when_it_lands(runs_root, tmp_path):
+    import json
+
+    from rnn_tui.runs.rundir import RunDir
+    from rnn_tui.tui.panes.inspect import InspectPane
+    from tests.conftest import hold_lock_in_child
+
+    shutil.copytree(runs_root / "fixture", tmp_path / "live")
+    run = RunDir(tmp_path / "live")
+    (run.path / "checkpoints").rename(tmp_path / "saved-later")  # a trainer that has saved none yet
+    status = json.loads(run.status_path.read_text())
+    run.status_path.write_text(json.dumps({**status, "state": "running"}))
+    child = hold_lock_in_child(run)  # its trainer, alive
+    try:
+        app = RnnTuiApp(tmp_path, open_run="live", list_interval=60)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("3")
+            pane = app.query_one(InspectPane)
+            header = app.query_one("#ins-header")
+            assert await wait_for(pilot, lambda: "waiting for its first checkpoint" in str(header.render()))
+            assert str(header.render()) == "training: waiting for its first checkpoint (saved at its first evaluation)"
+            assert len(str(header.render())) <= 78  # one line at 80 columns
+            assert not app.query_one("#ins-message").display and pane.data is None  # one line: no error beside it
+
+            (tmp_path / "saved-later").rename(run.path / "checkpoints")  # the first checkpoint lands
+            assert await wait_for(pilot, lambda: pane.data is not None, seconds=20)  # traced, no key pressed
+            assert pane.step == 40 and str(header.render()).startswith("t=0 token ")
+            assert not app.query_one("#ins-message").display
+    finally:
+        child.kill()
+        child.wait()
+
+
+async def test_the_header_names_the_opened_run_not_the_data_tab_s_dataset(runs_root, tmp_path):
+    app = RnnTuiApp(tmp_path / "runs", list_interval=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_for(pilot, lambda: str(app.sub_title) == "data: builtin:python-stdlib (char)")  # none open: the data
+    app = RnnTuiApp(runs_root, open_run="fixture", list_interval=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_for(pilot, lambda: app.form_run == "fixture")  # its data in the Data tab, previewed
+        await pilot.press("1")
+        app.query_one("#d-builtin").value = "builtin:arith"  # another dataset chosen for the next run
+        assert await wait_for(pilot, lambda: app.config.data.spec == "builtin:arith", seconds=20)
+        assert str(app.sub_title) == "run: fixture"
+        assert str(app.query_one("HeaderTitle").render()) == "rnn-tui — run: fixture"
+
+
+async def test_the_train_form_opens_at_its_top_at_80x24(tmp_path):
+    app = RnnTuiApp(tmp_path / "runs", list_interval=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_for(pilot, lambda: "python-stdlib" in str(app.sub_title))  # previewed, the form set for it
+        assert await wait_for(pilot, lambda: bool(app.query("#set-train-momentum")))  # "More settings" mounted
+        await pilot.pause(0.3)
+        await pilot.wait_for_animation()
+        assert app.focused is app.query_one("#start")  # s starts at once, from the first frame
+        form, cell = app.query_one("#train-form"), app.query_one("#set-model-cell")
+        assert form.scroll_y == 0 and form.max_scroll_y > 0  # the form does not fit, and shows its top
+        assert app.screen.find_widget(cell).region.y < 24 and cell.region in app.screen.region  # on screen
+        await pilot.press("3", "2")  # back on Train: still its top
+        await pilot.wait_for_animation()
+        assert form.scroll_y == 0

@@ -160,10 +160,11 @@ async def test_missing_run_is_one_error_line(tmp_path):
         assert await wait_for(pilot, lambda: message.has_class("-shown"))
         text = text_of(app, "#ins-message")
         assert text and "\n" not in text.strip()
+        assert text_of(app, "#ins-header").strip() == ""  # the error is the one state line, no "No run" beside it
         await pilot.press("right", "down", "v", "o", "right_square_bracket")  # no crash without a trace
         pane.set_run(None)
         await pilot.pause()
-        assert "No run" in text_of(app, "#ins-header")
+        assert "No run" in text_of(app, "#ins-header") and not message.has_class("-shown")
 
 
 def fake_trace(layers=2, hidden=512, length=120) -> TraceData:

@@ -98,13 +98,14 @@ def no_cursor_blink(pilot: Pilot) -> None:
 
 
 async def opened(pilot: Pilot, run_id: str) -> None:
-    """Wait until the app has settled on ``run_id``: its history polled and shown, its config in
-    the Train form, the data preview in the header, the runs listed."""
+    """Wait until the app has settled on ``run_id``: its history polled and shown, the header
+    naming it, its config in the Train form, its data previewed, the runs listed."""
     app = pilot.app
     no_cursor_blink(pilot)
     assert await wait_for(pilot, lambda: f"{run_id}: " in str(app.query_one("#run-status").render()))
     spec = RunDir(app.runs_root / run_id).config().data.spec
-    assert await wait_for(pilot, lambda: str(app.sub_title).startswith(f"run: {run_id} · data: {Path(spec).name} ("))
+    assert await wait_for(pilot, lambda: str(app.sub_title) == f"run: {run_id}")
+    assert await wait_for(pilot, lambda: app.config.data.spec == spec)  # the run's data, previewed
     assert await wait_for(pilot, lambda: app.form_run == run_id)
     assert await wait_for(pilot, lambda: app.listed_once)
 
@@ -128,7 +129,7 @@ def test_train(snap_compare, handwritten_root, size):
         await opened(pilot, "snapshot-run")
         assert "snapshot-run: finished" in str(app.query_one("#run-status").render())
         assert await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "start")
-        await pilot.wait_for_animation()  # the form scrolls the focused button into view
+        await pilot.wait_for_animation()  # settled: the form stays at its top, the focused button below
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 

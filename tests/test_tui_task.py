@@ -236,6 +236,7 @@ async def test_a_series_sets_forecast_and_a_forecaster_started_from_the_app_trai
         preview = app.query_one("#data-preview")
         assert await wait_for(pilot, lambda: "120 points of 'value'" in str(preview.render()), seconds=30)
         text = str(preview.render())
+        assert str(app.sub_title) == f"data: {data.name} (a series)"  # no run open: the data, read with no tokenizer
         assert "2000-01 … 2009-12" in text and "window 12 → horizon 1 (the transforms use up the first 1)" in text
         assert "train          108 points      95 forecasts" in text  # 120 − 12 for validation; origins 12..106
         assert "validation      12 points      12 forecasts" in text and "├train" in text
@@ -258,7 +259,7 @@ async def test_a_series_sets_forecast_and_a_forecaster_started_from_the_app_trai
         run = RunDir(tmp_path / "runs" / app.current)
         saved = Config.load(run.config_path)
         assert saved.task == "forecast" and saved.data.spec == str(data)
-        assert str(app.sub_title) == f"run: {app.current} · data: {data.name} (a series)"  # no tokenizer: numbers
+        assert str(app.sub_title) == f"run: {app.current}"  # the header names the run now
         assert (saved.data.window, saved.data.season, saved.data.transform, saved.model.cell, saved.train.steps) == (
             12, 12, "diff", "gru", 40)
         records = run.read_metrics()

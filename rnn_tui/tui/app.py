@@ -145,7 +145,7 @@ class RnnTuiApp(App[None]):
                 self.notify(str(exc), severity="error")
             else:
                 self.open(run)
-        self.query_one("#start").focus()  # so the one key, s, starts training at once
+        self._focus_first("train")  # so the one key, s, starts training at once
 
     # -- workers: they only post messages -----------------------------------------------------------
 
@@ -323,12 +323,15 @@ class RnnTuiApp(App[None]):
         self.show_title()
 
     def show_title(self) -> None:
-        """The header: the opened run, and the data Start trains on (a file by its name)."""
+        """The header names the opened run (its id names its cell and data); with none open, the
+        data Start trains on (a file by its name, and what the task reads it with)."""
+        if self.current:
+            self.sub_title = f"run: {self.current}"
+            return
         data = self.config.data
         how = {"seq2seq": f"{data.src_tokenizer} → {data.tgt_tokenizer}",  # what the task reads the data with
                "forecast": f"column {data.column}" if data.column else "a series"}.get(self.config.task, data.tokenizer)
-        shown = f"data: {Path(data.spec).name} ({how})"
-        self.sub_title = f"run: {self.current} · {shown}" if self.current else shown
+        self.sub_title = f"data: {Path(data.spec).name} ({how})"
 
     # -- training ---------------------------------------------------------------------------------
 
@@ -395,9 +398,11 @@ class RnnTuiApp(App[None]):
                       "lab": "LabPane"}
 
     def _focus_first(self, name: str) -> None:
+        """Focus the tab's widget without scrolling to it: a tab opens at its top (the Train form
+        at 80×24 would otherwise open scrolled to its Start button, hiding the cell and size)."""
         found = self.query_one(TabbedContent).get_pane(name).query(self.FOCUS_ON_ENTER[name])
         if found:
-            self.set_focus(found.first())
+            self.set_focus(found.first(), scroll_visible=False)
 
     def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
                            time_format: str | None = None) -> str | None:

@@ -47,6 +47,7 @@ from rnn_tui.inspect.trace import (
     translation_trace,
 )
 from rnn_tui.inspect.units import SORTS, unit_order
+from rnn_tui.runs.rundir import LIVE_STATES
 from rnn_tui.tui.history import RunHistory
 from rnn_tui.tui.jobs import Jobs
 from rnn_tui.tui.model_cache import ModelCache
@@ -56,6 +57,9 @@ from rnn_tui.tui.widgets.heatmap import HeatLegend, Heatmap
 from rnn_tui.tui.widgets.token_strip import TokenStrip
 
 DEFAULT_TEXT = "def main():\\n    return 0"
+NO_RUN = "No run: train one in Train, or open one in Runs."
+# a live run with no checkpoint yet (the header names the run); it is traced as soon as one lands
+WAITING = "training: waiting for its first checkpoint (saved at its first evaluation)"
 
 
 def text_from_input(value: str) -> str:
@@ -63,12 +67,21 @@ def text_from_input(value: str) -> str:
     return value.replace("\\n", "\n").replace("\\t", "\t")
 
 
+class TextBox(Input):
+    """Inspect's text: ←/→ move its text cursor, so enter (or esc) hands the keys to the token
+    strip, and the footer says so while the box has focus."""
+
+    BINDINGS = [Binding("enter", "submit", "Step through the tokens", id="inspect.text.submit")]
+
+
 class InspectPane(Jobs, can_focus=True):
     """Step-through of a trained run: text → tokens → every unit at every step.
 
     The pane, not the token strip, owns ←/→/Home/End: one handler moves the strip's cursor and
     redraws everything that depends on it, so a key press costs one frame, not two (the strip
-    refreshing on its own would be painted a frame ahead of the rest)."""
+    refreshing on its own would be painted a frame ahead of the rest). The pane has focus on
+    entry (its cursor token lit brighter then); in its text or unit box the keys edit the box, so
+    the footer shows only what works there, and enter or esc gives the keys back to the pane."""
 
     DEFAULT_CSS = """
     InspectPane { layout: vertical; }
@@ -148,12 +161,12 @@ class InspectPane(Jobs, can_focus=True):
         with Horizontal(id="ins-inputs"):
             hint = (f"text to inspect (\\n for a newline; a translator: source, or source{SEQ2SEQ_SEPARATOR}target; "
                     "a forecaster: the window's last date or point, or end)")
-            yield Input(self.default_text, placeholder=hint, id="ins-text", compact=True)
+            yield TextBox(self.default_text, placeholder=hint, id="ins-text", compact=True)
             yield Input(placeholder="/ unit #", id="ins-search", compact=True, restrict=r"[0-9]*", max_length=6)
         strip = TokenStrip(id="ins-tokens")
         yield strip
         yield DecisionRow(strip, id="ins-decision")
-        yield Static("No run: train one in Train, or open one in Runs.", id="ins-header", markup=False)
+        yield Static(NO_RUN, id="ins-header", markup=False)
         yield Static("", id="ins-message", markup=False)
         yield Static("", id="ins-ablation", markup=False)
         with Horizontal(id="ins-body"):
@@ -185,15 +198,27 @@ class InspectPane(Jobs, can_focus=True):
         if path != self.path:
             self.ablate = None  # another run: its units are others
         self.path, self.step = path, step
-        if path is None:
+        waiting = history is not None and step is None and history.state in LIVE_STATES
+        if path is None or waiting:  # nothing to trace yet: one line says why
             self.next_job()
-            self.data = self.decision = self.forecast = None
-            self._show_ablation(None, None)
-            self.query_one(DecisionRow).set_trace(None)
-            self.show_message("")
-            self.query_one("#ins-header", Static).update("No run: train one in Train, or open one in Runs.")
+            self._clear()
+            self.query_one("#ins-header", Static).update(NO_RUN if history is None else WAITING)
             return
         self.refresh_trace()
+
+    def _clear(self) -> None:
+        """No trace shown (no run, or none to trace yet): nothing of another run's stays."""
+        self.data = self.decision = self.forecast = None
+        self.parts = {}
+        self._show_ablation(None, None)
+        self.query_one(DecisionRow).set_trace(None)
+        self.query_one(TokenStrip).set_tokens([])
+        for heat in self.query(Heatmap):
+            heat.set_data([])
+        for part in ("#ins-layers-title", "#ins-time-title", "#ins-topk", "#ins-equations"):
+            self.query_one(part, Static).update("")
+        self._lines.clear()  # their heights changed: the next update asks for a layout pass
+        self.show_message("")
 
     def refresh_trace(self) -> None:
         """(Re)trace the current text in the worker (the model from the shared cache)."""
@@ -233,6 +258,8 @@ class InspectPane(Jobs, can_focus=True):
                                                   ablate if intervention is not None else None))
 
     def show_failure(self, line: str) -> None:
+        if self.data is None:  # the line is the pane's one state: no header saying otherwise beside it
+            self.query_one("#ins-header", Static).update("")
         self.show_message(line)
 
     @on(TraceReady)
@@ -290,7 +317,12 @@ class InspectPane(Jobs, can_focus=True):
 
     @on(Input.Submitted, "#ins-text")
     def text_submitted(self) -> None:
+        self.step_through()
+
+    def step_through(self) -> None:
+        """The keys to the pane (from the text box): ←/→ step, and a hint says so."""
         self.focus()
+        self.notify("← → step through the tokens · ↑ ↓ pick a unit · tab: back to the text", timeout=4)
 
     @on(Input.Submitted, "#ins-search")
     def search_submitted(self, event: Input.Submitted) -> None:
@@ -546,8 +578,11 @@ class InspectPane(Jobs, can_focus=True):
         self.notify(f"units sorted by {SORTS[self.sort]}" if self.sort else "units in their own order", timeout=2)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Encoder/decoder only for a translation run, direction only for a bidirectional
-        classifier (a hidden key otherwise)."""
+        """None of the pane's keys while its text or unit box has focus (the box edits with
+        them: the footer shows the box's enter instead); encoder/decoder only for a translation
+        run, direction only for a bidirectional classifier (a hidden key otherwise)."""
+        if isinstance(self.screen.focused, Input) and self.screen.focused in self.query(Input):
+            return False
         if action in ("next_part", "next_direction"):
             return len(self.parts) > 1 and (self.decision is None) == (action == "next_part")
         return True
@@ -589,7 +624,11 @@ class InspectPane(Jobs, can_focus=True):
         self.query_one("#ins-search", Input).focus()
 
     def key_escape(self) -> None:
-        if self.query_one("#ins-search", Input).has_focus:
+        """esc in the text box hands the keys to the strip, as enter does; in the unit box it
+        gives up the search."""
+        if self.query_one("#ins-text", Input).has_focus:
+            self.step_through()
+        elif self.query_one("#ins-search", Input).has_focus:
             self.focus()
 
 
