@@ -5,6 +5,7 @@ with the same global batch, write one run directory from rank 0, and resume exac
 import json
 import os
 import subprocess
+import time
 import sys
 
 import pytest
@@ -182,3 +183,41 @@ def test_two_processes_train_the_translator_one_process_trains(tmp_path):
     assert_same_weights(two, one)
     assert records(two, "val")[-1]["val_loss"] == pytest.approx(records(one, "val")[-1]["val_loss"], abs=1e-5)
     assert records(two, "val")[-1]["val_bleu"] == pytest.approx(records(one, "val")[-1]["val_bleu"], abs=1e-6)
+
+
+def test_the_app_starts_pauses_and_stops_a_distributed_run(tmp_path, monkeypatch):
+    from rnn_tui.runs.launcher import children, reap, start_trainer, stop_trainer
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(sys.path))
+    cfg = lm_config(tmp_path, batch=2, nproc=RANKS, time=300, eval_interval=10**6, sample_interval=10**6,
+                    checkpoint_interval=10**6, log_interval=10**6)
+    run = RunDir.create(tmp_path / "runs", cfg, name="app")
+    start_trainer(run)  # `rnn-tui train --resume RUN --json`, as the app starts any run
+
+    def wait_for(state: str) -> dict:
+        deadline = time.monotonic() + 240
+        while (status := run.read_status()).get("state") != state:
+            assert time.monotonic() < deadline and status.get("state") in ("starting", "running", "paused"), status
+            time.sleep(0.05)
+        return dict(status)
+
+    wait_for("running")
+    run.send("pause")  # rank 0 reads it; every rank stops stepping
+    paused = wait_for("paused")
+    time.sleep(0.5)
+    assert run.read_status()["step"] == paused["step"]
+    run.send("set-lr", lr=0.001)
+    run.send("resume")
+    wait_for("running")
+    status = stop_trainer(run, timeout=120)
+    assert status["state"] == "stopped" and status["reason"] == "stopped by command", status
+    deadline = time.monotonic() + 60
+    while children() and time.monotonic() < deadline:  # torchrun and both ranks exit: none waits on another
+        reap()
+        time.sleep(0.05)
+    assert not children()
+    controls = [(r["cmd"], r.get("lr")) for r in records(run, "control")]
+    assert controls == [("pause", None), ("set-lr", 0.001), ("resume", None), ("stop", None)]  # once: by rank 0
+    latest = load_checkpoint(run.checkpoints, "latest")
+    assert latest.meta["world"] == RANKS and latest.meta["step"] == status["step"]
+    assert latest.meta["schedule"]["base_lr"] == pytest.approx(0.001)  # (a rank that missed it: weights differ, a failed run)

@@ -328,6 +328,7 @@ class Trainer:
         extra = {f"{key}{_rank_suffix(rank)}": state for rank, states in enumerate(self.world.gather(rng))
                  for key, state in states.items()}
         extra.update(self.task.extra())
+        self._check_ranks_agree()
         if not self.world.main:
             return
         meta = {
@@ -339,6 +340,15 @@ class Trainer:
             "world": self.world.size,
         }
         save_checkpoint(self.run.checkpoints, tag, model=self.model, meta=meta, optimizer=self.optimizer, extra=extra)
+
+    def _check_ranks_agree(self) -> None:
+        """Of several ranks: refuse to save unless every rank holds the same weights (a rank that
+        missed a step or a command would train a model of its own)."""
+        if self.world.size == 1:
+            return
+        sums = self.world.gather(float(sum(p.detach().double().sum() for p in self.model.parameters())))
+        if max(sums) - min(sums) > 1e-6 * max(1.0, abs(sums[0])):
+            raise RuntimeError(f"the data-parallel ranks' weights differ (sums {sums}) at step {self.step}")
 
     def _restore(self, ckpt: Checkpoint) -> None:
         meta = ckpt.meta
