@@ -4,9 +4,10 @@ with the same global batch, write one run directory from rank 0, and resume exac
 
 import json
 import os
+import signal
 import subprocess
-import time
 import sys
+import time
 
 import pytest
 import torch
@@ -221,3 +222,25 @@ def test_the_app_starts_pauses_and_stops_a_distributed_run(tmp_path, monkeypatch
     latest = load_checkpoint(run.checkpoints, "latest")
     assert latest.meta["world"] == RANKS and latest.meta["step"] == status["step"]
     assert latest.meta["schedule"]["base_lr"] == pytest.approx(0.001)  # (a rank that missed it: weights differ, a failed run)
+
+
+def test_sigterm_to_torchrun_stops_every_rank_and_rank_0_saves(tmp_path, monkeypatch):
+    from rnn_tui.runs.launcher import children, reap, start_trainer, wait_trainer
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(sys.path))
+    cfg = lm_config(tmp_path, batch=2, nproc=RANKS, time=300, eval_interval=10**6, sample_interval=10**6,
+                    checkpoint_interval=10**6, log_interval=10**6)
+    run = RunDir.create(tmp_path / "runs", cfg, name="sig")
+    pid = start_trainer(run)
+    deadline = time.monotonic() + 240
+    while run.read_status().get("state") != "running":
+        assert time.monotonic() < deadline, run.read_status()
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGTERM)  # torchrun passes it to the ranks; rank 0 decides the stop, all take it
+    status = wait_trainer(run, 60)
+    assert status["state"] == "stopped" and status["reason"] == "stopped by signal SIGTERM", status
+    while children() and time.monotonic() < deadline:
+        reap()
+        time.sleep(0.05)
+    assert not children()
+    assert load_checkpoint(run.checkpoints, "latest").meta["step"] == status["step"]

@@ -70,6 +70,7 @@ class Trainer:
         self.on_event = on_event or (lambda event: None)
         self.resume = False  # restored from a checkpoint
         self.stop_reason: str | None = None
+        self.signalled: str | None = None  # the name of the SIGINT/SIGTERM received: a stop at the next look
         self.paused = False
         self.step, self.epoch, self.index = 0, 0, 0
         self.elapsed = 0.0  # training seconds, summed over resumes
@@ -193,9 +194,12 @@ class Trainer:
         return self._finish(acc)
 
     def _commands(self) -> list[Command]:
-        """The commands sent since the last look. Of several ranks, rank 0 reads them and tells
-        every rank them, its stop reason and its training time (the time budget): all decide alike."""
+        """The commands sent since the last look (a signal received: a stop). Of several ranks,
+        rank 0 reads them and tells every rank them, its stop reason and its training time (the
+        time budget): all decide alike."""
         commands: list[Command] = []
+        if self.world.main and self.signalled and self.stop_reason is None:
+            self.stop_reason = f"stopped by signal {self.signalled}"
         if self.world.main and self.run.control_size() > self.control_offset:
             commands, self.control_offset = self.run.read_commands(self.control_offset)
         if self.world.size > 1:
@@ -471,7 +475,7 @@ class Trainer:
 
     def _install_signal_handlers(self) -> None:
         def handler(signum, frame):
-            self.stop_reason = f"stopped by signal {signal.Signals(signum).name}"
+            self.signalled = signal.Signals(signum).name  # (never stop_reason itself: rank 0's broadcast overwrites it)
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(ValueError):  # not the main thread (tests): no signal handling
