@@ -172,9 +172,10 @@ def train(config_file: str | None, task: str, runs_dir: str | None, name: str | 
     else:
         cfg = Config.load(config_file) if config_file else Config()
         cfg.task = task
+        cfg.assign(given)
         if world is not None:  # started by torchrun: the run records the processes it has
             cfg.train.nproc, cfg.train.nnodes = world.local_size, world.size // world.local_size
-        cfg.assign(given).validate()
+        cfg.validate()
         _check_setup(cfg)
     if world is None and cfg.train.nproc * cfg.train.nnodes > 1:
         _train_distributed(cfg, run if resume_spec else None, given, root, name, as_json)

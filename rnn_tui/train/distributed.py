@@ -119,7 +119,10 @@ def join(world: World, device: torch.device) -> torch.device:
     import torch.distributed as dist
 
     if device.type == "cuda":
-        device = torch.device("cuda", world.local_rank % max(torch.cuda.device_count(), 1))
+        if world.local_size > torch.cuda.device_count():
+            raise RnnTuiError(f"{world.local_size} processes on this machine need as many GPUs; "
+                              f"{torch.cuda.device_count()} visible: lower --nproc or use --device cpu")
+        device = torch.device("cuda", world.local_rank)
         torch.cuda.set_device(device)
     backend = "nccl" if device.type == "cuda" else "gloo"
     if not dist.is_initialized():
