@@ -244,3 +244,11 @@ def test_sigterm_to_torchrun_stops_every_rank_and_rank_0_saves(tmp_path, monkeyp
         time.sleep(0.05)
     assert not children()
     assert load_checkpoint(run.checkpoints, "latest").meta["step"] == status["step"]
+
+
+def test_a_run_set_for_several_processes_is_not_trained_in_one(tmp_path):
+    from rnn_tui.errors import RnnTuiError
+
+    run = RunDir.create(tmp_path / "runs", lm_config(tmp_path, nproc=RANKS), name="r")
+    with pytest.raises(RnnTuiError, match="set for 2 processes"):
+        train_run(run)  # as the arena or a script would: in this process

@@ -98,6 +98,9 @@ class Trainer:
         cfg, t = self.cfg, self.cfg.train
         self.threads = set_threads(t.threads)
         self.device = pick_device(t.device)
+        if self.world.size == 1 and t.nproc * t.nnodes > 1:
+            raise RnnTuiError(f"this run is set for {t.nproc * t.nnodes} processes (--nproc, --nnodes), which "
+                              "`rnn-tui train` starts with torchrun; here it would train in one: use `rnn-tui train`")
         if self.world.size > 1:
             self.device = join(self.world, self.device)
             trained_by = ckpt.meta.get("world", 1) if ckpt else self.world.size
