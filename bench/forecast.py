@@ -117,7 +117,7 @@ def speed(args: argparse.Namespace, root: Path) -> None:
         for rep in range(reps + 1):  # round 0 warms up
             start = time.perf_counter()
             for i in range(steps):
-                loss, _ = task.loss(rep, i % len(task))
+                loss, *_ = task.loss(rep, i % len(task))
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()

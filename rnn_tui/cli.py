@@ -7,7 +7,9 @@ non-zero exit, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -155,30 +157,68 @@ def train(config_file: str | None, task: str, runs_dir: str | None, name: str | 
     """
     from rnn_tui.config import Config
     from rnn_tui.runs.rundir import RunDir, runs_root
+    from rnn_tui.train.distributed import SOLO, worker_world
 
     given = given_settings(flags)
     root = runs_root(runs_dir)
+    world = worker_world()  # this process's rank when torchrun started it
     if resume_spec:
         if config_file:
             raise RnnTuiError("--resume continues a run with its own config; drop --config")
         refuse_locked_for_resume(given)
         run = RunDir.open(resume_spec, root)
-        run.config().assign(given).validate()  # a refused value is one line here, before torch is imported
+        cfg = run.config().assign(given).validate()  # a refused value is one line here, before torch is imported
         prepared = None
     else:
         cfg = Config.load(config_file) if config_file else Config()
         cfg.task = task
-        cfg.assign(given).validate()
+        cfg.assign(given)
+        if world is not None:  # started by torchrun: the run records the processes it has
+            cfg.train.nproc, cfg.train.nnodes = world.local_size, world.size // world.local_size
+        cfg.validate()
         _check_setup(cfg)
+    if world is None and cfg.train.nproc * cfg.train.nnodes > 1:
+        _train_distributed(cfg, run if resume_spec else None, given, root, name, as_json)
+        return
+    world = world or SOLO
 
     from rnn_tui.cli_report import train_reporter
+    from rnn_tui.train.distributed import leave
     from rnn_tui.train.trainer import prepare, train_run
 
-    if not resume_spec:
-        prepared = prepare(cfg)  # the data is read and the model built before the run directory exists
-        run = RunDir.create(root, cfg, name=name)
-    with train_reporter(run, as_json) as on_event:
-        train_run(run, on_event=on_event, resume=bool(resume_spec), changes=given if resume_spec else None, prepared=prepared)
+    try:
+        if not resume_spec:
+            prepared = prepare(cfg, world)  # the data is read and the model built before the run directory exists
+            created = RunDir.create(root, cfg, name=name).path if world.main else Path()
+            run = RunDir(world.broadcast(created))  # rank 0 made it; the others train beside it
+        with train_reporter(run, as_json) if world.main else contextlib.nullcontext() as on_event:
+            train_run(run, on_event=on_event, resume=bool(resume_spec), changes=given if resume_spec else None,
+                      prepared=prepared, world=world)
+    finally:
+        if world.size > 1:
+            leave()
+
+
+def _train_distributed(cfg, run, given: dict[str, Any], root, name: str | None, as_json: bool) -> None:
+    """Train with torchrun: ``cfg.train.nproc`` processes here (on each of ``nnodes`` machines),
+    each running `rnn-tui train` as one rank — a new run from ``cfg`` (rank 0 creates it), or
+    ``run`` resumed with the ``given`` changes. Resuming on several machines needs the run at the
+    same path on each (a shared file system)."""
+    import tempfile
+
+    from rnn_tui.train.distributed import launch
+
+    keep = ["--json"] if as_json else []
+    if run is not None:
+        flags = {f"{section}.{d.name}": d.flag for section, d in cfg.settings()}
+        changes = [f"--{flags[key]}={value}" for key, value in given.items()]
+        launch(cfg.train, ["train", "--resume", str(run.path.resolve()), *changes, *keep])
+        return
+    with tempfile.TemporaryDirectory(prefix="rnn-tui-") as tmp:  # the whole config, as each rank reads it
+        config = Path(tmp) / "config.toml"
+        config.write_text(cfg.to_toml(), encoding="utf-8")
+        named = ["--name", name] if name else []
+        launch(cfg.train, ["train", "--config", str(config), "--task", cfg.task, "--runs-dir", str(root), *named, *keep])
 
 
 def _check_setup(cfg) -> None:

@@ -202,6 +202,17 @@ class TrainConfig:
     seed: int = setting(1337, "Seed of everything random in the run.", lo=0, hi=2**63 - 1, form=True)
     threads: int = setting(0, "CPU threads (0: choose; 1 when started by the app).", label="CPU threads", lo=0,
                            hi=1e12, resume=True)
+    nproc: int = setting(1, "Processes training one model together on each machine (torchrun and "
+                            "DistributedDataParallel: gloo on CPU, NCCL on GPUs); --batch is each one's batch.",
+                         label="processes", lo=1, hi=1024)
+    nnodes: int = setting(1, "Machines training one model together, each running --nproc processes.",
+                          label="machines", lo=1, hi=1024)
+    node_rank: int = setting(0, "This machine's number among --nnodes (0: the one whose rank 0 writes the run).",
+                             label="machine rank", lo=0, hi=1023, resume=True)
+    master_addr: str = setting("127.0.0.1", "Address of machine 0, where the processes meet (several machines).",
+                               label="master address", resume=True)
+    master_port: int = setting(0, "Port on machine 0 where the processes meet (0: a free one; several machines "
+                                  "need one).", label="master port", lo=0, hi=65535, resume=True)
     teacher_forcing: float = setting(1.0, "Probability of feeding the reference token (< 1: scheduled sampling).",
                                      label="teacher forcing", lo=0.0, hi=1.0, tasks=SEQ2SEQ)
     class_weights: bool = setting(False, "Weigh each class's loss by its inverse frequency (imbalanced data).",
@@ -213,6 +224,9 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         check(self)
+        if self.node_rank >= self.nnodes:
+            raise SettingError(f"machine rank must be below the number of machines ({self.nnodes}); got "
+                               f"{self.node_rank}", "node_rank", "node-rank")
         return self
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from rnn_tui.data.shards import count_batches, full_batches, rows_of
 from rnn_tui.data.text import read_file, split_sizes
 from rnn_tui.data.tokenizers import get_tokenizer
 from rnn_tui.data.vocab import Vocab
@@ -169,19 +170,22 @@ class PairBatches:
     """Batches of sentence pairs, indexable and deterministic per (seed, epoch, index), so a
     resumed run sees the same batches. Each epoch shuffles the pairs, sorts pools of 50 batches
     by source length (little padding), cuts them into batches and shuffles the batch order.
-    ``shuffle=False`` keeps the file order (validation)."""
+    ``shuffle=False`` keeps the file order (validation). Of ``ranks`` data-parallel processes,
+    rank ``rank`` gets its block of each batch's pairs (data/shards.py)."""
 
     POOL = 50
 
-    def __init__(self, pairs: Encoded, batch: int, seed: int = 0, shuffle: bool = True) -> None:
+    def __init__(self, pairs: Encoded, batch: int, seed: int = 0, shuffle: bool = True, rank: int = 0,
+                 ranks: int = 1) -> None:
         if not pairs:
             raise RnnTuiError("no sentence pairs in this split")
         self.pairs, self.batch, self.seed, self.shuffle = pairs, batch, seed, shuffle
+        self.rank, self.ranks = rank, ranks
         self._epoch: int | None = None
         self._order: list[list[int]] = []
 
     def __len__(self) -> int:
-        return -(-len(self.pairs) // self.batch)
+        return count_batches(len(self.pairs), self.batch, self.ranks)
 
     def _batches(self, epoch: int) -> list[list[int]]:
         if self._epoch != epoch:
@@ -195,11 +199,11 @@ class PairBatches:
             batches = [idx[k:k + self.batch] for k in range(0, len(idx), self.batch)]
             if self.shuffle:
                 rng.shuffle(batches)
-            self._epoch, self._order = epoch, batches
+            self._epoch, self._order = epoch, full_batches(batches, self.ranks)
         return self._order
 
     def get(self, epoch: int, index: int) -> PairBatch:
-        rows = [self.pairs[i] for i in self._batches(epoch)[index]]
+        rows = [self.pairs[i] for i in rows_of(self._batches(epoch)[index], self.rank, self.ranks)]
         src, src_len, _ = pad_batch([s for s, _ in rows], Vocab.pad_id)
         tgt_in, _, _ = pad_batch([t for _, t in rows], Vocab.pad_id, bos_id=Vocab.bos_id)
         tgt_out, _, _ = pad_batch([t for _, t in rows], Vocab.pad_id, eos_id=Vocab.eos_id)

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from rnn_tui.data.datafile import check_size, decode_bytes, read_data_file, read_file, text_files
+from rnn_tui.data.shards import block
 from rnn_tui.data.tokenizers import get_tokenizer
 from rnn_tui.data.vocab import Vocab
 from rnn_tui.errors import RnnTuiError
@@ -178,9 +179,14 @@ class LMBatches:
       non-overlapping chunks from there in a shuffled order; the state is reset every batch.
 
     ``get(epoch, i)`` depends only on (seed, epoch, i), so a run resumes mid-epoch exactly.
+
+    Of ``ranks`` data-parallel processes, rank ``rank`` is served its contiguous block of the
+    ``batch`` rows (data/shards.py): every rank has the same batches, the carried state of its
+    streams stays with it, and the ranks' rows together are what one process would read.
     """
 
-    def __init__(self, data: torch.Tensor, batch: int, seq_len: int, scheme: str = "random", seed: int = 0) -> None:
+    def __init__(self, data: torch.Tensor, batch: int, seq_len: int, scheme: str = "random", seed: int = 0,
+                 rank: int = 0, ranks: int = 1) -> None:
         if scheme not in ("sequential", "random"):
             raise RnnTuiError(f"unknown batching {scheme!r}; choose sequential or random")
         if batch < 1 or seq_len < 1:
@@ -191,12 +197,14 @@ class LMBatches:
                 f"dataset too small: {n} tokens for batch {batch} × seq-len {seq_len}; lower --batch or --seq-len"
             )
         self.data, self.batch, self.seq_len, self.scheme, self.seed = data, batch, seq_len, scheme, seed
+        self.rows = block(batch, rank, ranks)  # this rank's rows of each batch
         self.stateful = scheme == "sequential"
         if self.stateful:
             stream = (n - 1) // batch  # tokens per stream (one more is needed for the last target)
             self.n_batches = stream // seq_len
-            self.x = data[: batch * stream].view(batch, stream)
-            self.y = data[1 : batch * stream + 1].view(batch, stream)
+            mine = slice(self.rows.start * stream, self.rows.stop * stream)  # this rank's streams, one after another
+            self.x = data[: batch * stream][mine].view(len(self.rows), stream)
+            self.y = data[1 : batch * stream + 1][mine].view(len(self.rows), stream)
         else:
             # prefer as many whole batches as fit after the largest offset (seq_len - 1); a tiny
             # dataset gives up some offsets instead of its only batch
@@ -219,12 +227,13 @@ class LMBatches:
         return self._starts
 
     def get(self, epoch: int, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Batch ``i`` (0 <= i < len) of ``epoch``: ``x, y`` int64 of shape (batch, seq_len)."""
+        """Batch ``i`` (0 <= i < len) of ``epoch``: ``x, y`` int64 of shape (this rank's rows, seq_len)."""
         if not 0 <= i < self.n_batches:
             raise IndexError(f"batch {i} out of range for {self.n_batches} batches")
         T = self.seq_len
         if self.stateful:
             return self.x[:, i * T : (i + 1) * T].long(), self.y[:, i * T : (i + 1) * T].long()
-        starts = self._epoch_starts(epoch)[i * self.batch : (i + 1) * self.batch]
+        first = i * self.batch
+        starts = self._epoch_starts(epoch)[first + self.rows.start : first + self.rows.stop]
         index = starts[:, None] + torch.arange(T)
         return self.data[index].long(), self.data[index + 1].long()

@@ -25,6 +25,7 @@ import torch
 
 from rnn_tui.config import Config
 from rnn_tui.data.series import Series, SeriesSplit, split_series
+from rnn_tui.data.shards import count_batches, rows_of
 from rnn_tui.data.transforms import Transform
 from rnn_tui.errors import RnnTuiError
 
@@ -125,16 +126,18 @@ class WindowBatch:
 
 
 class ForecastBatches:
-    """Training windows and their targets, ``batch`` at a time, shuffled per (seed, epoch)."""
+    """Training windows and their targets, ``batch`` at a time, shuffled per (seed, epoch); of
+    ``ranks`` data-parallel processes, rank ``rank`` gets its block of each batch (data/shards.py)."""
 
     def __init__(self, data: ForecastData, origins: list[int], batch: int, horizon: int, seed: int = 0,
-                 shuffle: bool = True) -> None:
+                 shuffle: bool = True, rank: int = 0, ranks: int = 1) -> None:
         self.data, self.origins, self.batch, self.horizon, self.seed, self.shuffle = data, origins, batch, horizon, seed, shuffle
+        self.rank, self.ranks = rank, ranks
         self._epoch: int | None = None
         self._order: list[int] = []
 
     def __len__(self) -> int:
-        return max(1, -(-len(self.origins) // self.batch))
+        return max(1, count_batches(len(self.origins), self.batch, self.ranks))
 
     def get(self, epoch: int, index: int) -> WindowBatch:
         if epoch != self._epoch:
@@ -142,5 +145,6 @@ class ForecastBatches:
             g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
             self._epoch = epoch
             self._order = torch.randperm(n, generator=g).tolist() if self.shuffle else list(range(n))
-        rows = [self.origins[i] for i in self._order[index * self.batch : (index + 1) * self.batch]]
+        rows = rows_of([self.origins[i] for i in self._order[index * self.batch : (index + 1) * self.batch]], self.rank,
+                       self.ranks)
         return WindowBatch(self.data.windows(rows), self.data.targets(rows, self.horizon))

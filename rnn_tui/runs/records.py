@@ -96,6 +96,7 @@ class StartInfo(_StartInfo, total=False):
     test_texts: int
     duplicates_removed: int  # val/test texts dropped because they also occur in an earlier split
     baselines: dict[str, Baseline]  # classify: majority, naive_bayes, logreg; forecast: persistence, seasonal_naive, ar
+    processes: int  # data-parallel: the ranks training the run (absent with one process)
     train_points: int  # forecast: the points of each part of the series, and its windows (origins)
     val_points: int
     test_points: int

@@ -11,6 +11,11 @@ directory; a task owns the data, the model and what "one step", "evaluate" and "
 Both are built in two steps — ``__init__`` reads the data (with the checkpoint's vocabularies
 when resuming), ``build_model`` makes the model after the Trainer has seeded torch — so a run's
 numbers depend on its seed alone.
+
+Data-parallel (train/distributed.py): a task built with a ``World`` of several ranks reads its
+rank's block of each global batch of world × batch rows, ``loss`` runs ``train_model`` (the model
+in DistributedDataParallel, set by the Trainer), and ``evaluate`` sums its share of the
+validation data over the ranks, so every rank gets the numbers one process would.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import torch.nn.functional as F
 from rnn_tui.config import Config, DataConfig
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.runs.records import Baseline, Sample, SampleTranslation, StartInfo, Validation
+from rnn_tui.train.distributed import SOLO, World
 
 if TYPE_CHECKING:
     from rnn_tui.data.tokenizers import Tokenizer
@@ -40,22 +46,24 @@ class LMTask:
 
     BEST_BY = ("val_loss", False)  # the validation number that picks the best checkpoint, and whether higher is better
 
-    def __init__(self, cfg: Config, meta: dict[str, Any] | None) -> None:
+    def __init__(self, cfg: Config, meta: dict[str, Any] | None, world: World = SOLO) -> None:
         from rnn_tui.data.corpus import load_text_corpus
         from rnn_tui.data.text import LMBatches
         from rnn_tui.data.vocab import Vocab
 
-        self.cfg, t = cfg, cfg.train
+        self.cfg, t, self.world = cfg, cfg.train, world
         self.corpus = load_text_corpus(cfg.data, vocab=Vocab.from_json(meta["vocab"]) if meta else None)
         self.vocab = self.corpus.vocab
-        self.batches = LMBatches(self.corpus.train, t.batch, t.seq_len, scheme=t.batching, seed=t.seed)
+        batch, ranks = t.batch * world.size, {"rank": world.rank, "ranks": world.size}  # the global batch, this rank's share
+        self.batches = LMBatches(self.corpus.train, batch, t.seq_len, scheme=t.batching, seed=t.seed, **ranks)
         self.val_batches = None
         if self.corpus.val.numel() > 1:
-            val_batch = max(1, min(t.batch, (self.corpus.val.numel() - 1) // t.seq_len))
+            val_batch = max(1, min(batch, (self.corpus.val.numel() - 1) // t.seq_len))
             val_len = min(t.seq_len, self.corpus.val.numel() - 1)
-            self.val_batches = LMBatches(self.corpus.val, val_batch, val_len, scheme="sequential", seed=0)
+            self.val_batches = LMBatches(self.corpus.val, val_batch, val_len, scheme="sequential", seed=0, **ranks)
         source = self.corpus.val if self.corpus.val.numel() >= 8 else self.corpus.train
         self.prime = [int(i) for i in source[: min(8, source.numel())]]
+        self.train_model: torch.nn.Module  # what ``loss`` runs: the model, or it in DistributedDataParallel
         self.state: tuple[torch.Tensor, ...] | None = None  # the hidden state carried between batches (sequential scheme)
         self._next_state: tuple[torch.Tensor, ...] | None = None
 
@@ -63,7 +71,7 @@ class LMTask:
         from rnn_tui.models.lm import LanguageModel
 
         self.device = device
-        self.model = LanguageModel(self.cfg.model, len(self.vocab)).to(device)
+        self.model = self.train_model = LanguageModel(self.cfg.model, len(self.vocab)).to(device)
         return self.model
 
     def __len__(self) -> int:
@@ -72,13 +80,14 @@ class LMTask:
     def start_info(self) -> StartInfo:
         return {"vocab": len(self.vocab), "train_tokens": self.corpus.train.numel()}
 
-    def loss(self, epoch: int, index: int) -> tuple[torch.Tensor, int]:
-        """The mean loss of batch ``index`` of ``epoch`` (with its graph) and its token count."""
+    def loss(self, epoch: int, index: int) -> tuple[torch.Tensor, int, float]:
+        """The mean loss of batch ``index`` of ``epoch`` (with its graph), its token count and
+        what the mean divides by (the tokens: a data-parallel step weighs each rank's mean by it)."""
         x, y = self.batches.get(epoch, index)
         x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
-        logits, state = self.model(x, self.state if self.batches.stateful else None)
+        logits, state = self.train_model(x, self.state if self.batches.stateful else None)
         self._next_state = state
-        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1)), y.numel()
+        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1)), y.numel(), y.numel()
 
     def after_step(self, new_epoch: bool) -> None:
         """Carry the state into the next batch (truncated BPTT); a new epoch starts from zeros."""
@@ -87,16 +96,18 @@ class LMTask:
 
     @torch.no_grad()
     def evaluate(self, max_batches: int = 0) -> Validation:
-        """Mean cross-entropy (nats/token) on the validation split, hidden state carried through."""
+        """Mean cross-entropy (nats/token) on the validation split, hidden state carried through
+        (each rank its columns, summed over the ranks)."""
         assert self.val_batches is not None  # the Trainer evaluates only with a validation split
         n = len(self.val_batches) if not max_batches else min(len(self.val_batches), max_batches)
         total, count, state = 0.0, 0, None
-        for i in range(n):
+        for i in range(n if self.val_batches.rows else 0):
             x, y = self.val_batches.get(0, i)
             logits, state = self.model(x.to(self.device), state)
             total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.to(self.device).reshape(-1), reduction="sum").item()
             count += y.numel()
-        return {"val_loss": total / max(count, 1)}
+        total_sum, count_sum = self.world.sum(total, count)
+        return {"val_loss": total_sum / max(count_sum, 1)}
 
     def sample(self, seed: int) -> Sample:
         from rnn_tui.data.tokenizers import get_tokenizer
@@ -112,10 +123,14 @@ class LMTask:
         return {"vocab": self.vocab.to_json(), "tokenizer": self.cfg.data.tokenizer}
 
     def extra(self) -> dict[str, torch.Tensor]:
-        return {f"state/{k}": s for k, s in enumerate(self.state)} if self.state is not None else {}
+        """The carried state of all the batch's rows (every rank's columns, (layers, batch, hidden))."""
+        if self.state is None:
+            return {}
+        return {f"state/{k}": self.world.cat(s, dim=1) for k, s in enumerate(self.state)}
 
     def restore_extra(self, extra: dict[str, torch.Tensor]) -> None:
-        states = [extra[f"state/{k}"].to(self.device) for k in range(2) if f"state/{k}" in extra]
+        rows = self.batches.rows
+        states = [extra[f"state/{k}"][:, rows.start : rows.stop].to(self.device) for k in range(2) if f"state/{k}" in extra]
         self.state = tuple(states) if states else None
 
 
@@ -126,12 +141,12 @@ class Seq2SeqTask:
 
     BEST_BY = ("val_loss", False)  # the validation number that picks the best checkpoint, and whether higher is better
 
-    def __init__(self, cfg: Config, meta: dict[str, Any] | None) -> None:
+    def __init__(self, cfg: Config, meta: dict[str, Any] | None, world: World = SOLO) -> None:
         from rnn_tui.data.pairs import PairBatches, PairCorpus
         from rnn_tui.data.spec import load_pairs, resolve
         from rnn_tui.data.vocab import Vocab
 
-        self.cfg, d, t = cfg, cfg.data, cfg.train
+        self.cfg, d, t, self.world = cfg, cfg.data, cfg.train, world
         source = resolve(d.spec)
         if source.kind != "pairs":
             raise RnnTuiError(f"{d.spec} is a {source.kind} dataset; translation (--task seq2seq) needs "
@@ -143,14 +158,16 @@ class Seq2SeqTask:
             max_src_words=d.max_src_words, val_fraction=d.val_fraction, test_fraction=d.test_fraction,
             test_size=d.test_size, min_freq=d.min_freq, seed=SPLIT_SEED, lowercase_src=d.lowercase, vocabs=vocabs)
         self.src_vocab, self.tgt_vocab = self.corpus.src_vocab, self.corpus.tgt_vocab
-        self.batches = PairBatches(self.corpus.train, t.batch, seed=t.seed)
-        self.val_batches = PairBatches(self.corpus.val, t.batch, shuffle=False) if self.corpus.val else None
+        batch = t.batch * world.size  # the global batch
+        self.batches = PairBatches(self.corpus.train, batch, seed=t.seed, rank=world.rank, ranks=world.size)
+        self.val_batches = PairBatches(self.corpus.val, batch, shuffle=False) if self.corpus.val else None
+        self.train_model: torch.nn.Module  # what ``loss`` runs: the model, or it in DistributedDataParallel
 
     def build_model(self, device: torch.device) -> Seq2Seq:
         from rnn_tui.models.seq2seq import Seq2Seq
 
         self.device = device
-        self.model = Seq2Seq(self.cfg.model, len(self.src_vocab), len(self.tgt_vocab)).to(device)
+        self.model = self.train_model = Seq2Seq(self.cfg.model, len(self.src_vocab), len(self.tgt_vocab)).to(device)
         return self.model
 
     def __len__(self) -> int:
@@ -163,12 +180,13 @@ class Seq2SeqTask:
                 "train_tokens": sum(len(tgt) + 1 for _, tgt in c.train),
                 "skipped_lines": self.file.skipped, "first_skipped": self.file.first_skipped}
 
-    def loss(self, epoch: int, index: int) -> tuple[torch.Tensor, int]:
+    def loss(self, epoch: int, index: int) -> tuple[torch.Tensor, int, float]:
+        """As LMTask.loss: the mean over the batch's target tokens."""
         from rnn_tui.models.seq2seq import loss
 
         b = self.batches.get(epoch, index).to(self.device)
-        logits, _ = self.model(b.src, b.src_len, b.tgt_in, teacher_forcing=self.cfg.train.teacher_forcing)
-        return loss(logits, b.tgt_out), b.tokens
+        logits, _ = self.train_model(b.src, b.src_len, b.tgt_in, teacher_forcing=self.cfg.train.teacher_forcing)
+        return loss(logits, b.tgt_out), b.tokens, b.tokens
 
     def after_step(self, new_epoch: bool) -> None:
         pass
@@ -181,16 +199,19 @@ class Seq2SeqTask:
         assert self.val_batches is not None  # the Trainer evaluates only with a validation split
         n = len(self.val_batches) if not max_batches else min(len(self.val_batches), max_batches)
         total, count = 0.0, 0
-        for i in range(n):
+        for i in self.world.block(n):  # this rank's batches; the sums over the ranks below
             b = self.val_batches.get(0, i).to(self.device)
             logits, _ = self.model(b.src, b.src_len, b.tgt_in)
             total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), b.tgt_out.reshape(-1),
                                      ignore_index=0, reduction="sum").item()
             count += b.tokens
+        total, tokens = self.world.sum(total, count)
         pairs = self.corpus.val[:BLEU_PAIRS]
-        hyps = greedy_batch(self.model, [src for src, _ in pairs])
+        mine = self.world.block(len(pairs))
+        hyps = [h for part in self.world.gather(greedy_batch(self.model, [src for src, _ in pairs[mine.start : mine.stop]]))
+                for h in part]
         bleu = corpus_bleu_tokens([self.tgt_vocab.decode(h) for h in hyps], [self.tgt_vocab.decode(t) for _, t in pairs])
-        return {"val_loss": total / max(count, 1), "val_bleu": bleu.score}
+        return {"val_loss": total / max(tokens, 1), "val_bleu": bleu.score}
 
     def sample(self, seed: int) -> Sample:
         """Three validation pairs (a different three each time): source, reference, greedy output."""
@@ -235,14 +256,14 @@ class ClassifyTask:
 
     BEST_BY = ("val_acc", True)  # the validation number that picks the best checkpoint, and whether higher is better
 
-    def __init__(self, cfg: Config, meta: dict[str, Any] | None) -> None:
+    def __init__(self, cfg: Config, meta: dict[str, Any] | None, world: World = SOLO) -> None:
         from rnn_tui.data.label_batches import ClassBatches
         from rnn_tui.data.labeled import split_labeled
         from rnn_tui.data.spec import load_labeled, resolve
         from rnn_tui.data.tokenizers import get_tokenizer
         from rnn_tui.data.vocab import Vocab
 
-        self.cfg, d, t = cfg, cfg.data, cfg.train
+        self.cfg, d, t, self.world = cfg, cfg.data, cfg.train, world
         self.file = load_labeled(resolve(d.spec, d.label_column, d.text_column), d.encoding, d.label_column, d.text_column)
         test_size = d.test_size or int(len(self.file.texts) * d.test_fraction)
         self.split = split_labeled(self.file.texts, self.file.labels, d.val_fraction, test_size, seed=SPLIT_SEED)
@@ -258,7 +279,9 @@ class ClassifyTask:
         index = {name: i for i, name in enumerate(self.classes)}
         self.examples = {name: [(self.vocab.encode(toks), index[label]) for toks, label in part if label in index]
                          for name, part in tokens.items()}
-        self.batches = ClassBatches(self.examples["train"], t.batch, seed=t.seed)
+        self.batches = ClassBatches(self.examples["train"], t.batch * world.size, seed=t.seed, rank=world.rank,
+                                    ranks=world.size)
+        self.train_model: torch.nn.Module  # what ``loss`` runs: the model, or it in DistributedDataParallel
         self.val_batches = ClassBatches(self.examples["val"], t.batch, shuffle=False) if self.examples["val"] else None
         self.baselines = meta["baselines"] if meta else self._fit_baselines(tokens, index)
 
@@ -277,7 +300,8 @@ class ClassifyTask:
         from rnn_tui.models.classifier import Classifier
 
         self.device = device
-        self.model = Classifier(self.cfg.model, len(self.vocab), len(self.classes), self.cfg.model.pooling).to(device)
+        self.model = self.train_model = Classifier(self.cfg.model, len(self.vocab), len(self.classes),
+                                                   self.cfg.model.pooling).to(device)
         counts = torch.bincount(torch.tensor([y for _, y in self.examples["train"]]), minlength=len(self.classes)).float()
         self.weight = (counts.sum() / (len(counts) * counts.clamp(min=1))).to(device) if self.cfg.train.class_weights else None
         return self.model
@@ -292,29 +316,36 @@ class ClassifyTask:
                 "duplicates_removed": self.split.duplicates_removed, "skipped_lines": self.file.skipped,
                 "first_skipped": self.file.first_skipped, "baselines": self.baselines}
 
-    def loss(self, epoch: int, index: int) -> tuple[torch.Tensor, int]:
+    def loss(self, epoch: int, index: int) -> tuple[torch.Tensor, int, float]:
+        """As LMTask.loss: the mean over the batch's texts (weighted: over their classes' weights)."""
         b = self.batches.get(epoch, index).to(self.device)
-        return F.cross_entropy(self.model(b.x, b.lengths), b.y, weight=self.weight), int(b.lengths.sum())
+        loss = F.cross_entropy(self.train_model(b.x, b.lengths), b.y, weight=self.weight)
+        return loss, int(b.lengths.sum()), len(b.y) if self.weight is None else float(self.weight[b.y].sum())
 
     def after_step(self, new_epoch: bool) -> None:
         pass
 
     @torch.no_grad()
     def predict(self, part: str, max_batches: int = 0) -> tuple[list[int], list[int], float]:
-        """Predicted and true classes of a split's texts, and the mean loss (nats/text)."""
+        """Predicted and true classes of a split's texts, and the mean loss (nats/text); of
+        several ranks, each predicts its share of the batches and every one gets them all."""
         from rnn_tui.data.label_batches import ClassBatches
 
-        batches = ClassBatches(self.examples[part], self.cfg.train.batch, shuffle=False)
+        batches = ClassBatches(self.examples[part], self.cfg.train.batch * self.world.size, shuffle=False)
         n = len(batches) if not max_batches else min(len(batches), max_batches)
         pred: list[int] = []
         true: list[int] = []
         total = 0.0
-        for i in range(n):
+        for i in self.world.block(n):
             b = batches.get(0, i).to(self.device)
             logits = self.model(b.x, b.lengths)
             total += F.cross_entropy(logits, b.y, reduction="sum").item()
             pred += logits.argmax(-1).tolist()
             true += b.y.tolist()
+        if self.world.size > 1:
+            shares = self.world.gather((pred, true, total))
+            pred, true = [p for s in shares for p in s[0]], [y for s in shares for y in s[1]]
+            total = sum(s[2] for s in shares)
         return pred, true, total / max(len(true), 1)
 
     def evaluate(self, max_batches: int = 0) -> Validation:
@@ -382,15 +413,17 @@ class ForecastTask:
 
     BEST_BY = ("val_loss", False)  # the validation number that picks the best checkpoint, and whether higher is better
 
-    def __init__(self, cfg: Config, meta: dict[str, Any] | None) -> None:
+    def __init__(self, cfg: Config, meta: dict[str, Any] | None, world: World = SOLO) -> None:
         from rnn_tui.data.transforms import Transform
         from rnn_tui.data.windows import ForecastBatches, ForecastData
         from rnn_tui.train.forecast_baselines import Baselines
 
-        self.cfg, d, t = cfg, cfg.data, cfg.train
+        self.cfg, d, t, self.world = cfg, cfg.data, cfg.train, world
         self.data = ForecastData.from_config(cfg, Transform.from_dict(meta["transform"]) if meta else None)
         self.train_horizon = 1 if cfg.model.strategy == "recursive" else d.horizon
-        self.batches = ForecastBatches(self.data, self.data.origins("train"), t.batch, self.train_horizon, seed=t.seed)
+        self.batches = ForecastBatches(self.data, self.data.origins("train"), t.batch * world.size, self.train_horizon,
+                                       seed=t.seed, rank=world.rank, ranks=world.size)
+        self.train_model: torch.nn.Module  # what ``loss`` runs: the model, or it in DistributedDataParallel
         val = self.data.origins("val")
         self.val_batches = ForecastBatches(self.data, val, t.batch, d.horizon, shuffle=False) if val else None
         self.fitted = Baselines(self.data, d.season, t.ar_order)
@@ -402,6 +435,7 @@ class ForecastTask:
         self.device = device
         d = self.cfg.data
         self.model = Forecaster(self.cfg.model, self.data.inputs_per_step, d.horizon, self.cfg.model.strategy).to(device)
+        self.train_model = self.model
         if self.cfg.model.highway:  # start as the AR(P) fit of the training windows (a resume then loads its weights)
             origins = self.batches.origins
             self.model.start_from_ar(self.data.windows(origins), self.data.targets(origins, self.train_horizon))
@@ -420,9 +454,10 @@ class ForecastTask:
         """The training loss: MSE or MAE (mean over the values)."""
         return (F.mse_loss if self.cfg.train.loss == "mse" else F.l1_loss)(pred, target)
 
-    def loss(self, epoch: int, index: int) -> tuple[torch.Tensor, int]:
+    def loss(self, epoch: int, index: int) -> tuple[torch.Tensor, int, float]:
+        """As LMTask.loss: the mean over the batch's forecast values."""
         b = self.batches.get(epoch, index).to(self.device)
-        return self.error(self.model(b.x), b.y), b.y.numel()
+        return self.error(self.train_model(b.x), b.y), b.y.numel(), b.y.numel()
 
     def after_step(self, new_epoch: bool) -> None:
         pass
@@ -442,8 +477,9 @@ class ForecastTask:
 
         origins = self.data.origins("val")
         if max_batches:
-            origins = origins[: max_batches * self.cfg.train.batch]
-        z = self.predict(origins)
+            origins = origins[: max_batches * self.cfg.train.batch * self.world.size]
+        mine = self.world.block(len(origins))  # each rank forecasts its share; every one gets them all
+        z = torch.cat(self.world.gather(self.predict(origins[mine.start : mine.stop])))
         loss = float(self.error(z, self.data.targets(origins)))
         y = self.data.transform.inverse(z, origins, self.data.values)
         scores = forecast_scores(self.data.truth(origins).flatten().tolist(), y.flatten().tolist())

@@ -8,6 +8,11 @@ step, log, evaluate, sample, checkpoint — until a budget is spent, early stopp
 
 Resuming restores weights, optimizer, schedule, RNG, position in the data and the carried
 hidden state, so N steps + resume to 2N gives the same numbers as 2N steps in one go.
+
+Data-parallel (train/distributed.py): every rank runs a Trainer with its ``World``, taking the
+same steps on its share of each batch; rank 0 alone reads commands and writes the run directory,
+and each step it tells the others its commands, stop reason and training time, so they pause,
+stop and change the learning rate with it and never wait for a step it will not take.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ from rnn_tui.runs.records import (
 )
 from rnn_tui.runs.rundir import HEARTBEAT_S, RunDir
 from rnn_tui.train.device import pick_device, set_threads
+from rnn_tui.train.distributed import SOLO, World, join, wrap
 from rnn_tui.train.optim import Schedule, make_optimizer, set_lr
 
 LN2 = math.log(2)
@@ -58,11 +64,13 @@ DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # no space left, quota, f
 
 
 class Trainer:
-    def __init__(self, cfg: Config, on_event: Callable[[Event], None] | None = None) -> None:
+    def __init__(self, cfg: Config, on_event: Callable[[Event], None] | None = None, world: World = SOLO) -> None:
         self.cfg = cfg
+        self.world = world  # this process's rank among those training the run
         self.on_event = on_event or (lambda event: None)
         self.resume = False  # restored from a checkpoint
         self.stop_reason: str | None = None
+        self.signalled: str | None = None  # the name of the SIGINT/SIGTERM received: a stop at the next look
         self.paused = False
         self.step, self.epoch, self.index = 0, 0, 0
         self.elapsed = 0.0  # training seconds, summed over resumes
@@ -90,8 +98,17 @@ class Trainer:
         cfg, t = self.cfg, self.cfg.train
         self.threads = set_threads(t.threads)
         self.device = pick_device(t.device)
+        if self.world.size == 1 and t.nproc * t.nnodes > 1:
+            raise RnnTuiError(f"this run is set for {t.nproc * t.nnodes} processes (--nproc, --nnodes), which "
+                              "`rnn-tui train` starts with torchrun; here it would train in one: use `rnn-tui train`")
+        if self.world.size > 1:
+            self.device = join(self.world, self.device)
+            trained_by = ckpt.meta.get("world", 1) if ckpt else self.world.size
+            if trained_by != self.world.size:
+                raise RnnTuiError(f"the run trained with {trained_by} process(es) in all, now {self.world.size}: its "
+                                  "batches and carried states are cut for that many; resume it with as many")
         self.resume = ckpt is not None
-        self.task = TASKS[cfg.task](cfg, ckpt.meta if ckpt else None)
+        self.task = TASKS[cfg.task](cfg, ckpt.meta if ckpt else None, self.world)
 
         torch.manual_seed(t.seed)
         self.model = self.task.build_model(self.device)
@@ -100,6 +117,8 @@ class Trainer:
         self.bad_evals = 0
         if ckpt:
             self._restore(ckpt)
+        if self.world.size > 1:  # after the restore: DDP starts every rank from rank 0's weights
+            self.task.train_model = wrap(self.model, self.device)
 
         self.steps_per_epoch = len(self.task)
         self.total_steps = self._total_steps()
@@ -134,15 +153,19 @@ class Trainer:
                              "params": self.model.num_params(),
                              **self.task.start_info(), "steps_per_epoch": self.steps_per_epoch, "total_steps": self.total_steps,
                              "device": str(self.device), "threads": self.threads, "time": time.time()}
+        if self.world.size > 1:
+            start["processes"] = self.world.size
         self._emit(start)
         acc = _Accumulator()
         last_beat = clock = time.perf_counter()
-        while self.stop_reason is None and self.progress() < 1.0:
-            if self.run.control_size() > self.control_offset:
-                commands, self.control_offset = self.run.read_commands(self.control_offset)
+        while True:
+            commands = self._commands()
+            if commands:
                 for command in commands:
                     self._apply(command)
                 continue  # re-check stop/pause before stepping
+            if self.stop_reason is not None or self.progress() >= 1.0:
+                break
             if self.paused:
                 time.sleep(0.1)
                 now = time.perf_counter()
@@ -173,10 +196,27 @@ class Trainer:
 
         return self._finish(acc)
 
+    def _commands(self) -> list[Command]:
+        """The commands sent since the last look (a signal received: a stop). Of several ranks,
+        rank 0 reads them and tells every rank them, its stop reason and its training time (the
+        time budget): all decide alike."""
+        commands: list[Command] = []
+        if self.world.main and self.signalled and self.stop_reason is None:
+            self.stop_reason = f"stopped by signal {self.signalled}"
+        if self.world.main and self.run.control_size() > self.control_offset:
+            commands, self.control_offset = self.run.read_commands(self.control_offset)
+        if self.world.size > 1:
+            commands, self.stop_reason, self.elapsed = self.world.broadcast((commands, self.stop_reason, self.elapsed))
+        return commands
+
     def _train_step(self) -> tuple[float, int, float, bool, float]:
         t = self.cfg.train
-        loss, tokens = self.task.loss(self.epoch, self.index)
+        loss, tokens, weight = self.task.loss(self.epoch, self.index)
         loss_value = loss.item()
+        if self.world.size > 1:  # the mean over all the ranks' rows, whose gradient DDP's average then is
+            total, weight_sum, tokens_sum = self.world.sum(loss_value * weight, weight, tokens)
+            loss = loss * (weight * self.world.size / weight_sum)
+            loss_value, tokens = total / weight_sum, int(tokens_sum)
         if not math.isfinite(loss_value):
             raise _NonFinite(f"loss became {loss_value} at step {self.step + 1}")
 
@@ -234,7 +274,7 @@ class Trainer:
         assert self.task.val_batches is not None
         self.model.eval()
         try:
-            return self.task.evaluate(self.cfg.train.eval_batches)
+            return self.world.broadcast(self.task.evaluate(self.cfg.train.eval_batches))  # the same on every rank
         finally:
             self.model.train()
 
@@ -275,6 +315,8 @@ class Trainer:
         return (-value if higher_is_better else value), result["val_loss"]
 
     def _sample(self) -> None:
+        if not self.world.main:
+            return
         self.model.eval()
         try:
             sampled = self.task.sample(seed=self.cfg.train.seed + self.step)
@@ -285,18 +327,35 @@ class Trainer:
         self._emit(record)
 
     def _save(self, tag: str, val_loss: float | None = None) -> None:
-        extra = {"rng/cpu": torch.get_rng_state()}
+        """Save checkpoint ``tag``: every rank takes part (their RNGs and carried states go in it),
+        rank 0 writes it."""
+        rng = {"rng/cpu": torch.get_rng_state()}
         if self.device is not None and self.device.type == "cuda":
-            extra["rng/cuda"] = torch.cuda.get_rng_state(self.device)
+            rng["rng/cuda"] = torch.cuda.get_rng_state(self.device)
+        extra = {f"{key}{_rank_suffix(rank)}": state for rank, states in enumerate(self.world.gather(rng))
+                 for key, state in states.items()}
         extra.update(self.task.extra())
+        self._check_ranks_agree()
+        if not self.world.main:
+            return
         meta = {
             "task": self.cfg.task, "config": self.cfg.to_dict(), **self.task.meta(), "step": self.step, "epoch": self.epoch,
             "index": self.index,
             "elapsed": self.elapsed, "val_loss": val_loss, "best_val_loss": _finite_or_none(self.best_val),
             "best_score": list(self.best_score) if all(map(math.isfinite, self.best_score)) else None,
             "bad_evals": self.bad_evals, "schedule": self.schedule.state(), "saved": time.time(),
+            "world": self.world.size,
         }
         save_checkpoint(self.run.checkpoints, tag, model=self.model, meta=meta, optimizer=self.optimizer, extra=extra)
+
+    def _check_ranks_agree(self) -> None:
+        """Of several ranks: refuse to save unless every rank holds the same weights (a rank that
+        missed a step or a command would train a model of its own)."""
+        if self.world.size == 1:
+            return
+        sums = self.world.gather(float(sum(p.detach().double().sum() for p in self.model.parameters())))
+        if max(sums) - min(sums) > 1e-6 * max(1.0, abs(sums[0])):
+            raise RuntimeError(f"the data-parallel ranks' weights differ (sums {sums}) at step {self.step}")
 
     def _restore(self, ckpt: Checkpoint) -> None:
         meta = ckpt.meta
@@ -314,9 +373,10 @@ class Trainer:
         self.best_score = tuple(score) if score else (self.best_val, self.best_val) if self.task.BEST_BY[0] == "val_loss" \
             else (math.inf, math.inf)
         self.bad_evals = meta.get("bad_evals", 0)
-        torch.set_rng_state(ckpt.extra["rng/cpu"])
-        if self.device is not None and self.device.type == "cuda" and "rng/cuda" in ckpt.extra:
-            torch.cuda.set_rng_state(ckpt.extra["rng/cuda"], self.device)
+        mine = _rank_suffix(self.world.rank)
+        torch.set_rng_state(ckpt.extra[f"rng/cpu{mine}"])
+        if self.device is not None and self.device.type == "cuda" and f"rng/cuda{mine}" in ckpt.extra:
+            torch.cuda.set_rng_state(ckpt.extra[f"rng/cuda{mine}"], self.device)
         self.task.restore_extra(ckpt.extra)
 
     # -- commands, status, end -------------------------------------------------------------------
@@ -354,7 +414,8 @@ class Trainer:
             fields["reason"] = reason
         if error is not None:
             fields["error"] = error
-        self.run.write_status(**fields)
+        if self.world.main:
+            self.run.write_status(**fields)
 
     def _finish(self, acc: _Accumulator) -> EndEvent:
         t = self.cfg.train
@@ -406,7 +467,9 @@ class Trainer:
         raise RnnTuiError(message) from None
 
     def _emit(self, record: Event) -> None:
-        """Append ``record`` to its file (samples.jsonl or metrics.jsonl) and pass it to ``on_event``."""
+        """Append ``record`` to its file (samples.jsonl or metrics.jsonl) and pass it to ``on_event`` (rank 0)."""
+        if not self.world.main:
+            return
         if record["event"] == "sample":
             self.run.append_sample(record)
         else:
@@ -415,23 +478,23 @@ class Trainer:
 
     def _install_signal_handlers(self) -> None:
         def handler(signum, frame):
-            self.stop_reason = f"stopped by signal {signal.Signals(signum).name}"
+            self.signalled = signal.Signals(signum).name  # (never stop_reason itself: rank 0's broadcast overwrites it)
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(ValueError):  # not the main thread (tests): no signal handling
                 signal.signal(sig, handler)
 
 
-def prepare(cfg: Config) -> Trainer:
+def prepare(cfg: Config, world: World = SOLO) -> Trainer:
     """A Trainer for a new run of ``cfg`` with its data read and its model built, before any run
     directory exists: bad data or an impossible setting fails here and leaves nothing behind."""
-    trainer = Trainer(cfg)
+    trainer = Trainer(cfg, world=world)
     trainer.setup()
     return trainer
 
 
 def train_run(run: RunDir, on_event: Callable[[Event], None] | None = None, resume: bool = False,
-              changes: dict[str, Any] | None = None, prepared: Trainer | None = None) -> EndEvent:
+              changes: dict[str, Any] | None = None, prepared: Trainer | None = None, world: World = SOLO) -> EndEvent:
     """Train ``run`` holding its lock (one trainer per run) and return the ``end`` event.
 
     ``resume`` continues from the latest checkpoint; a run without one (created and never
@@ -442,35 +505,40 @@ def train_run(run: RunDir, on_event: Callable[[Event], None] | None = None, resu
     Nothing is written until the set-up succeeded: a failed resume leaves the run exactly as it
     was (a run that never started gets its status ``failed`` with the reason). Once training, a
     user error, a non-finite loss or a full disk ends it ``failed`` with one clear line.
+
+    Of several ranks (``world``, or the prepared trainer's), rank 0 holds the lock and writes; the
+    others train beside it and write nothing.
     """
-    with run.lock():
+    world = prepared.world if prepared is not None else world
+    with run.lock() if world.main else contextlib.nullcontext():
         if prepared is None:
-            trainer = _set_up(run, resume, changes)
+            trainer = _set_up(run, resume, changes, world)
         else:
             trainer = prepared
             trainer.attach(run)
         trainer.on_event = on_event or trainer.on_event
-        remove_stale_temps(run.path)
-        remove_stale_temps(run.checkpoints)
+        if world.main:
+            remove_stale_temps(run.path)
+            remove_stale_temps(run.checkpoints)
         return trainer.train()
 
 
-def _set_up(run: RunDir, resume: bool, changes: dict[str, Any] | None) -> Trainer:
+def _set_up(run: RunDir, resume: bool, changes: dict[str, Any] | None, world: World) -> Trainer:
     cfg = run.config()
     if changes:
         cfg = cfg.assign(changes).validate()
-    trainer = Trainer(cfg)
+    trainer = Trainer(cfg, world=world)
     trainer.attach(run)  # before the set-up: commands sent while it runs are applied
     try:
         ckpt = load_checkpoint(run.checkpoints, "latest") if resume and checkpoint_exists(run.checkpoints, "latest") else None
         trainer.setup(ckpt)
     except Exception as exc:
         message = exc.message if isinstance(exc, RnnTuiError) else internal_error(run, exc)
-        if run.written_status().get("state") == "starting":  # created, never trained: say why it did not start
+        if world.main and run.written_status().get("state") == "starting":  # created, never trained: say why
             with contextlib.suppress(OSError):
                 run.write_status(state="failed", step=0, epoch=0.0, error=message)
         raise RnnTuiError(message) from None
-    if changes:
+    if changes and world.main:
         atomic_write_text(run.config_path, cfg.to_toml())
     return trainer
 
@@ -502,6 +570,11 @@ class _Accumulator:
         self.grad_norm += grad_norm
         self.clipped += int(clipped)
         self.seconds += seconds  # training time only: evaluation and sampling are left out
+
+
+def _rank_suffix(rank: int) -> str:
+    """What a checkpoint's per-rank entries (RNG states) add to their name: nothing for rank 0."""
+    return f"/{rank}" if rank else ""
 
 
 def _finite_or_none(x: float) -> float | None:
