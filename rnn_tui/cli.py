@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from rnn_tui.cli_options import (
     CHECKPOINT_OPTION,
@@ -151,12 +152,17 @@ def train(config_file: str | None, task: str, runs_dir: str | None, name: str | 
     """Train a model; the run directory records everything (see docs/run-directory.md).
 
     Every setting below is also a key of config.toml ([data], [model], [train]); a flag given
-    here wins over --config.
+    here wins over --config. A built-in dataset brings its recommended settings for the ones
+    neither gives; a dataset too small for the batch and BPTT length neither gives gets smaller
+    ones (the run's start record says which and why).
     """
     from rnn_tui.config import Config
+    from rnn_tui.data.spec import recommended
     from rnn_tui.runs.rundir import RunDir, runs_root
 
     given = given_settings(flags)
+    if click.get_current_context().get_parameter_source("task") is not ParameterSource.DEFAULT:
+        given["task"] = task
     root = runs_root(runs_dir)
     if resume_spec:
         if config_file:
@@ -167,15 +173,16 @@ def train(config_file: str | None, task: str, runs_dir: str | None, name: str | 
         prepared = None
     else:
         cfg = Config.load(config_file) if config_file else Config()
-        cfg.task = task
-        cfg.assign(given).validate()
+        chosen = set(given) | (Config.keys_in(config_file) if config_file else set())  # the user's: kept as they are
+        cfg.assign(given)
+        cfg.assign({key: value for key, value in recommended(cfg.data.spec).items() if key not in chosen}).validate()
         _check_setup(cfg)
 
     from rnn_tui.cli_report import train_reporter
     from rnn_tui.train.trainer import prepare, train_run
 
     if not resume_spec:
-        prepared = prepare(cfg)  # the data is read and the model built before the run directory exists
+        prepared = prepare(cfg, fixed=chosen)  # the data is read and the model built before the run directory exists
         run = RunDir.create(root, cfg, name=name)
     with train_reporter(run, as_json) as on_event:
         train_run(run, on_event=on_event, resume=bool(resume_spec), changes=given if resume_spec else None, prepared=prepared)

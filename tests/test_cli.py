@@ -87,7 +87,7 @@ def test_every_error_is_one_line(monkeypatch, capsys, tmp_path, trained, case):
         "bad-layer": ["inspect", "a", "hello", "--layer", "3", *runs],
         "bad-temperature": ["generate", "a", "--temperature", "0", *runs],
         "unknown-builtin": ["data", "show", "builtin:nope"],
-        "pairs-for-lm": ["train", "--data", "builtin:numbers-en-zh", "--runs-dir", tmp_path],
+        "pairs-for-lm": ["train", "--data", "builtin:numbers-en-zh", "--task", "lm", "--runs-dir", tmp_path],
     }[case]
     if case == "other-model":  # a checkpoint file copied in from a run of another size, then resumed
         b = RunDir.open("b", trained).checkpoints

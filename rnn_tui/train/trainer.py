@@ -18,7 +18,7 @@ import math
 import signal
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import torch
@@ -54,6 +54,7 @@ from rnn_tui.train.device import pick_device, set_threads
 from rnn_tui.train.optim import Schedule, make_optimizer, set_lr
 
 LN2 = math.log(2)
+FIRST_CHECKPOINT_S = 5.0  # a new run's first "latest" checkpoint: at its first evaluation or after this much training
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # no space left, quota, file-size limit
 
 
@@ -74,6 +75,7 @@ class Trainer:
         self.total_steps: int | None = None
         self.device: torch.device | None = None
         self.control_offset = 0
+        self.saved_latest = False  # the run has a "latest" checkpoint (a resumed one has)
 
     # -- set-up ----------------------------------------------------------------------------------
 
@@ -83,15 +85,17 @@ class Trainer:
         self.run = run
         self.control_offset = run.control_size()
 
-    def setup(self, ckpt: Checkpoint | None = None) -> None:
-        """Threads, device, data, model and optimizer; restored from ``ckpt`` when given. Writes nothing."""
+    def setup(self, ckpt: Checkpoint | None = None, fixed: Collection[str] | None = None) -> None:
+        """Threads, device, data, model and optimizer; restored from ``ckpt`` when given. Writes
+        nothing. ``fixed``: a new run's settings the user set; the others may be fitted to a small
+        dataset, in ``self.cfg`` (tasks.py; None: none are)."""
         from rnn_tui.train.tasks import TASKS
 
         cfg, t = self.cfg, self.cfg.train
         self.threads = set_threads(t.threads)
         self.device = pick_device(t.device)
-        self.resume = ckpt is not None
-        self.task = TASKS[cfg.task](cfg, ckpt.meta if ckpt else None)
+        self.resume = self.saved_latest = ckpt is not None
+        self.task = TASKS[cfg.task](cfg, ckpt.meta if ckpt else None, fixed)
 
         torch.manual_seed(t.seed)
         self.model = self.task.build_model(self.device)
@@ -160,11 +164,14 @@ class Trainer:
             if t.log_interval and self.step % t.log_interval == 0:
                 self._log(acc, lr)
                 acc = _Accumulator()
-            if self.task.val_batches is not None and self.step % t.eval_interval == 0:
+            evaluated = self.task.val_batches is not None and self.step % t.eval_interval == 0
+            if evaluated:
                 self._evaluate_and_checkpoint()
             if self.step % t.sample_interval == 0:
                 self._sample()
-            if self.step % t.checkpoint_interval == 0:
+            # the first one early, so a newcomer can inspect the model within seconds; then every interval
+            first = not self.saved_latest and (evaluated or self.elapsed >= FIRST_CHECKPOINT_S)
+            if first or self.step % t.checkpoint_interval == 0:
                 self._save("latest")
             if now - last_beat >= HEARTBEAT_S:
                 self._status("running")
@@ -297,6 +304,7 @@ class Trainer:
             "bad_evals": self.bad_evals, "schedule": self.schedule.state(), "saved": time.time(),
         }
         save_checkpoint(self.run.checkpoints, tag, model=self.model, meta=meta, optimizer=self.optimizer, extra=extra)
+        self.saved_latest = self.saved_latest or tag == "latest"
 
     def _restore(self, ckpt: Checkpoint) -> None:
         meta = ckpt.meta
@@ -422,11 +430,12 @@ class Trainer:
                 signal.signal(sig, handler)
 
 
-def prepare(cfg: Config) -> Trainer:
+def prepare(cfg: Config, fixed: Collection[str] | None = None) -> Trainer:
     """A Trainer for a new run of ``cfg`` with its data read and its model built, before any run
-    directory exists: bad data or an impossible setting fails here and leaves nothing behind."""
+    directory exists: bad data or an impossible setting fails here and leaves nothing behind.
+    The settings not in ``fixed`` may be fitted to a small dataset, in ``cfg`` (None: none are)."""
     trainer = Trainer(cfg)
-    trainer.setup()
+    trainer.setup(fixed=fixed)
     return trainer
 
 
@@ -456,21 +465,26 @@ def train_run(run: RunDir, on_event: Callable[[Event], None] | None = None, resu
 
 
 def _set_up(run: RunDir, resume: bool, changes: dict[str, Any] | None) -> Trainer:
+    """A trainer for ``run`` from its config.toml (with ``changes``) and, when resuming, its
+    latest checkpoint. A run with no checkpoint starts fresh: one the app created fits the
+    settings the command line did not give to a small dataset, like a new run of `rnn-tui train`
+    (a run `rnn-tui train` created already fits)."""
     cfg = run.config()
+    on_disk = cfg.to_dict()
     if changes:
         cfg = cfg.assign(changes).validate()
     trainer = Trainer(cfg)
     trainer.attach(run)  # before the set-up: commands sent while it runs are applied
     try:
         ckpt = load_checkpoint(run.checkpoints, "latest") if resume and checkpoint_exists(run.checkpoints, "latest") else None
-        trainer.setup(ckpt)
+        trainer.setup(ckpt, fixed=None if ckpt else set(changes or ()))
     except Exception as exc:
         message = exc.message if isinstance(exc, RnnTuiError) else internal_error(run, exc)
         if run.written_status().get("state") == "starting":  # created, never trained: say why it did not start
             with contextlib.suppress(OSError):
                 run.write_status(state="failed", step=0, epoch=0.0, error=message)
         raise RnnTuiError(message) from None
-    if changes:
+    if cfg.to_dict() != on_disk:  # changed or fitted: config.toml holds what the run uses
         atomic_write_text(run.config_path, cfg.to_toml())
     return trainer
 

@@ -51,6 +51,7 @@ class TrainPane(Widget):
         super().__init__(**kwargs)
         self.config = config
         self.chosen_task = config.task  # the task chosen in the Data tab: the form shows its settings
+        self.recommended_for: str | None = None  # the dataset whose recommended settings the form took (or a run's)
         self.second = 0
         self.second_for: str | None = None  # the run whose task chose the second plot's curve
         first, rest = config_fields(config, FORM_SECTIONS)
@@ -94,15 +95,23 @@ class TrainPane(Widget):
     def load_config(self, cfg: Config) -> None:
         """Fill the form with a run's config (the app does this when a run is opened, and shows
         its data and task in the Data tab, which sets the form's task)."""
-        self.config = cfg
+        self.config, self.recommended_for = cfg, cfg.data.spec
         values = cfg.values()
         for fields in (self.first_fields, self.more_fields):
             fields.set_values(values)
 
     def set_task(self, task: str, spec: str) -> None:
         """The task and dataset chosen in the Data tab: the form shows the settings of ``task``
-        (re-mounted; what is typed in the ones that stay is kept)."""
+        (re-mounted; what is typed in the ones that stay is kept), and a newly chosen built-in
+        dataset's recommended settings."""
+        from rnn_tui.data.spec import recommended
+
         self.query_one("#train-task", Static).update(task_line(task, spec))
+        if spec != self.recommended_for:
+            self.recommended_for = spec
+            values = {key: value for key, value in recommended(spec).items() if key.split(".")[0] in FORM_SECTIONS}
+            for fields in (self.first_fields, self.more_fields):
+                fields.set_values(values)
         if task == self.chosen_task:
             return
         self.chosen_task = task
