@@ -314,9 +314,11 @@ class RnnTuiApp(App[None]):
     def data_previewed(self, message: DataPreviewed) -> None:
         """What Start trains on from now: the data and task last previewed, even when they do not
         fit (Start then says why, in the same line, and starts nothing)."""
+        asked = self.query_one(DataPane).requested  # the latest preview asked for: an older one's dataset is stale
         self.query_one(DataPane).show_preview(message.data, message.task, message.info, message.error)
         self.config.data, self.config.task = message.data, message.task
-        self.query_one(TrainPane).set_task(message.task, message.data.spec)
+        latest = asked is None or asked[0].spec == message.data.spec
+        self.query_one(TrainPane).set_task(message.task, message.data.spec, latest=latest)
         self.show_title()
 
     def show_title(self) -> None:

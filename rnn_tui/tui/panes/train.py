@@ -100,14 +100,15 @@ class TrainPane(Widget):
         for fields in (self.first_fields, self.more_fields):
             fields.set_values(values)
 
-    def set_task(self, task: str, spec: str) -> None:
+    def set_task(self, task: str, spec: str, latest: bool = True) -> None:
         """The task and dataset chosen in the Data tab: the form shows the settings of ``task``
         (re-mounted; what is typed in the ones that stay is kept), and a newly chosen built-in
-        dataset's recommended settings."""
+        dataset's recommended settings (not from a stale preview: ``latest`` False, one asked for
+        before a run's config filled the form)."""
         from rnn_tui.data.spec import recommended
 
         self.query_one("#train-task", Static).update(task_line(task, spec))
-        if spec != self.recommended_for:
+        if latest and spec != self.recommended_for:
             self.recommended_for = spec
             values = {key: value for key, value in recommended(spec).items() if key.split(".")[0] in FORM_SECTIONS}
             for fields in (self.first_fields, self.more_fields):
