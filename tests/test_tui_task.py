@@ -304,7 +304,7 @@ async def test_an_opened_runs_settings_stay_in_the_train_form_even_after_a_stale
         train = app.query_one(TrainPane)
         assert await wait_for(pilot, lambda: app.form_run == "snapshot-run" and app.config.data.spec == "builtin:arith",
                               seconds=30)
-        app.post_message(DataPreviewed(DataConfig(spec="builtin:hello"), "lm", None))  # asked for before the run opened
+        app.post_message(DataPreviewed(DataConfig(spec="builtin:hello"), "lm", None, follow=True))  # asked before it opened
         await pilot.pause(0.3)
         cfg = train.read_config()
         assert (cfg.model.hidden, cfg.model.cell, cfg.train.time) == (512, "lstm", 0.0)
