@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from rnn_tui.cli_options import (
     CHECKPOINT_OPTION,
@@ -153,13 +154,18 @@ def train(config_file: str | None, task: str, runs_dir: str | None, name: str | 
     """Train a model; the run directory records everything (see docs/run-directory.md).
 
     Every setting below is also a key of config.toml ([data], [model], [train]); a flag given
-    here wins over --config.
+    here wins over --config. A built-in dataset brings its recommended settings for the ones
+    neither gives; a dataset too small for the batch and BPTT length neither gives gets smaller
+    ones (the run's start record says which and why).
     """
     from rnn_tui.config import Config
+    from rnn_tui.data.spec import recommended
     from rnn_tui.runs.rundir import RunDir, runs_root
     from rnn_tui.train.distributed import SOLO, worker_world
 
     given = given_settings(flags)
+    if click.get_current_context().get_parameter_source("task") is not ParameterSource.DEFAULT:
+        given["task"] = task
     root = runs_root(runs_dir)
     world = worker_world()  # this process's rank when torchrun started it
     if resume_spec:
@@ -171,8 +177,9 @@ def train(config_file: str | None, task: str, runs_dir: str | None, name: str | 
         prepared = None
     else:
         cfg = Config.load(config_file) if config_file else Config()
-        cfg.task = task
+        chosen = set(given) | (Config.keys_in(config_file) if config_file else set())  # the user's: kept as they are
         cfg.assign(given)
+        cfg.assign({key: value for key, value in recommended(cfg.data.spec).items() if key not in chosen})
         if world is not None:  # started by torchrun: the run records the processes it has
             cfg.train.nproc, cfg.train.nnodes = world.local_size, world.size // world.local_size
         cfg.validate()
@@ -188,7 +195,7 @@ def train(config_file: str | None, task: str, runs_dir: str | None, name: str | 
 
     try:
         if not resume_spec:
-            prepared = prepare(cfg, world)  # the data is read and the model built before the run directory exists
+            prepared = prepare(cfg, world, fixed=chosen)  # the data is read and the model built before the run directory exists
             created = RunDir.create(root, cfg, name=name).path if world.main else Path()
             run = RunDir(world.broadcast(created))  # rank 0 made it; the others train beside it
         with train_reporter(run, as_json) if world.main else contextlib.nullcontext() as on_event:

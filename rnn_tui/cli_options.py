@@ -74,7 +74,7 @@ def given_settings(flags: dict[str, Any]) -> dict[str, Any]:
 
 def refuse_locked_for_resume(given: dict[str, Any]) -> None:
     """`--resume` continues a run as it was set up: only its budget and where it runs may change."""
-    settings = {f"{section}.{d.name}": d for section, d in Config().settings()}
+    settings = {d.name: d for d in declared(Config)} | {f"{section}.{d.name}": d for section, d in Config().settings()}
     for key in given:
         if not settings[key].setting.resume:
             allowed = ", ".join(f"--{d.flag}" for d in settings.values() if d.setting.resume)

@@ -23,7 +23,7 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 from rnn_tui.display import prob_style, visible_token
@@ -32,7 +32,7 @@ from rnn_tui.runs.records import best_baseline, best_forecast_baseline
 if TYPE_CHECKING:
     from rnn_tui.api import LoadedRun
     from rnn_tui.results import Forecast, ForecastEvaluation, GeneratedToken, Score, Translation
-    from rnn_tui.runs.records import Event, RunSummary
+    from rnn_tui.runs.records import Adjusted, Event, RunSummary
     from rnn_tui.runs.rundir import RunDir
 
 console = Console()
@@ -40,6 +40,15 @@ err_console = Console(stderr=True)
 
 
 # -- train -----------------------------------------------------------------------------------------
+
+
+def adjusted_line(adjusted: Adjusted) -> str:
+    """The one line that says which settings a new run fitted to a small dataset, and why."""
+    from rnn_tui.config import Config
+
+    flags = {f"{section}.{d.name}": d.flag for section, d in Config().settings()}
+    used = ", ".join(f"--{flags.get(key, key)} {asked} → {now}" for key, (asked, now) in adjusted["settings"].items())
+    return f"note: {adjusted['why']}; using {used} (give them to choose)"
 
 
 @contextlib.contextmanager
@@ -84,6 +93,8 @@ def train_reporter(run: RunDir, as_json: bool) -> Iterator[Callable[[Event], Non
                     else f"vocab {event['vocab']} · {event['train_tokens']:,} training tokens")
             progress.console.print(f"run [bold]{run.id}[/] · {event['params']:,} parameters · {what} · {event['device']} · "
                                    f"{event['threads']} thread(s)")
+            if "adjusted" in event:
+                progress.console.print(adjusted_line(event["adjusted"]), markup=False, highlight=False, soft_wrap=True)
             if forecaster:
                 for name, scores in baselines.items():
                     if "val_rmse" in scores:
@@ -459,7 +470,12 @@ def print_runs(rows: list[RunSummary], root: Path) -> None:
     if not rows:
         console.print(f"no runs in {root}; start one with `rnn-tui train`")
         return
-    table = Table("run", "state", "step", "epoch", "best val", "model", "data")
+    # the id is what a user copies into the next command: never cut; the other columns wrap instead
+    def whole(header: str, texts: list[str]) -> Column:
+        return Column(header, no_wrap=True, min_width=max(len(t) for t in texts))
+
+    table = Table(whole("run", [r["id"] for r in rows]), whole("state", [str(r["state"]) for r in rows]), "step",
+                  "epoch", whole("best val", ["0.0000"]), "model", Column("data", overflow="fold"), show_edge=False)
     colours = {"running": "green", "paused": "yellow", "failed": "red", "stopped": "yellow", "finished": "cyan",
                "unreadable": "red"}
     for r in rows:

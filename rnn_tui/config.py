@@ -276,10 +276,10 @@ class Config:
         return {f"{section}.{d.name}": getattr(getattr(self, section), d.name) for section, d in self.settings()}
 
     def assign(self, values: dict[str, Any]) -> Config:
-        """Set "section.name" -> value (not validated: call validate())."""
+        """Set "section.name" (or "task") -> value (not validated: call validate())."""
         for key, value in values.items():
-            section, name = key.split(".")
-            setattr(getattr(self, section), name, value)
+            section, _, name = key.rpartition(".")
+            setattr(getattr(self, section) if section else self, name, value)
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -320,25 +320,36 @@ class Config:
         reading as its default; an empty file is refused, not taken for the default config.
         ``strict``: a run's config.toml, which rnn-tui writes whole (``task`` and every section),
         so a file without them is refused as damaged."""
-        path = Path(path)
-        try:
-            if path.exists() and not path.is_file():  # a folder, a device, a pipe: never read
-                raise RnnTuiError(f"{path} is not a config file (a folder, a device or a pipe); give a config.toml")
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise RnnTuiError(f"config file not found: {path}") from None
-        except OSError as exc:
-            raise RnnTuiError(f"cannot read {path}: {exc.strerror or exc}") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise RnnTuiError(f"{path}: not valid TOML ({exc})") from None
-        if not raw:
-            what = "the run's config is lost; start a new run" if strict else "give settings under [data], [model], [train]"
-            raise RnnTuiError(f"{path} is empty (no settings); {what}")
-        missing = [key for key in ("task", *SECTIONS) if key not in raw] if strict else []
-        if missing:
-            raise RnnTuiError(f"{path} was not written by rnn-tui (no {missing[0]!r}); the run's config is damaged: "
-                              "start a new run")
-        return cls.from_dict(raw, where=str(path))
+        return cls.from_dict(_read_toml(Path(path), strict), where=str(path))
+
+    @staticmethod
+    def keys_in(path: str | Path) -> set[str]:
+        """The settings the TOML file ``path`` gives: "task" and "section.name" keys (as ``assign`` takes)."""
+        raw = _read_toml(Path(path), strict=False)
+        tables = {section: raw[section] for section in SECTIONS if isinstance(raw.get(section), dict)}
+        return ({"task"} & raw.keys()) | {f"{s}.{key.replace('-', '_')}" for s, table in tables.items() for key in table}
+
+
+def _read_toml(path: Path, strict: bool) -> dict[str, Any]:
+    """The tables of a config file (see ``Config.load``), or one line saying why not."""
+    try:
+        if path.exists() and not path.is_file():  # a folder, a device, a pipe: never read
+            raise RnnTuiError(f"{path} is not a config file (a folder, a device or a pipe); give a config.toml")
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RnnTuiError(f"config file not found: {path}") from None
+    except OSError as exc:
+        raise RnnTuiError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise RnnTuiError(f"{path}: not valid TOML ({exc})") from None
+    if not raw:
+        what = "the run's config is lost; start a new run" if strict else "give settings under [data], [model], [train]"
+        raise RnnTuiError(f"{path} is empty (no settings); {what}")
+    missing = [key for key in ("task", *SECTIONS) if key not in raw] if strict else []
+    if missing:
+        raise RnnTuiError(f"{path} was not written by rnn-tui (no {missing[0]!r}); the run's config is damaged: "
+                          "start a new run")
+    return raw
 
 
 def _coerce(value: Any, default: Any, name: str, where: str) -> Any:

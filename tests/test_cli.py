@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from rnn_tui.cli import main
+from rnn_tui.data.builtin import BUILTINS
 from rnn_tui.runs.rundir import RunDir
 from rnn_tui.train.trainer import train_run
 from tests.conftest import small_config
@@ -87,7 +88,7 @@ def test_every_error_is_one_line(monkeypatch, capsys, tmp_path, trained, case):
         "bad-layer": ["inspect", "a", "hello", "--layer", "3", *runs],
         "bad-temperature": ["generate", "a", "--temperature", "0", *runs],
         "unknown-builtin": ["data", "show", "builtin:nope"],
-        "pairs-for-lm": ["train", "--data", "builtin:numbers-en-zh", "--runs-dir", tmp_path],
+        "pairs-for-lm": ["train", "--data", "builtin:numbers-en-zh", "--task", "lm", "--runs-dir", tmp_path],
     }[case]
     if case == "other-model":  # a checkpoint file copied in from a run of another size, then resumed
         b = RunDir.open("b", trained).checkpoints
@@ -187,3 +188,60 @@ def test_text_output_prints_brackets_literally(monkeypatch, capsys, trained):
     assert code == 0
     assert "[pre_i, pre_f, pre_g, pre_o] = W_ih x_t" in out  # not eaten as Rich markup
     assert "'<unk>'" in out  # '[' is not in this run's vocabulary: shown as <unk>, literally
+
+
+@pytest.mark.parametrize("name", list(BUILTINS))
+def test_every_builtin_trains_with_no_other_flag(monkeypatch, capsys, tmp_path, name):
+    """`rnn-tui train --data builtin:NAME` (here with a 3-step budget): its recommended task,
+    model and budget, the flags given winning."""
+    code, out, err = run_cli(monkeypatch, capsys, "train", "--data", f"builtin:{name}", "--steps", "3", "--threads", "1",
+                             "--runs-dir", tmp_path, "--name", "r", "--json")
+    assert code == 0, err
+    assert json.loads(out.splitlines()[-1])["state"] == "finished"
+    cfg = RunDir.open("r", tmp_path).config()
+    recommended = BUILTINS[name].recommended
+    assert cfg.task == recommended["task"] and cfg.train.steps == 3 and cfg.train.threads == 1
+    assert cfg.values() == {**cfg.values(), **{k: v for k, v in recommended.items() if k not in ("task", "train.steps")}}
+
+
+def test_flags_and_a_config_file_win_over_a_builtins_recommended_settings(monkeypatch, capsys, tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text('[model]\nhidden = 12\n[train]\nsteps = 2\nthreads = 1\n', encoding="utf-8")
+    code, _out, err = run_cli(monkeypatch, capsys, "train", "--config", config, "--data", "builtin:hello", "--cell", "gru",
+                              "--runs-dir", tmp_path, "--name", "r", "--json")
+    assert code == 0, err
+    cfg = RunDir.open("r", tmp_path).config()
+    assert (cfg.model.cell, cfg.model.hidden, cfg.train.steps) == ("gru", 12, 2)  # given
+    assert (cfg.model.embed, cfg.train.seq_len, cfg.task) == (0, 12, "lm")  # recommended for hello
+
+
+def test_a_small_file_trains_with_a_note_and_explicit_flags_are_refused(monkeypatch, capsys, tmp_path):
+    tiny = tmp_path / "tiny.txt"
+    tiny.write_text("the quick brown fox jumps over the lazy dog. " * 20, encoding="utf-8")
+    common = ["train", "--data", tiny, "--hidden", "8", "--steps", "2", "--threads", "1", "--runs-dir", tmp_path]
+    code, _out, err = run_cli(monkeypatch, capsys, *common, "--name", "fit")
+    assert code == 0, err
+    notes = [line for line in err.splitlines() if line.startswith("note:")]
+    assert notes == ["note: 810 training tokens are too few for batch 32 × BPTT length 100; using --batch 32 → 9, "
+                     "--seq-len 100 → 89 (give them to choose)"]
+    assert (RunDir.open("fit", tmp_path).config().train.batch, RunDir.open("fit", tmp_path).config().train.seq_len) == (9, 89)
+    code, _out, err = run_cli(monkeypatch, capsys, *common, "--batch", "32", "--seq-len", "100", "--name", "no")
+    assert code == 1 and err.strip() == ("rnn-tui: error: dataset too small: 810 tokens for batch 32 × seq-len 100; lower "
+                                         "--batch or --seq-len")
+
+
+def test_runs_never_cuts_the_run_id_at_80_columns(monkeypatch, tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from rnn_tui import cli_report
+    from rnn_tui.runs.rundir import list_runs
+
+    name = "20261129-214455-lstm-python-stdlib"
+    RunDir.create(tmp_path, small_config("builtin:python-stdlib"), name=name)
+    console = Console(width=80, record=True, file=io.StringIO())
+    monkeypatch.setattr(cli_report, "console", console)
+    cli_report.print_runs([r.summary() for r in list_runs(tmp_path)], tmp_path)
+    text = console.export_text()
+    assert name in text and max(map(len, text.splitlines())) <= 80

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from rnn_tui.data.text import LMBatches, TextCorpus, read_text
+from rnn_tui.data.text import LMBatches, TextCorpus, fit_windows, read_text
 from rnn_tui.data.tokenizers import get_tokenizer
 from rnn_tui.data.vocab import Vocab
 from rnn_tui.errors import RnnTuiError
@@ -207,3 +207,21 @@ def test_a_folder_with_too_many_text_files_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(datafile, "MAX_FILES", 3)
     with pytest.raises(RnnTuiError, match=r"holds more than 3 \.txt files; point --data at a smaller folder"):
         datafile.text_files(tmp_path)
+
+
+@pytest.mark.parametrize("n_train, n_val, asked, keep, used", [
+    (10_000, 1_000, (32, 100), {}, (32, 100)),  # it fits: nothing changes
+    (1_620, 180, (32, 100), {}, (16, 100)),  # the BPTT length fits the validation part: the batch shrinks
+    (811, 90, (32, 100), {}, (9, 89)),  # the validation part holds one window of 89 + 1 tokens
+    (811, 90, (32, 100), {"keep_batch": True}, (32, 25)),  # a kept batch: the BPTT length shrinks to fit it
+    (811, 0, (32, 100), {"keep_seq_len": True}, (8, 100)),  # a kept BPTT length: the batch shrinks
+    (811, 90, (32, 100), {"keep_batch": True, "keep_seq_len": True}, (32, 100)),  # both kept: LMBatches refuses
+])
+def test_fit_windows_shrinks_what_is_not_kept(n_train, n_val, asked, keep, used):
+    assert fit_windows(n_train, n_val, *asked, **keep) == used
+    text = torch.zeros(n_train, dtype=torch.int16)
+    if len(keep) == 2:
+        with pytest.raises(RnnTuiError, match="dataset too small: 811 tokens for batch 32 × seq-len 100"):
+            LMBatches(text, *used)
+    else:
+        assert len(LMBatches(text, *used)) >= 1

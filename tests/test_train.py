@@ -150,3 +150,49 @@ def test_early_stopping_ends_the_run_after_patience(tmp_path, text_file):
     vals = [r for r in run.read_metrics() if r["event"] == "val"]
     assert end["state"] == "finished" and end["reason"].startswith("early stop")
     assert len(vals) == 3 and end["step"] == 15
+
+
+def test_a_small_text_gets_a_batch_and_bptt_length_that_fit_unless_the_user_set_them(tmp_path):
+    from rnn_tui.train.trainer import prepare
+
+    text = tmp_path / "tiny.txt"
+    text.write_text("hello\n" * 300, encoding="utf-8")  # 1,620 training tokens, 180 for validation
+    cfg = small_config(str(text), steps=4, batch=32, seq_len=100)
+    with pytest.raises(RnnTuiError, match="dataset too small: 1620 tokens for batch 32 × seq-len 100"):
+        prepare(small_config(str(text), batch=32, seq_len=100), fixed={"train.batch", "train.seq_len"})
+
+    # `rnn-tui train` without --batch: the batch fits, the BPTT length asked is kept
+    prepared = prepare(cfg, fixed={"train.seq_len"})
+    assert (cfg.train.batch, cfg.train.seq_len) == (16, 100)
+    run = RunDir.create(tmp_path, cfg, name="cli")
+    train_run(run, prepared=prepared)
+    start = run.read_metrics()[0]
+    assert start["adjusted"] == {"why": "1,620 training tokens are too few for batch 32 × BPTT length 100",
+                                 "settings": {"train.batch": [32, 16]}}
+    assert (run.config().train.batch, run.config().train.seq_len) == (16, 100)  # what was used: a resume is exact
+    train_run(run, resume=True, changes={"train.steps": 8})
+    assert "adjusted" not in [r for r in run.read_metrics() if r["event"] == "start"][1]
+
+    # the app creates the run with its form's settings; its trainer fits them and rewrites config.toml
+    run = RunDir.create(tmp_path, small_config(str(text), steps=4, batch=32, seq_len=100), name="app")
+    train_run(run, resume=True)
+    assert run.read_metrics()[0]["adjusted"]["settings"] == {"train.batch": [32, 16]}
+    assert run.config().train.batch == 16 and run.read_status()["state"] == "finished"
+    assert_written_as_typed(run)
+
+
+def test_the_first_checkpoint_comes_at_the_first_evaluation(tmp_path, text_file):
+    from rnn_tui.runs.checkpoint import checkpoint_exists
+
+    seen = {}
+
+    def on_event(event):
+        if event["event"] == "train" and event["step"] in (2, 4):  # before the evaluation at step 3, and after it
+            ckpt = run.checkpoints
+            seen[event["step"]] = load_checkpoint(ckpt, "latest").meta["step"] if checkpoint_exists(ckpt, "latest") else None
+
+    cfg = small_config(str(text_file), steps=4, eval_interval=3, log_interval=1, checkpoint_interval=1000)
+    run = RunDir.create(tmp_path, cfg, name="r")
+    train_run(run, on_event=on_event)
+    assert seen == {2: None, 4: 3}  # none before the first evaluation, one at it (long before the interval)
+    assert load_checkpoint(run.checkpoints, "latest").meta["step"] == 4

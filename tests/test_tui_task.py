@@ -277,3 +277,35 @@ async def test_a_series_sets_forecast_and_a_forecaster_started_from_the_app_trai
         status = text_of(app, "#run-status")
         assert f"RMSE {rmses[-1]:.4g} (" in status and f"{baselines[best]['val_rmse']:.4g})" in status
         assert "values/s" in status and "ppl" not in status and plot.series[1].name.endswith("(best baseline)")
+
+
+async def test_a_builtin_chosen_in_the_data_tab_fills_the_train_form_with_its_recommended_settings(tmp_path):
+    from rnn_tui.data.builtin import BUILTINS
+
+    app = RnnTuiApp(tmp_path / "runs", list_interval=60)
+    async with app.run_test(size=(100, 40)) as pilot:
+        train = app.query_one(TrainPane)
+        assert await wait_for(pilot, lambda: train.read_config().model.hidden == 256, seconds=30)  # python-stdlib's
+        await pilot.press("1")
+        await choose(pilot, app, "#d-builtin", "builtin:hello")
+        assert await wait_for(pilot, lambda: train.read_config().model.hidden == 16, seconds=30)
+        cfg = train.read_config()
+        assert cfg.values() == {**cfg.values(), **{k: v for k, v in BUILTINS["hello"].recommended.items() if k != "task"}}
+        assert cfg.task == "lm" and app.query_one("#set-model-hidden", Input).value == "16"  # shown as typed
+
+
+async def test_an_opened_runs_settings_stay_in_the_train_form_even_after_a_stale_preview(tmp_path):
+    from rnn_tui.config import DataConfig
+    from rnn_tui.tui.messages import DataPreviewed
+    from tests.conftest import handwritten_run
+
+    handwritten_run(tmp_path)  # builtin:arith with the declared defaults, not arith's recommended settings
+    app = RnnTuiApp(tmp_path, open_run="snapshot-run", list_interval=60)
+    async with app.run_test(size=(100, 40)) as pilot:
+        train = app.query_one(TrainPane)
+        assert await wait_for(pilot, lambda: app.form_run == "snapshot-run" and app.config.data.spec == "builtin:arith",
+                              seconds=30)
+        app.post_message(DataPreviewed(DataConfig(spec="builtin:hello"), "lm", None, follow=True))  # asked before it opened
+        await pilot.pause(0.3)
+        cfg = train.read_config()
+        assert (cfg.model.hidden, cfg.model.cell, cfg.train.time) == (512, "lstm", 0.0)

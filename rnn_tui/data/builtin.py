@@ -13,8 +13,9 @@ import random
 import re
 import sysconfig
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rnn_tui.errors import RnnTuiError
 
@@ -23,12 +24,15 @@ Generated = str | list[tuple[str, str]] | list[float]  # text; pairs or (text, l
 
 @dataclass(frozen=True)
 class Builtin:
-    """One generated dataset: its name, kind, a one-line description and its generator."""
+    """One generated dataset: its name, kind, a one-line description, its generator, and the
+    settings recommended for it ("task" and "section.name" keys, as ``Config.assign`` takes them):
+    `rnn-tui train` and the app's Train form use them for whatever the user does not set."""
 
     name: str
     kind: str  # "text" | "pairs" | "series" | "labels"
     description: str
     generate: Callable[[], Generated]
+    recommended: dict[str, Any] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -515,29 +519,45 @@ def recall(distance: int, examples: int = RECALL_EXAMPLES) -> list[tuple[str, st
 def _recall_builtin(distance: int) -> Builtin:
     return Builtin(f"recall-{distance}", "labels",
                    f"a key (a-h), {distance} random digits, then ?: recall the key (any distance: recall-D)",
-                   lambda: recall(distance))
+                   lambda: recall(distance), recommended=_CLASSIFY)
 
 
 # ---------------------------------------------------------------------------------------------
 # registry
 
+# The recommended settings (see Builtin): a model and a budget that show the dataset's lesson in
+# about a minute of a laptop CPU at most; a newcomer's `rnn-tui train --data builtin:NAME`.
+_HELLO = {"task": "lm", "model.cell": "rnn", "model.embed": 0, "model.hidden": 16, "train.seq_len": 12,
+          "train.batch": 16, "train.lr": 0.01, "train.schedule": "constant", "train.steps": 300,
+          "train.eval_interval": 50, "train.log_interval": 10, "train.sample_interval": 100, "train.sample_length": 30}
+_TEXT = {"task": "lm", "model.cell": "lstm", "model.hidden": 128, "train.time": 60.0, "train.eval_interval": 100,
+         "train.sample_interval": 200}
+_PAIRS = {"task": "seq2seq", "model.cell": "gru", "model.hidden": 128, "train.batch": 64, "train.time": 90.0,
+          "train.eval_interval": 100, "train.sample_interval": 200}
+_CLASSIFY = {"task": "classify", "model.cell": "lstm", "model.hidden": 64, "train.batch": 64, "train.time": 60.0,
+             "train.eval_interval": 100, "train.sample_interval": 200}
+_SERIES = {"task": "forecast", "model.cell": "gru", "model.hidden": 32, "data.window": 50, "train.time": 30.0,
+           "train.eval_interval": 100, "train.sample_interval": 200}
+
 BUILTINS: dict[str, Builtin] = {b.name: b for b in (
-    Builtin("hello", "text", 'the classic toy: lines of "hello"', hello),
-    Builtin("brackets", "text", "nested ( [ { } ] ) and quotes up to depth 6, ~300 KB", brackets),
-    Builtin("arith", "text", "lines like 12+35=47 with correct answers, ~300 KB", arith),
+    Builtin("hello", "text", 'the classic toy: lines of "hello"', hello, _HELLO),
+    Builtin("brackets", "text", "nested ( [ { } ] ) and quotes up to depth 6, ~300 KB", brackets, _TEXT),
+    Builtin("arith", "text", "lines like 12+35=47 with correct answers, ~300 KB", arith, _TEXT),
     Builtin("numbers-en-zh", "pairs",
-            "English number words -> Chinese numerals, every number 0..9999", numbers_en_zh),
+            "English number words -> Chinese numerals, every number 0..9999", numbers_en_zh, _PAIRS),
     Builtin("phrases-en-zh", "pairs",
             "6000 generated English -> Chinese sentences (word order, 量词, 不/没, 吗)",
-            phrases_en_zh),
-    Builtin("sine", "series", "noisy sum of three sinusoids, 4000 points", sine),
+            phrases_en_zh, _PAIRS),
+    Builtin("sine", "series", "noisy sum of three sinusoids, 4000 points", sine, _SERIES),
     Builtin("python-stdlib", "text",
-            "about 1 MB of Python's own standard library source (the default)", python_stdlib),
+            "about 1 MB of Python's own standard library source (the default)", python_stdlib,
+            {**_TEXT, "model.hidden": 256, "train.time": 120.0}),
     Builtin("parity", "labels",
             "bit strings of length 1-100, even or odd number of 1s: one bit over 100 steps (hard: no cell learned it here)",
-            parity),
+            parity, _CLASSIFY),
     Builtin("balanced", "labels",
-            "( ) strings of length 2-100, balanced or one change away: counting depth over 100 steps", balanced),
+            "( ) strings of length 2-100, balanced or one change away: counting depth over 100 steps", balanced,
+            _CLASSIFY),
     _recall_builtin(16),
 )}
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from rnn_tui.data import builtin, download
 from rnn_tui.data.datafile import check_size, human_size, read_data_file, text_files
@@ -126,6 +126,18 @@ def _builtin_of(source: Source) -> builtin.Builtin | None:
     if source.path is None:
         return builtin.get_builtin(source.name.removeprefix(BUILTIN_PREFIX))
     return None
+
+
+def recommended(spec: str) -> dict[str, Any]:
+    """The settings recommended for the dataset ``spec`` ("task" and "section.name" keys; see
+    ``builtin.Builtin``): a built-in's, none for any other data (or a spec that names nothing)."""
+    spec = spec.strip()
+    if not spec.startswith(BUILTIN_PREFIX):
+        return {}
+    try:
+        return dict(builtin.get_builtin(spec[len(BUILTIN_PREFIX):]).recommended)
+    except RnnTuiError:
+        return {}
 
 
 def holds_text(source: Source) -> bool:

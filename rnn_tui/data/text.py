@@ -170,6 +170,28 @@ class TextCorpus:
 # -- batches -------------------------------------------------------------------------------------
 
 
+def fit_windows(n_train: int, n_val: int, batch: int, seq_len: int, *, keep_batch: bool = False,
+                keep_seq_len: bool = False) -> tuple[int, int]:
+    """The batch size and BPTT length that a text of ``n_train`` training and ``n_val`` validation
+    tokens can serve, changing only the ones not kept: the values given when they fit (one batch of
+    ``batch`` windows of ``seq_len`` + 1 tokens); else the BPTT length shrinks to what the smaller
+    part holds in one window, then the batch to the windows the training part holds, then (a kept
+    batch) the BPTT length to what fits it. What still does not fit is LMBatches' to refuse."""
+    def fits() -> bool:
+        return n_train >= batch * seq_len + 1
+
+    if fits() or n_train < 2:
+        return batch, seq_len
+    if not keep_seq_len:
+        seq_len = max(1, min(seq_len, n_train - 1, n_val - 1 if n_val > 1 else seq_len))
+    if not fits() and not keep_batch:
+        batch = max(1, (n_train - 1) // seq_len)
+    if not fits() and not keep_seq_len:
+        seq_len = max(1, (n_train - 1) // batch)
+    return batch, seq_len
+
+
+
 class LMBatches:
     """Language-model batches ``x, y`` of shape (batch, seq_len), ``y`` = ``x`` shifted by one.
 

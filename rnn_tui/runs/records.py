@@ -80,6 +80,13 @@ class Baseline(_Baseline, total=False):
     test_smape: float
 
 
+class Adjusted(TypedDict):
+    """Settings a new run fitted to a small dataset, because the user did not set them."""
+
+    why: str  # "1,620 training tokens are too few for batch 32 × BPTT length 100"
+    settings: dict[str, list[int]]  # "train.batch" -> [asked, used]: what changed (config.toml holds the used)
+
+
 class StartInfo(_StartInfo, total=False):
     """What the task adds to the ``start`` record (tasks.py ``start_info``): seq2seq and classify
     the optional keys."""
@@ -103,6 +110,7 @@ class StartInfo(_StartInfo, total=False):
     train_windows: int
     val_windows: int
     test_windows: int
+    adjusted: Adjusted  # present when settings were fitted to a small dataset
 
 
 class StartEvent(StartInfo, _Timed):

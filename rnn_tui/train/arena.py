@@ -165,7 +165,7 @@ def run_arena(cfg: Config, settings: ArenaSettings, root: Path, name: str | None
     configs, counts = contender_configs(probe_config(cfg, distances[0]) if probe else cfg, settings)
     seeds = [cfg.train.seed + k for k in range(settings.seeds)]
     if not settings.params:  # (counting the parameters read it already)
-        check_data(next(iter(configs.values())))  # data that cannot be trained on: one line, nothing written
+        check_data(next(iter(configs.values())), fixed=None)  # data that cannot be trained on: one line, nothing written
     arena = ArenaDir.create(root, name)
     every_distance: list[int | None] = [*distances] or [None]
     ids = [run_id(arena.id, cell, seed, d) for cell in configs for seed in seeds for d in every_distance]

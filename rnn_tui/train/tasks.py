@@ -8,7 +8,7 @@ directory; a task owns the data, the model and what "one step", "evaluate" and "
     ClassifyTask labeled texts -> one class per text, validation accuracy and macro-F1, baselines
     ForecastTask a time series -> the next values from a window of past ones, errors and baselines
 
-Both are built in two steps — ``__init__`` reads the data (with the checkpoint's vocabularies
+Each is built in two steps — ``__init__`` reads the data (with the checkpoint's vocabularies
 when resuming), ``build_model`` makes the model after the Trainer has seeded torch — so a run's
 numbers depend on its seed alone.
 
@@ -16,10 +16,16 @@ Data-parallel (train/distributed.py): a task built with a ``World`` of several r
 rank's block of each global batch of world × batch rows, ``loss`` runs ``train_model`` (the model
 in DistributedDataParallel, set by the Trainer), and ``evaluate`` sums its share of the
 validation data over the ranks, so every rank gets the numbers one process would.
+
+``fixed`` (a new run's): the "section.name" settings the user
+set; a task may fit the others to a small dataset, in ``cfg`` itself, and its start record says
+what changed and why (``adjusted``). Only a language model has something to fit: its batch size
+and BPTT length. None: nothing changes (a resumed run, whose config already fits).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -27,7 +33,7 @@ import torch.nn.functional as F
 
 from rnn_tui.config import Config, DataConfig
 from rnn_tui.errors import RnnTuiError
-from rnn_tui.runs.records import Baseline, Sample, SampleTranslation, StartInfo, Validation
+from rnn_tui.runs.records import Adjusted, Baseline, Sample, SampleTranslation, StartInfo, Validation
 from rnn_tui.train.distributed import SOLO, World
 
 if TYPE_CHECKING:
@@ -46,7 +52,8 @@ class LMTask:
 
     BEST_BY = ("val_loss", False)  # the validation number that picks the best checkpoint, and whether higher is better
 
-    def __init__(self, cfg: Config, meta: dict[str, Any] | None, world: World = SOLO) -> None:
+    def __init__(self, cfg: Config, meta: dict[str, Any] | None, world: World = SOLO,
+                 fixed: Collection[str] | None = None) -> None:
         from rnn_tui.data.corpus import load_text_corpus
         from rnn_tui.data.text import LMBatches
         from rnn_tui.data.vocab import Vocab
@@ -54,6 +61,7 @@ class LMTask:
         self.cfg, t, self.world = cfg, cfg.train, world
         self.corpus = load_text_corpus(cfg.data, vocab=Vocab.from_json(meta["vocab"]) if meta else None)
         self.vocab = self.corpus.vocab
+        self.adjusted = None if fixed is None else self._fit(fixed)
         batch, ranks = t.batch * world.size, {"rank": world.rank, "ranks": world.size}  # the global batch, this rank's share
         self.batches = LMBatches(self.corpus.train, batch, t.seq_len, scheme=t.batching, seed=t.seed, **ranks)
         self.val_batches = None
@@ -67,6 +75,23 @@ class LMTask:
         self.state: tuple[torch.Tensor, ...] | None = None  # the hidden state carried between batches (sequential scheme)
         self._next_state: tuple[torch.Tensor, ...] | None = None
 
+    def _fit(self, fixed: Collection[str]) -> Adjusted | None:
+        """Fit the batch size and BPTT length the user did not set to a small text (``fit_windows``);
+        what changed ("section.name": [asked, used]) and why, or None."""
+        from rnn_tui.data.text import fit_windows
+
+        t = self.cfg.train
+        n_train, n_val = self.corpus.train.numel(), self.corpus.val.numel()
+        batch, seq_len = fit_windows(n_train, n_val, t.batch, t.seq_len, keep_batch="train.batch" in fixed,
+                                     keep_seq_len="train.seq_len" in fixed)
+        changed = {key: [asked, used] for key, asked, used in (("train.batch", t.batch, batch),
+                                                               ("train.seq_len", t.seq_len, seq_len)) if asked != used}
+        if not changed:
+            return None
+        why = f"{n_train:,} training tokens are too few for batch {t.batch} × BPTT length {t.seq_len}"
+        t.batch, t.seq_len = batch, seq_len
+        return {"why": why, "settings": changed}
+
     def build_model(self, device: torch.device) -> LanguageModel:
         from rnn_tui.models.lm import LanguageModel
 
@@ -78,7 +103,10 @@ class LMTask:
         return len(self.batches)
 
     def start_info(self) -> StartInfo:
-        return {"vocab": len(self.vocab), "train_tokens": self.corpus.train.numel()}
+        info: StartInfo = {"vocab": len(self.vocab), "train_tokens": self.corpus.train.numel()}
+        if self.adjusted:
+            info["adjusted"] = self.adjusted
+        return info
 
     def loss(self, epoch: int, index: int) -> tuple[torch.Tensor, int, float]:
         """The mean loss of batch ``index`` of ``epoch`` (with its graph), its token count and
@@ -141,7 +169,8 @@ class Seq2SeqTask:
 
     BEST_BY = ("val_loss", False)  # the validation number that picks the best checkpoint, and whether higher is better
 
-    def __init__(self, cfg: Config, meta: dict[str, Any] | None, world: World = SOLO) -> None:
+    def __init__(self, cfg: Config, meta: dict[str, Any] | None, world: World = SOLO,
+                 fixed: Collection[str] | None = None) -> None:
         from rnn_tui.data.pairs import PairBatches, PairCorpus
         from rnn_tui.data.spec import load_pairs, resolve
         from rnn_tui.data.vocab import Vocab
@@ -256,7 +285,8 @@ class ClassifyTask:
 
     BEST_BY = ("val_acc", True)  # the validation number that picks the best checkpoint, and whether higher is better
 
-    def __init__(self, cfg: Config, meta: dict[str, Any] | None, world: World = SOLO) -> None:
+    def __init__(self, cfg: Config, meta: dict[str, Any] | None, world: World = SOLO,
+                 fixed: Collection[str] | None = None) -> None:
         from rnn_tui.data.label_batches import ClassBatches
         from rnn_tui.data.labeled import split_labeled
         from rnn_tui.data.spec import load_labeled, resolve
@@ -391,14 +421,17 @@ TASKS: dict[str, type[LMTask] | type[Seq2SeqTask] | type[ClassifyTask] | type[Fo
     "lm": LMTask, "seq2seq": Seq2SeqTask, "classify": ClassifyTask}
 
 
-def check_data(cfg: Config) -> None:
+def check_data(cfg: Config, fixed: Collection[str] | None = ()) -> None:
     """Read ``cfg``'s data as its task would, then let it go: one clear line (RnnTuiError) when
-    it cannot be trained on — the app asks before it creates a run."""
+    it cannot be trained on — the app asks before it creates a run. ``fixed``: the settings a new
+    run keeps (the others fit a small dataset, as its trainer will fit them; ``cfg`` is left as it is)."""
+    import copy
+
     from rnn_tui.data.spec import check_task, resolve
 
     d = cfg.data
     check_task(cfg.task, resolve(d.spec, d.label_column, d.text_column))
-    TASKS[cfg.task](cfg, None)
+    TASKS[cfg.task](copy.deepcopy(cfg), None, fixed=fixed)
 
 
 class ForecastTask:
@@ -413,7 +446,8 @@ class ForecastTask:
 
     BEST_BY = ("val_loss", False)  # the validation number that picks the best checkpoint, and whether higher is better
 
-    def __init__(self, cfg: Config, meta: dict[str, Any] | None, world: World = SOLO) -> None:
+    def __init__(self, cfg: Config, meta: dict[str, Any] | None, world: World = SOLO,
+                 fixed: Collection[str] | None = None) -> None:
         from rnn_tui.data.transforms import Transform
         from rnn_tui.data.windows import ForecastBatches, ForecastData
         from rnn_tui.train.forecast_baselines import Baselines

@@ -23,7 +23,7 @@ import math
 import signal
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import torch
@@ -60,6 +60,7 @@ from rnn_tui.train.distributed import SOLO, World, join, wrap
 from rnn_tui.train.optim import Schedule, make_optimizer, set_lr
 
 LN2 = math.log(2)
+FIRST_CHECKPOINT_S = 5.0  # a new run's first "latest" checkpoint: at its first evaluation or after this much training
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # no space left, quota, file-size limit
 
 
@@ -82,6 +83,7 @@ class Trainer:
         self.total_steps: int | None = None
         self.device: torch.device | None = None
         self.control_offset = 0
+        self.saved_latest = False  # the run has a "latest" checkpoint (a resumed one has)
 
     # -- set-up ----------------------------------------------------------------------------------
 
@@ -91,8 +93,10 @@ class Trainer:
         self.run = run
         self.control_offset = run.control_size()
 
-    def setup(self, ckpt: Checkpoint | None = None) -> None:
-        """Threads, device, data, model and optimizer; restored from ``ckpt`` when given. Writes nothing."""
+    def setup(self, ckpt: Checkpoint | None = None, fixed: Collection[str] | None = None) -> None:
+        """Threads, device, data, model and optimizer; restored from ``ckpt`` when given. Writes
+        nothing. ``fixed``: a new run's settings the user set; the others may be fitted to a small
+        dataset, in ``self.cfg`` (tasks.py; None: none are)."""
         from rnn_tui.train.tasks import TASKS
 
         cfg, t = self.cfg, self.cfg.train
@@ -107,8 +111,8 @@ class Trainer:
             if trained_by != self.world.size:
                 raise RnnTuiError(f"the run trained with {trained_by} process(es) in all, now {self.world.size}: its "
                                   "batches and carried states are cut for that many; resume it with as many")
-        self.resume = ckpt is not None
-        self.task = TASKS[cfg.task](cfg, ckpt.meta if ckpt else None, self.world)
+        self.resume = self.saved_latest = ckpt is not None
+        self.task = TASKS[cfg.task](cfg, ckpt.meta if ckpt else None, self.world, fixed)
 
         torch.manual_seed(t.seed)
         self.model = self.task.build_model(self.device)
@@ -183,11 +187,14 @@ class Trainer:
             if t.log_interval and self.step % t.log_interval == 0:
                 self._log(acc, lr)
                 acc = _Accumulator()
-            if self.task.val_batches is not None and self.step % t.eval_interval == 0:
+            evaluated = self.task.val_batches is not None and self.step % t.eval_interval == 0
+            if evaluated:
                 self._evaluate_and_checkpoint()
             if self.step % t.sample_interval == 0:
                 self._sample()
-            if self.step % t.checkpoint_interval == 0:
+            # the first one early, so a newcomer can inspect the model within seconds; then every interval
+            first = not self.saved_latest and (evaluated or self.elapsed >= FIRST_CHECKPOINT_S)
+            if first or self.step % t.checkpoint_interval == 0:
                 self._save("latest")
             if now - last_beat >= HEARTBEAT_S:
                 self._status("running")
@@ -347,6 +354,7 @@ class Trainer:
             "world": self.world.size,
         }
         save_checkpoint(self.run.checkpoints, tag, model=self.model, meta=meta, optimizer=self.optimizer, extra=extra)
+        self.saved_latest = self.saved_latest or tag == "latest"
 
     def _check_ranks_agree(self) -> None:
         """Of several ranks: refuse to save unless every rank holds the same weights (a rank that
@@ -485,11 +493,12 @@ class Trainer:
                 signal.signal(sig, handler)
 
 
-def prepare(cfg: Config, world: World = SOLO) -> Trainer:
+def prepare(cfg: Config, world: World = SOLO, fixed: Collection[str] | None = None) -> Trainer:
     """A Trainer for a new run of ``cfg`` with its data read and its model built, before any run
-    directory exists: bad data or an impossible setting fails here and leaves nothing behind."""
+    directory exists: bad data or an impossible setting fails here and leaves nothing behind.
+    The settings not in ``fixed`` may be fitted to a small dataset, in ``cfg`` (None: none are)."""
     trainer = Trainer(cfg, world=world)
-    trainer.setup()
+    trainer.setup(fixed=fixed)
     return trainer
 
 
@@ -524,21 +533,26 @@ def train_run(run: RunDir, on_event: Callable[[Event], None] | None = None, resu
 
 
 def _set_up(run: RunDir, resume: bool, changes: dict[str, Any] | None, world: World) -> Trainer:
+    """A trainer for ``run`` from its config.toml (with ``changes``) and, when resuming, its
+    latest checkpoint. A run with no checkpoint starts fresh: one the app created fits the
+    settings the command line did not give to a small dataset, like a new run of `rnn-tui train`
+    (a run `rnn-tui train` created already fits)."""
     cfg = run.config()
+    on_disk = cfg.to_dict()
     if changes:
         cfg = cfg.assign(changes).validate()
     trainer = Trainer(cfg, world=world)
     trainer.attach(run)  # before the set-up: commands sent while it runs are applied
     try:
         ckpt = load_checkpoint(run.checkpoints, "latest") if resume and checkpoint_exists(run.checkpoints, "latest") else None
-        trainer.setup(ckpt)
+        trainer.setup(ckpt, fixed=None if ckpt else set(changes or ()))
     except Exception as exc:
         message = exc.message if isinstance(exc, RnnTuiError) else internal_error(run, exc)
         if world.main and run.written_status().get("state") == "starting":  # created, never trained: say why
             with contextlib.suppress(OSError):
                 run.write_status(state="failed", step=0, epoch=0.0, error=message)
         raise RnnTuiError(message) from None
-    if changes and world.main:
+    if cfg.to_dict() != on_disk and world.main:  # changed or fitted: config.toml holds what the run uses
         atomic_write_text(run.config_path, cfg.to_toml())
     return trainer
 

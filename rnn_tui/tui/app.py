@@ -207,7 +207,7 @@ class RnnTuiApp(App[None]):
         except RnnTuiError as exc:
             error = exc
         if not self._current_worker().is_cancelled:
-            self.post_message(DataPreviewed(data, task, info, error))
+            self.post_message(DataPreviewed(data, task, info, error, follow))
 
     @work(thread=True, group="launch", exit_on_error=False)
     def launch(self, cfg: Config, resume_path: str | None = None) -> None:
@@ -319,7 +319,8 @@ class RnnTuiApp(App[None]):
         fit (Start then says why, in the same line, and starts nothing)."""
         self.query_one(DataPane).show_preview(message.data, message.task, message.info, message.error)
         self.config.data, self.config.task = message.data, message.task
-        self.query_one(TrainPane).set_task(message.task, message.data.spec)
+        chosen = message.follow and self.query_one(TabbedContent).active == "data"  # by the user, not a run opening
+        self.query_one(TrainPane).set_task(message.task, message.data.spec, chosen=chosen)
         self.show_title()
 
     def show_title(self) -> None:

@@ -35,6 +35,7 @@ class DataPreviewed(Message):
     task: str  # the task it was previewed for (the one its kind suggests, for a newly chosen dataset)
     info: dict[str, Any] | None
     error: RnnTuiError | None = None
+    follow: bool = False  # a newly chosen dataset (not a run's): the task followed its kind
 
 
 @dataclass

@@ -51,10 +51,11 @@ class TrainPane(Widget):
         super().__init__(**kwargs)
         self.config = config
         self.chosen_task = config.task  # the task chosen in the Data tab: the form shows its settings
+        self.recommended_for = config.data.spec  # the dataset whose recommended settings the form took (or a run's)
         self.second = 0
         self.second_for: str | None = None  # the run whose task chose the second plot's curve
         first, rest = config_fields(config, FORM_SECTIONS)
-        values = config.values()
+        values = {**config.values(), **form_recommended(config.data.spec)}
         self.first_fields = SettingFields(first, values, id="train-fields")
         # mounted just after the first frame: ~25 fields nobody sees at start cost ~0.4 s there
         self.more_fields = SettingFields(rest, values, id="train-more-fields")
@@ -94,15 +95,20 @@ class TrainPane(Widget):
     def load_config(self, cfg: Config) -> None:
         """Fill the form with a run's config (the app does this when a run is opened, and shows
         its data and task in the Data tab, which sets the form's task)."""
-        self.config = cfg
+        self.config, self.recommended_for = cfg, cfg.data.spec
         values = cfg.values()
         for fields in (self.first_fields, self.more_fields):
             fields.set_values(values)
 
-    def set_task(self, task: str, spec: str) -> None:
+    def set_task(self, task: str, spec: str, chosen: bool = False) -> None:
         """The task and dataset chosen in the Data tab: the form shows the settings of ``task``
-        (re-mounted; what is typed in the ones that stay is kept)."""
+        (re-mounted; what is typed in the ones that stay is kept); ``chosen``: a dataset newly
+        chosen there (not a run's, nor a stale preview's), whose recommended settings it takes."""
         self.query_one("#train-task", Static).update(task_line(task, spec))
+        if chosen and spec != self.recommended_for:
+            self.recommended_for = spec
+            for fields in (self.first_fields, self.more_fields):
+                fields.set_values(form_recommended(spec))
         if task == self.chosen_task:
             return
         self.chosen_task = task
@@ -184,6 +190,13 @@ class TrainPane(Widget):
 
     def clear_samples(self) -> None:
         self.query_one("#samples", RichLog).clear()
+
+
+def form_recommended(spec: str) -> dict[str, object]:
+    """The settings recommended for the dataset ``spec`` that the form shows (data/builtin.py)."""
+    from rnn_tui.data.spec import recommended
+
+    return {key: value for key, value in recommended(spec).items() if key.split(".")[0] in FORM_SECTIONS}
 
 
 def task_line(task: str, spec: str) -> Text:
