@@ -63,7 +63,7 @@ class _GRULayer(torch.autograd.Function):
         return hs[1:], hs[T]
 
     @staticmethod
-    def backward(ctx: Any, d_out: torch.Tensor, d_hT: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
+    def backward(ctx: Any, d_out: torch.Tensor, d_hT: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         x, hs, rz, n, g, w_ih, w_hh = ctx.saved_tensors
         T, B, _ = x.shape
         H = hs.size(-1)
@@ -105,7 +105,7 @@ def gru_layer(x: torch.Tensor, h0: torch.Tensor, w_ih: torch.Tensor, w_hh: torch
 class FastGRU(nn.GRU):
     """nn.GRU with the hand-written CPU path above (see the module docstring for what it covers)."""
 
-    def forward(self, input: Any, hx: torch.Tensor | None = None) -> Any:  # noqa: A002 — nn.GRU's name
+    def forward(self, input: Any, hx: torch.Tensor | None = None) -> Any:  # the argument names are nn.GRU's
         if not self._fast(input):
             return super().forward(input, hx)
         x = input.transpose(0, 1) if self.batch_first else input  # (T, B, I)
