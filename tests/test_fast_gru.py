@@ -8,11 +8,12 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnn_tui.config import ModelConfig
 from rnn_tui.models.fast_gru import FastGRU, gru_layer
 from rnn_tui.models.lm import LanguageModel
-from rnn_tui.models.recurrent import Recurrent, run_packed
+from rnn_tui.models.recurrent import Recurrent
 
 I, H = 5, 8  # noqa: E741
 
@@ -89,21 +90,33 @@ def test_dropout_between_layers_only_in_training() -> None:
     _assert_close(_run(fast, x.requires_grad_(), None, seed=1), _run(ref, x, None, seed=1), 1e-5)
 
 
-def test_packed_batch_runs_nn_gru() -> None:
-    torch.manual_seed(3)
+@pytest.mark.parametrize("bidirectional", [False, True])  # (bidirectional + packed: nn.GRU's kernel)
+@pytest.mark.parametrize("layers", [1, 2])
+def test_packed_batch_equals_nn_gru(layers: int, bidirectional: bool) -> None:
+    """A padded batch of varying lengths, packed: each sequence stops at its own length."""
+    torch.manual_seed(3 + layers)
+    ref, fast = _pair(layers, bidirectional, torch.float32)
+    x = torch.randn(5, 30, I, requires_grad=True)
+    h0 = torch.randn(layers * (2 if bidirectional else 1), 5, H, requires_grad=True)
+    lengths = torch.tensor([30, 3, 17, 1, 30])
+
+    def run(m: nn.GRU, state: torch.Tensor | None) -> list[torch.Tensor]:
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        out, h = m(packed, state)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.size(1))
+        gen = torch.Generator().manual_seed(0)
+        loss = (out * torch.randn(out.shape, generator=gen)).sum() + (h * torch.randn(h.shape, generator=gen)).sum()
+        wrt = [x, *([state] if state is not None else []), *m.parameters()]
+        return [out, h, *torch.autograd.grad(loss, wrt)]
+
+    for state in (h0, None):
+        _assert_close(run(fast, state), run(ref, state), 1e-5)
+
+
+def test_recurrent_gru_trains_on_fast_gru() -> None:
     rec = Recurrent("gru", I, H, 2)
     assert isinstance(rec.core, FastGRU)
-    ref = nn.GRU(I, H, 2, batch_first=True)
-    ref.load_state_dict(rec.core.state_dict())
-    x, lengths = torch.randn(4, 7, I), torch.tensor([7, 3, 5, 1])
-    out, (h,) = run_packed(rec, x, lengths)  # gradients on, as in training: nn.GRU's kernel takes the packed batch
-    out, h = out.detach(), h.detach()
-    for b, n in enumerate(lengths.tolist()):  # each sequence alone, unpadded
-        with torch.no_grad():
-            alone, h_alone = ref(x[b : b + 1, :n])
-        assert float((out[b, :n] - alone[0]).abs().max()) < 1e-5
-        assert float((h[:, b] - h_alone[:, 0]).abs().max()) < 1e-5
-        assert not out[b, n:].any()  # zeros on the pads
+    assert list(rec.core.state_dict()) == list(nn.GRU(I, H, 2).state_dict())  # checkpoints unchanged
 
 
 def test_tiny_lm_trains_as_with_nn_gru() -> None:

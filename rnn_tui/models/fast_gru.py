@@ -30,7 +30,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.nn.utils.rnn import PackedSequence
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 
 class _GRULayer(torch.autograd.Function):
@@ -38,7 +38,7 @@ class _GRULayer(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, h0: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor,
-                b_ih: torch.Tensor, b_hh: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+                b_ih: torch.Tensor, b_hh: torch.Tensor, pad: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         T, B, _ = x.shape
         H = h0.size(-1)
         # g[t] starts as [W_ir x + b_ir + b_hr, W_iz x + b_iz + b_hz, b_hn] (all t at once), and
@@ -47,6 +47,8 @@ class _GRULayer(torch.autograd.Function):
         x_n = g[..., 2 * H :].clone()  # W_in x + b_in
         g[..., : 2 * H] += b_hh[: 2 * H]
         g[..., 2 * H :] = b_hh[2 * H :]
+        if pad is not None:  # past a sequence's end pre_z = +∞, so z = 1 and h_t = h_{t-1} exactly
+            g[..., H : 2 * H].masked_fill_(pad, float("inf"))  # (and every δ there is 0: σ' = 1 − z = 0)
         rz, n = x.new_empty(T, B, 2 * H), x.new_empty(T, B, H)  # [r, z] = σ(pre_r, pre_z); n
         hs = x.new_empty(T + 1, B, H)  # h_0 .. h_T
         hs[0] = h0
@@ -92,13 +94,15 @@ class _GRULayer(torch.autograd.Function):
         dw_hh = d_gh2.t() @ h_prev.reshape(T * B, H) if need[3] else None
         db_ih = d_gx.sum(0) if need[4] else None
         db_hh = d_gh2.sum(0) if need[5] else None
-        return dx, d_h, dw_ih, dw_hh, db_ih, db_hh
+        return dx, d_h, dw_ih, dw_hh, db_ih, db_hh, None
 
 
 def gru_layer(x: torch.Tensor, h0: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor,
-              b_ih: torch.Tensor, b_hh: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """One GRU layer and direction, time-major: x (T, B, I), h0 (B, H) -> outputs (T, B, H), h_T (B, H)."""
-    out, h_T = _GRULayer.apply(x.contiguous(), h0.contiguous(), w_ih, w_hh, b_ih, b_hh)
+              b_ih: torch.Tensor, b_hh: torch.Tensor, pad: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """One GRU layer and direction, time-major: x (T, B, I), h0 (B, H) -> outputs (T, B, H), h_T (B, H).
+    ``pad`` (T, B, 1) bool: the steps past each sequence's end, where the state is carried unchanged
+    (so h_T is each sequence's state after its last step, as nn.GRU on a packed batch)."""
+    out, h_T = _GRULayer.apply(x.contiguous(), h0.contiguous(), w_ih, w_hh, b_ih, b_hh, pad)
     return out, h_T
 
 
@@ -108,7 +112,12 @@ class FastGRU(nn.GRU):
     def forward(self, input: Any, hx: torch.Tensor | None = None) -> Any:  # the argument names are nn.GRU's
         if not self._fast(input):
             return super().forward(input, hx)
+        pad = lengths = None
+        if isinstance(input, PackedSequence):  # padded, each sequence's state frozen past its end
+            input, lengths = pad_packed_sequence(input, batch_first=self.batch_first)
         x = input.transpose(0, 1) if self.batch_first else input  # (T, B, I)
+        if lengths is not None:
+            pad = (torch.arange(x.size(0))[:, None] >= lengths[None, :])[..., None].to(x.device)  # (T, B, 1)
         L, D, H = self.num_layers, 2 if self.bidirectional else 1, self.hidden_size
         if hx is None:
             hx = x.new_zeros(L * D, x.size(1), H)
@@ -119,14 +128,18 @@ class FastGRU(nn.GRU):
                 sfx = f"_l{k}{'_reverse' if d else ''}"
                 w = [getattr(self, f"{name}{sfx}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
                 xd = x.flip(0) if d else x
-                out, h_T = gru_layer(xd, hx[k * D + d], *w)
+                out, h_T = gru_layer(xd, hx[k * D + d], *w, pad)
                 outs.append(out.flip(0) if d else out)
                 finals.append(h_T)
             x = outs[0] if D == 1 else torch.cat(outs, dim=-1)
             if self.dropout and self.training and k < L - 1:
                 x = F.dropout(x, self.dropout, training=True)  # between layers, like nn.GRU
-        return (x.transpose(0, 1) if self.batch_first else x), torch.stack(finals)
+        out = x.transpose(0, 1) if self.batch_first else x
+        if lengths is not None:
+            out = pack_padded_sequence(out, lengths, batch_first=self.batch_first, enforce_sorted=False)
+        return out, torch.stack(finals)
 
     def _fast(self, input: Any) -> bool:
-        return (torch.is_grad_enabled() and not isinstance(input, PackedSequence) and input.dim() == 3
-                and input.device.type == "cpu" and self.bias)
+        packed = isinstance(input, PackedSequence)
+        return (torch.is_grad_enabled() and (packed or input.dim() == 3) and input.data.device.type == "cpu"
+                and self.bias and not (packed and self.bidirectional))
