@@ -38,7 +38,7 @@ class _GRULayer(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, h0: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor,
-                b_ih: torch.Tensor, b_hh: torch.Tensor, pad: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+                b_ih: torch.Tensor, b_hh: torch.Tensor, rows: list[int] | None) -> tuple[torch.Tensor, torch.Tensor]:
         T, B, _ = x.shape
         H = h0.size(-1)
         # g[t] starts as [W_ir x + b_ir + b_hr, W_iz x + b_iz + b_hz, b_hn] (all t at once), and
@@ -47,8 +47,11 @@ class _GRULayer(torch.autograd.Function):
         x_n = g[..., 2 * H :].clone()  # W_in x + b_in
         g[..., : 2 * H] += b_hh[: 2 * H]
         g[..., 2 * H :] = b_hh[2 * H :]
-        if pad is not None:  # past a sequence's end pre_z = +∞, so z = 1 and h_t = h_{t-1} exactly
-            g[..., H : 2 * H].masked_fill_(pad, float("inf"))  # (and every δ there is 0: σ' = 1 − z = 0)
+        rows = rows or [B] * T
+        if rows[-1] < B:  # past a sequence's end pre_z = +∞, so z = 1 and h_t = h_{t-1} exactly (and
+            # every δ there is 0: σ' = 1 − z = 0), so the products can skip those rows
+            pad = torch.arange(B, device=x.device)[None, :] >= torch.tensor(rows, device=x.device)[:, None]
+            g[..., H : 2 * H].masked_fill_(pad[..., None], float("inf"))
         rz, n = x.new_empty(T, B, 2 * H), x.new_empty(T, B, H)  # [r, z] = σ(pre_r, pre_z); n
         hs = x.new_empty(T + 1, B, H)  # h_0 .. h_T
         hs[0] = h0
@@ -57,11 +60,13 @@ class _GRULayer(torch.autograd.Function):
         steps = zip(g.unbind(0), g[..., 2 * H :].unbind(0), x_n.unbind(0), rz.unbind(0),
                     rz[..., :H].unbind(0), rz[..., H:].unbind(0), n.unbind(0))
         for t, (g_t, hn_t, xn_t, rz_t, r_t, z_t, n_t) in enumerate(steps):
-            g_t.addmm_(h[t], w_hh_t)
+            b = rows[t]
+            (g_t if b == B else g_t[:b]).addmm_(h[t] if b == B else h[t][:b], w_hh_t)
             torch.sigmoid(g_t[:, : 2 * H], out=rz_t)
             torch.addcmul(xn_t, r_t, hn_t, out=n_t).tanh_()  # n = tanh(x_n + r ⊙ (W_hn h + b_hn))
             torch.lerp(n_t, h[t], z_t, out=h[t + 1])  # h_t = n + z ⊙ (h_{t-1} − n)
         ctx.save_for_backward(x, hs, rz, n, g, w_ih, w_hh)
+        ctx.rows = rows
         return hs[1:], hs[T]
 
     @staticmethod
@@ -85,7 +90,9 @@ class _GRULayer(torch.autograd.Function):
         for t in range(T - 1, -1, -1):
             torch.mul(d_h.unsqueeze(1), f[t], out=d[t])
             carry = torch.addcmul(d_out[t - 1], z[t], d_h) if t else z[t] * d_h  # the direct path z ⊙ δh_t
-            d_h = carry.addmm_(d_gh[t], w_hh)  # + δgh_t W_hh
+            b = ctx.rows[t]
+            (carry if b == B else carry[:b]).addmm_(d_gh[t] if b == B else d_gh[t][:b], w_hh)  # + δgh_t W_hh
+            d_h = carry
         d_gx = torch.cat([d[:, :, :2], d[:, :, 3:]], dim=2).view(T * B, 3 * H)  # [δpre_r, δpre_z, δpre_n]
         d_gh2 = d_gh.reshape(T * B, 3 * H)
         need = ctx.needs_input_grad
@@ -98,11 +105,11 @@ class _GRULayer(torch.autograd.Function):
 
 
 def gru_layer(x: torch.Tensor, h0: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor,
-              b_ih: torch.Tensor, b_hh: torch.Tensor, pad: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+              b_ih: torch.Tensor, b_hh: torch.Tensor, rows: list[int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """One GRU layer and direction, time-major: x (T, B, I), h0 (B, H) -> outputs (T, B, H), h_T (B, H).
-    ``pad`` (T, B, 1) bool: the steps past each sequence's end, where the state is carried unchanged
-    (so h_T is each sequence's state after its last step, as nn.GRU on a packed batch)."""
-    out, h_T = _GRULayer.apply(x.contiguous(), h0.contiguous(), w_ih, w_hh, b_ih, b_hh, pad)
+    ``rows``: a packed batch's batch_sizes, the sequences sorted longest first; past its end a
+    sequence's state is carried unchanged (h_T is its state after its last step, as nn.GRU's)."""
+    out, h_T = _GRULayer.apply(x.contiguous(), h0.contiguous(), w_ih, w_hh, b_ih, b_hh, rows)
     return out, h_T
 
 
@@ -112,15 +119,17 @@ class FastGRU(nn.GRU):
     def forward(self, input: Any, hx: torch.Tensor | None = None) -> Any:  # the argument names are nn.GRU's
         if not self._fast(input):
             return super().forward(input, hx)
-        pad = lengths = None
-        if isinstance(input, PackedSequence):  # padded, each sequence's state frozen past its end
-            input, lengths = pad_packed_sequence(input, batch_first=self.batch_first)
-        x = input.transpose(0, 1) if self.batch_first else input  # (T, B, I)
-        if lengths is not None:
-            pad = (torch.arange(x.size(0))[:, None] >= lengths[None, :])[..., None].to(x.device)  # (T, B, 1)
+        packed, rows = None, None
+        if isinstance(input, PackedSequence):  # padded, longest first (the packed order)
+            packed, rows = input, input.batch_sizes.tolist()
+            x, _ = pad_packed_sequence(PackedSequence(input.data, input.batch_sizes))  # (T, B, I)
+        else:
+            x = input.transpose(0, 1) if self.batch_first else input  # (T, B, I)
         L, D, H = self.num_layers, 2 if self.bidirectional else 1, self.hidden_size
         if hx is None:
             hx = x.new_zeros(L * D, x.size(1), H)
+        elif packed is not None and packed.sorted_indices is not None:
+            hx = hx.index_select(1, packed.sorted_indices)  # the caller's order -> the packed order
         finals = []
         for k in range(L):
             outs = []
@@ -128,16 +137,20 @@ class FastGRU(nn.GRU):
                 sfx = f"_l{k}{'_reverse' if d else ''}"
                 w = [getattr(self, f"{name}{sfx}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
                 xd = x.flip(0) if d else x
-                out, h_T = gru_layer(xd, hx[k * D + d], *w, pad)
+                out, h_T = gru_layer(xd, hx[k * D + d], *w, rows)
                 outs.append(out.flip(0) if d else out)
                 finals.append(h_T)
             x = outs[0] if D == 1 else torch.cat(outs, dim=-1)
             if self.dropout and self.training and k < L - 1:
                 x = F.dropout(x, self.dropout, training=True)  # between layers, like nn.GRU
-        out = x.transpose(0, 1) if self.batch_first else x
-        if lengths is not None:
-            out = pack_padded_sequence(out, lengths, batch_first=self.batch_first, enforce_sorted=False)
-        return out, torch.stack(finals)
+        h_n = torch.stack(finals)
+        if packed is None:
+            return (x.transpose(0, 1) if self.batch_first else x), h_n
+        lengths = (torch.arange(x.size(1))[None, :] < packed.batch_sizes[:, None]).sum(0)  # longest first
+        data = pack_padded_sequence(x, lengths).data
+        if packed.unsorted_indices is not None:
+            h_n = h_n.index_select(1, packed.unsorted_indices)
+        return PackedSequence(data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices), h_n
 
     def _fast(self, input: Any) -> bool:
         packed = isinstance(input, PackedSequence)
