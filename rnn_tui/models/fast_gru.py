@@ -135,9 +135,8 @@ class FastGRU(nn.GRU):
             outs = []
             for d in range(D):
                 sfx = f"_l{k}{'_reverse' if d else ''}"
-                w = [getattr(self, f"{name}{sfx}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-                xd = x.flip(0) if d else x
-                out, h_T = gru_layer(xd, hx[k * D + d], *w, rows)
+                w_ih, w_hh, b_ih, b_hh = (getattr(self, f"{w}{sfx}") for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+                out, h_T = gru_layer(x.flip(0) if d else x, hx[k * D + d], w_ih, w_hh, b_ih, b_hh, rows)
                 outs.append(out.flip(0) if d else out)
                 finals.append(h_T)
             x = outs[0] if D == 1 else torch.cat(outs, dim=-1)
