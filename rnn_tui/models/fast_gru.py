@@ -83,31 +83,37 @@ class _GRULayer(torch.autograd.Function):
         H = hs.size(-1)
         r, z, hn, h_prev = rz[..., :H], rz[..., H:], g[..., 2 * H :], hs[:T]
         # what δh_t is multiplied by to give each δ, for all t at once (the loop then needs one
-        # product per step): [δpre_r, δpre_z, δ(W_hn h + b_hn), δpre_n] = δh_t ⊙ f[t]
+        # product per step), in the order [δ(W_hn h + b_hn), δpre_r, δpre_z, δpre_n] = δh_t ⊙ f[t]:
+        # so d[..., :3H] is the δ of W_hh's rows taken n, r, z and d[..., H:] the δ of W_ih's r, z, n
         f = x.new_empty(T, B, 4, H)
-        dn = torch.mul(n, n).neg_().add_(1).mul_(1 - z)  # ∂h/∂pre_n = (1 − z) ⊙ (1 − n²)
-        f[:, :, 3] = dn
-        torch.mul(dn, r, out=f[:, :, 2])  # ∂h/∂(W_hn h + b_hn) = ∂h/∂pre_n ⊙ r
-        torch.mul(dn, hn, out=f[:, :, 0]).mul_(r * (1 - r))  # ∂h/∂pre_r = ∂h/∂pre_n ⊙ hn ⊙ σ'
-        torch.sub(h_prev, n, out=f[:, :, 1]).mul_(z * (1 - z))  # ∂h/∂pre_z = (h_{t-1} − n) ⊙ σ'
+        f_hn, f_r, f_z, f_n = f.unbind(2)
+        torch.addcmul(n.new_ones(()), n, n, value=-1, out=f_n).addcmul_(f_n, z, value=-1)  # (1 − n²)(1 − z)
+        torch.mul(f_n, r, out=f_hn)  # ∂h/∂(W_hn h + b_hn) = ∂h/∂pre_n ⊙ r
+        torch.mul(f_hn, hn, out=f_r).addcmul_(f_r, r, value=-1)  # ∂h/∂pre_r = ∂h/∂pre_n ⊙ hn ⊙ r (1 − r)
+        torch.sub(h_prev, n, out=f_z).mul_(z).addcmul_(f_z, z, value=-1)  # ∂h/∂pre_z = (h_{t-1} − n) z (1 − z)
+        w_nrz = torch.cat([w_hh[2 * H :], w_hh[: 2 * H]])  # W_hh's rows taken n, r, z
         d = x.new_empty(T, B, 4, H)
         d_out = d_out.contiguous()
         d_h = d_out[T - 1] + d_hT  # δh_t, from the output at t and from step t + 1
-        d_gh = d.view(T, B, 4 * H)[..., : 3 * H]  # [δpre_r, δpre_z, δ(W_hn h + b_hn)]
+        d_gh = d.view(T, B, 4 * H)[..., : 3 * H]
         for t in range(T - 1, -1, -1):
             torch.mul(d_h.unsqueeze(1), f[t], out=d[t])
             carry = torch.addcmul(d_out[t - 1], z[t], d_h) if t else z[t] * d_h  # the direct path z ⊙ δh_t
             b = ctx.rows[t]
-            (carry if b == B else carry[:b]).addmm_(d_gh[t] if b == B else d_gh[t][:b], w_hh)  # + δgh_t W_hh
+            (carry if b == B else carry[:b]).addmm_(d_gh[t] if b == B else d_gh[t][:b], w_nrz)  # + δgh_t W_hh
             d_h = carry
-        d_gx = torch.cat([d[:, :, :2], d[:, :, 3:]], dim=2).view(T * B, 3 * H)  # [δpre_r, δpre_z, δpre_n]
-        d_gh2 = d_gh.reshape(T * B, 3 * H)
+        d_gx = d.view(T * B, 4 * H)[:, H:]  # [δpre_r, δpre_z, δpre_n]
+        d_gh2 = d_gh.reshape(T * B, 3 * H)  # [δ(W_hn h + b_hn), δpre_r, δpre_z]
+
+        def rzn(t: torch.Tensor) -> torch.Tensor:  # rows taken n, r, z -> r, z, n
+            return torch.cat([t[H:], t[:H]])
+
         need = ctx.needs_input_grad
         dx = (d_gx @ w_ih).view(T, B, -1) if need[0] else None
         dw_ih = d_gx.t() @ x.reshape(T * B, -1) if need[2] else None
-        dw_hh = d_gh2.t() @ h_prev.reshape(T * B, H) if need[3] else None
+        dw_hh = rzn(d_gh2.t() @ h_prev.reshape(T * B, H)) if need[3] else None
         db_ih = d_gx.sum(0) if need[4] else None
-        db_hh = d_gh2.sum(0) if need[5] else None
+        db_hh = rzn(d_gh2.sum(0)) if need[5] else None
         return dx, d_h, dw_ih, dw_hh, db_ih, db_hh, None
 
 
