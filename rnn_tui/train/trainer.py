@@ -174,7 +174,7 @@ class Trainer:
         if self.world.size > 1:
             start["processes"] = self.world.size
         self._emit(start)
-        acc = _Accumulator(strict=not self.scaler.is_enabled())
+        acc = self._accumulator()
         last_beat = clock = time.perf_counter()
         while True:
             commands = self._commands()
@@ -198,9 +198,9 @@ class Trainer:
             evaluated = self.task.val_batches is not None and self.step % t.eval_interval == 0
             sampled = self.step % t.sample_interval == 0
             # the first checkpoint early, so a newcomer can inspect the model within seconds; then every interval
-            trained = self.elapsed + time.perf_counter() - clock
+            # (the training time before this step: the same on every rank, rank 0's, so all save together)
             saved = self.step % t.checkpoint_interval == 0 or (
-                not self.saved_latest and (evaluated or trained >= FIRST_CHECKPOINT_S))
+                not self.saved_latest and (evaluated or self.elapsed >= FIRST_CHECKPOINT_S))
             if logged or evaluated or sampled or saved:
                 acc.read()  # the wait for the device (training time); a non-finite step stops the run here
             now = time.perf_counter()
@@ -209,7 +209,7 @@ class Trainer:
 
             if logged:
                 self._log(acc, lr)
-                acc = _Accumulator(strict=not self.scaler.is_enabled())
+                acc = self._accumulator()
             if evaluated:
                 self._evaluate_and_checkpoint()
             if sampled:
@@ -274,6 +274,10 @@ class Trainer:
             self.epoch, self.index = self.epoch + 1, 0
         self.task.after_step(new_epoch)
         return lr
+
+    def _accumulator(self) -> _Accumulator:
+        """A log interval's sums (a non-finite gradient norm is an error, unless fp16's scaler skips that step)."""
+        return _Accumulator(strict=not self.scaler.is_enabled())
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         """Autocast to the --precision dtype (nothing at fp32). On a CPU without instructions for
