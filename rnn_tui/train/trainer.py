@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import math
 import signal
 import time
@@ -287,7 +288,7 @@ class Trainer:
         if dtype is None or self.device is None:
             return contextlib.nullcontext()
         stack = contextlib.ExitStack()
-        if self.device.type == "cpu" and not _onednn_has(dtype):
+        if self.device.type == "cpu" and _onednn_lacks(dtype):
             stack.enter_context(_onednn_off())
         stack.enter_context(torch.autocast(self.device.type, dtype=dtype))
         return stack
@@ -657,10 +658,14 @@ class _Accumulator:
         return self.means
 
 
-def _onednn_has(dtype: torch.dtype) -> bool:
-    """Whether this CPU's oneDNN computes in ``dtype`` (bf16 or fp16)."""
-    check = torch.ops.mkldnn._is_mkldnn_bf16_supported if dtype == torch.bfloat16 else torch.ops.mkldnn._is_mkldnn_fp16_supported
-    return bool(check())
+@functools.cache
+def _onednn_lacks(dtype: torch.dtype) -> bool:
+    """Whether this CPU's oneDNN cannot compute in ``dtype`` (bf16 or fp16): no instructions for it."""
+    if not torch.backends.mkldnn.is_available():
+        return False  # no oneDNN: nothing to refuse
+    mkldnn = torch.ops.mkldnn
+    check = mkldnn._is_mkldnn_bf16_supported if dtype == torch.bfloat16 else mkldnn._is_mkldnn_fp16_supported
+    return not check()
 
 
 @contextlib.contextmanager
