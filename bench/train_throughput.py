@@ -9,7 +9,10 @@ records, status heartbeats and control polling included; no validation split). T
 random chunks, embedding →
 nn.RNN/GRU/LSTM → linear, cross-entropy, backward, clip_grad_norm_, Adam step.
 
-    python bench/train_throughput.py [--reps 3] [--quick]
+    python bench/train_throughput.py [--reps 3] [--quick] [--device cuda] [--precision bf16]
+
+On CUDA both loops train on the GPU; the plain loop reads its loss every step (``loss.item()``,
+as the textbook does), the trainer once per metric record.
 
 Last line: ``RESULT min_ratio=<x>`` (target ≥ 0.95).
 """
@@ -57,19 +60,19 @@ class PlainLM(nn.Module):
 class PlainLoop:
     """The textbook loop: random chunks, forward, cross-entropy, backward, clip, Adam step."""
 
-    def __init__(self, cell: str, data: torch.Tensor, vocab: int, size: tuple) -> None:
+    def __init__(self, cell: str, data: torch.Tensor, vocab: int, size: tuple, device: torch.device) -> None:
         embed, hidden, layers, self.seq_len, self.batch, _ = size
         torch.manual_seed(0)
-        self.data, self.vocab = data, vocab
-        self.model = PlainLM(cell, vocab, embed, hidden, layers)
+        self.data, self.vocab, self.device = data, vocab, device
+        self.model = PlainLM(cell, vocab, embed, hidden, layers).to(device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=2e-3)
         self.gen = torch.Generator().manual_seed(0)
 
     def step(self) -> float:
         data, T = self.data, self.seq_len
         ix = torch.randint(len(data) - T - 1, (self.batch,), generator=self.gen)
-        x = torch.stack([data[i : i + T] for i in ix]).long()
-        y = torch.stack([data[i + 1 : i + T + 1] for i in ix]).long()
+        x = torch.stack([data[i : i + T] for i in ix]).long().to(self.device)
+        y = torch.stack([data[i + 1 : i + T + 1] for i in ix]).long().to(self.device)
         loss = F.cross_entropy(self.model(x).reshape(-1, self.vocab), y.reshape(-1))
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -88,9 +91,10 @@ class TrainerLoop:
     """rnn-tui's trainer as a user runs it: ``Trainer.run_loop`` on a real run directory, its
     budget raised by one block at a time; timed until the record of the block's last step."""
 
-    def __init__(self, cell: str, data_path: Path, size: tuple, root: Path) -> None:
+    def __init__(self, cell: str, data_path: Path, size: tuple, root: Path, device: str, precision: str) -> None:
         embed, hidden, layers, seq_len, batch, _ = size
         cfg = Config()
+        cfg.train.device, cfg.train.precision = device, precision
         cfg.data.spec, cfg.data.val_fraction = str(data_path), 0.0
         cfg.model.cell, cfg.model.embed, cfg.model.hidden, cfg.model.layers = cell, embed, hidden, layers
         t = cfg.train
@@ -121,7 +125,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer steps (a smoke run)")
     parser.add_argument("--cells", default="rnn,gru,lstm")
     parser.add_argument("--sizes", default=",".join(SIZES))
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"), help="the trainer's")
     args = parser.parse_args()
+    if args.device == "cuda" and not torch.cuda.is_available():
+        sys.exit("--device cuda: no CUDA GPU is visible here")
+    device = torch.device(args.device)
 
     if SHAKESPEARE.is_file():
         data_path, text = SHAKESPEARE, SHAKESPEARE.read_text(encoding="utf-8")
@@ -137,7 +146,8 @@ def main() -> None:
     vocab = len(chars) + 4  # rnn-tui's vocab adds <pad> <unk> <bos> <eos>
 
     print(f"data {data_path.name}: {len(text):,} chars, vocab {vocab}; torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads")
+          f"{torch.get_num_threads()} threads, {torch.cuda.get_device_name() if device.type == 'cuda' else 'cpu'}, "
+          f"trainer precision {args.precision}")
     header = f"{'cell':<5} {'size':<6} {'plain tok/s':>12} {'rnn-tui tok/s':>14} {'ratio':>6}   (medians of {args.reps} blocks)"
     print(header)
     print("-" * len(header))
@@ -147,7 +157,8 @@ def main() -> None:
             size = SIZES[size_name]
             steps = max(2, size[-1] // 2) if args.quick else size[-1]
             for cell in args.cells.split(","):
-                loops = {"plain": PlainLoop(cell, data, vocab, size), "ours": TrainerLoop(cell, data_path, size, Path(tmp))}
+                loops = {"plain": PlainLoop(cell, data, vocab, size, device),
+                         "ours": TrainerLoop(cell, data_path, size, Path(tmp), args.device, args.precision)}
                 for loop in loops.values():
                     loop.block(2)  # warm-up
                 rates: dict[str, list[float]] = {"plain": [], "ours": []}

@@ -233,7 +233,7 @@ def run_packed_reversed(rnn: Recurrent, x: torch.Tensor, lengths: torch.Tensor) 
     """As run_packed, each sequence read from its last real token to its first; the outputs are
     stored by position (row j = after reading x_S..x_j, so rows line up with the tokens) and the
     state is the one after reading x_1."""
-    rev = _reverse_within_length(lengths.to(x.device), x.size(1))
+    rev = _reverse_within_length(lengths.to(x.device, non_blocking=True), x.size(1))
     out, state = run_packed(rnn, _gather_time(x, rev), lengths)
     return _gather_time(out, rev), state
 

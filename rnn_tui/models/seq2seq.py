@@ -159,11 +159,11 @@ class Seq2Seq(nn.Module):
         _B, S = src.shape
         if bool((src_len < 1).any()):
             raise RnnTuiError("a source sentence has no tokens; nothing to translate")
-        src_len = src_len.to(src.device)
+        lengths, src_len = src_len, src_len.to(src.device, non_blocking=True)  # packing reads them on the CPU
         x = self.drop(self.src_embed(src))
-        out, state = run_packed(self.encoder, x, src_len)
+        out, state = run_packed(self.encoder, x, lengths)
         if self.encoder_b is not None:
-            out_b, state_b = run_packed_reversed(self.encoder_b, x, src_len)
+            out_b, state_b = run_packed_reversed(self.encoder_b, x, lengths)
             out = torch.cat([out, out_b], dim=-1)  # h_j = [→h_j ; ←h_j]
             # s_0 = tanh(W_b [→h_S ; ←h_1] + b_b), layer by layer (and for c with its own W_b')
             assert self.bridge is not None  # built with the backward encoder
@@ -253,7 +253,7 @@ class Seq2Seq(nn.Module):
         B, T = tgt_in.shape
         use_ref = None
         if teacher_forcing < 1.0:
-            use_ref = (torch.rand((B, T), generator=generator) < teacher_forcing).to(tgt_in.device)
+            use_ref = (torch.rand((B, T), generator=generator) < teacher_forcing).to(tgt_in.device, non_blocking=True)
         state = enc.state
         logits: list[torch.Tensor] = []
         alphas: list[torch.Tensor] = []
