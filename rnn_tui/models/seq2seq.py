@@ -69,6 +69,66 @@ def loss(logits: torch.Tensor, tgt_out: torch.Tensor, pad_id: int = PAD) -> torc
     return F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1), ignore_index=pad_id)
 
 
+class _Steps:
+    """Tensors that every step of a time loop multiplies by (a weight; values weighed by α): each
+    step's backward keeps its pairs (the other factor, its output's gradient) and gives that
+    factor's gradient alone; the step whose backward runs last gets every step's pairs stacked, so
+    the shared tensors' gradients take one matrix product each (not a small one and a sum per step)."""
+
+    def __init__(self) -> None:
+        self.count = 0  # steps run forward
+        self.kept: list[tuple[torch.Tensor, ...]] = []
+
+    def add(self, *tensors: torch.Tensor) -> list[torch.Tensor] | None:
+        """Keep one step's tensors; after the last step's, each of them stacked over the steps along
+        dim 1 (and forgotten, so a second backward through a kept graph starts afresh)."""
+        self.kept.append(tensors)
+        if len(self.kept) < self.count:
+            return None
+        every = [torch.stack(ts, 1) for ts in zip(*self.kept)]
+        self.kept = []
+        return every
+
+
+class _AdditiveStep(torch.autograd.Function):
+    """One step of additive attention for teacher-forced training, its backward written out (fewer,
+    fused passes over the (B, S, H) scores than autograd's). From the query state s (B, H):
+    e_j = vᵀ tanh(W_q s + k_j) over the keys (B, S, H), pads −inf; α = softmax(e) (B, S); and
+    gx + Σ_j α_j values_j (B, G). W_q's and the values' gradients are summed over the loop's steps
+    by ``steps`` (_Steps).
+
+    tanh(p) = 2σ(2p) − 1 (torch.tanh is ~2× slower than σ on the cpu), and only u = σ(2p) is
+    kept: vᵀ tanh(p_j) = 2 vᵀu_j − Σv, whose constant the softmax ignores, and tanh' = 4u(1 − u)."""
+
+    @staticmethod
+    def forward(ctx, s: torch.Tensor, w_q: torch.Tensor, keys: torch.Tensor, v: torch.Tensor,  # type: ignore[override]
+                pads: torch.Tensor, gx: torch.Tensor, values: torch.Tensor, steps: _Steps) -> tuple[torch.Tensor, torch.Tensor]:
+        q2 = F.linear(s, w_q).mul_(2)
+        u = torch.add(q2[:, None, :], keys, alpha=2).sigmoid_()  # σ(2 (W_q s + k_j)), (B, S, H)
+        alpha = torch.softmax((u @ v).mul_(2).masked_fill_(pads, float("-inf")), dim=-1)  # pads get weight exactly 0
+        ctx.save_for_backward(s, w_q, u, v, alpha, values)
+        ctx.steps = steps
+        steps.count += 1
+        return alpha, torch.baddbmm(gx[:, None, :], alpha[:, None, :], values).squeeze(1)
+
+    @staticmethod
+    def backward(ctx, grad_alpha: torch.Tensor, grad_out: torch.Tensor):  # type: ignore[override]
+        s, w_q, u, v, alpha, values = ctx.saved_tensors
+        # ∂α = grad_alpha + grad_out valuesᵀ  (as (B,1,G)(B,G,S): values @ grad_out is ~10× slower on the cpu)
+        d_alpha = torch.baddbmm(grad_alpha[:, None, :], grad_out[:, None, :], values.transpose(1, 2)).squeeze(1)
+        d_e = alpha * (d_alpha - (alpha * d_alpha).sum(-1, keepdim=True))  # through the softmax
+        d_pre = torch.addcmul(u, u, u, value=-1).mul_(4 * d_e[:, :, None]).mul_(v)  # ∂(W_q s + k_j) = ∂e v ⊙ 4u(1 − u)
+        d_q = d_pre.sum(1)
+        every = ctx.steps.add(s, d_q, alpha, grad_out)
+        d_w_q = d_values = None
+        if every is not None:
+            s_all, d_q_all, alpha_all, grad_out_all = every  # (B, T, ·)
+            d_w_q = d_q_all.flatten(0, 1).T @ s_all.flatten(0, 1)
+            d_values = alpha_all.transpose(1, 2) @ grad_out_all
+        d_v = 2 * (d_e.reshape(1, -1) @ u.reshape(-1, u.size(-1)))[0] - d_e.sum()  # Σ ∂e (2u − 1)
+        return d_q @ w_q, d_w_q, d_pre, d_v, None, grad_out, d_values, None
+
+
 @dataclass
 class Encoded:
     """What the decoder needs from the source, computed once per sentence (batch in dim 0)."""
@@ -226,8 +286,8 @@ class Seq2Seq(nn.Module):
         return self._output(s, ctx), state, alpha
 
     def _decoder_rnn(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """One token through the decoder's layers inside forward: the step functions, except while
-        training with dropout between layers, where the fused kernel on a length-1 sequence
+        """One token through the decoder's layers inside forward_steps: the step functions, except
+        while training with dropout between layers, where the fused kernel on a length-1 sequence
         applies that dropout exactly as the fused path over all steps does."""
         if self.training and self.decoder.layers > 1 and self.cfg.dropout > 0:
             out, state = self.decoder(x[:, None, :], state)
@@ -242,14 +302,50 @@ class Seq2Seq(nn.Module):
 
         teacher_forcing < 1 is scheduled sampling: at each step after the first, each sentence
         reads the reference token with that probability, otherwise the model's own argmax of the
-        previous step (drawn with ``generator``, or torch's global generator)."""
+        previous step (drawn with ``generator``, or torch's global generator); forward_steps runs it."""
+        if teacher_forcing < 1.0:
+            return self.forward_steps(src, src_len, tgt_in, teacher_forcing, generator)
         enc = self.encode(src, src_len)
         emb = self.drop(self.tgt_embed(tgt_in))
-        if teacher_forcing >= 1.0 and self.attention != "additive":
-            # every input is known: the fused decoder runs all T steps in one call
-            s, _ = self.decoder(self._input(emb, None, enc), enc.state)
-            ctx, alpha = self._attend(s, enc) if self.attention in LUONG else (None, None)
-            return self._output(s, ctx), alpha
+        if self.attention == "additive":
+            return self._forced_additive(emb, enc)
+        # every input is known: the fused decoder runs all T steps in one call
+        s, _ = self.decoder(self._input(emb, None, enc), enc.state)
+        ctx, alpha = self._attend(s, enc) if self.attention in LUONG else (None, None)
+        return self._output(s, ctx), alpha
+
+    def _forced_additive(self, emb: torch.Tensor, enc: Encoded) -> tuple[torch.Tensor, torch.Tensor]:
+        """Teacher-forced additive attention: the same numbers as forward_steps, with everything that
+        does not depend on s_{t-1} taken out of the time loop. Layer 1's input projection
+        W_ih [E y_{t-1} ; c_t] + b_ih is split by columns: the embedding's share for all steps in
+        one product, the context's as Σ_j α_tj (W_ih,c h_j) with W_ih,c h_j projected once per
+        batch (as the keys W_k h_j). The loop keeps only the attention scores, the softmax and the
+        recurrent layers; the contexts c_t and the output layer s̃_t -> logits run once over all steps."""
+        assert self.w_q is not None and self.v is not None and enc.keys is not None  # additive builds them
+        w = self.decoder.layer_weights(0)
+        E = emb.size(-1)
+        gx_emb = F.linear(emb, w["w_ih"][:, :E], w["b_ih"])  # (B, T, G): the embedding's share, every step
+        values = F.linear(enc.outputs, w["w_ih"][:, E:])  # (B, S, G): W_ih,c h_j
+        keys, pads, w_q, v = enc.keys, ~enc.mask, self.w_q.weight, self.v.weight[0]
+        step = self.decoder.stepper(self.decoder.core.dropout if self.training else 0.0)
+        states = [tuple(t[k] for t in enc.state) for k in range(self.decoder.layers)]
+        shared = _Steps()  # W_q's and the values' gradients, summed over the steps in one product each
+        alphas: list[torch.Tensor] = []
+        tops: list[torch.Tensor] = []
+        for gx_t in gx_emb.unbind(1):  # unbind, not gx_emb[:, t] (backward stays O(T))
+            alpha, gx = _AdditiveStep.apply(states[-1][0], w_q, keys, v, pads, gx_t, values, shared)
+            states = step(gx, states)
+            alphas.append(alpha)
+            tops.append(states[-1][0])
+        alpha = torch.stack(alphas, 1)  # (B, T, S)
+        return self._output(torch.stack(tops, 1), alpha @ enc.outputs), alpha
+
+    def forward_steps(self, src: torch.Tensor, src_len: torch.Tensor, tgt_in: torch.Tensor, teacher_forcing: float = 1.0,
+                      generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """As forward, one decoder step at a time through the step that decode_step runs: scheduled
+        sampling, and the reference that forward's batched paths are tested against."""
+        enc = self.encode(src, src_len)
+        emb = self.drop(self.tgt_embed(tgt_in))
         B, T = tgt_in.shape
         use_ref = None
         if teacher_forcing < 1.0:
