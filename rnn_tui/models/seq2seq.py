@@ -265,11 +265,13 @@ class Seq2Seq(nn.Module):
     def _output(self, s: torch.Tensor, ctx: torch.Tensor | None) -> torch.Tensor:
         """Logits from the decoder's top-layer h (and the context)."""
         if self.attention == "none":
-            out = s
-        else:
-            assert self.w_c is not None and ctx is not None
-            out = torch.tanh(self.w_c(torch.cat([ctx, s], dim=-1)))  # s̃_t = tanh(W_c [c_t ; s_t])
-        return self.head(self.drop(out))
+            return self.head(self.drop(s))
+        assert self.w_c is not None and ctx is not None
+        return self._readout(self.w_c(torch.cat([ctx, s], dim=-1)))
+
+    def _readout(self, pre: torch.Tensor) -> torch.Tensor:
+        """Logits from W_c [c_t ; s_t]: s̃_t = tanh(W_c [c_t ; s_t]);  logits_t = W_out s̃_t + b_out."""
+        return self.head(self.drop(torch.tanh(pre)))
 
     def _step(self, emb: torch.Tensor, state: DecoderState, enc: Encoded,
               rnn: Callable[[torch.Tensor, State], tuple[torch.Tensor, State]]):
@@ -320,7 +322,7 @@ class Seq2Seq(nn.Module):
         W_ih [E y_{t-1} ; c_t] + b_ih is split by columns: the embedding's share for all steps in
         one product, the context's as Σ_j α_tj (W_ih,c h_j) with W_ih,c h_j projected once per
         batch (as the keys W_k h_j). The loop keeps only the attention scores, the softmax and the
-        recurrent layers; the contexts c_t and the output layer s̃_t -> logits run once over all steps."""
+        recurrent layers; the output layer s̃_t -> logits runs once over all steps."""
         assert self.w_q is not None and self.v is not None and enc.keys is not None  # additive builds them
         w = self.decoder.layer_weights(0)
         E = emb.size(-1)
@@ -338,7 +340,11 @@ class Seq2Seq(nn.Module):
             alphas.append(alpha)
             tops.append(states[-1][0])
         alpha = torch.stack(alphas, 1)  # (B, T, S)
-        return self._output(torch.stack(tops, 1), alpha @ enc.outputs), alpha
+        # W_c [c_t ; s_t] = W_c,s s_t + Σ_j α_tj (W_c,c h_j): the contexts c_t are never formed
+        assert self.w_c is not None  # every attention has it
+        w_c, He = self.w_c.weight, enc.outputs.size(-1)
+        pre = torch.baddbmm(F.linear(torch.stack(tops, 1), w_c[:, He:]), alpha, F.linear(enc.outputs, w_c[:, :He]))
+        return self._readout(pre), alpha
 
     def forward_steps(self, src: torch.Tensor, src_len: torch.Tensor, tgt_in: torch.Tensor, teacher_forcing: float = 1.0,
                       generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
