@@ -326,7 +326,7 @@ class Seq2Seq(nn.Module):
         assert self.w_q is not None and self.v is not None and enc.keys is not None  # additive builds them
         w = self.decoder.layer_weights(0)
         E = emb.size(-1)
-        gx_emb = F.linear(emb, w["w_ih"][:, :E], w["b_ih"])  # (B, T, G): the embedding's share, every step
+        gx_emb = F.linear(emb.transpose(0, 1), w["w_ih"][:, :E], w["b_ih"])  # (T, B, G): the embedding's share, every step
         values = F.linear(enc.outputs, w["w_ih"][:, E:])  # (B, S, G): W_ih,c h_j
         keys, pads, w_q, v = enc.keys, ~enc.mask, self.w_q.weight, self.v.weight[0]
         step = self.decoder.stepper(self.decoder.core.dropout if self.training else 0.0)
@@ -334,7 +334,7 @@ class Seq2Seq(nn.Module):
         shared = _Steps()  # W_q's and the values' gradients, summed over the steps in one product each
         alphas: list[torch.Tensor] = []
         tops: list[torch.Tensor] = []
-        for gx_t in gx_emb.unbind(1):  # unbind, not gx_emb[:, t] (backward stays O(T))
+        for gx_t in gx_emb.unbind(0):  # unbind, not gx_emb[t] (backward stays O(T)); time-major: each step contiguous
             alpha, gx = _AdditiveStep.apply(states[-1][0], w_q, keys, v, pads, gx_t, values, shared)
             states = step(gx, states)
             alphas.append(alpha)
