@@ -336,8 +336,9 @@ def _assert_same_training(m: Seq2Seq, batch) -> None:
     if got[2] is not None:
         assert _max_diff(got[2], want[2]) <= TOL
     assert got[3].keys() == want[3].keys() == {n for n, _ in m.named_parameters()}  # every weight learns
-    for name, grad in got[3].items():
-        assert _max_diff(grad, want[3][name]) <= TOL, name
+    for name, grad in got[3].items():  # to 1e-5, and to 1e-4 of the largest entry (gradients of a tiny model are small)
+        scale = float(want[3][name].abs().max())
+        assert _max_diff(grad, want[3][name]) <= min(TOL, 1e-4 * scale + 1e-8), name
 
 
 @pytest.mark.parametrize("attention,layers,bidirectional,cell",

@@ -125,7 +125,7 @@ class _AdditiveStep(torch.autograd.Function):
             s_all, d_q_all, alpha_all, grad_out_all = every  # (B, T, ·)
             d_w_q = d_q_all.flatten(0, 1).T @ s_all.flatten(0, 1)
             d_values = alpha_all.transpose(1, 2) @ grad_out_all
-        d_v = 2 * (d_e.reshape(1, -1) @ u.reshape(-1, u.size(-1)))[0] - d_e.sum()  # Σ ∂e (2u − 1)
+        d_v = 2 * (d_e.reshape(1, -1) @ u.reshape(-1, u.size(-1)))[0]  # Σ ∂e (2u − 1), and Σ_j ∂e_j = 0 (softmax)
         return d_q @ w_q, d_w_q, d_pre, d_v, None, grad_out, d_values, None
 
 
