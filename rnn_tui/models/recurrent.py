@@ -180,12 +180,13 @@ class Recurrent(nn.Module):
         new = self.stepper()(F.linear(x_t, w["w_ih"], w["b_ih"]), [tuple(t[k] for t in state) for k in range(self.layers)])
         return new[-1][0], tuple(torch.stack(ts) for ts in zip(*new))
 
-    def stepper(self, dropout: float = 0.0) -> Callable[[torch.Tensor, list[State]], list[State]]:
+    def stepper(self, training: bool = False) -> Callable[[torch.Tensor, list[State]], list[State]]:
         """A step through all layers with the layers' weights bound once, for a caller's own time
         loop: (gx, per-layer states) -> the new per-layer states, where gx (B, chunks·H) is the
         first layer's input projection W_ih x_t + b_ih (so it can be computed for all steps in
-        one matrix product). ``dropout`` between layers (training, as the fused kernel)."""
+        one matrix product). With ``training``, dropout between layers as the fused kernel."""
         layers = [self._layer_step(k) for k in range(self.layers)]
+        dropout: float = getattr(self.core, "dropout", 0.0) if training else 0.0
 
         def run(gx: torch.Tensor, states: list[State]) -> list[State]:
             new: list[State] = []

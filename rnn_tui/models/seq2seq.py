@@ -30,8 +30,12 @@ y_1..y_T <eos>). s_t is the decoder's state; s_t in the lines below means its to
 
 Variable-length batches are packed (pack_padded_sequence) through the fused encoder, so a sentence
 gives the same numbers alone or in a padded batch. Ways to run, all on the same weights:
-    forward      a whole batch, teacher-forced (fused decoder over all steps for none/dot/general)
-                 or with scheduled sampling (a step loop)
+    forward      a whole batch, teacher-forced: the fused decoder over all steps for none/dot/general;
+                 additive keeps in its time loop only what depends on s_{t-1} (the scores, softmax
+                 and recurrent layers; that attention step's backward written out), the keys, the
+                 input projection's shares and the output layer batched over all steps
+    forward_steps  the same one decoder step at a time (decode_step's step): scheduled sampling,
+                 and the reference the batched paths are tested against
     decode_step  one token per sentence (greedy, beam search)
     trace        every gate and state of encoder and decoder for one sentence (inspection)
 """
@@ -101,7 +105,7 @@ class _AdditiveStep(torch.autograd.Function):
     kept: vᵀ tanh(p_j) = 2 vᵀu_j − Σv, whose constant the softmax ignores, and tanh' = 4u(1 − u)."""
 
     @staticmethod
-    def forward(ctx, s: torch.Tensor, w_q: torch.Tensor, keys: torch.Tensor, v: torch.Tensor,  # type: ignore[override]
+    def forward(ctx, s: torch.Tensor, w_q: torch.Tensor, keys: torch.Tensor, v: torch.Tensor,
                 pads: torch.Tensor, gx: torch.Tensor, values: torch.Tensor, steps: _Steps) -> tuple[torch.Tensor, torch.Tensor]:
         q2 = F.linear(s, w_q).mul_(2)
         u = torch.add(q2[:, None, :], keys, alpha=2).sigmoid_()  # σ(2 (W_q s + k_j)), (B, S, H)
@@ -112,7 +116,7 @@ class _AdditiveStep(torch.autograd.Function):
         return alpha, torch.baddbmm(gx[:, None, :], alpha[:, None, :], values).squeeze(1)
 
     @staticmethod
-    def backward(ctx, grad_alpha: torch.Tensor, grad_out: torch.Tensor):  # type: ignore[override]
+    def backward(ctx, grad_alpha: torch.Tensor, grad_out: torch.Tensor):
         s, w_q, u, v, alpha, values = ctx.saved_tensors
         # ∂α = grad_alpha + grad_out valuesᵀ  (as (B,1,G)(B,G,S): values @ grad_out is ~10× slower on the cpu)
         d_alpha = torch.baddbmm(grad_alpha[:, None, :], grad_out[:, None, :], values.transpose(1, 2)).squeeze(1)
@@ -329,7 +333,7 @@ class Seq2Seq(nn.Module):
         gx_emb = F.linear(emb.transpose(0, 1), w["w_ih"][:, :E], w["b_ih"])  # (T, B, G): the embedding's share, every step
         values = F.linear(enc.outputs, w["w_ih"][:, E:])  # (B, S, G): W_ih,c h_j
         keys, pads, w_q, v = enc.keys, ~enc.mask, self.w_q.weight, self.v.weight[0]
-        step = self.decoder.stepper(self.decoder.core.dropout if self.training else 0.0)
+        step = self.decoder.stepper(self.training)
         states = [tuple(t[k] for t in enc.state) for k in range(self.decoder.layers)]
         shared = _Steps()  # W_q's and the values' gradients, summed over the steps in one product each
         alphas: list[torch.Tensor] = []
