@@ -121,7 +121,7 @@ def main() -> None:
         # the median of each round's own ratio: a round's two blocks ran side by side
         ratio[clock] = statistics.median(b / s for s, b in zip(by_name["steps"], by_name["batched"]))
         for name, v in by_name.items():
-            print(f"{name:<8} steps/s ({clock:<4}) median {median[name]:7.2f}   blocks: {', '.join(f'{x:.2f}' for x in v)}")
+            print(f"{name:<8} {clock:<4} steps/s median {median[name]:7.2f}   blocks: {', '.join(f'{x:.2f}' for x in v)}")
     print(f"RESULT ratio={ratio['wall']:.2f} cpu_ratio={ratio['cpu']:.2f} loss_diff={diff:.1e}")
 
 
