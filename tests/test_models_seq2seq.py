@@ -422,3 +422,25 @@ def test_training_with_forward_or_the_step_loop_gives_the_same_translator() -> N
     assert greedy_batch(a, sources) == greedy_batch(b, sources)
     for s in sources[:8]:
         assert [h.ids for h in beam_search(a, s, beam=3, nbest=3)] == [h.ids for h in beam_search(b, s, beam=3, nbest=3)]
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_additive_training_under_bf16_autocast(bidirectional: bool) -> None:
+    # --precision bf16 runs forward under autocast: the batched additive path computes its attention
+    # steps in bf16 (softmax in float32) and gives float32 weights their gradients, near the step loop's
+    torch.manual_seed(15)
+    m = _model(cell="gru", layers=2, bidirectional=bidirectional)
+    src, src_len, tgt_in, _, tgt_out = _batch()
+    got = []
+    for run in (m.forward, m.forward_steps):
+        m.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            logits, attn = run(src, src_len, tgt_in)
+            value = loss(logits, tgt_out)
+        value.backward()
+        assert attn.dtype == torch.bfloat16
+        assert all(p.grad.dtype == torch.float32 and bool(p.grad.isfinite().all()) for p in m.parameters())
+        got.append((float(value.detach()), {n: p.grad.clone() for n, p in m.named_parameters()}))
+    assert abs(got[0][0] - got[1][0]) <= 1e-2
+    for name, grad in got[0][1].items():
+        assert _max_diff(grad, got[1][1][name]) <= 2e-2 * float(got[1][1][name].abs().max()) + 1e-3, name

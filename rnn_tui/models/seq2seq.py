@@ -107,17 +107,23 @@ class _AdditiveStep(torch.autograd.Function):
     @staticmethod
     def forward(ctx, s: torch.Tensor, w_q: torch.Tensor, keys: torch.Tensor, v: torch.Tensor,
                 pads: torch.Tensor, gx: torch.Tensor, values: torch.Tensor, steps: _Steps) -> tuple[torch.Tensor, torch.Tensor]:
-        q2 = F.linear(s, w_q).mul_(2)
-        u = torch.add(q2[:, None, :], keys, alpha=2).sigmoid_()  # σ(2 (W_q s + k_j)), (B, S, H)
-        alpha = torch.softmax((u @ v).mul_(2).masked_fill_(pads, float("-inf")), dim=-1)  # pads get weight exactly 0
-        ctx.save_for_backward(s, w_q, u, v, alpha, values)
-        ctx.steps = steps
-        steps.count += 1
-        return alpha, torch.baddbmm(gx[:, None, :], alpha[:, None, :], values).squeeze(1)
+        device = s.device.type
+        dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else s.dtype
+        with torch.autocast(device, enabled=False):  # under autocast (--precision): all in its dtype, softmax in float32
+            s, w_q, keys, v, gx, values = (t.to(dtype) for t in (s, w_q, keys, v, gx, values))
+            q2 = F.linear(s, w_q).mul_(2)
+            u = torch.add(q2[:, None, :], keys, alpha=2).sigmoid_()  # σ(2 (W_q s + k_j)), (B, S, H)
+            e = (u @ v).mul_(2).masked_fill_(pads, float("-inf"))  # pads get weight exactly 0
+            alpha = torch.softmax(e, dim=-1, dtype=torch.float32).to(dtype)
+            ctx.save_for_backward(s, w_q, u, v, alpha, values)
+            ctx.steps = steps
+            steps.count += 1
+            return alpha, torch.baddbmm(gx[:, None, :], alpha[:, None, :], values).squeeze(1)
 
     @staticmethod
     def backward(ctx, grad_alpha: torch.Tensor, grad_out: torch.Tensor):
-        s, w_q, u, v, alpha, values = ctx.saved_tensors
+        s, w_q, u, v, alpha, values = ctx.saved_tensors  # one dtype (each gradient is cast back to its input's)
+        grad_alpha, grad_out = grad_alpha.to(alpha.dtype), grad_out.to(alpha.dtype)
         # ∂α = grad_alpha + grad_out valuesᵀ  (as (B,1,G)(B,G,S): values @ grad_out is ~10× slower on the cpu)
         d_alpha = torch.baddbmm(grad_alpha[:, None, :], grad_out[:, None, :], values.transpose(1, 2)).squeeze(1)
         d_e = alpha * (d_alpha - (alpha * d_alpha).sum(-1, keepdim=True))  # through the softmax
