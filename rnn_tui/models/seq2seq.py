@@ -82,6 +82,7 @@ class _Steps:
     def __init__(self) -> None:
         self.count = 0  # steps run forward
         self.kept: list[tuple[torch.Tensor, ...]] = []
+        self.running: torch.Tensor | None = None  # a gradient summed in place over the steps
 
     def add(self, *tensors: torch.Tensor) -> list[torch.Tensor] | None:
         """Keep one step's tensors; after the last step's, each of them stacked over the steps along
@@ -98,8 +99,8 @@ class _AdditiveStep(torch.autograd.Function):
     """One step of additive attention for teacher-forced training, its backward written out (fewer,
     fused passes over the (B, S, H) scores than autograd's). From the query state s (B, H):
     e_j = vᵀ tanh(W_q s + k_j) over the keys (B, S, H), pads −inf; α = softmax(e) (B, S); and
-    gx + Σ_j α_j values_j (B, G). W_q's and the values' gradients are summed over the loop's steps
-    by ``steps`` (_Steps).
+    gx + Σ_j α_j values_j (B, G). W_q's, the keys' and the values' gradients are summed over the
+    loop's steps by ``steps`` (_Steps).
 
     tanh(p) = 2σ(2p) − 1 (torch.tanh is ~2× slower than σ on the cpu), and only u = σ(2p) is
     kept: vᵀ tanh(p_j) = 2 vᵀu_j − Σv, whose constant the softmax ignores, and tanh' = 4u(1 − u)."""
@@ -127,16 +128,21 @@ class _AdditiveStep(torch.autograd.Function):
         # ∂α = grad_alpha + grad_out valuesᵀ  (as (B,1,G)(B,G,S): values @ grad_out is ~10× slower on the cpu)
         d_alpha = torch.baddbmm(grad_alpha[:, None, :], grad_out[:, None, :], values.transpose(1, 2)).squeeze(1)
         d_e = alpha * (d_alpha - (alpha * d_alpha).sum(-1, keepdim=True))  # through the softmax
-        d_pre = torch.addcmul(u, u, u, value=-1).mul_(4 * d_e[:, :, None]).mul_(v)  # ∂(W_q s + k_j) = ∂e v ⊙ 4u(1 − u)
-        d_q = d_pre.sum(1)
-        every = ctx.steps.add(s, d_q, alpha, grad_out)
-        d_w_q = d_values = None
-        if every is not None:
-            s_all, d_q_all, alpha_all, grad_out_all = every  # (B, T, ·)
-            d_w_q = d_q_all.flatten(0, 1).T @ s_all.flatten(0, 1)
-            d_values = alpha_all.transpose(1, 2) @ grad_out_all
+        # ∂(W_q s + k_j) = v ⊙ 4 ∂e_j u_j(1 − u_j): for the query summed over j now, for the keys
+        # summed over the steps in place (v applied once at the end)
+        w, d_e4 = torch.addcmul(u, u, u, value=-1), 4 * d_e[:, :, None]
+        d_q = torch.bmm(d_e4.transpose(1, 2), w).squeeze(1).mul_(v)
+        steps = ctx.steps
+        steps.running = w.mul_(d_e4) if steps.running is None else steps.running.addcmul_(w, d_e4)
         d_v = 2 * (d_e.reshape(1, -1) @ u.reshape(-1, u.size(-1)))[0]  # Σ ∂e (2u − 1), and Σ_j ∂e_j = 0 (softmax)
-        return d_q @ w_q, d_w_q, d_pre, d_v, None, grad_out, d_values, None
+        every = steps.add(s, d_q, alpha, grad_out)
+        if every is None:
+            return d_q @ w_q, None, None, d_v, None, grad_out, None, None
+        s_all, d_q_all, alpha_all, grad_out_all = every  # (B, T, ·)
+        d_keys, steps.running = steps.running.mul_(v), None
+        d_w_q = d_q_all.flatten(0, 1).T @ s_all.flatten(0, 1)
+        d_values = alpha_all.transpose(1, 2) @ grad_out_all
+        return d_q @ w_q, d_w_q, d_keys, d_v, None, grad_out, d_values, None
 
 
 @dataclass
