@@ -21,7 +21,7 @@ stops at its own length. ``run_packed`` and ``run_packed_reversed`` run a padded
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TypedDict
 
 import torch
@@ -176,13 +176,28 @@ class Recurrent(nn.Module):
     def step(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """One token through all layers: x_t (B, I) -> top layer's h (B, H), the new state.
         For incremental decoding (eval): no dropout, no fused call per token."""
-        new = []
-        for k in range(self.layers):
-            w_ih, b_ih, cell = self._layer_step(k)
-            s, _ = cell(F.linear(x_t, w_ih, b_ih), tuple(t[k] for t in state))
-            new.append(s)
-            x_t = s[0]
-        return x_t, tuple(torch.stack(ts) for ts in zip(*new))
+        w = self.layer_weights(0)
+        new = self.stepper()(F.linear(x_t, w["w_ih"], w["b_ih"]), [tuple(t[k] for t in state) for k in range(self.layers)])
+        return new[-1][0], tuple(torch.stack(ts) for ts in zip(*new))
+
+    def stepper(self, training: bool = False) -> Callable[[torch.Tensor, list[State]], list[State]]:
+        """A step through all layers with the layers' weights bound once, for a caller's own time
+        loop: (gx, per-layer states) -> the new per-layer states, where gx (B, chunks·H) is the
+        first layer's input projection W_ih x_t + b_ih (so it can be computed for all steps in
+        one matrix product). With ``training``, dropout between layers as the fused kernel."""
+        layers = [self._layer_step(k) for k in range(self.layers)]
+        dropout: float = getattr(self.core, "dropout", 0.0) if training else 0.0
+
+        def run(gx: torch.Tensor, states: list[State]) -> list[State]:
+            new: list[State] = []
+            for k, (w_ih, b_ih, cell) in enumerate(layers):
+                if k:
+                    below = F.dropout(new[-1][0], dropout, training=True) if dropout else new[-1][0]
+                    gx = F.linear(below, w_ih, b_ih)
+                new.append(cell(gx, states[k])[0])
+            return new
+
+        return run
 
     def trace(self, x: torch.Tensor, state: State | None = None) -> tuple[list[list[dict[str, torch.Tensor]]], State]:
         """Every intermediate of every step: x (T, I) or (1, T, I) -> parts[layer][t][name] (H,)
