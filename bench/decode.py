@@ -1,6 +1,6 @@
 """Decoding speed of a translator: greedy vs beam search (width 1, 5, 10), time per sentence.
 
-    python bench/decode.py [--run RUN] [--runs-dir DIR] [--sentences 200] [--threads 1]
+    python bench/decode.py [--run RUN] [--runs-dir DIR] [--sentences 200] [--threads 1] [--device cuda]
 
 RUN is a trained seq2seq run (its held-out test split, else validation split, gives the
 sentences). Without --run, a small GRU + additive-attention translator is trained on the
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def small_translator(root: Path) -> str:
+def small_translator(root: Path, device: str) -> str:
     from rnn_tui.config import Config
     from rnn_tui.runs.rundir import RunDir
     from rnn_tui.train.trainer import train_run
@@ -37,6 +37,7 @@ def small_translator(root: Path) -> str:
     cfg.model.cell, cfg.model.hidden, cfg.model.embed, cfg.model.attention = "gru", 128, 64, "additive"
     t = cfg.train
     t.steps, t.batch, t.lr, t.eval_interval, t.sample_interval, t.checkpoint_interval = 300, 64, 5e-3, 10**6, 10**6, 10**6
+    t.device = device
     run = RunDir.create(root, cfg.validate(), name="numbers")
     print("training a small numbers-en-zh translator (300 steps) ...", flush=True)
     train_run(run)
@@ -49,17 +50,21 @@ def main() -> None:
     parser.add_argument("--runs-dir", default=None)
     parser.add_argument("--sentences", type=int, default=200)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: one interactive user)")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     args = parser.parse_args()
 
     import torch
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        sys.exit("--device cuda: no CUDA GPU is visible here")
 
     from rnn_tui.api import load_translator
     from rnn_tui.decode.beam import beam_search, greedy
     from rnn_tui.train.tasks import Seq2SeqTask
 
     torch.set_num_threads(args.threads)
-    run_spec = args.run or small_translator(Path(tempfile.mkdtemp(prefix="rnn-tui-bench-decode-")))
-    mt = load_translator(run_spec, runs_dir=args.runs_dir)
+    run_spec = args.run or small_translator(Path(tempfile.mkdtemp(prefix="rnn-tui-bench-decode-")), args.device)
+    mt = load_translator(run_spec, runs_dir=args.runs_dir, device=args.device)
     corpus = Seq2SeqTask(mt.config, mt.meta).corpus
     pairs = (corpus.test or corpus.val)[: args.sentences]
     sources = [src for src, _ in pairs]
@@ -86,7 +91,7 @@ def main() -> None:
     print(f"\nrun {mt.run.id}: {mt.config.model.cell} {mt.config.model.layers}×{mt.config.model.hidden}, "
           f"attention {mt.config.model.attention}, target vocabulary {len(mt.tgt_vocab):,}; "
           f"{len(sources)} sentences (mean {statistics.mean(len(s) for s in sources):.1f} source tokens), "
-          f"{args.threads} thread(s), torch {torch.__version__}")
+          f"{args.threads} thread(s), {args.device}, torch {torch.__version__}")
     print(f"{'method':<9} {'ms/sentence (median)':>21} {'p90':>8} {'tokens out':>11} {'× greedy (median of ratios)':>29}")
     print("-" * 82)
     ratio = {}

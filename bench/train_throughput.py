@@ -13,7 +13,11 @@ records, status heartbeats and control polling included; no validation split). T
 random chunks, embedding →
 nn.RNN/GRU/LSTM → linear, cross-entropy, backward, clip_grad_norm_, Adam step.
 
-    python bench/train_throughput.py [--reps 3] [--quick] [--threads 1]
+    python bench/train_throughput.py [--reps 3] [--quick] [--threads 1] [--device cuda] [--precision bf16]
+
+On CUDA both loops train on the GPU; the plain loop reads its loss every step (``loss.item()``,
+as the textbook does), the trainer once per metric record. The GRU rows are CPU rows (on a GPU
+FastGRU is nn.GRU: cuDNN), so ``--device cuda`` leaves them out.
 
 Last line: ``RESULT min_ratio=<x> gru_min_ratio=<y>`` (targets: x ≥ 0.95, trainer vs plain loop;
 y ≥ 1.2, FastGRU vs nn.GRU).
@@ -67,19 +71,19 @@ class PlainLM(nn.Module):
 class PlainLoop:
     """The textbook loop: random chunks, forward, cross-entropy, backward, clip, Adam step."""
 
-    def __init__(self, cell: str, data: torch.Tensor, vocab: int, size: tuple) -> None:
+    def __init__(self, cell: str, data: torch.Tensor, vocab: int, size: tuple, device: torch.device) -> None:
         embed, hidden, layers, self.seq_len, self.batch, _ = size
         torch.manual_seed(0)
-        self.data, self.vocab = data, vocab
-        self.model = PlainLM(cell, vocab, embed, hidden, layers)
+        self.data, self.vocab, self.device = data, vocab, device
+        self.model = PlainLM(cell, vocab, embed, hidden, layers).to(device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=2e-3)
         self.gen = torch.Generator().manual_seed(0)
 
     def step(self) -> float:
         data, T = self.data, self.seq_len
         ix = torch.randint(len(data) - T - 1, (self.batch,), generator=self.gen)
-        x = torch.stack([data[i : i + T] for i in ix]).long()
-        y = torch.stack([data[i + 1 : i + T + 1] for i in ix]).long()
+        x = torch.stack([data[i : i + T] for i in ix]).long().to(self.device)
+        y = torch.stack([data[i + 1 : i + T + 1] for i in ix]).long().to(self.device)
         loss = F.cross_entropy(self.model(x).reshape(-1, self.vocab), y.reshape(-1))
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -98,9 +102,10 @@ class TrainerLoop:
     """rnn-tui's trainer as a user runs it: ``Trainer.run_loop`` on a real run directory, its
     budget raised by one block at a time; timed until the record of the block's last step."""
 
-    def __init__(self, cell: str, data_path: Path, size: tuple, root: Path) -> None:
+    def __init__(self, cell: str, data_path: Path, size: tuple, root: Path, device: str, precision: str) -> None:
         embed, hidden, layers, seq_len, batch, _ = size
         cfg = Config()
+        cfg.train.device, cfg.train.precision = device, precision
         cfg.data.spec, cfg.data.val_fraction = str(data_path), 0.0
         cfg.model.cell, cfg.model.embed, cfg.model.hidden, cfg.model.layers = cell, embed, hidden, layers
         t = cfg.train
@@ -133,9 +138,14 @@ def main() -> None:
     parser.add_argument("--sizes", default=",".join(SIZES))
     parser.add_argument("--gru-hidden", default="128,256,512", help="hidden sizes of the FastGRU vs nn.GRU rows")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"), help="the trainer's")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        sys.exit("--device cuda: no CUDA GPU is visible here")
+    device = torch.device(args.device)
 
     if SHAKESPEARE.is_file():
         data_path, text = SHAKESPEARE, SHAKESPEARE.read_text(encoding="utf-8")
@@ -151,7 +161,8 @@ def main() -> None:
     vocab = len(chars) + 4  # rnn-tui's vocab adds <pad> <unk> <bos> <eos>
 
     print(f"data {data_path.name}: {len(text):,} chars, vocab {vocab}; torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads")
+          f"{torch.get_num_threads()} threads, {torch.cuda.get_device_name() if device.type == 'cuda' else 'cpu'}, "
+          f"trainer precision {args.precision}")
     header = f"{'cell':<5} {'size':<6} {'plain tok/s':>12} {'rnn-tui tok/s':>14} {'ratio':>6}   (medians of {args.reps} blocks)"
     print(header)
     print("-" * len(header))
@@ -161,16 +172,18 @@ def main() -> None:
             size = SIZES[size_name]
             steps = max(2, size[-1] // 2) if args.quick else size[-1]
             for cell in args.cells.split(","):
-                plain, ours = PlainLoop(cell, data, vocab, size), TrainerLoop(cell, data_path, size, Path(tmp))
+                plain = PlainLoop(cell, data, vocab, size, device)
+                ours = TrainerLoop(cell, data_path, size, Path(tmp), args.device, args.precision)
                 ratios.append(compare(plain, ours, size, steps, args.reps, f"{cell:<5} {size_name:<6}"))
-    print(f"{'GRU':<12} {'nn.GRU tok/s':>12} {'FastGRU tok/s':>14} {'ratio':>6}   (the same plain loop, embed 64, "
-          f"batch 32, seq 100)")
     gru_ratios = []
-    for hidden in map(int, filter(None, args.gru_hidden.split(","))):
-        size = (GRU_SIZE[0], hidden, *GRU_SIZE[2:])
-        steps = max(2, size[-1] // 2) if args.quick else size[-1]
-        loops = (PlainLoop("gru", data, vocab, size), PlainLoop("fast-gru", data, vocab, size))
-        gru_ratios.append(compare(*loops, size, steps, args.reps, f"{'hidden ' + str(hidden):<12}"))
+    if device.type == "cpu":
+        print(f"{'GRU':<12} {'nn.GRU tok/s':>12} {'FastGRU tok/s':>14} {'ratio':>6}   (the same plain loop, embed 64, "
+              f"batch 32, seq 100)")
+        for hidden in map(int, filter(None, args.gru_hidden.split(","))):
+            size = (GRU_SIZE[0], hidden, *GRU_SIZE[2:])
+            steps = max(2, size[-1] // 2) if args.quick else size[-1]
+            loops = (PlainLoop("gru", data, vocab, size, device), PlainLoop("fast-gru", data, vocab, size, device))
+            gru_ratios.append(compare(*loops, size, steps, args.reps, f"{'hidden ' + str(hidden):<12}"))
     parts = {"min_ratio": ratios, "gru_min_ratio": gru_ratios}  # what an empty --sizes or --gru-hidden skipped is left out
     print("RESULT " + " ".join(f"{k}={min(v):.3f}" for k, v in parts.items() if v))
 

@@ -179,7 +179,7 @@ def train(config_file: str | None, task: str, runs_dir: str | None, name: str | 
         cfg = Config.load(config_file) if config_file else Config()
         chosen = set(given) | (Config.keys_in(config_file) if config_file else set())  # the user's: kept as they are
         cfg.assign(given)
-        cfg.assign({key: value for key, value in recommended(cfg.data.spec).items() if key not in chosen})
+        cfg.assign(recommended(cfg.data.spec, chosen))
         if world is not None:  # started by torchrun: the run records the processes it has
             cfg.train.nproc, cfg.train.nnodes = world.local_size, world.size // world.local_size
         cfg.validate()

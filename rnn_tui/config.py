@@ -199,6 +199,9 @@ class TrainConfig:
     sample_length: int = setting(200, "Tokens per sample.", label="sample length", lo=0, hi=1e6)
     checkpoint_interval: int = setting(500, "Steps between checkpoints.", label="checkpoint interval", lo=1, hi=1e12)
     device: str = setting("auto", "Where to train.", choices=("auto", "cpu", "cuda", "mps"), resume=True, form=True)
+    precision: str = setting("fp32", "Arithmetic of the forward pass and loss in training: bf16 and fp16 autocast "
+                                     "(fp16, CUDA only, with a gradient scaler); the weights, evaluation, generation "
+                                     "and inspection stay fp32.", choices=("fp32", "bf16", "fp16"), resume=True)
     seed: int = setting(1337, "Seed of everything random in the run.", lo=0, hi=2**63 - 1, form=True)
     threads: int = setting(0, "CPU threads (0: choose; 1 when started by the app).", label="CPU threads", lo=0,
                            hi=1e12, resume=True)

@@ -144,3 +144,14 @@ def test_tiny_lm_trains_as_with_nn_gru() -> None:
         losses.append(trajectory)
     assert losses[0][-1] < losses[0][0]  # it learns
     assert max(abs(a - b) for a, b in zip(*losses)) < 1e-5
+
+
+def test_cpu_autocast_runs_nn_gru() -> None:
+    """Under autocast (--precision bf16 on the cpu) the module is nn.GRU, dtypes and all."""
+    torch.manual_seed(5)
+    ref, fast = _pair(2, False, torch.float32)
+    x = torch.randn(3, 7, I, requires_grad=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got, want = _run(fast, x, None, seed=2), _run(ref, x, None, seed=2)
+    assert [t.dtype for t in got] == [t.dtype for t in want]
+    _assert_close(got, want, 0.0)

@@ -312,3 +312,135 @@ def test_config_errors_are_one_line() -> None:
         _model(tie_weights=True)
     with pytest.raises(RnnTuiError, match="no tokens"):
         _model().encode(torch.tensor([[4, 5], [0, 0]]), torch.tensor([2, 0]))
+
+
+# -- forward's batched teacher-forced paths against the step loop ----------------------------------
+
+
+def _loss_and_grads(m: Seq2Seq, run, src, src_len, tgt_in, tgt_out):
+    m.zero_grad()
+    logits, attn = run(src, src_len, tgt_in)
+    value = loss(logits, tgt_out)
+    value.backward()
+    return value, logits, attn, {n: p.grad.clone() for n, p in m.named_parameters() if p.grad is not None}
+
+
+def _assert_same_training(m: Seq2Seq, batch) -> None:
+    src, src_len, tgt_in, _, tgt_out = batch
+    got = _loss_and_grads(m, m.forward, src, src_len, tgt_in, tgt_out)
+    want = _loss_and_grads(m, m.forward_steps, src, src_len, tgt_in, tgt_out)
+    assert abs(float(got[0].detach()) - float(want[0].detach())) <= TOL
+    real = tgt_out != PAD  # what a pad position scores is nobody's business
+    assert _max_diff(got[1][real], want[1][real]) <= TOL
+    assert (got[2] is None) == (want[2] is None)
+    if got[2] is not None:
+        assert _max_diff(got[2], want[2]) <= TOL
+    assert got[3].keys() == want[3].keys() == {n for n, _ in m.named_parameters()}  # every weight learns
+    for name, grad in got[3].items():  # to 1e-5, and to 1e-4 of the largest entry (gradients of a tiny model are small)
+        scale = float(want[3][name].abs().max())
+        assert _max_diff(grad, want[3][name]) <= min(TOL, 1e-4 * scale + 1e-8), name
+
+
+@pytest.mark.parametrize("attention,layers,bidirectional,cell",
+                         [(a, n, b, c) for a, n, b in itertools.product(ATTENTIONS, [1, 2], [False, True])
+                          for c in (["gru", "lstm", "rnn"] if a == "additive" else ["gru", "lstm"])])
+def test_forward_trains_as_the_step_loop(attention: str, layers: int, bidirectional: bool, cell: str) -> None:
+    # training mode without dropout: the same loss, logits, α and gradients as one step at a time
+    torch.manual_seed(10)
+    m = _model(cell=cell, layers=layers, attention=attention, bidirectional=bidirectional)
+    _assert_same_training(m, _batch(extra_pad=2))
+    m.eval()  # eval with dropout set: none applied, the same numbers too
+    m.cfg.dropout = 0.3
+    _assert_same_training(m, _batch())
+
+
+def test_forward_trains_as_the_step_loop_with_an_intervention() -> None:
+    from rnn_tui.models.interventions import Intervention
+
+    torch.manual_seed(11)
+    m = _model(cell="lstm", layers=2)
+    m.decoder.intervene([Intervention("freeze-gate", 1, 3, "f", 1.0), Intervention("clamp", 0, None, "c", 0.5)])
+    _assert_same_training(m, _batch())
+
+
+def test_additive_dropout_between_decoder_layers_is_drawn_and_repeatable() -> None:
+    torch.manual_seed(12)
+    m = _model(cell="gru", layers=2, dropout=0.5)
+    for mod in m.modules():  # only the dropout between the decoder's layers stays on
+        if isinstance(mod, torch.nn.Dropout):
+            mod.p = 0.0
+    m.encoder.core.dropout = 0.0
+    src, src_len, tgt_in, _, _ = _batch()
+    torch.manual_seed(0)
+    a, _ = m(src, src_len, tgt_in)
+    torch.manual_seed(0)
+    b, _ = m(src, src_len, tgt_in)
+    torch.manual_seed(1)
+    c, _ = m(src, src_len, tgt_in)
+    m.eval()
+    plain, _ = m(src, src_len, tgt_in)
+    assert torch.equal(a, b) and _max_diff(a, c) > 1e-3 and _max_diff(a, plain) > 1e-3
+
+
+def test_a_second_backward_through_a_kept_graph_gives_the_same_gradients() -> None:
+    torch.manual_seed(13)
+    m = _model(cell="gru", bidirectional=True)
+    src, src_len, tgt_in, _, tgt_out = _batch()
+    value = loss(m(src, src_len, tgt_in)[0], tgt_out)
+    value.backward(retain_graph=True)
+    first = {n: p.grad.clone() for n, p in m.named_parameters()}
+    m.zero_grad()
+    value.backward()
+    for n, p in m.named_parameters():
+        assert _max_diff(p.grad, first[n]) == 0.0, n
+
+
+def test_training_with_forward_or_the_step_loop_gives_the_same_translator() -> None:
+    # the same tiny model trained twice, by forward and by forward_steps: the same weights, and
+    # greedy and beam search translate every source alike
+    from rnn_tui.decode.beam import beam_search, greedy_batch
+
+    rng = random.Random(0)
+    pairs = [(s, s[::-1]) for s in ([rng.randrange(4, SV) for _ in range(rng.randint(1, 6))] for _ in range(64))]
+    models = []
+    for batched in (True, False):
+        torch.manual_seed(14)
+        m = _model(cell="gru", bidirectional=True, hidden=16, embed=8)
+        opt = torch.optim.SGD(m.parameters(), lr=0.5)
+        run = m.forward if batched else m.forward_steps
+        for step in range(30):
+            chunk = pairs[(step * 16) % 64:(step * 16) % 64 + 16]
+            src, src_len, tgt_in, _, tgt_out = _batch([s for s, _ in chunk], [t for _, t in chunk])
+            opt.zero_grad()
+            loss(run(src, src_len, tgt_in)[0], tgt_out).backward()
+            opt.step()
+        models.append(m.eval())
+    a, b = models
+    for (name, p), q in zip(a.named_parameters(), b.parameters()):
+        assert _max_diff(p, q) <= 1e-4, name
+    sources = [s for s, _ in pairs[:20]]
+    assert greedy_batch(a, sources) == greedy_batch(b, sources)
+    for s in sources[:8]:
+        assert [h.ids for h in beam_search(a, s, beam=3, nbest=3)] == [h.ids for h in beam_search(b, s, beam=3, nbest=3)]
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_additive_training_under_bf16_autocast(bidirectional: bool) -> None:
+    # --precision bf16 runs forward under autocast: the batched additive path computes its attention
+    # steps in bf16 (softmax in float32) and gives float32 weights their gradients, near the step loop's
+    torch.manual_seed(15)
+    m = _model(cell="gru", layers=2, bidirectional=bidirectional)
+    src, src_len, tgt_in, _, tgt_out = _batch()
+    got = []
+    for run in (m.forward, m.forward_steps):
+        m.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            logits, attn = run(src, src_len, tgt_in)
+            value = loss(logits, tgt_out)
+        value.backward()
+        assert attn.dtype == torch.bfloat16
+        assert all(p.grad.dtype == torch.float32 and bool(p.grad.isfinite().all()) for p in m.parameters())
+        got.append((float(value.detach()), {n: p.grad.clone() for n, p in m.named_parameters()}))
+    assert abs(got[0][0] - got[1][0]) <= 1e-2
+    for name, grad in got[0][1].items():
+        assert _max_diff(grad, got[1][1][name]) <= 2e-2 * float(got[1][1][name].abs().max()) + 1e-3, name

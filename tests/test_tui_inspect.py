@@ -355,3 +355,20 @@ async def test_the_tokens_are_coloured_by_the_selected_unit(run_path):
         assert shown == expected(2)[: len(shown)] and shown != expected(0)[: len(shown)]  # the unit's own values
         await pilot.press("v", "v")  # a gate: the sequential scale
         assert pane.vector == "i" and strip_backgrounds(app)[:-1] == expected(2)[: len(TEXT) - 1]
+
+
+async def test_a_default_text_the_model_cannot_read_gives_way_to_its_own(tmp_path):
+    """A model of "hello" knows five characters: the default Python text would be all <unk>, so
+    Inspect traces the run's latest sample instead, and shows it in the text box. A text the user
+    typed is traced as typed."""
+    path = str(train_tiny_run(tmp_path, "hello\n" * 300, "hello", steps=20).path)
+    app = PaneApp(default_text="def main():\n    return 0")
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = await open_pane(pilot, app, path)
+        box = app.query_one("#ins-text")
+        assert await wait_for(pilot, lambda: box.value != "def main():\\n    return 0")
+        assert set(pane.data.tokens) <= set("helo\n")  # every token one the model knows
+        assert box.value.replace("\\n", "\n") == "".join(pane.data.tokens)
+        box.value = "hexlo"  # typed: traced as typed, <unk> and all
+        await pilot.press("enter")
+        assert await wait_for(pilot, lambda: "".join(pane.data.tokens) == "hexlo")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from rnn_tui.data.shards import count_batches, full_batches, rows_of
+from rnn_tui.data.transfer import to_device
 
 POOL = 50  # batches whose texts are sorted by length together
 
@@ -27,7 +28,7 @@ class ClassBatch:
     y: torch.Tensor  # [B] class ids
 
     def to(self, device: torch.device | str) -> ClassBatch:
-        return ClassBatch(self.x.to(device), self.lengths, self.y.to(device))  # lengths stay on the CPU (packing)
+        return ClassBatch(to_device(self.x, device), self.lengths, to_device(self.y, device))  # lengths stay on the CPU (packing)
 
 
 def collate(examples: list[tuple[list[int], int]]) -> ClassBatch:

@@ -18,6 +18,7 @@ import torch
 from rnn_tui.data.shards import count_batches, full_batches, rows_of
 from rnn_tui.data.text import read_file, split_sizes
 from rnn_tui.data.tokenizers import get_tokenizer
+from rnn_tui.data.transfer import to_device
 from rnn_tui.data.vocab import Vocab
 from rnn_tui.errors import RnnTuiError
 
@@ -156,14 +157,14 @@ class PairBatch:
     scored on ``tgt_out`` (target + <eos>); ``tokens`` counts the real target tokens."""
 
     src: torch.Tensor  # (B, S) int64
-    src_len: torch.Tensor  # (B,) int64
+    src_len: torch.Tensor  # (B,) int64, on the CPU (packing reads it there)
     tgt_in: torch.Tensor  # (B, T) int64
     tgt_out: torch.Tensor  # (B, T) int64
     tokens: int
 
     def to(self, device) -> PairBatch:
-        return PairBatch(self.src.to(device), self.src_len.to(device), self.tgt_in.to(device),
-                         self.tgt_out.to(device), self.tokens)
+        return PairBatch(to_device(self.src, device), self.src_len, to_device(self.tgt_in, device),
+                         to_device(self.tgt_out, device), self.tokens)
 
 
 class PairBatches:

@@ -11,6 +11,7 @@ more sub-folders (one per class), else text. torch is imported only inside ``loa
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -128,16 +129,23 @@ def _builtin_of(source: Source) -> builtin.Builtin | None:
     return None
 
 
-def recommended(spec: str) -> dict[str, Any]:
+BUDGETS = ("train.steps", "train.time", "train.epochs")  # the first reached stops: one budget, however given
+
+
+def recommended(spec: str, chosen: Collection[str] = ()) -> dict[str, Any]:
     """The settings recommended for the dataset ``spec`` ("task" and "section.name" keys; see
-    ``builtin.Builtin``): a built-in's, none for any other data (or a spec that names nothing)."""
+    ``builtin.Builtin``): a built-in's, none for any other data (or a spec that names nothing).
+    Those in ``chosen`` (the user's) are left out, and the whole budget when the user gave one:
+    `--steps 1500` is not cut short by a recommended `--time 60`."""
     spec = spec.strip()
     if not spec.startswith(BUILTIN_PREFIX):
         return {}
     try:
-        return dict(builtin.get_builtin(spec[len(BUILTIN_PREFIX):]).recommended)
+        settings = dict(builtin.get_builtin(spec[len(BUILTIN_PREFIX):]).recommended)
     except RnnTuiError:
         return {}
+    left_out = set(chosen) | (set(BUDGETS) if set(chosen) & set(BUDGETS) else set())
+    return {key: value for key, value in settings.items() if key not in left_out}
 
 
 def holds_text(source: Source) -> bool:

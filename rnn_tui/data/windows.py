@@ -26,6 +26,7 @@ import torch
 from rnn_tui.config import Config
 from rnn_tui.data.series import Series, SeriesSplit, split_series
 from rnn_tui.data.shards import count_batches, rows_of
+from rnn_tui.data.transfer import to_device
 from rnn_tui.data.transforms import Transform
 from rnn_tui.errors import RnnTuiError
 
@@ -122,7 +123,7 @@ class WindowBatch:
     y: torch.Tensor  # (B, H) transformed targets
 
     def to(self, device: torch.device | str) -> WindowBatch:
-        return WindowBatch(self.x.to(device), self.y.to(device))
+        return WindowBatch(to_device(self.x, device), to_device(self.y, device))
 
 
 class ForecastBatches:

@@ -84,7 +84,7 @@ class Classifier(nn.Module):
         """h (B, T, D), lengths (B,) -> v (B, D), and α (B, T) for attention pooling (else None).
         Positions at or past a row's length never count, whatever h holds there."""
         B, T, _ = h.shape
-        lengths = lengths.to(h.device)
+        lengths = lengths.to(h.device, non_blocking=True)  # a batch keeps them on the CPU (packing): no wait
         real = torch.arange(T, device=h.device)[None, :] < lengths[:, None]  # (B, T)
         if self.pooling == "last":
             last = h[torch.arange(B, device=h.device), lengths - 1]  # (B, D): h_n

@@ -20,9 +20,9 @@ number of layers, either direction, dropout between layers, a given h0 and the f
 returned as nn.GRU does; or a packed batch (variable lengths: the classifier, the encoder), one
 direction, run longest first so that each step's products skip the sequences already ended.
 Anything else runs nn.GRU's own kernel: a bidirectional packed batch, unbatched input, no bias,
-a GPU (cuDNN), and the forward without gradients (scoring, evaluation, generation), where
-there is no backward to win and nn.GRU's kernel was measured faster. Both give the same numbers
-to float rounding (tests/test_fast_gru.py).
+a GPU (cuDNN), CPU autocast (``--precision bf16``: nn.GRU's dtype rules), and the forward without
+gradients (scoring, evaluation, generation), where there is no backward to win and nn.GRU's
+kernel was measured faster. Both give the same numbers to float rounding (tests/test_fast_gru.py).
 
 Measured on a shared 2-core CPU (bench/train_throughput.py's GRU rows, forward + backward + Adam,
 embed 64, batch 32, seq 100): the matrix products are most of the time at hidden ≥ 256 and they
@@ -167,4 +167,4 @@ class FastGRU(nn.GRU):
     def _fast(self, input: Any) -> bool:
         packed = isinstance(input, PackedSequence)
         return (torch.is_grad_enabled() and (packed or input.dim() == 3) and input.data.device.type == "cpu"
-                and self.bias and not (packed and self.bidirectional))
+                and self.bias and not (packed and self.bidirectional) and not torch.is_autocast_enabled("cpu"))

@@ -22,7 +22,7 @@ stops at its own length. ``run_packed`` and ``run_packed_reversed`` run a padded
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TypedDict
 
 import torch
@@ -178,13 +178,28 @@ class Recurrent(nn.Module):
     def step(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """One token through all layers: x_t (B, I) -> top layer's h (B, H), the new state.
         For incremental decoding (eval): no dropout, no fused call per token."""
-        new = []
-        for k in range(self.layers):
-            w_ih, b_ih, cell = self._layer_step(k)
-            s, _ = cell(F.linear(x_t, w_ih, b_ih), tuple(t[k] for t in state))
-            new.append(s)
-            x_t = s[0]
-        return x_t, tuple(torch.stack(ts) for ts in zip(*new))
+        w = self.layer_weights(0)
+        new = self.stepper()(F.linear(x_t, w["w_ih"], w["b_ih"]), [tuple(t[k] for t in state) for k in range(self.layers)])
+        return new[-1][0], tuple(torch.stack(ts) for ts in zip(*new))
+
+    def stepper(self, training: bool = False) -> Callable[[torch.Tensor, list[State]], list[State]]:
+        """A step through all layers with the layers' weights bound once, for a caller's own time
+        loop: (gx, per-layer states) -> the new per-layer states, where gx (B, chunks·H) is the
+        first layer's input projection W_ih x_t + b_ih (so it can be computed for all steps in
+        one matrix product). With ``training``, dropout between layers as the fused kernel."""
+        layers = [self._layer_step(k) for k in range(self.layers)]
+        dropout: float = getattr(self.core, "dropout", 0.0) if training else 0.0
+
+        def run(gx: torch.Tensor, states: list[State]) -> list[State]:
+            new: list[State] = []
+            for k, (w_ih, b_ih, cell) in enumerate(layers):
+                if k:
+                    below = F.dropout(new[-1][0], dropout, training=True) if dropout else new[-1][0]
+                    gx = F.linear(below, w_ih, b_ih)
+                new.append(cell(gx, states[k])[0])
+            return new
+
+        return run
 
     def trace(self, x: torch.Tensor, state: State | None = None) -> tuple[list[list[dict[str, torch.Tensor]]], State]:
         """Every intermediate of every step: x (T, I) or (1, T, I) -> parts[layer][t][name] (H,)
@@ -235,7 +250,7 @@ def run_packed_reversed(rnn: Recurrent, x: torch.Tensor, lengths: torch.Tensor) 
     """As run_packed, each sequence read from its last real token to its first; the outputs are
     stored by position (row j = after reading x_S..x_j, so rows line up with the tokens) and the
     state is the one after reading x_1."""
-    rev = _reverse_within_length(lengths.to(x.device), x.size(1))
+    rev = _reverse_within_length(lengths.to(x.device, non_blocking=True), x.size(1))
     out, state = run_packed(rnn, _gather_time(x, rev), lengths)
     return _gather_time(out, rev), state
 

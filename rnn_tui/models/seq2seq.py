@@ -30,8 +30,12 @@ y_1..y_T <eos>). s_t is the decoder's state; s_t in the lines below means its to
 
 Variable-length batches are packed (pack_padded_sequence) through the fused encoder, so a sentence
 gives the same numbers alone or in a padded batch. Ways to run, all on the same weights:
-    forward      a whole batch, teacher-forced (fused decoder over all steps for none/dot/general)
-                 or with scheduled sampling (a step loop)
+    forward      a whole batch, teacher-forced: the fused decoder over all steps for none/dot/general;
+                 additive keeps in its time loop only what depends on s_{t-1} (the scores, softmax
+                 and recurrent layers; that attention step's backward written out), the keys, the
+                 input projection's shares and the output layer batched over all steps
+    forward_steps  the same one decoder step at a time (decode_step's step): scheduled sampling,
+                 and the reference the batched paths are tested against
     decode_step  one token per sentence (greedy, beam search)
     trace        every gate and state of encoder and decoder for one sentence (inspection)
 """
@@ -67,6 +71,78 @@ def reorder_state(state: DecoderState, index: torch.Tensor) -> DecoderState:
 def loss(logits: torch.Tensor, tgt_out: torch.Tensor, pad_id: int = PAD) -> torch.Tensor:
     """Cross-entropy of logits (B, T, V) against tgt_out (B, T), mean over the real (non-pad) tokens."""
     return F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1), ignore_index=pad_id)
+
+
+class _Steps:
+    """Tensors that every step of a time loop multiplies by (a weight; values weighed by α): each
+    step's backward keeps its pairs (the other factor, its output's gradient) and gives that
+    factor's gradient alone; the step whose backward runs last gets every step's pairs stacked, so
+    the shared tensors' gradients take one matrix product each (not a small one and a sum per step)."""
+
+    def __init__(self) -> None:
+        self.count = 0  # steps run forward
+        self.kept: list[tuple[torch.Tensor, ...]] = []
+        self.running: torch.Tensor | None = None  # a gradient summed in place over the steps
+
+    def add(self, *tensors: torch.Tensor) -> list[torch.Tensor] | None:
+        """Keep one step's tensors; after the last step's, each of them stacked over the steps along
+        dim 1 (and forgotten, so a second backward through a kept graph starts afresh)."""
+        self.kept.append(tensors)
+        if len(self.kept) < self.count:
+            return None
+        every = [torch.stack(ts, 1) for ts in zip(*self.kept)]
+        self.kept = []
+        return every
+
+
+class _AdditiveStep(torch.autograd.Function):
+    """One step of additive attention for teacher-forced training, its backward written out (fewer,
+    fused passes over the (B, S, H) scores than autograd's). From the query state s (B, H):
+    e_j = vᵀ tanh(W_q s + k_j) over the keys (B, S, H), pads −inf; α = softmax(e) (B, S); and
+    gx + Σ_j α_j values_j (B, G). W_q's, the keys' and the values' gradients are summed over the
+    loop's steps by ``steps`` (_Steps).
+
+    tanh(p) = 2σ(2p) − 1 (torch.tanh is ~2× slower than σ on the cpu), and only u = σ(2p) is
+    kept: vᵀ tanh(p_j) = 2 vᵀu_j − Σv, whose constant the softmax ignores, and tanh' = 4u(1 − u)."""
+
+    @staticmethod
+    def forward(ctx, s: torch.Tensor, w_q: torch.Tensor, keys: torch.Tensor, v: torch.Tensor,
+                pads: torch.Tensor, gx: torch.Tensor, values: torch.Tensor, steps: _Steps) -> tuple[torch.Tensor, torch.Tensor]:
+        device = s.device.type
+        dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else s.dtype
+        with torch.autocast(device, enabled=False):  # under autocast (--precision): all in its dtype, softmax in float32
+            s, w_q, keys, v, gx, values = (t.to(dtype) for t in (s, w_q, keys, v, gx, values))
+            q2 = F.linear(s, w_q).mul_(2)
+            u = torch.add(q2[:, None, :], keys, alpha=2).sigmoid_()  # σ(2 (W_q s + k_j)), (B, S, H)
+            e = (u @ v).mul_(2).masked_fill_(pads, float("-inf"))  # pads get weight exactly 0
+            alpha = torch.softmax(e, dim=-1, dtype=torch.float32).to(dtype)
+            ctx.save_for_backward(s, w_q, u, v, alpha, values)
+            ctx.steps = steps
+            steps.count += 1
+            return alpha, torch.baddbmm(gx[:, None, :], alpha[:, None, :], values).squeeze(1)
+
+    @staticmethod
+    def backward(ctx, grad_alpha: torch.Tensor, grad_out: torch.Tensor):
+        s, w_q, u, v, alpha, values = ctx.saved_tensors  # one dtype (each gradient is cast back to its input's)
+        grad_alpha, grad_out = grad_alpha.to(alpha.dtype), grad_out.to(alpha.dtype)
+        # ∂α = grad_alpha + grad_out valuesᵀ  (as (B,1,G)(B,G,S): values @ grad_out is ~10× slower on the cpu)
+        d_alpha = torch.baddbmm(grad_alpha[:, None, :], grad_out[:, None, :], values.transpose(1, 2)).squeeze(1)
+        d_e = alpha * (d_alpha - (alpha * d_alpha).sum(-1, keepdim=True))  # through the softmax
+        # ∂(W_q s + k_j) = v ⊙ 4 ∂e_j u_j(1 − u_j): for the query summed over j now, for the keys
+        # summed over the steps in place (v applied once at the end)
+        w, d_e4 = torch.addcmul(u, u, u, value=-1), 4 * d_e[:, :, None]
+        d_q = torch.bmm(d_e4.transpose(1, 2), w).squeeze(1).mul_(v)
+        steps = ctx.steps
+        steps.running = w.mul_(d_e4) if steps.running is None else steps.running.addcmul_(w, d_e4)
+        d_v = 2 * (d_e.reshape(1, -1) @ u.reshape(-1, u.size(-1)))[0]  # Σ ∂e (2u − 1), and Σ_j ∂e_j = 0 (softmax)
+        every = steps.add(s, d_q, alpha, grad_out)
+        if every is None:
+            return d_q @ w_q, None, None, d_v, None, grad_out, None, None
+        s_all, d_q_all, alpha_all, grad_out_all = every  # (B, T, ·)
+        d_keys, steps.running = steps.running.mul_(v), None
+        d_w_q = d_q_all.flatten(0, 1).T @ s_all.flatten(0, 1)
+        d_values = alpha_all.transpose(1, 2) @ grad_out_all
+        return d_q @ w_q, d_w_q, d_keys, d_v, None, grad_out, d_values, None
 
 
 @dataclass
@@ -159,11 +235,11 @@ class Seq2Seq(nn.Module):
         _B, S = src.shape
         if bool((src_len < 1).any()):
             raise RnnTuiError("a source sentence has no tokens; nothing to translate")
-        src_len = src_len.to(src.device)
+        lengths, src_len = src_len, src_len.to(src.device, non_blocking=True)  # packing reads them on the CPU
         x = self.drop(self.src_embed(src))
-        out, state = run_packed(self.encoder, x, src_len)
+        out, state = run_packed(self.encoder, x, lengths)
         if self.encoder_b is not None:
-            out_b, state_b = run_packed_reversed(self.encoder_b, x, src_len)
+            out_b, state_b = run_packed_reversed(self.encoder_b, x, lengths)
             out = torch.cat([out, out_b], dim=-1)  # h_j = [→h_j ; ←h_j]
             # s_0 = tanh(W_b [→h_S ; ←h_1] + b_b), layer by layer (and for c with its own W_b')
             assert self.bridge is not None  # built with the backward encoder
@@ -205,11 +281,13 @@ class Seq2Seq(nn.Module):
     def _output(self, s: torch.Tensor, ctx: torch.Tensor | None) -> torch.Tensor:
         """Logits from the decoder's top-layer h (and the context)."""
         if self.attention == "none":
-            out = s
-        else:
-            assert self.w_c is not None and ctx is not None
-            out = torch.tanh(self.w_c(torch.cat([ctx, s], dim=-1)))  # s̃_t = tanh(W_c [c_t ; s_t])
-        return self.head(self.drop(out))
+            return self.head(self.drop(s))
+        assert self.w_c is not None and ctx is not None
+        return self._readout(self.w_c(torch.cat([ctx, s], dim=-1)))
+
+    def _readout(self, pre: torch.Tensor) -> torch.Tensor:
+        """Logits from W_c [c_t ; s_t]: s̃_t = tanh(W_c [c_t ; s_t]);  logits_t = W_out s̃_t + b_out."""
+        return self.head(self.drop(torch.tanh(pre)))
 
     def _step(self, emb: torch.Tensor, state: DecoderState, enc: Encoded,
               rnn: Callable[[torch.Tensor, State], tuple[torch.Tensor, State]]):
@@ -226,8 +304,8 @@ class Seq2Seq(nn.Module):
         return self._output(s, ctx), state, alpha
 
     def _decoder_rnn(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """One token through the decoder's layers inside forward: the step functions, except while
-        training with dropout between layers, where the fused kernel on a length-1 sequence
+        """One token through the decoder's layers inside forward_steps: the step functions, except
+        while training with dropout between layers, where the fused kernel on a length-1 sequence
         applies that dropout exactly as the fused path over all steps does."""
         if self.training and self.decoder.layers > 1 and self.cfg.dropout > 0:
             out, state = self.decoder(x[:, None, :], state)
@@ -242,18 +320,58 @@ class Seq2Seq(nn.Module):
 
         teacher_forcing < 1 is scheduled sampling: at each step after the first, each sentence
         reads the reference token with that probability, otherwise the model's own argmax of the
-        previous step (drawn with ``generator``, or torch's global generator)."""
+        previous step (drawn with ``generator``, or torch's global generator); forward_steps runs it."""
+        if teacher_forcing < 1.0:
+            return self.forward_steps(src, src_len, tgt_in, teacher_forcing, generator)
         enc = self.encode(src, src_len)
         emb = self.drop(self.tgt_embed(tgt_in))
-        if teacher_forcing >= 1.0 and self.attention != "additive":
-            # every input is known: the fused decoder runs all T steps in one call
-            s, _ = self.decoder(self._input(emb, None, enc), enc.state)
-            ctx, alpha = self._attend(s, enc) if self.attention in LUONG else (None, None)
-            return self._output(s, ctx), alpha
+        if self.attention == "additive":
+            return self._forced_additive(emb, enc)
+        # every input is known: the fused decoder runs all T steps in one call
+        s, _ = self.decoder(self._input(emb, None, enc), enc.state)
+        ctx, alpha = self._attend(s, enc) if self.attention in LUONG else (None, None)
+        return self._output(s, ctx), alpha
+
+    def _forced_additive(self, emb: torch.Tensor, enc: Encoded) -> tuple[torch.Tensor, torch.Tensor]:
+        """Teacher-forced additive attention: the same numbers as forward_steps, with everything that
+        does not depend on s_{t-1} taken out of the time loop. Layer 1's input projection
+        W_ih [E y_{t-1} ; c_t] + b_ih is split by columns: the embedding's share for all steps in
+        one product, the context's as Σ_j α_tj (W_ih,c h_j) with W_ih,c h_j projected once per
+        batch (as the keys W_k h_j). The loop keeps only the attention scores, the softmax and the
+        recurrent layers; the output layer s̃_t -> logits runs once over all steps."""
+        assert self.w_q is not None and self.v is not None and enc.keys is not None  # additive builds them
+        w = self.decoder.layer_weights(0)
+        E = emb.size(-1)
+        gx_emb = F.linear(emb.transpose(0, 1), w["w_ih"][:, :E], w["b_ih"])  # (T, B, G): the embedding's share, every step
+        values = F.linear(enc.outputs, w["w_ih"][:, E:])  # (B, S, G): W_ih,c h_j
+        keys, pads, w_q, v = enc.keys, ~enc.mask, self.w_q.weight, self.v.weight[0]
+        step = self.decoder.stepper(self.training)
+        states = [tuple(t[k] for t in enc.state) for k in range(self.decoder.layers)]
+        shared = _Steps()  # W_q's and the values' gradients, summed over the steps in one product each
+        alphas: list[torch.Tensor] = []
+        tops: list[torch.Tensor] = []
+        for gx_t in gx_emb.unbind(0):  # unbind, not gx_emb[t] (backward stays O(T)); time-major: each step contiguous
+            alpha, gx = _AdditiveStep.apply(states[-1][0], w_q, keys, v, pads, gx_t, values, shared)
+            states = step(gx, states)
+            alphas.append(alpha)
+            tops.append(states[-1][0])
+        alpha = torch.stack(alphas, 1)  # (B, T, S)
+        # W_c [c_t ; s_t] = W_c,s s_t + Σ_j α_tj (W_c,c h_j): the contexts c_t are never formed
+        assert self.w_c is not None  # every attention has it
+        w_c, He = self.w_c.weight, enc.outputs.size(-1)
+        pre = torch.baddbmm(F.linear(torch.stack(tops, 1), w_c[:, He:]), alpha, F.linear(enc.outputs, w_c[:, :He]))
+        return self._readout(pre), alpha
+
+    def forward_steps(self, src: torch.Tensor, src_len: torch.Tensor, tgt_in: torch.Tensor, teacher_forcing: float = 1.0,
+                      generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """As forward, one decoder step at a time through the step that decode_step runs: scheduled
+        sampling, and the reference that forward's batched paths are tested against."""
+        enc = self.encode(src, src_len)
+        emb = self.drop(self.tgt_embed(tgt_in))
         B, T = tgt_in.shape
         use_ref = None
         if teacher_forcing < 1.0:
-            use_ref = (torch.rand((B, T), generator=generator) < teacher_forcing).to(tgt_in.device)
+            use_ref = (torch.rand((B, T), generator=generator) < teacher_forcing).to(tgt_in.device, non_blocking=True)
         state = enc.state
         logits: list[torch.Tensor] = []
         alphas: list[torch.Tensor] = []

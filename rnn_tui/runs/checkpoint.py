@@ -160,6 +160,7 @@ def _schedule(v: Any) -> bool:
             and _is_number(v.get("base_lr")) and all(_value(x) for k, x in v.items() if k != "kind"))
 
 
+_SCALER = ("scale", "growth_factor", "backoff_factor", "growth_interval", "_growth_tracker")  # torch.amp.GradScaler
 _META: dict[str, tuple[Callable[[Any], bool], str, bool]] = {  # key: (check, what it must be, required)
     "step": (_count, "a whole number ≥ 0", True),
     "epoch": (_count, "a whole number ≥ 0", True),
@@ -173,6 +174,8 @@ _META: dict[str, tuple[Callable[[Any], bool], str, bool]] = {  # key: (check, wh
     "bad_evals": (_count, "a whole number ≥ 0", False),
     "saved": (_is_number, "a number", False),
     "optimizer": (lambda v: v is None or isinstance(v, dict), "an object or null", False),
+    "scaler": (lambda v: isinstance(v, dict) and all(_is_number(v.get(k)) for k in _SCALER), "an fp16 gradient scaler's "
+               f"state ({', '.join(_SCALER)}: numbers)", False),
 }
 _VOCABS = {"lm": ("vocab",), "seq2seq": ("src_vocab", "tgt_vocab"), "classify": ("vocab",), "forecast": ()}
 

@@ -9,8 +9,8 @@ when it trains on CUDA, gloo otherwise.
 ``--batch`` is the batch of one process: a step's global batch is world × batch. What each rank
 reads (its ``block`` of every global batch) is in the tasks and their batches; what it writes is
 nothing — rank 0 alone writes the run directory, and a ``World`` carries the few numbers the
-ranks must agree on (sums of losses, rank 0's decisions, the carried states and RNGs a
-checkpoint keeps).
+ranks must agree on (sums of losses — a step's as one device tensor, ``sum_tensor`` —, rank 0's
+decisions, the carried states and RNGs a checkpoint keeps).
 
 A one-process run is ``SOLO``: every method is then the identity, nothing is imported or sent.
 """
@@ -62,6 +62,16 @@ class World:
         t = torch.tensor(values, dtype=torch.float64, device=_device())
         dist.all_reduce(t)
         return t.tolist()
+
+    def sum_tensor(self, tensor: torch.Tensor) -> torch.Tensor:
+        """``tensor`` summed over the ranks, in place where it lies (a training step's sums: on
+        the GPU under NCCL, where the host need not wait for them)."""
+        if self.size == 1:
+            return tensor
+        import torch.distributed as dist
+
+        dist.all_reduce(tensor)
+        return tensor
 
     def broadcast(self, obj: T) -> T:
         """Rank 0's ``obj`` on every rank."""

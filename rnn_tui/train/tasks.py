@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from rnn_tui.config import Config, DataConfig
+from rnn_tui.data.transfer import to_device
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.runs.records import Adjusted, Baseline, Sample, SampleTranslation, StartInfo, Validation
 from rnn_tui.train.distributed import SOLO, World
@@ -112,7 +113,7 @@ class LMTask:
         """The mean loss of batch ``index`` of ``epoch`` (with its graph), its token count and
         what the mean divides by (the tokens: a data-parallel step weighs each rank's mean by it)."""
         x, y = self.batches.get(epoch, index)
-        x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+        x, y = to_device(x, self.device), to_device(y, self.device)
         logits, state = self.train_model(x, self.state if self.batches.stateful else None)
         self._next_state = state
         return F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1)), y.numel(), y.numel()
@@ -131,8 +132,9 @@ class LMTask:
         total, count, state = 0.0, 0, None
         for i in range(n if self.val_batches.rows else 0):
             x, y = self.val_batches.get(0, i)
-            logits, state = self.model(x.to(self.device), state)
-            total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.to(self.device).reshape(-1), reduction="sum").item()
+            logits, state = self.model(to_device(x, self.device), state)
+            total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), to_device(y, self.device).reshape(-1),
+                                     reduction="sum").item()
             count += y.numel()
         total_sum, count_sum = self.world.sum(total, count)
         return {"val_loss": total_sum / max(count_sum, 1)}
@@ -333,7 +335,8 @@ class ClassifyTask:
         self.model = self.train_model = Classifier(self.cfg.model, len(self.vocab), len(self.classes),
                                                    self.cfg.model.pooling).to(device)
         counts = torch.bincount(torch.tensor([y for _, y in self.examples["train"]]), minlength=len(self.classes)).float()
-        self.weight = (counts.sum() / (len(counts) * counts.clamp(min=1))).to(device) if self.cfg.train.class_weights else None
+        self.host_weight = counts.sum() / (len(counts) * counts.clamp(min=1)) if self.cfg.train.class_weights else None
+        self.weight = None if self.host_weight is None else self.host_weight.to(device)
         return self.model
 
     def __len__(self) -> int:
@@ -348,9 +351,10 @@ class ClassifyTask:
 
     def loss(self, epoch: int, index: int) -> tuple[torch.Tensor, int, float]:
         """As LMTask.loss: the mean over the batch's texts (weighted: over their classes' weights)."""
-        b = self.batches.get(epoch, index).to(self.device)
-        loss = F.cross_entropy(self.train_model(b.x, b.lengths), b.y, weight=self.weight)
-        return loss, int(b.lengths.sum()), len(b.y) if self.weight is None else float(self.weight[b.y].sum())
+        b = self.batches.get(epoch, index)
+        weight = len(b.y) if self.host_weight is None else float(self.host_weight[b.y].sum())  # on the host: no wait
+        b = b.to(self.device)
+        return F.cross_entropy(self.train_model(b.x, b.lengths), b.y, weight=self.weight), int(b.lengths.sum()), weight
 
     def after_step(self, new_epoch: bool) -> None:
         pass

@@ -9,6 +9,14 @@ step, log, evaluate, sample, checkpoint — until a budget is spent, early stopp
 Resuming restores weights, optimizer, schedule, RNG, position in the data and the carried
 hidden state, so N steps + resume to 2N gives the same numbers as 2N steps in one go.
 
+On a GPU the host never waits for the device within a step: each step's loss, gradient norm
+and clip flag stay device tensors, read all at once when the loop needs them — at a metric record
+and before anything that uses the weights (evaluation, a sample, a checkpoint), which is also
+where a non-finite loss is found, so a bad step never reaches a checkpoint. Batches travel from
+pinned memory without blocking (data/transfer.py). ``--precision bf16|fp16`` runs the forward pass
+and the loss under autocast (fp16 with a gradient scaler, kept in the checkpoint); evaluation and
+samples stay fp32.
+
 Data-parallel (train/distributed.py): every rank runs a Trainer with its ``World``, taking the
 same steps on its share of each batch; rank 0 alone reads commands and writes the run directory,
 and each step it tells the others its commands, stop reason and training time, so they pause,
@@ -19,11 +27,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import math
 import signal
 import time
 import traceback
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 import torch
@@ -60,6 +69,8 @@ from rnn_tui.train.distributed import SOLO, World, join, wrap
 from rnn_tui.train.optim import Schedule, make_optimizer, set_lr
 
 LN2 = math.log(2)
+AUTOCAST = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}  # --precision: the autocast dtype
+FP16_DEVICES = ("cuda",)  # fp16 autocast with a gradient scaler; elsewhere fp16 is slow or missing (bf16 is not)
 FIRST_CHECKPOINT_S = 5.0  # a new run's first "latest" checkpoint: at its first evaluation or after this much training
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # no space left, quota, file-size limit
 
@@ -102,6 +113,9 @@ class Trainer:
         cfg, t = self.cfg, self.cfg.train
         self.threads = set_threads(t.threads)
         self.device = pick_device(t.device)
+        if t.precision == "fp16" and self.device.type not in FP16_DEVICES:
+            raise RnnTuiError(f"--precision fp16 needs a CUDA GPU; this run trains on the {self.device.type}: "
+                              "use --precision bf16 (or fp32)")
         if self.world.size == 1 and t.nproc * t.nnodes > 1:
             raise RnnTuiError(f"this run is set for {t.nproc * t.nnodes} processes (--nproc, --nnodes), which "
                               "`rnn-tui train` starts with torchrun; here it would train in one: use `rnn-tui train`")
@@ -117,6 +131,7 @@ class Trainer:
         torch.manual_seed(t.seed)
         self.model = self.task.build_model(self.device)
         self.optimizer = make_optimizer(t, self.model.parameters())
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=t.precision == "fp16")
         self.schedule = Schedule.from_config(t)
         self.bad_evals = 0
         if ckpt:
@@ -160,7 +175,7 @@ class Trainer:
         if self.world.size > 1:
             start["processes"] = self.world.size
         self._emit(start)
-        acc = _Accumulator()
+        acc = self._accumulator()
         last_beat = clock = time.perf_counter()
         while True:
             commands = self._commands()
@@ -179,22 +194,28 @@ class Trainer:
                 clock = now  # paused time is not training time
                 continue
 
-            loss, tokens, grad_norm, clipped, lr = self._train_step()
+            lr = self._train_step(acc)
+            logged = self.step % t.log_interval == 0
+            evaluated = self.task.val_batches is not None and self.step % t.eval_interval == 0
+            sampled = self.step % t.sample_interval == 0
+            # the first checkpoint early, so a newcomer can inspect the model within seconds; then every interval
+            # (the training time before this step: the same on every rank, rank 0's, so all save together)
+            saved = self.step % t.checkpoint_interval == 0 or (
+                not self.saved_latest and (evaluated or self.elapsed >= FIRST_CHECKPOINT_S))
+            if logged or evaluated or sampled or saved:
+                acc.read()  # the wait for the device (training time); a non-finite step stops the run here
             now = time.perf_counter()
             self.elapsed += now - clock
-            acc.add(loss, tokens, grad_norm, clipped, now - clock)
+            acc.seconds += now - clock  # training time only: evaluation and sampling are left out
 
-            if t.log_interval and self.step % t.log_interval == 0:
+            if logged:
                 self._log(acc, lr)
-                acc = _Accumulator()
-            evaluated = self.task.val_batches is not None and self.step % t.eval_interval == 0
+                acc = self._accumulator()
             if evaluated:
                 self._evaluate_and_checkpoint()
-            if self.step % t.sample_interval == 0:
+            if sampled:
                 self._sample()
-            # the first one early, so a newcomer can inspect the model within seconds; then every interval
-            first = not self.saved_latest and (evaluated or self.elapsed >= FIRST_CHECKPOINT_S)
-            if first or self.step % t.checkpoint_interval == 0:
+            if saved:
                 self._save("latest")
             if now - last_beat >= HEARTBEAT_S:
                 self._status("running")
@@ -216,35 +237,36 @@ class Trainer:
             commands, self.stop_reason, self.elapsed = self.world.broadcast((commands, self.stop_reason, self.elapsed))
         return commands
 
-    def _train_step(self) -> tuple[float, int, float, bool, float]:
+    def _train_step(self, acc: _Accumulator) -> float:
+        """One optimizer step; its numbers go to ``acc``, still on the device. The learning rate it used."""
         t = self.cfg.train
-        loss, tokens, weight = self.task.loss(self.epoch, self.index)
-        loss_value = loss.item()
+        with self._autocast():
+            loss, tokens, weight = self.task.loss(self.epoch, self.index)
+        value = loss.detach()
         if self.world.size > 1:  # the mean over all the ranks' rows, whose gradient DDP's average then is
-            total, weight_sum, tokens_sum = self.world.sum(loss_value * weight, weight, tokens)
-            loss = loss * (weight * self.world.size / weight_sum)
-            loss_value, tokens = total / weight_sum, int(tokens_sum)
-        if not math.isfinite(loss_value):
-            raise _NonFinite(f"loss became {loss_value} at step {self.step + 1}")
+            sums = self.world.sum_tensor(torch.stack([value.double(), value.new_ones((), dtype=torch.float64)]) * weight)
+            loss = loss * (weight * self.world.size / sums[1]).float()
+            value = sums[0] / sums[1]
 
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(self.optimizer)  # the true gradients, to measure and clip (fp16); else nothing
         params = [p for p in self.model.parameters() if p.grad is not None]
         grads = [p.grad for p in params if p.grad is not None]  # all of them, typed as tensors
+        clipped = None
         if t.clip and t.clip_mode == "norm":
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, t.clip))
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, t.clip)
             clipped = grad_norm > t.clip
         else:
-            grad_norm = float(torch.nn.utils.get_total_norm(grads))
-            clipped = False
+            grad_norm = torch.nn.utils.get_total_norm(grads)
             if t.clip:  # clip by value
-                clipped = any(bool((g.abs() > t.clip).any()) for g in grads)
+                clipped = torch.nn.utils.get_total_norm(grads, norm_type=math.inf) > t.clip
                 torch.nn.utils.clip_grad_value_(params, t.clip)
-        if not math.isfinite(grad_norm):
-            raise _NonFinite(f"gradient norm became {grad_norm} at step {self.step + 1}")
+        acc.add(self.step + 1, value, tokens, grad_norm, clipped)
         lr = self.schedule.lr(self.step, self.epoch, self.progress())
         set_lr(self.optimizer, lr)
-        self.optimizer.step()
+        self.scaler.step(self.optimizer)  # fp16: skipped when the gradients overflowed, then a smaller scale
+        self.scaler.update()
 
         self.step += 1
         self.index += 1
@@ -252,19 +274,37 @@ class Trainer:
         if new_epoch:
             self.epoch, self.index = self.epoch + 1, 0
         self.task.after_step(new_epoch)
-        return loss_value, tokens, grad_norm, clipped, lr
+        return lr
+
+    def _accumulator(self) -> _Accumulator:
+        """A log interval's sums (a non-finite gradient norm is an error, unless fp16's scaler skips that step)."""
+        return _Accumulator(strict=not self.scaler.is_enabled())
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        """Autocast to the --precision dtype (nothing at fp32). On a CPU without instructions for
+        that dtype oneDNN is off meanwhile: its fused LSTM refuses the dtype there (PyTorch's own
+        kernels run instead)."""
+        dtype = AUTOCAST[self.cfg.train.precision]
+        if dtype is None or self.device is None:
+            return contextlib.nullcontext()
+        stack = contextlib.ExitStack()
+        if self.device.type == "cpu" and _onednn_lacks(dtype):
+            stack.enter_context(_onednn_off())
+        stack.enter_context(torch.autocast(self.device.type, dtype=dtype))
+        return stack
 
     # -- what the loop writes --------------------------------------------------------------------
 
     def _log(self, acc: _Accumulator, lr: float) -> None:
         if not acc.n:
             return
-        loss = acc.loss / acc.n
-        rate = acc.tokens / max(acc.seconds, 1e-9)
+        loss, grad_norm, clip_frac = acc.read()
+        tokens = acc.tokens if self.world.size == 1 else self.world.sum(acc.tokens)[0]  # every rank's
+        rate = tokens / max(acc.seconds, 1e-9)
         record: TrainEvent = {
             "event": "train", "step": self.step, "epoch": self._epoch_float(), "elapsed": round(self.elapsed, 3),
             "loss": loss, "ppl": math.exp(min(loss, 50)), "bpt": loss / LN2,
-            "grad_norm": acc.grad_norm / acc.n, "clip_frac": acc.clipped / acc.n, "lr": lr,
+            "grad_norm": grad_norm, "clip_frac": clip_frac, "lr": lr,
             "tokens_per_s": rate, "progress": self.progress(), "eta_s": self._eta(), "time": time.time(),
         }
         self._emit(record)
@@ -353,6 +393,8 @@ class Trainer:
             "bad_evals": self.bad_evals, "schedule": self.schedule.state(), "saved": time.time(),
             "world": self.world.size,
         }
+        if self.scaler.is_enabled():
+            meta["scaler"] = self.scaler.state_dict()
         save_checkpoint(self.run.checkpoints, tag, model=self.model, meta=meta, optimizer=self.optimizer, extra=extra)
         self.saved_latest = self.saved_latest or tag == "latest"
 
@@ -381,6 +423,8 @@ class Trainer:
         self.best_score = tuple(score) if score else (self.best_val, self.best_val) if self.task.BEST_BY[0] == "val_loss" \
             else (math.inf, math.inf)
         self.bad_evals = meta.get("bad_evals", 0)
+        if self.scaler.is_enabled() and "scaler" in meta:  # (a run resumed in fp16 after fp32 starts a new scaler)
+            self.scaler.load_state_dict(meta["scaler"])
         mine = _rank_suffix(self.world.rank)
         torch.set_rng_state(ckpt.extra[f"rng/cpu{mine}"])
         if self.device is not None and self.device.type == "cuda" and f"rng/cuda{mine}" in ckpt.extra:
@@ -572,18 +616,66 @@ class _NonFinite(Exception):
 
 
 class _Accumulator:
-    """Sums over one log interval."""
+    """The steps of one log interval. Their losses, gradient norms and clip flags stay where the
+    steps left them (on the device) until ``read`` copies them to the host all at once.
 
-    def __init__(self) -> None:
-        self.n, self.tokens, self.loss, self.grad_norm, self.clipped, self.seconds = 0, 0, 0.0, 0.0, 0, 0.0
+    ``strict``: a non-finite gradient norm stops the run, as a non-finite loss always does; with
+    an fp16 gradient scaler it is a step the scaler skipped, left out of the mean norm."""
 
-    def add(self, loss: float, tokens: int, grad_norm: float, clipped: bool, seconds: float) -> None:
+    def __init__(self, strict: bool = True) -> None:
+        self.strict = strict
+        self.n, self.first, self.tokens, self.seconds = 0, 0, 0, 0.0
+        self.losses: list[torch.Tensor] = []
+        self.norms: list[torch.Tensor] = []
+        self.clipped: list[torch.Tensor] = []  # none when not clipping
+        self.means: tuple[float, float, float] | None = None  # what ``read`` read, until the next step
+
+    def add(self, step: int, loss: torch.Tensor, tokens: int, grad_norm: torch.Tensor, clipped: torch.Tensor | None) -> None:
+        self.first = self.first or step
         self.n += 1
         self.tokens += tokens
-        self.loss += loss
-        self.grad_norm += grad_norm
-        self.clipped += int(clipped)
-        self.seconds += seconds  # training time only: evaluation and sampling are left out
+        self.losses.append(loss)
+        self.norms.append(grad_norm)
+        if clipped is not None:
+            self.clipped.append(clipped)
+        self.means = None
+
+    def read(self) -> tuple[float, float, float]:
+        """The mean loss, mean gradient norm and fraction of steps clipped (one wait for the
+        device); _NonFinite names the first step whose loss (or gradient norm) is not finite."""
+        if self.means is None:
+            rows = [self.losses, self.norms, self.clipped] if self.clipped else [self.losses, self.norms]
+            values = torch.stack([torch.stack(row).double() for row in rows]).tolist()
+            losses, norms = values[0], values[1]
+            for step, (loss, norm) in enumerate(zip(losses, norms), self.first):
+                if not math.isfinite(loss):
+                    raise _NonFinite(f"loss became {loss} at step {step}")
+                if self.strict and not math.isfinite(norm):
+                    raise _NonFinite(f"gradient norm became {norm} at step {step}")
+            finite = [norm for norm in norms if math.isfinite(norm)]
+            clipped = sum(values[2]) if self.clipped else 0.0
+            self.means = (sum(losses) / self.n, sum(finite) / len(finite) if finite else 0.0, clipped / self.n)
+        return self.means
+
+
+@functools.cache
+def _onednn_lacks(dtype: torch.dtype) -> bool:
+    """Whether this CPU's oneDNN cannot compute in ``dtype`` (bf16 or fp16): no instructions for it."""
+    if not torch.backends.mkldnn.is_available():
+        return False  # no oneDNN: nothing to refuse
+    mkldnn = torch.ops.mkldnn
+    check = mkldnn._is_mkldnn_bf16_supported if dtype == torch.bfloat16 else mkldnn._is_mkldnn_fp16_supported
+    return not check()
+
+
+@contextlib.contextmanager
+def _onednn_off() -> Iterator[None]:
+    was = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = False  # type: ignore[assignment]  # (a module property)
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = was
 
 
 def _rank_suffix(rank: int) -> str:

@@ -67,6 +67,29 @@ def text_from_input(value: str) -> str:
     return value.replace("\\n", "\n").replace("\\t", "\t")
 
 
+def text_to_input(text: str) -> str:
+    """``text`` as the one-line Input shows it (``text_from_input`` reads it back)."""
+    return text.replace("\n", "\\n").replace("\t", "\\t")
+
+
+def own_text(loaded: Any, path: str, text: str, length: int = 48) -> str | None:
+    """A language model's own text (its latest sample, prime included) when ``text`` has tokens
+    its vocabulary lacks: the default text means nothing to a model of "hello". None: keep ``text``."""
+    from itertools import takewhile
+    from pathlib import Path
+
+    from rnn_tui.data.tokenizers import get_tokenizer
+    from rnn_tui.runs.rundir import RunDir
+
+    known = loaded.vocab.stoi
+    if all(tok in known for tok in loaded.tokenize(text)):
+        return None
+    samples = RunDir(Path(path)).read_samples()
+    own = (samples[-1].get("prime", "") + samples[-1].get("text", "")) if samples else ""
+    readable = list(takewhile(lambda tok: tok in known, loaded.tokenize(own)))  # up to a <eos>, say
+    return get_tokenizer(loaded.config.data.tokenizer).detokenize(readable)[:length] or None
+
+
 class TextBox(Input):
     """Inspect's text: ←/→ move its text cursor, so enter (or esc) hands the keys to the token
     strip, and the footer says so while the box has focus."""
@@ -132,10 +155,11 @@ class InspectPane(Jobs, can_focus=True):
         forecast: ForecastTrace | None = None  # a forecaster's window and its forecast
         intervention: InterventionTrace | None = None  # a language model traced with a unit ablated
         ablated: tuple[int, int] | None = None  # that unit: (layer, unit)
+        text: str = ""  # the text traced (a language model's own, in place of a default it cannot read)
 
     def __init__(self, default_text: str | None = None, models: ModelCache | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.default_text = DEFAULT_TEXT if default_text is None else default_text.replace("\n", "\\n")
+        self.default_text = DEFAULT_TEXT if default_text is None else text_to_input(default_text)
         self.models = models or ModelCache()  # the app's, shared with Generate and Translate
         self.path: str | None = None
         self.step: int | None = None
@@ -252,10 +276,12 @@ class InspectPane(Jobs, can_focus=True):
                 intervention = intervened_trace(loaded, text, [Intervention("ablate", *ablate)])
                 data = {"": intervention.data}
             else:
+                if text == text_from_input(self.default_text):
+                    text = own_text(loaded, path, text) or text
                 data = {"": lm_trace(loaded, text)}
             if not worker.is_cancelled:
                 self.post_message(self.TraceReady(job, data, decision, forecast, intervention,
-                                                  ablate if intervention is not None else None))
+                                                  ablate if intervention is not None else None, text))
 
     def show_failure(self, line: str) -> None:
         if self.data is None:  # the line is the pane's one state: no header saying otherwise beside it
@@ -273,6 +299,9 @@ class InspectPane(Jobs, can_focus=True):
         if self.forecast is not None and text.value == self.default_text:  # the default origin: say which it is
             with text.prevent(Input.Changed):
                 text.value = self.forecast.dates[-1]
+        elif message.text and text.value == self.default_text and message.text != text_from_input(text.value):
+            with text.prevent(Input.Changed):  # the run's own text, in place of a default it cannot read
+                text.value = text_to_input(message.text)
         if self.part not in self.parts:
             self.part = next(iter(self.parts))
         self.refresh_bindings()  # "e" (encoder/decoder, or direction) shows for a run with parts only
