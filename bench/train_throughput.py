@@ -4,17 +4,23 @@ For each cell and size, both loops are built once and then timed in short blocks
 alternated (plain, ours, ours, plain, …) in one process; the ratio of median tokens/s is
 reported, so slow drifts of a noisy machine hit both alike.
 
+The GRU rows then time the same plain loop twice, once with ``torch.nn.GRU`` and once with the
+project's FastGRU (models/fast_gru.py, what the trainer runs for ``--cell gru``): embed 64, one
+layer, batch 32, seq 100, hidden 128/256/512 (``--gru-hidden``), alternated the same way.
+
 The trainer is timed as a user runs it: ``Trainer.run_loop`` over a real run directory (metric
 records, status heartbeats and control polling included; no validation split). The plain loop is the textbook one:
 random chunks, embedding →
 nn.RNN/GRU/LSTM → linear, cross-entropy, backward, clip_grad_norm_, Adam step.
 
-    python bench/train_throughput.py [--reps 3] [--quick] [--device cuda] [--precision bf16]
+    python bench/train_throughput.py [--reps 3] [--quick] [--threads 1] [--device cuda] [--precision bf16]
 
 On CUDA both loops train on the GPU; the plain loop reads its loss every step (``loss.item()``,
-as the textbook does), the trainer once per metric record.
+as the textbook does), the trainer once per metric record. The GRU rows are CPU rows (on a GPU
+FastGRU is nn.GRU: cuDNN), so ``--device cuda`` leaves them out.
 
-Last line: ``RESULT min_ratio=<x>`` (target ≥ 0.95).
+Last line: ``RESULT min_ratio=<x> gru_min_ratio=<y>`` (targets: x ≥ 0.95, trainer vs plain loop;
+y ≥ 1.2, FastGRU vs nn.GRU).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rnn_tui.config import Config  # noqa: E402
+from rnn_tui.models.fast_gru import FastGRU  # noqa: E402
 from rnn_tui.runs.rundir import RunDir  # noqa: E402
 from rnn_tui.train.trainer import Trainer  # noqa: E402
 
@@ -44,10 +51,14 @@ SIZES = {  # name: (embed, hidden, layers, seq_len, batch, steps per timed block
 }
 
 
+GRU_SIZE = (64, 0, 1, 100, 32, 3)  # the GRU rows: as SIZES, hidden from --gru-hidden
+RNNS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM, "fast-gru": FastGRU}
+
+
 class PlainLM(nn.Module):
     def __init__(self, cell: str, vocab: int, embed: int, hidden: int, layers: int) -> None:
         super().__init__()
-        rnn = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell]
+        rnn = RNNS[cell]
         self.embed = nn.Embedding(vocab, embed)
         self.rnn = rnn(embed, hidden, layers, batch_first=True)
         self.head = nn.Linear(hidden, vocab)
@@ -125,9 +136,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer steps (a smoke run)")
     parser.add_argument("--cells", default="rnn,gru,lstm")
     parser.add_argument("--sizes", default=",".join(SIZES))
+    parser.add_argument("--gru-hidden", default="128,256,512", help="hidden sizes of the FastGRU vs nn.GRU rows")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"), help="the trainer's")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.device == "cuda" and not torch.cuda.is_available():
         sys.exit("--device cuda: no CUDA GPU is visible here")
     device = torch.device(args.device)
@@ -153,25 +168,39 @@ def main() -> None:
     print("-" * len(header))
     ratios = []
     with tempfile.TemporaryDirectory() as tmp:
-        for size_name in args.sizes.split(","):
+        for size_name in filter(None, args.sizes.split(",")):
             size = SIZES[size_name]
             steps = max(2, size[-1] // 2) if args.quick else size[-1]
             for cell in args.cells.split(","):
-                loops = {"plain": PlainLoop(cell, data, vocab, size, device),
-                         "ours": TrainerLoop(cell, data_path, size, Path(tmp), args.device, args.precision)}
-                for loop in loops.values():
-                    loop.block(2)  # warm-up
-                rates: dict[str, list[float]] = {"plain": [], "ours": []}
-                tokens = steps * size[3] * size[4]
-                for rep in range(args.reps):  # short blocks, alternated, who goes first alternated too
-                    for name in (("plain", "ours") if rep % 2 == 0 else ("ours", "plain")):
-                        rates[name].append(tokens / loops[name].block(steps))
-                plain, ours = rates["plain"], rates["ours"]
-                ratio = statistics.median(ours) / statistics.median(plain)
-                ratios.append(ratio)
-                print(f"{cell:<5} {size_name:<6} {statistics.median(plain):>12,.0f} {statistics.median(ours):>14,.0f} "
-                      f"{ratio:>6.3f}", flush=True)
-    print(f"RESULT min_ratio={min(ratios):.3f}")
+                plain = PlainLoop(cell, data, vocab, size, device)
+                ours = TrainerLoop(cell, data_path, size, Path(tmp), args.device, args.precision)
+                ratios.append(compare(plain, ours, size, steps, args.reps, f"{cell:<5} {size_name:<6}"))
+    gru_ratios = []
+    if device.type == "cpu":
+        print(f"{'GRU':<12} {'nn.GRU tok/s':>12} {'FastGRU tok/s':>14} {'ratio':>6}   (the same plain loop, embed 64, "
+              f"batch 32, seq 100)")
+        for hidden in map(int, filter(None, args.gru_hidden.split(","))):
+            size = (GRU_SIZE[0], hidden, *GRU_SIZE[2:])
+            steps = max(2, size[-1] // 2) if args.quick else size[-1]
+            loops = (PlainLoop("gru", data, vocab, size, device), PlainLoop("fast-gru", data, vocab, size, device))
+            gru_ratios.append(compare(*loops, size, steps, args.reps, f"{'hidden ' + str(hidden):<12}"))
+    parts = {"min_ratio": ratios, "gru_min_ratio": gru_ratios}  # what an empty --sizes or --gru-hidden skipped is left out
+    print("RESULT " + " ".join(f"{k}={min(v):.3f}" for k, v in parts.items() if v))
+
+
+def compare(base, new, size: tuple, steps: int, reps: int, label: str) -> float:
+    """Median tokens/s of ``new`` over ``base``, timed in alternated blocks; prints one row."""
+    loops = {"base": base, "new": new}
+    for loop in loops.values():
+        loop.block(2)  # warm-up
+    rates: dict[str, list[float]] = {"base": [], "new": []}
+    tokens = steps * size[3] * size[4]
+    for rep in range(reps):  # short blocks, alternated, who goes first alternated too
+        for name in (("base", "new") if rep % 2 == 0 else ("new", "base")):
+            rates[name].append(tokens / loops[name].block(steps))
+    b, n = statistics.median(rates["base"]), statistics.median(rates["new"])
+    print(f"{label} {b:>12,.0f} {n:>14,.0f} {n / b:>6.3f}", flush=True)
+    return n / b
 
 
 if __name__ == "__main__":

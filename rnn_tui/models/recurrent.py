@@ -1,6 +1,7 @@
 """A stacked recurrent layer with one interface for the fused PyTorch kernels and our own cell.
 
     rnn, rnn-relu, gru, lstm   ->  nn.RNN / nn.GRU / nn.LSTM (fused; used for training, scoring)
+                                   (gru: FastGRU, an nn.GRU with a faster CPU training path, fast_gru.py)
     peephole-lstm              ->  PeepholeLSTM: a Python time loop over cells.peephole_lstm_step
 
 Both keep their weights under the fused module's names (``core.weight_ih_l0``, ...), so the
@@ -30,6 +31,7 @@ import torch.nn.functional as F
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from rnn_tui.models.cells import CELLS, Fix, Parts, State
+from rnn_tui.models.fast_gru import FastGRU
 from rnn_tui.models.interventions import Intervention, fixes
 
 
@@ -44,7 +46,7 @@ class LayerWeights(_Weights, total=False):
     w_peep: torch.Tensor  # (3, H): the peephole LSTM's p_i, p_f, p_o
 
 
-FUSED = {"rnn": nn.RNN, "rnn-relu": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+FUSED = {"rnn": nn.RNN, "rnn-relu": nn.RNN, "gru": FastGRU, "lstm": nn.LSTM}
 
 
 def layer_states(state: State) -> list[State]:
