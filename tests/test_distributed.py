@@ -170,6 +170,18 @@ def test_two_processes_train_the_lm_one_process_trains_write_one_run_and_resume_
     assert_same_weights(resumed, train_one(tmp_path, lm_config(tmp_path, batch=RANKS * b, steps=8), "one-8"))
 
 
+def test_two_processes_agree_on_every_save_past_the_early_first_checkpoint(tmp_path):
+    """The first checkpoint comes after FIRST_CHECKPOINT_S of training; then saves come at the
+    interval only. Every rank must know the first was taken, or a rank saves alone and both wait
+    for ever (seen: `--nproc 2 --time 60` hung at 5 s)."""
+    from rnn_tui.train.trainer import FIRST_CHECKPOINT_S
+
+    cfg = lm_config(tmp_path, batch=2, nproc=RANKS, time=FIRST_CHECKPOINT_S + 3, log_interval=50,
+                    eval_interval=10**6, sample_interval=10**6, checkpoint_interval=10**6)
+    run = train_ranks(tmp_path, cfg, "past-first")  # finishes (run_cli's timeout: 300 s), both ranks alive to the end
+    assert load_checkpoint(run.checkpoints, "latest").meta["elapsed"] >= FIRST_CHECKPOINT_S
+
+
 def test_two_processes_train_the_translator_one_process_trains(tmp_path):
     cfg = Config(task="seq2seq")
     cfg.data.spec, cfg.data.test_size = str(pairs_file(tmp_path, n=120)), 10

@@ -383,6 +383,7 @@ class Trainer:
                  for key, state in states.items()}
         extra.update(self.task.extra())
         self._check_ranks_agree()
+        self.saved_latest = self.saved_latest or tag == "latest"  # on every rank: all decide the next save alike
         if not self.world.main:
             return
         meta = {
@@ -396,7 +397,6 @@ class Trainer:
         if self.scaler.is_enabled():
             meta["scaler"] = self.scaler.state_dict()
         save_checkpoint(self.run.checkpoints, tag, model=self.model, meta=meta, optimizer=self.optimizer, extra=extra)
-        self.saved_latest = self.saved_latest or tag == "latest"
 
     def _check_ranks_agree(self) -> None:
         """Of several ranks: refuse to save unless every rank holds the same weights (a rank that
