@@ -1,30 +1,19 @@
 """Recipes (rnn_tui/recipes/*.toml) and `rnn-tui recipe list|show|run`."""
 
-import sys
 from pathlib import Path
 
 import pytest
 
 from rnn_tui import recipes
-from rnn_tui.cli import cli, main
+from rnn_tui.cli import cli
 from rnn_tui.config import Config
 from rnn_tui.data import download
 from rnn_tui.data.builtin import BUILTINS
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.runs.rundir import RunDir
+from tests.test_cli import run_cli
 
 HELLO = recipes.FOLDER / "hello.toml"
-
-
-def run_cli(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["rnn-tui", *map(str, args)])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_line_error(code: int, err: str, *parts: str) -> str:
