@@ -119,6 +119,10 @@ class ModelConfig:
                          lo=0, hi=8192, tasks=LM + SEQ2SEQ + CLASSIFY, form=True)
     dropout: float = setting(0.0, "Dropout on the embeddings, between layers and before the output.", lo=0.0,
                              hi=0.95, form=True)
+    token_dropout: float = setting(0.0, "Drop whole tokens while training: each input token's embedding is zeroed "
+                                        "with this probability (the rest scaled by 1/(1 − p)), so that no single "
+                                        "character or word can decide alone.", label="token dropout", lo=0.0,
+                                   hi=0.95, tasks=CLASSIFY)
     tie_weights: bool = setting(False, "Share the embedding and output weights (needs embedding size = hidden units).",
                                 label="tied weights", tasks=LM)
     init: str = setting("default", "Weight initialisation (orthogonal: the recurrent weights).", label="initialisation",

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from rnn_tui.config import Config
-from rnn_tui.data.builtin import RECALL_KEYS, get_builtin, recall
+from rnn_tui.data.builtin import RECALL_EXAMPLES, RECALL_KEYS, get_builtin, recall
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.runs.arena import arena_table
 from rnn_tui.runs.rundir import RunDir, list_runs
@@ -123,10 +123,11 @@ def test_equal_parameter_sizes_match(tmp_path):
 
 def test_recall_task():
     examples = recall(6)
-    assert examples == recall(6) and len(examples) == 4000 and len({t for t, _ in examples}) == 4000
+    assert examples == recall(6) and len(examples) == RECALL_EXAMPLES == len({t for t, _ in examples})
     for text, label in examples:
         assert text[0] == label and text[-1] == "?" and len(text) == 8 and text[1:-1].isdigit()
-    assert {label: sum(1 for _, x in examples if x == label) for label in RECALL_KEYS} == dict.fromkeys(RECALL_KEYS, 500)
+    per_key = {label: sum(1 for _, x in examples if x == label) for label in RECALL_KEYS}
+    assert per_key == dict.fromkeys(RECALL_KEYS, RECALL_EXAMPLES // len(RECALL_KEYS))
     assert len(recall(1)) == 80  # only as many as exist
     assert get_builtin("recall-300").kind == "labels" and get_builtin("recall-16").name == "recall-16"
     with pytest.raises(RnnTuiError, match="between 1 and"):

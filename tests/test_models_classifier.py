@@ -142,6 +142,23 @@ def test_one_hot_input() -> None:
             assert _max_diff(_alone(m, text), batched[i]) <= TOL
 
 
+def test_token_dropout_zeroes_whole_tokens_while_training_only() -> None:
+    torch.manual_seed(3)
+    m = _model("max", token_dropout=0.5)
+    e = torch.ones(4, 200, E)
+    dropped = m._drop_tokens(e)
+    kept = dropped.abs().sum(-1) > 0  # (B, T): a token is kept or zeroed whole
+    assert torch.equal(dropped[kept], torch.full_like(dropped[kept], 2.0))  # the kept scaled by 1/(1 − p)
+    assert 0.4 < 1 - kept.float().mean() < 0.6
+    plain = _model("max")
+    plain.load_state_dict(m.state_dict())
+    x, lengths = _batch()
+    with torch.no_grad():
+        assert _max_diff(m(x, lengths), plain(x, lengths)) > 0  # training: tokens dropped
+        m.eval(), plain.eval()
+        assert torch.equal(m._drop_tokens(e), e) and torch.equal(m(x, lengths), plain(x, lengths))
+
+
 def test_init_and_forget_bias_reach_both_directions() -> None:
     m = _model("last", cell="lstm", layers=2, bidirectional=True, init="orthogonal", forget_bias=1.0)
     for rnn in (m.rnn, m.rnn_b):

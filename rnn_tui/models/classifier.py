@@ -13,7 +13,8 @@
                    (q a learned query vector: Yang et al. 2016's word attention)
     logits = W_out v + b_out;    p(class | text) = softmax(logits)
 
-Dropout (cfg.dropout) on the embeddings, between layers and on v. A padded batch is packed
+Dropout (cfg.dropout) on the embeddings, between layers and on v; token dropout (cfg.token_dropout)
+zeroes whole input vectors while training. A padded batch is packed
 (pack_padded_sequence) through the recurrent layers, so a text gives the same logits alone or
 in a batch. Ways to run, all on the same weights:
     forward       a padded batch -> logits (training, evaluation)
@@ -67,13 +68,22 @@ class Classifier(nn.Module):
             return self.embed(idx)
         return F.one_hot(idx, self.vocab_size).to(self.head.weight.dtype)
 
+    def _drop_tokens(self, e: torch.Tensor) -> torch.Tensor:
+        """Training with token dropout p: each token's input vector zeroed with probability p, the
+        others scaled by 1/(1 − p) (AWD-LSTM's embedding dropout, per position)."""
+        p = self.cfg.token_dropout
+        if not (self.training and p):
+            return e
+        keep = torch.rand(e.shape[:-1], device=e.device) >= p
+        return e * (keep.unsqueeze(-1).to(e.dtype) / (1 - p))
+
     # -- the pieces: states, pooling, logits ---------------------------------------------------------
 
     def states(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """x (B, T) padded ids, lengths (B,) -> the top layer's h_t (B, T, D), 0 on pads."""
         if bool((lengths < 1).any()):
             raise RnnTuiError("a text has no tokens; nothing to classify")
-        e = self.drop(self._input(x))
+        e = self.drop(self._drop_tokens(self._input(x)))
         out, _ = run_packed(self.rnn, e, lengths)
         if self.rnn_b is not None:
             out_b, _ = run_packed_reversed(self.rnn_b, e, lengths)
