@@ -345,6 +345,9 @@ async def test_the_tokens_are_coloured_by_the_selected_unit(run_path):
             lo, hi = data.ranges[pane.vector]
             scale = SCALES[data.kinds[pane.vector]]
             values = data.by_unit[pane.key][unit]
+            if data.kinds[pane.vector] == "diverging":  # h, c: ±the unit's own largest |value|
+                hi = max(abs(v) for v in values)
+                lo = -hi
             return [level_rgb(scale, round((v - lo) / (hi - lo) * (LEVELS - 1))) for v in values]
 
         shown = strip_backgrounds(app)[:-1]  # the last token holds the cursor

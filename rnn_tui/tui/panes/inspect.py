@@ -477,12 +477,18 @@ class InspectPane(Jobs, can_focus=True):
 
     def _shade_tokens(self) -> None:
         """The token strip coloured by the selected unit: its value as it read each token, on the
-        heatmap's scale and range (a unit that tracks something shows it over the text)."""
+        heatmap's scale (a unit that tracks something shows it over the text). A gate keeps the
+        heatmap's range; a state (h, c) spans ±its own largest |value|, 0 the middle colour: on
+        the layer's range a unit of small values (a depth unit within ±3 beside c's ±13) is pale."""
         data = self.data
         if data is None:
             return
-        scale, (lo, hi) = scale_for(data.kinds[self.vector]), data.ranges[self.vector]
+        kind = data.kinds[self.vector]
         values = data.by_unit[self.key][self.unit]
+        scale, (lo, hi) = scale_for(kind), data.ranges[self.vector]
+        if kind == "diverging":
+            hi = max((abs(v) for v in values), default=0.0) or 1.0
+            lo = -hi
         self.query_one(TokenStrip).set_shades(
             [level_rgb(scale, quantize((v - lo) / (hi - lo) if hi > lo else 0.5)) for v in values])
 
