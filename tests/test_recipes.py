@@ -42,6 +42,8 @@ def test_every_shipped_recipe_loads_and_its_settings_validate():
             cfg = r.config("some-file.txt")
             assert isinstance(cfg, Config) and cfg.data.spec == "some-file.txt"
             assert r.expected.metric in recipes.METRICS  # what `recipe run` reads off the run
+            if any("--split" in args and args[args.index("--split") + 1] == "test" for args in r.then):
+                assert cfg.data.test_size > 0, r.name  # scoring the held-out texts needs some held out
 
 
 def test_a_typo_in_a_recipe_is_one_line_naming_it(tmp_path):
