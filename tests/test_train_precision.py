@@ -124,6 +124,21 @@ def test_the_fp16_scaler_is_kept_and_restored_on_resume(tmp_path, text_file, mon
     _fp16_resume_is_exact(tmp_path, text_file, "cpu")
 
 
+def test_the_onednn_probe_leaves_the_random_stream_alone(monkeypatch):
+    """Where the CPU claims the instructions, a tiny LSTM is tried in the dtype (oneDNN's can still
+    refuse it); its weights must not shift the run's random numbers (a resume would not be exact)."""
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
+    trainer_module._onednn_lacks.cache_clear()
+    try:
+        torch.manual_seed(0)
+        expected = torch.rand(4)
+        torch.manual_seed(0)
+        assert isinstance(trainer_module._onednn_lacks(torch.bfloat16), bool)  # (refused on an AVX2-only CPU)
+        assert torch.equal(torch.rand(4), expected)
+    finally:
+        trainer_module._onednn_lacks.cache_clear()
+
+
 def test_fp16_on_cuda_trains_and_resumes_exactly(tmp_path, text_file):
     cfg = small_config(str(text_file), precision="fp16")
     assert cfg.train.precision == "fp16"  # (the CPU part: the setting; the CPU's refusal is tested above)

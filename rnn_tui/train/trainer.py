@@ -660,7 +660,6 @@ class _Accumulator:
         return self.means
 
 
-@functools.cache
 def _step_seed(seed: int, step: int, rank: int) -> int:
     """The GPU generator's seed for one training step. cuDNN's dropout between layers keeps its own
     state, which ``torch.cuda.set_rng_state`` does not restore but ``manual_seed`` resets (seen on an
@@ -680,8 +679,8 @@ def _onednn_lacks(dtype: torch.dtype) -> bool:
     check = mkldnn._is_mkldnn_bf16_supported if dtype == torch.bfloat16 else mkldnn._is_mkldnn_fp16_supported
     if not check():
         return True
-    try:
-        with torch.autocast("cpu", dtype=dtype):  # (with gradients: the training primitive)
+    try:  # (the LSTM's random weights drawn on a forked generator: a run's own stream is untouched)
+        with torch.random.fork_rng(devices=[]), torch.autocast("cpu", dtype=dtype):  # with gradients: training's
             torch.nn.LSTM(4, 4)(torch.zeros(2, 1, 4))
     except RuntimeError:
         return True
