@@ -123,6 +123,23 @@ def test_a_pid_without_the_lock_is_no_trainer(tmp_path, pid):
         assert run.read_status()["state"] == "running"
 
 
+def test_a_trainer_that_ends_between_the_status_read_and_the_lock_probe_reads_as_it_ended(tmp_path, monkeypatch):
+    """The trainer writes its final status, then frees the lock. A reader that read `running` just
+    before and probes the lock just after must not call the run failed (seen in CI: a stopped
+    distributed run read `failed`)."""
+    run = RunDir.create(tmp_path, small_config("builtin:hello"), name="race")
+    run.write_status(state="running", step=3)
+    written = run.written_status()
+
+    def the_trainer_ends_now() -> bool:
+        run.write_status(state="stopped", step=4, reason="stopped by command")
+        return False
+
+    monkeypatch.setattr(run, "lock_held", the_trainer_ends_now)
+    read = run.live_status(written)
+    assert read["state"] == "stopped" and read["step"] == 4 and "error" not in read, read
+
+
 def test_a_created_run_waits_for_its_trainer_only_while_its_creator_lives(tmp_path):
     run = RunDir.create(tmp_path, small_config("builtin:hello"), name="c")
     assert run.read_status()["state"] == "starting"  # this process created it: a trainer is coming

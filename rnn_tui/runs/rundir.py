@@ -212,7 +212,8 @@ class RunDir:
         - lock held: a trainer is on the run; a status it has not rewritten yet (it is setting up
           a resume) reads ``starting``;
         - lock free, ``running``/``paused``: the trainer died without saying so (SIGKILL, OOM,
-          a power cut): ``failed``, with ``error`` saying so;
+          a power cut): ``failed``, with ``error`` saying so — unless status.json, read again,
+          now holds a final state (the trainer wrote it and ended after ``written`` was read);
         - lock free, ``starting``: a run created for a trainer that has not taken it yet; it stays
           ``starting`` while its creator lives, at most START_GRACE_S, then reads ``failed``.
         """
@@ -226,6 +227,10 @@ class RunDir:
             return status
         if state not in LIVE_STATES:
             return status
+        # a trainer writes its final status, then frees the lock: it may have done both since `written`
+        raw = read_json(self.status_path)
+        if raw is not None and (final := checked_status(raw)).get("state") not in LIVE_STATES:
+            return final
         if state == "starting":
             if pid_alive(status.get("pid")) and time.time() - status.get("heartbeat", 0.0) < START_GRACE_S:
                 return status
