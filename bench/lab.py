@@ -27,6 +27,8 @@ depth unit was c[52], r = −0.923, p = 0.001. Cheaper settings fell short: 32 u
 ``units-stdlib``: builtin:python-stdlib, 1 × 256. Must hold: an indentation, quote or
 line-position unit with |r| ≥ 0.8 (embedding 64 here). Measured 2026-11-30 (786 s of training):
 line-position h[186] r = +0.692, quote +0.550, indent −0.536 — not met; the model was still at 0.97 nats/char.
+Longer did not help: 16,000 steps at lr 0.003 (2,949 s, one thread) gave line-position c[179]
++0.622, indent c[22] +0.552, quote c[67] +0.534 (all p = 0.001).
 
 Last line: ``RESULT <hypothesis>_r=<best |r|> ... train_s=<s> units_s=<s> must_hold=<pass|fail>``.
 
