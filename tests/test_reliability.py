@@ -16,6 +16,7 @@ import pytest
 
 from rnn_tui.runs.checkpoint import load_checkpoint
 from rnn_tui.runs.files import append_jsonl, read_jsonl
+from rnn_tui.runs.follower import RunFollower
 from rnn_tui.runs.rundir import RunDir
 from rnn_tui.train.trainer import train_run
 from tests.conftest import hold_lock_in_child, safetensors_metadata, set_safetensors_metadata, small_config
@@ -129,15 +130,21 @@ def test_a_trainer_that_ends_between_the_status_read_and_the_lock_probe_reads_as
     distributed run read `failed`)."""
     run = RunDir.create(tmp_path, small_config("builtin:hello"), name="race")
     run.write_status(state="running", step=3)
-    written = run.written_status()
 
     def the_trainer_ends_now() -> bool:
         run.write_status(state="stopped", step=4, reason="stopped by command")
         return False
 
     monkeypatch.setattr(run, "lock_held", the_trainer_ends_now)
-    read = run.live_status(written)
+    read = run.read_status()
     assert read["state"] == "stopped" and read["step"] == 4 and "error" not in read, read
+
+    run.write_status(state="running", step=3)  # the app's follower: it read `running` at its last poll
+    follower = RunFollower(run)
+    monkeypatch.setattr(run, "lock_held", lambda: True)
+    assert follower.poll().status["state"] == "running"
+    monkeypatch.setattr(run, "lock_held", the_trainer_ends_now)
+    assert follower.poll().status["state"] == "stopped"
 
 
 def test_a_created_run_waits_for_its_trainer_only_while_its_creator_lives(tmp_path):

@@ -31,7 +31,7 @@ from rnn_tui.config import Config
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.runs.files import read_json, read_jsonl
 from rnn_tui.runs.records import MetricEvent, SampleEvent, State, Status, checked_all, checked_metric, checked_sample
-from rnn_tui.runs.rundir import RunDir
+from rnn_tui.runs.rundir import RunDir, ended_silently
 
 R = TypeVar("R")
 
@@ -111,13 +111,19 @@ class RunFollower:
         """The status of the last snapshot (None before the first poll)."""
         return self._status
 
-    def poll(self) -> RunSnapshot | None:
-        """What changed since the previous poll, or None when nothing did."""
+    def _live_status(self) -> Status:
+        """status.json, read again only when its stat changed; the lock says whether a trainer is on it."""
         st = _stat(self.run.status_path)
         if self._written is None or st != self._status_stat:
             self._status_stat = st
             self._written = self.run.written_status()
-        status = self.run.live_status(self._written)  # the lock says whether a trainer is on it
+        return self.run.live_status(self._written)
+
+    def poll(self) -> RunSnapshot | None:
+        """What changed since the previous poll, or None when nothing did."""
+        status = self._live_status()
+        if ended_silently(status):  # or the trainer wrote its final status and ended since the stat
+            status = self._live_status()
         metrics, metrics_replaced = self._metrics.read()
         samples, samples_replaced = self._samples.read()
         reset = self._first

@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, get_args
@@ -199,7 +200,14 @@ class RunDir:
 
     def read_status(self) -> Status:
         """status.json, its ``state`` corrected by whether a trainer holds the run's lock (live_status)."""
-        return self.live_status(self.written_status())
+        return self._settled(self.written_status)
+
+    def _settled(self, read: Callable[[], Status]) -> Status:
+        """live_status of what ``read`` returns. A trainer writes its final status, then frees the
+        lock: when it did both between the read and the lock probe, the run looks dead without a
+        final status, so a run found so is read once more (a dead one stays ``failed``)."""
+        status = self.live_status(read())
+        return self.live_status(read()) if ended_silently(status) else status
 
     def written_status(self) -> Status:
         """status.json as written; a key holding a value of the wrong type is left out (records.checked_status)."""
@@ -212,8 +220,7 @@ class RunDir:
         - lock held: a trainer is on the run; a status it has not rewritten yet (it is setting up
           a resume) reads ``starting``;
         - lock free, ``running``/``paused``: the trainer died without saying so (SIGKILL, OOM,
-          a power cut): ``failed``, with ``error`` saying so — unless status.json, read again,
-          now holds a final state (the trainer wrote it and ended after ``written`` was read);
+          a power cut): ``failed``, with ``error`` saying so;
         - lock free, ``starting``: a run created for a trainer that has not taken it yet; it stays
           ``starting`` while its creator lives, at most START_GRACE_S, then reads ``failed``.
         """
@@ -227,10 +234,6 @@ class RunDir:
             return status
         if state not in LIVE_STATES:
             return status
-        # a trainer writes its final status, then frees the lock: it may have done both since `written`
-        raw = read_json(self.status_path)
-        if raw is not None and (final := checked_status(raw)).get("state") not in LIVE_STATES:
-            return final
         if state == "starting":
             if pid_alive(status.get("pid")) and time.time() - status.get("heartbeat", 0.0) < START_GRACE_S:
                 return status
@@ -386,10 +389,19 @@ class RunDir:
     def _readable_status(self) -> Status:
         """read_status(), refusing a status.json that is not a JSON object (read_status would
         call it a failed run)."""
-        raw = read_json(self.status_path)
-        if raw is None:
-            raise RnnTuiError("not a JSON object")
-        return self.live_status(checked_status(raw))
+        def read() -> Status:
+            raw = read_json(self.status_path)
+            if raw is None:
+                raise RnnTuiError("not a JSON object")
+            return checked_status(raw)
+
+        return self._settled(read)
+
+
+def ended_silently(status: Status) -> bool:
+    """Whether live_status found the run live in status.json but no trainer on it (it died, or it
+    wrote a final status and ended since status.json was read)."""
+    return status.get("state") == "failed" and status.get("written_state") in LIVE_STATES
 
 
 RUN_FILE_MAX_BYTES = 1 << 20  # config.toml and status.json are a few KB; a bigger one is no run's
