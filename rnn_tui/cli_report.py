@@ -66,18 +66,21 @@ def train_reporter(run: RunDir, as_json: bool) -> Iterator[Callable[[Event], Non
         yield emit
         return
 
-    progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
-        TextColumn("{task.fields[info]}"), TimeRemainingColumn(), console=err_console, transient=False,
+    progress = Progress(  # the run id whole, a short bar, the validation before the speed: what a narrow line cuts is the speed
+        TextColumn("[bold]{task.description}", table_column=Column(no_wrap=True, min_width=len(run.id))),
+        BarColumn(bar_width=10), TaskProgressColumn(table_column=Column(no_wrap=True, min_width=4)),
+        TextColumn("{task.fields[info]}", table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)),
+        TimeRemainingColumn(table_column=Column(no_wrap=True, min_width=7)), console=err_console, transient=False,
+        expand=True,
     )
     task = progress.add_task(run.id, total=1.0, info="starting…")
-    last_progress, last_train = 0.0, ""  # of the latest train event: its progress, its part of the bar's line
+    last_progress, last_train, last_speed = 0.0, "", ""  # of the latest train event: its progress, its parts of the bar's line
     last_val, last_acc = "", ""  # the latest validation: its part of the bar's line; a classifier's accuracy, a forecaster's RMSE
     per_text, forecaster = False, False  # from the start event: a classifier or a forecaster (no perplexity), a forecaster
     baseline = ""  # from the start event: " (baseline 82.2%)", the best one's (a forecaster's: " (baseline AR(12) 7.51)")
 
     def show(event: Event) -> None:
-        nonlocal last_progress, last_train, last_val, last_acc, per_text, forecaster, baseline
+        nonlocal last_progress, last_train, last_speed, last_val, last_acc, per_text, forecaster, baseline
         if event["event"] == "start":
             per_text, forecaster = event["task"] in ("classify", "forecast"), event["task"] == "forecast"
             baselines = event.get("baselines", {})
@@ -112,8 +115,9 @@ def train_reporter(run: RunDir, as_json: bool) -> Iterator[Callable[[Event], Non
             last_progress = event["progress"]
             ppl = "" if per_text else f" · ppl {event['ppl']:.2f}"  # a classifier's loss is per text, a forecaster's an error
             unit = "values" if forecaster else "tok"
-            last_train = f"step {event['step']} · loss {event['loss']:.3f}{ppl} · {event['tokens_per_s']:,.0f} {unit}/s"
-            progress.update(task, completed=event["progress"], info=last_train + last_val)
+            last_train = f"step {event['step']} · loss {event['loss']:.3f}"
+            last_speed = f"{ppl} · {event['tokens_per_s']:,.0f} {unit}/s"
+            progress.update(task, completed=event["progress"], info=last_train + last_val + last_speed)
         elif event["event"] == "val":
             mark = " (best)" if event.get("best") else ""
             if "val_rmse" in event:  # a forecaster: errors in the series' units
@@ -130,7 +134,7 @@ def train_reporter(run: RunDir, as_json: bool) -> Iterator[Callable[[Event], Non
                 last_val = f" · val {event['val_loss']:.3f}"
                 progress.console.print(f"step {event['step']:>6}  val loss {event['val_loss']:.4f}  ppl {event['val_ppl']:.2f}  "
                                        f"bits/token {event['val_bpt']:.3f}{mark}")
-            progress.update(task, info=last_train + last_val)
+            progress.update(task, info=last_train + last_val + last_speed)
         elif event["event"] == "sample":
             progress.console.print(Text(f"── sample at step {event['step']} ──", style="dim"))
             progress.console.print(Text(event["prime"] + event["text"]))

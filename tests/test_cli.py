@@ -247,3 +247,23 @@ def test_runs_never_cuts_the_run_id_at_80_columns(monkeypatch, tmp_path):
     cli_report.print_runs([r.summary() for r in list_runs(tmp_path)], tmp_path)
     text = console.export_text()
     assert name in text and max(map(len, text.splitlines())) <= 80
+
+
+def test_the_training_progress_line_keeps_the_run_id_and_the_step_at_80_columns(monkeypatch, tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from rnn_tui import cli_report
+
+    name = "shakespeare-20261130-205704"
+    run = RunDir.create(tmp_path, small_config("builtin:python-stdlib"), name=name)
+    console = Console(width=80, record=True, file=io.StringIO())
+    monkeypatch.setattr(cli_report, "err_console", console)
+    with cli_report.train_reporter(run, as_json=False) as show:
+        show({"event": "start", "task": "lm", "params": 1000, "vocab": 65, "train_tokens": 9000, "device": "cpu",
+              "threads": 1})
+        show({"event": "train", "step": 1234, "progress": 0.25, "loss": 1.5, "ppl": 4.48, "tokens_per_s": 16000.0})
+        show({"event": "val", "step": 1234, "val_loss": 1.4, "val_ppl": 4.06, "val_bpt": 2.02, "best": True})
+    bar = [line for line in console.export_text().splitlines() if "step 1234 ·" in line]
+    assert len(bar) == 1 and name in bar[0] and len(bar[0]) <= 80, bar
