@@ -71,6 +71,41 @@ def test_time_major_and_no_grad_paths_agree() -> None:
         _assert_close(list(fast(x)), list(ref(x)), 0.0)
 
 
+def test_gradients_are_never_the_reused_workspace() -> None:
+    """The backward keeps its temporaries in one buffer between calls: what it returns must not
+    live there, or the next backward (another batch, another size) would overwrite it."""
+    torch.manual_seed(3)
+    ref, fast = _pair(2, False, torch.float32)
+    x1, x2 = torch.randn(4, 30, I, requires_grad=True), torch.randn(4, 30, I, requires_grad=True)
+    first = _run(fast, x1, None, seed=1)
+    kept = [g.clone() for g in first]
+    _run(fast, x2, None, seed=2)
+    _run(fast, torch.randn(6, 50, I, requires_grad=True), None, seed=3)  # a larger one: the buffer grows
+    _assert_close(first, kept, 0.0)
+    _assert_close(first, _run(ref, x1, None, seed=1), 1e-5)
+
+
+def test_backward_in_two_threads_at_once() -> None:
+    import threading
+
+    torch.manual_seed(4)
+    ref, fast = _pair(1, False, torch.float32)
+    inputs = [torch.randn(8, 200, I, requires_grad=True) for _ in range(2)]
+    got: dict[int, list[torch.Tensor]] = {}
+
+    def work(k: int) -> None:
+        for _ in range(3):
+            got[k] = _run(fast, inputs[k], None, seed=k)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in range(2):
+        _assert_close(got[k], _run(ref, inputs[k], None, seed=k), 1e-5)
+
+
 def test_gradcheck_float64() -> None:
     torch.manual_seed(0)
     x = torch.randn(4, 2, 3, dtype=torch.float64, requires_grad=True)  # (T, B, I)

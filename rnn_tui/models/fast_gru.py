@@ -9,7 +9,9 @@ direction is one ``torch.autograd.Function``:
   (r, z, n and W_hn h + b_hn are kept for the backward);
 - backward: the GRU's BPTT recurrence, per step the gate derivatives and one ``addmm`` for the
   carried gradient; dW_hh = Σ_t δh_tᵀ h_{t-1}, dW_ih, the biases and dx each ONE matrix product
-  (or sum) over all steps after the loop.
+  (or sum) over all steps after the loop. Its temporaries (δ and the factors of δh_t, 8·T·B·H
+  floats) live in one buffer per thread kept between calls: a fresh one, tens of MB, is new pages
+  from the OS every step, and their faults cost more than the arithmetic done in them.
 
 The equations are cells.gru_step's (PyTorch's): r = σ(x_r + h_r), z = σ(x_z + h_z),
 n = tanh(x_n + r ⊙ (W_hn h + b_hn)), h_t = (1 − z) ⊙ n + z ⊙ h_{t-1} = n + z ⊙ (h_{t-1} − n).
@@ -27,17 +29,36 @@ kernel was measured faster. Both give the same numbers to float rounding (tests/
 Measured on a shared 2-core CPU (bench/train_throughput.py's GRU rows, forward + backward + Adam,
 embed 64, batch 32, seq 100): the matrix products are most of the time at hidden ≥ 256 and they
 are the same products as nn.GRU's, so the gain there is smaller (what is saved: the per-step
-weight-gradient products and their accumulation, and autograd's per-op bookkeeping).
+weight-gradient products and their accumulation, autograd's per-op bookkeeping, and half the
+fresh memory a step asks for). 2 threads, 2026-11-30, five runs: 1.42–1.55× at hidden 128, 1.20–1.32× at 256,
+1.20–1.25× at 512 (before the kept buffer: 1.34–1.51×, 1.09–1.22×, 1.13–1.16×); 1 thread:
+1.25–1.31×, 1.07–1.16×, 1.14–1.21×.
 """
 
 from __future__ import annotations
 
+import math
+import threading
 from typing import Any
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+_WORKSPACE = threading.local()  # per thread (two backward passes at once never share it): (device, dtype) -> buffer
+
+
+def _workspace(like: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """A buffer of ``shape`` for the backward's temporaries, kept between calls: a fresh one of
+    tens of MB is new pages from the OS each step, whose faults cost more than its arithmetic."""
+    key = (like.device, like.dtype)
+    n = math.prod(shape)
+    buffers = _WORKSPACE.__dict__
+    buf = buffers.get(key)
+    if buf is None or buf.numel() < n:
+        buf = buffers[key] = like.new_empty(n)
+    return buf[:n].view(shape)
 
 
 class _GRULayer(torch.autograd.Function):
@@ -51,7 +72,7 @@ class _GRULayer(torch.autograd.Function):
         # g[t] starts as [W_ir x + b_ir + b_hr, W_iz x + b_iz + b_hz, b_hn] (all t at once), and
         # each step adds W_hh h_{t-1} in place: [pre_r, pre_z, W_hn h + b_hn]
         g = torch.addmm(b_ih, x.reshape(T * B, -1), w_ih.t()).view(T, B, 3 * H)
-        x_n = g[..., 2 * H :].clone()  # W_in x + b_in
+        n = g[..., 2 * H :].clone()  # W_in x + b_in, which step t turns into n_t in place
         g[..., : 2 * H] += b_hh[: 2 * H]
         g[..., 2 * H :] = b_hh[2 * H :]
         rows = rows or [B] * T
@@ -59,18 +80,18 @@ class _GRULayer(torch.autograd.Function):
             # every δ there is 0: σ' = 1 − z = 0), so the products can skip those rows
             pad = torch.arange(B, device=x.device)[None, :] >= torch.tensor(rows, device=x.device)[:, None]
             g[..., H : 2 * H].masked_fill_(pad[..., None], float("inf"))
-        rz, n = x.new_empty(T, B, 2 * H), x.new_empty(T, B, H)  # [r, z] = σ(pre_r, pre_z); n
+        rz = x.new_empty(T, B, 2 * H)  # [r, z] = σ(pre_r, pre_z)
         hs = x.new_empty(T + 1, B, H)  # h_0 .. h_T
         hs[0] = h0
         w_hh_t = w_hh.t()
         h = hs.unbind(0)
-        steps = zip(g.unbind(0), g[..., 2 * H :].unbind(0), x_n.unbind(0), rz.unbind(0),
-                    rz[..., :H].unbind(0), rz[..., H:].unbind(0), n.unbind(0))
-        for t, (g_t, hn_t, xn_t, rz_t, r_t, z_t, n_t) in enumerate(steps):
+        steps = zip(g.unbind(0), g[..., 2 * H :].unbind(0), rz.unbind(0), rz[..., :H].unbind(0), rz[..., H:].unbind(0),
+                    n.unbind(0))
+        for t, (g_t, hn_t, rz_t, r_t, z_t, n_t) in enumerate(steps):
             b = rows[t]
             (g_t if b == B else g_t[:b]).addmm_(h[t] if b == B else h[t][:b], w_hh_t)
             torch.sigmoid(g_t[:, : 2 * H], out=rz_t)
-            torch.addcmul(xn_t, r_t, hn_t, out=n_t).tanh_()  # n = tanh(x_n + r ⊙ (W_hn h + b_hn))
+            n_t.addcmul_(r_t, hn_t).tanh_()  # n = tanh(x_n + r ⊙ (W_hn h + b_hn))
             torch.lerp(n_t, h[t], z_t, out=h[t + 1])  # h_t = n + z ⊙ (h_{t-1} − n)
         ctx.save_for_backward(x, hs, rz, n, g, w_ih, w_hh)
         ctx.rows = rows
@@ -85,14 +106,13 @@ class _GRULayer(torch.autograd.Function):
         # what δh_t is multiplied by to give each δ, for all t at once (the loop then needs one
         # product per step), in the order [δ(W_hn h + b_hn), δpre_r, δpre_z, δpre_n] = δh_t ⊙ f[t]:
         # so d[..., :3H] is the δ of W_hh's rows taken n, r, z and d[..., H:] the δ of W_ih's r, z, n
-        f = x.new_empty(T, B, 4, H)
+        f, d = _workspace(x, (2, T, B, 4, H)).unbind(0)  # temporaries of this backward only: reused
         f_hn, f_r, f_z, f_n = f.unbind(2)
         torch.addcmul(n.new_ones(()), n, n, value=-1, out=f_n).addcmul_(f_n, z, value=-1)  # (1 − n²)(1 − z)
         torch.mul(f_n, r, out=f_hn)  # ∂h/∂(W_hn h + b_hn) = ∂h/∂pre_n ⊙ r
         torch.mul(f_hn, hn, out=f_r).addcmul_(f_r, r, value=-1)  # ∂h/∂pre_r = ∂h/∂pre_n ⊙ hn ⊙ r (1 − r)
         torch.sub(h_prev, n, out=f_z).mul_(z).addcmul_(f_z, z, value=-1)  # ∂h/∂pre_z = (h_{t-1} − n) z (1 − z)
         w_nrz = torch.cat([w_hh[2 * H :], w_hh[: 2 * H]])  # W_hh's rows taken n, r, z
-        d = x.new_empty(T, B, 4, H)
         d_out = d_out.contiguous()
         d_h = d_out[T - 1] + d_hT  # δh_t, from the output at t and from step t + 1
         d_gh = d.view(T, B, 4 * H)[..., : 3 * H]
