@@ -54,7 +54,7 @@ def _workspace(like: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     tens of MB is new pages from the OS each step, whose faults cost more than its arithmetic."""
     key = (like.device, like.dtype)
     n = math.prod(shape)
-    buffers = _WORKSPACE.__dict__
+    buffers: dict[tuple[torch.device, torch.dtype], torch.Tensor] = _WORKSPACE.__dict__.setdefault("buffers", {})
     buf = buffers.get(key)
     if buf is None or buf.numel() < n:
         buf = buffers[key] = like.new_empty(n)
