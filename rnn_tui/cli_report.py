@@ -74,7 +74,7 @@ def train_reporter(run: RunDir, as_json: bool) -> Iterator[Callable[[Event], Non
         expand=True,
     )
     task = progress.add_task(run.id, total=1.0, info="starting…")
-    last_progress, last_train, last_speed = 0.0, "", ""  # of the latest train event: its progress, its parts of the bar's line
+    last_progress, last_train, last_speed = 0.0, "", ""  # of the latest train event: progress, "step · loss", " · ppl · tok/s"
     last_val, last_acc = "", ""  # the latest validation: its part of the bar's line; a classifier's accuracy, a forecaster's RMSE
     per_text, forecaster = False, False  # from the start event: a classifier or a forecaster (no perplexity), a forecaster
     baseline = ""  # from the start event: " (baseline 82.2%)", the best one's (a forecaster's: " (baseline AR(12) 7.51)")

@@ -46,7 +46,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-_WORKSPACE = threading.local()  # per thread (two backward passes at once never share it): (device, dtype) -> buffer
+_WORKSPACE = threading.local()  # per thread, so two backward passes at once never share one: .buffers[(device, dtype)]
 
 
 def _workspace(like: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:

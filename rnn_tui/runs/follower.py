@@ -31,7 +31,7 @@ from rnn_tui.config import Config
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.runs.files import read_json, read_jsonl
 from rnn_tui.runs.records import MetricEvent, SampleEvent, State, Status, checked_all, checked_metric, checked_sample
-from rnn_tui.runs.rundir import RunDir, ended_silently
+from rnn_tui.runs.rundir import RunDir
 
 R = TypeVar("R")
 
@@ -111,19 +111,17 @@ class RunFollower:
         """The status of the last snapshot (None before the first poll)."""
         return self._status
 
-    def _live_status(self) -> Status:
-        """status.json, read again only when its stat changed; the lock says whether a trainer is on it."""
+    def _written_status(self) -> Status:
+        """status.json as written, read again only when its stat changed."""
         st = _stat(self.run.status_path)
         if self._written is None or st != self._status_stat:
             self._status_stat = st
             self._written = self.run.written_status()
-        return self.run.live_status(self._written)
+        return self._written
 
     def poll(self) -> RunSnapshot | None:
         """What changed since the previous poll, or None when nothing did."""
-        status = self._live_status()
-        if ended_silently(status):  # or the trainer wrote its final status and ended since the stat
-            status = self._live_status()
+        status = self.run.settled(self._written_status)  # the lock says whether a trainer is on it
         metrics, metrics_replaced = self._metrics.read()
         samples, samples_replaced = self._samples.read()
         reset = self._first

@@ -200,14 +200,14 @@ class RunDir:
 
     def read_status(self) -> Status:
         """status.json, its ``state`` corrected by whether a trainer holds the run's lock (live_status)."""
-        return self._settled(self.written_status)
+        return self.settled(self.written_status)
 
-    def _settled(self, read: Callable[[], Status]) -> Status:
+    def settled(self, read: Callable[[], Status]) -> Status:
         """live_status of what ``read`` returns. A trainer writes its final status, then frees the
         lock: when it did both between the read and the lock probe, the run looks dead without a
         final status, so a run found so is read once more (a dead one stays ``failed``)."""
         status = self.live_status(read())
-        return self.live_status(read()) if ended_silently(status) else status
+        return self.live_status(read()) if _ended_silently(status) else status
 
     def written_status(self) -> Status:
         """status.json as written; a key holding a value of the wrong type is left out (records.checked_status)."""
@@ -395,10 +395,10 @@ class RunDir:
                 raise RnnTuiError("not a JSON object")
             return checked_status(raw)
 
-        return self._settled(read)
+        return self.settled(read)
 
 
-def ended_silently(status: Status) -> bool:
+def _ended_silently(status: Status) -> bool:
     """Whether live_status found the run live in status.json but no trainer on it (it died, or it
     wrote a final status and ended since status.json was read)."""
     return status.get("state") == "failed" and status.get("written_state") in LIVE_STATES
