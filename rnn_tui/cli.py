@@ -213,8 +213,10 @@ def _train_distributed(cfg, run, given: dict[str, Any], root, name: str | None, 
     same path on each (a shared file system)."""
     import tempfile
 
-    from rnn_tui.train.distributed import launch
+    from rnn_tui.train.device import pick_device
+    from rnn_tui.train.distributed import check_gpus, launch
 
+    check_gpus(pick_device(cfg.train.device), cfg.train.nproc)  # before torchrun: one line, not one per rank
     keep = ["--json"] if as_json else []
     if run is not None:
         flags = {f"{section}.{d.name}": d.flag for section, d in cfg.settings()}

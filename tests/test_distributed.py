@@ -264,3 +264,23 @@ def test_a_run_set_for_several_processes_is_not_trained_in_one(tmp_path):
     run = RunDir.create(tmp_path / "runs", lm_config(tmp_path, nproc=RANKS), name="r")
     with pytest.raises(RnnTuiError, match="set for 2 processes"):
         train_run(run)  # as the arena or a script would: in this process
+
+
+def test_more_processes_than_gpus_is_one_line_before_torchrun(tmp_path, monkeypatch):
+    """Seen on a one-GPU machine: `--nproc 2 --device cuda` failed in both ranks, each printing
+    the same line under torchrun's log. The launcher now refuses it first. (The GPUs are faked
+    here: this machine has none; the ranks' own check was run on a real one.)"""
+    from click.testing import CliRunner
+
+    from rnn_tui import cli as cli_module
+    from rnn_tui.train import distributed
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(distributed, "launch", lambda *a: pytest.fail("torchrun started"))
+    runs = tmp_path / "runs"
+    out = CliRunner().invoke(cli_module.cli, ["train", "--data", "builtin:hello", "--device", "cuda", "--nproc", "2",
+                                              "--steps", "2", "--runs-dir", str(runs)])
+    assert str(out.exception) == ("2 processes on this machine need as many GPUs; 1 visible: "
+                                  "lower --nproc or use --device cpu")  # main() prints it as one line
+    assert not runs.exists() or not any(runs.iterdir())

@@ -147,13 +147,15 @@ def test_fp16_on_cuda_trains_and_resumes_exactly(tmp_path, text_file):
     _fp16_resume_is_exact(tmp_path, text_file, "cuda")
 
 
-@pytest.mark.parametrize("precision", ["fp32", "bf16"])
-def test_a_cuda_step_never_waits_for_the_device(tmp_path, text_file, precision):
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "fp16"])
+def test_a_cuda_step_never_waits_for_the_device(tmp_path, text_file, precision, monkeypatch):
     """torch's sync debug mode raises at any host–device synchronisation inside training steps;
-    the numbers are read once, after them."""
+    the numbers are read once, after them. fp16 too: its fused optimizer skips an overflowed step
+    on the device, where a plain one asks the host whether the gradients overflowed."""
     cfg = small_config(str(text_file), precision=precision, **_no_eval())
     acc = _Accumulator()
     if not CUDA:  # the CPU part: the same steps and the one read
+        monkeypatch.setattr(trainer_module, "FP16_DEVICES", ("cuda", "cpu"))
         trainer = prepare(cfg)
         for _ in range(3):
             trainer._train_step(acc)

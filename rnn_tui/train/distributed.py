@@ -128,10 +128,8 @@ def join(world: World, device: torch.device) -> torch.device:
     import torch
     import torch.distributed as dist
 
+    check_gpus(device, world.local_size)
     if device.type == "cuda":
-        if world.local_size > torch.cuda.device_count():
-            raise RnnTuiError(f"{world.local_size} processes on this machine need as many GPUs; "
-                              f"{torch.cuda.device_count()} visible: lower --nproc or use --device cpu")
         device = torch.device("cuda", world.local_rank)
         torch.cuda.set_device(device)
     backend = "nccl" if device.type == "cuda" else "gloo"
@@ -139,6 +137,15 @@ def join(world: World, device: torch.device) -> torch.device:
         dist.init_process_group(backend=backend, rank=world.rank, world_size=world.size)
     _backend_device = "cuda" if backend == "nccl" else "cpu"
     return device
+
+
+def check_gpus(device: torch.device, processes: int) -> None:
+    """On CUDA each of this machine's ``processes`` trains on its own GPU: as many must be visible."""
+    import torch
+
+    if device.type == "cuda" and processes > torch.cuda.device_count():
+        raise RnnTuiError(f"{processes} processes on this machine need as many GPUs; "
+                          f"{torch.cuda.device_count()} visible: lower --nproc or use --device cpu")
 
 
 def leave() -> None:

@@ -130,7 +130,7 @@ class Trainer:
 
         torch.manual_seed(t.seed)
         self.model = self.task.build_model(self.device)
-        self.optimizer = make_optimizer(t, self.model.parameters())
+        self.optimizer = make_optimizer(t, self.model.parameters(), fused=self.device.type == "cuda")
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=t.precision == "fp16")
         self.schedule = Schedule.from_config(t)
         self.bad_evals = 0
