@@ -49,7 +49,6 @@ def test_every_optimizer_is_built(name, cls):
     assert isinstance(opt, cls) and opt.param_groups[0]["weight_decay"] == 0.01
 
 
-
 @pytest.mark.parametrize("name", ["sgd", "adam", "adamw"])
 def test_a_fused_optimizer_takes_the_same_steps(name):
     """The trainer fuses SGD, Adam and AdamW on CUDA; its settings must reach the fused kernel as
@@ -68,6 +67,7 @@ def test_a_fused_optimizer_takes_the_same_steps(name):
         finals.append(w.detach())
     assert not torch.equal(finals[0], start)
     torch.testing.assert_close(finals[1], finals[0], rtol=1e-6, atol=1e-6)
+
 
 def test_config_validation_is_one_line():
     cfg = Config()
