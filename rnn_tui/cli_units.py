@@ -41,7 +41,7 @@ def units(run_spec: str, data_spec: str | None, hypotheses: tuple[str, ...], top
           threshold: float, alpha: float, threads: int, checkpoint: str, runs_dir: str | None, as_json: bool) -> None:
     """The units of a character-level language model that track structure in its text: for each
     hypothesis (bracket depth, inside a quote, position in the line, indentation, inside a
-    comment, digits, whitespace, a regex) the units (any layer; h, c or a gate) best correlated
+    comment, digits, whitespace, a regex) the units (any layer; h, c, tanh(c) or a gate) best correlated
     with it, Pearson r and a p-value from circular shifts of the signal; the share of units that
     match some hypothesis; and how often each gate is saturated (below 0.1, above 0.9)."""
     from rnn_tui.api import load_lm

@@ -63,6 +63,8 @@ async def test_key_9_opens_the_lab_and_the_lesson_is_drawn_on_a_log_scale(tmp_pa
         assert "lots" in text_of(app, "#lab-grad-error") and app.query_one("#lab-hidden").has_class("-invalid")
         app.query_one("#lab-hidden").value = "32"
         app.query_one("#lab-cell").value = "gru"
+        # a Button ignores clicks during its 0.2 s press effect (Textual's Button._on_click)
+        assert await wait_for(pilot, lambda: not app.query_one("#lab-add").has_class("-active"))
         await pilot.click("#lab-add")
         assert await wait_for(pilot, lambda: any(s.name == "gru 32" and s.ys for s in plot.series), seconds=30)
         assert not app.query_one("#lab-hidden").has_class("-invalid")

@@ -129,7 +129,8 @@ def test_a_unit_that_is_the_depth_is_found_first_with_r_1(runs, one_torch_thread
     best = depth.units[0]
     assert (best.layer, best.vector, best.unit) == (0, "c", 5)
     assert best.r > 0.9999 and best.p == pytest.approx(1 / 200)
-    assert depth.matched >= 1 and report.matched >= 1 and report.units == 1 * 6 * 32
+    assert depth.matched >= 1 and report.matched >= 1 and report.units == 1 * 7 * 32
+    assert report.vectors == ["h", "c", "tanh_c", "i", "f", "g", "o"]
     assert digit.units == [] and digit.note == "the text has no digit variation"
     i_gate = next(g for g in report.saturation if g.gate == "i")
     assert i_gate.right[5] == 1.0 and i_gate.left[5] == 0.0  # the depth unit's input gate is always open
@@ -156,7 +157,7 @@ def test_the_command_prints_tables_and_json(monkeypatch, capsys, runs, one_torch
     assert code == 0, err
     assert re.match(r"lm: lstm, 1 × 32 units; read 1,\d\d\d characters of the validation text of .*lm\.txt\n", out)
     assert "depth:" in out and "layer  vector  unit" in out and "the text has no digit variation" in out
-    assert re.search(r"\d+ of 192 units \(\d+\.\d%\) match some hypothesis \(\|r\| ≥ 0\.5, p < 0\.01\)", out)
+    assert re.search(r"\d+ of 224 units \(\d+\.\d%\) match some hypothesis \(\|r\| ≥ 0\.5, p < 0\.01\)", out)
     assert "gate saturation" in out and re.search(r"\n\s+0  f\s+\d", out)
     code, out, err = run_cli(monkeypatch, capsys, "units", "lm", "--runs-dir", runs, "--hypothesis", "depth",
                              "--hypothesis", "regex:[()]", "--data", "builtin:brackets", "--chars", "500",
@@ -164,9 +165,9 @@ def test_the_command_prints_tables_and_json(monkeypatch, capsys, runs, one_torch
     assert code == 0, err
     report = json.loads(out)
     assert [h["name"] for h in report["hypotheses"]] == ["depth", "regex:[()]"]
-    assert report["chars"] == 500 and report["text"] == "builtin:brackets" and report["units"] == 192
+    assert report["chars"] == 500 and report["text"] == "builtin:brackets" and report["units"] == 224
     assert all(len(h["units"]) == 3 for h in report["hypotheses"])
-    assert report["share"] == report["matched"] / 192 and len(report["saturation"]) == 3
+    assert report["share"] == report["matched"] / 224 and len(report["saturation"]) == 3
     assert set(report["hypotheses"][0]["units"][0]) == {"layer", "vector", "unit", "r", "p"}
 
 
