@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.measure import Measurement
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -471,19 +472,32 @@ def _attention_table(sources: list[str], outputs: list[str], attention: list[lis
 
 
 def print_runs(rows: list[RunSummary], root: Path) -> None:
+    """The runs as a table; where it does not fit the terminal (an 80-column one and the default
+    run ids), without the epoch and with each run's data on a dim line of its own under it."""
     if not rows:
         console.print(f"no runs in {root}; start one with `rnn-tui train`")
         return
-    # the id is what a user copies into the next command: never cut; the other columns wrap instead
-    def whole(header: str, texts: list[str]) -> Column:
-        return Column(header, no_wrap=True, min_width=max(len(t) for t in texts))
-
-    table = Table(whole("run", [r["id"] for r in rows]), whole("state", [str(r["state"]) for r in rows]), "step",
-                  "epoch", whole("best val", ["0.0000"]), "model", Column("data", overflow="fold"), show_edge=False)
     colours = {"running": "green", "paused": "yellow", "failed": "red", "stopped": "yellow", "finished": "cyan",
                "unreadable": "red"}
-    for r in rows:
-        val = f"{r['val_loss']:.4f}" if r["val_loss"] is not None else "–"
-        table.add_row(Text(r["id"]), Text(str(r["state"]), style=colours.get(str(r["state"]), "")), str(r["step"]),
-                      f"{r['epoch']:.2f}", val, Text(r["model"]), Text(r["reason"] or r["data"]))  # why it is unreadable
-    console.print(table)
+    cells = [{"run": Text(r["id"]), "state": Text(str(r["state"]), style=colours.get(str(r["state"]), "")),
+              "step": str(r["step"]), "epoch": f"{r['epoch']:.2f}",
+              "best val": f"{r['val_loss']:.4f}" if r["val_loss"] is not None else "–",
+              "model": Text(r["model"]), "data": Text(r["reason"] or r["data"])}  # why it is unreadable
+             for r in rows]
+    # every column but the data is never cut (the id is what a user copies into the next command)
+    def column(name: str) -> Column:
+        return Column(name, no_wrap=name != "data", overflow="fold",
+                      min_width=max(len(name), *(len(str(c[name])) for c in cells)) if name != "data" else None)
+
+    full = Table(*map(column, cells[0]), show_edge=False)
+    for c in cells:
+        full.add_row(*c.values())
+    if Measurement.get(console, console.options.update_width(10_000), full).maximum <= console.width:
+        console.print(full)
+        return
+    names = ["run", "state", "step", "best val", "model"]
+    compact = Table(*map(column, names), box=None, padding=(0, 1), pad_edge=False)
+    for c in cells:
+        compact.add_row(*(c[name] for name in names))
+        compact.add_row(Text("  ") + Text(str(c["data"]), style="dim"))
+    console.print(compact)

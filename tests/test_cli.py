@@ -232,7 +232,7 @@ def test_a_small_file_trains_with_a_note_and_explicit_flags_are_refused(monkeypa
                                          "--batch or --seq-len")
 
 
-def test_runs_never_cuts_the_run_id_at_80_columns(monkeypatch, tmp_path):
+def test_runs_never_cuts_the_run_id_or_a_number_at_80_columns(monkeypatch, tmp_path):
     import io
 
     from rich.console import Console
@@ -242,11 +242,18 @@ def test_runs_never_cuts_the_run_id_at_80_columns(monkeypatch, tmp_path):
 
     name = "20261129-214455-lstm-python-stdlib"
     RunDir.create(tmp_path, small_config("builtin:python-stdlib"), name=name)
-    console = Console(width=80, record=True, file=io.StringIO())
-    monkeypatch.setattr(cli_report, "console", console)
-    cli_report.print_runs([r.summary() for r in list_runs(tmp_path)], tmp_path)
-    text = console.export_text()
-    assert name in text and max(map(len, text.splitlines())) <= 80
+    for width in (80, 140):
+        console = Console(width=width, record=True, file=io.StringIO())
+        monkeypatch.setattr(cli_report, "console", console)
+        cli_report.print_runs([r.summary() for r in list_runs(tmp_path)], tmp_path)
+        lines = console.export_text().splitlines()
+        assert max(map(len, lines)) <= width
+        if width == 80:  # too narrow for every column: no epoch, the data on a line of its own
+            assert lines[0].split() == ["run", "state", "step", "best", "val", "model"]
+            assert lines[1].split() == [name, "starting", "0", "–", "lstm", "1x32"]
+            assert lines[2].strip() == "builtin:python-stdlib (char)"
+        else:
+            assert "epoch" in lines[0] and name in lines[2] and "builtin:python-stdlib (char)" in lines[2]
 
 
 def test_the_training_progress_line_keeps_the_run_id_and_the_step_at_80_columns(monkeypatch, tmp_path):
