@@ -479,11 +479,12 @@ def print_runs(rows: list[RunSummary], root: Path) -> None:
         return
     colours = {"running": "green", "paused": "yellow", "failed": "red", "stopped": "yellow", "finished": "cyan",
                "unreadable": "red"}
-    cells = [{"run": Text(r["id"]), "state": Text(str(r["state"]), style=colours.get(str(r["state"]), "")),
-              "step": str(r["step"]), "epoch": f"{r['epoch']:.2f}",
-              "best val": f"{r['val_loss']:.4f}" if r["val_loss"] is not None else "–",
-              "model": Text(r["model"]), "data": Text(r["reason"] or r["data"])}  # why it is unreadable
-             for r in rows]
+    cells: list[dict[str, Text | str]] = [
+        {"run": Text(r["id"]), "state": Text(str(r["state"]), style=colours.get(str(r["state"]), "")),
+         "step": str(r["step"]), "epoch": f"{r['epoch']:.2f}",
+         "best val": f"{r['val_loss']:.4f}" if r["val_loss"] is not None else "–",
+         "model": Text(r["model"]), "data": Text(r["reason"] or r["data"])}  # why it is unreadable
+        for r in rows]
     # every column but the data is never cut (the id is what a user copies into the next command)
     def column(name: str) -> Column:
         return Column(name, no_wrap=name != "data", overflow="fold",
