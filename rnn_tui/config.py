@@ -202,6 +202,9 @@ class TrainConfig:
     sample_interval: int = setting(500, "Steps between samples.", label="sample interval", lo=1, hi=1e12)
     sample_length: int = setting(200, "Tokens per sample.", label="sample length", lo=0, hi=1e6)
     checkpoint_interval: int = setting(500, "Steps between checkpoints.", label="checkpoint interval", lo=1, hi=1e12)
+    checkpoint_seconds: float = setting(120.0, "Also save the latest checkpoint after this many seconds of training "
+                                               "since the last one, so that a kill loses at most that much (0: by "
+                                               "steps only).", label="checkpoint seconds", lo=0, hi=1e12)
     device: str = setting("auto", "Where to train.", choices=("auto", "cpu", "cuda", "mps"), resume=True, form=True)
     precision: str = setting("fp32", "Arithmetic of the forward pass and loss in training: bf16 and fp16 autocast "
                                      "(fp16, CUDA only, with a gradient scaler); the weights, evaluation, generation "

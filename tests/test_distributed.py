@@ -182,6 +182,15 @@ def test_two_processes_agree_on_every_save_past_the_early_first_checkpoint(tmp_p
     assert load_checkpoint(run.checkpoints, "latest").meta["elapsed"] >= FIRST_CHECKPOINT_S
 
 
+def test_two_processes_agree_on_every_save_by_training_time(tmp_path):
+    """--checkpoint-seconds: each rank measures its own time, so the saves follow rank 0's (broadcast
+    every step); a rank that went by its own clock would, sooner or later, save alone and both wait."""
+    cfg = lm_config(tmp_path, batch=2, nproc=RANKS, time=4, log_interval=50, eval_interval=10**6,
+                    sample_interval=10**6, checkpoint_interval=10**6, checkpoint_seconds=0.05)
+    run = train_ranks(tmp_path, cfg, "by-time")  # finishes (run_cli's timeout: 300 s), both ranks alive to the end
+    assert load_checkpoint(run.checkpoints, "latest").meta["elapsed"] >= 4
+
+
 def test_two_processes_train_the_translator_one_process_trains(tmp_path):
     cfg = Config(task="seq2seq")
     cfg.data.spec, cfg.data.test_size = str(pairs_file(tmp_path, n=120)), 10

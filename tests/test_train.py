@@ -196,3 +196,25 @@ def test_the_first_checkpoint_comes_at_the_first_evaluation(tmp_path, text_file)
     train_run(run, on_event=on_event)
     assert seen == {2: None, 4: 3}  # none before the first evaluation, one at it (long before the interval)
     assert load_checkpoint(run.checkpoints, "latest").meta["step"] == 4
+
+
+@pytest.mark.parametrize("seconds, latest", [(1e-9, {2: None, 3: 2, 4: 3}), (0.0, {2: None, 3: None, 4: None})])
+def test_the_latest_checkpoint_also_keeps_up_with_the_training_time(tmp_path, text_file, seconds, latest):
+    """--checkpoint-seconds: with neither an evaluation nor the step interval reached, a checkpoint after each
+    step that ends that much training time after the last one (0: none)."""
+    from rnn_tui.runs.checkpoint import checkpoint_exists
+
+    seen = {}
+
+    def on_event(event):
+        if event["event"] == "train":
+            ckpt = run.checkpoints
+            seen[event["step"]] = load_checkpoint(ckpt, "latest").meta["step"] if checkpoint_exists(ckpt, "latest") else None
+
+    cfg = small_config(str(text_file), steps=4, eval_interval=1000, log_interval=1, checkpoint_interval=1000,
+                       checkpoint_seconds=seconds)
+    run = RunDir.create(tmp_path, cfg, name="r")
+    train_run(run, on_event=on_event)
+    # a step's record is written before its checkpoint; step 1 starts at 0 s of training, so the first save is step 2's
+    assert {step: seen[step] for step in (2, 3, 4)} == latest
+    assert load_checkpoint(run.checkpoints, "latest").meta["step"] == 4  # and the last one at the end

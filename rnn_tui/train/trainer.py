@@ -95,6 +95,7 @@ class Trainer:
         self.device: torch.device | None = None
         self.control_offset = 0
         self.saved_latest = False  # the run has a "latest" checkpoint (a resumed one has)
+        self.saved_at = 0.0  # the training time of the last "latest" checkpoint saved in the loop, or of the start
 
     # -- set-up ----------------------------------------------------------------------------------
 
@@ -198,10 +199,14 @@ class Trainer:
             logged = self.step % t.log_interval == 0
             evaluated = self.task.val_batches is not None and self.step % t.eval_interval == 0
             sampled = self.step % t.sample_interval == 0
-            # the first checkpoint early, so a newcomer can inspect the model within seconds; then every interval
-            # (the training time before this step: the same on every rank, rank 0's, so all save together)
+            # the first checkpoint early, so a newcomer can inspect the model within seconds; then every interval of
+            # steps or of training seconds (the training time before this step: the same on every rank, rank 0's, so
+            # all save together)
             saved = self.step % t.checkpoint_interval == 0 or (
-                not self.saved_latest and (evaluated or self.elapsed >= FIRST_CHECKPOINT_S))
+                not self.saved_latest and (evaluated or self.elapsed >= FIRST_CHECKPOINT_S)) or (
+                t.checkpoint_seconds > 0 and self.elapsed - self.saved_at >= t.checkpoint_seconds)
+            if saved:
+                self.saved_at = self.elapsed
             if logged or evaluated or sampled or saved:
                 acc.read()  # the wait for the device (training time); a non-finite step stops the run here
             now = time.perf_counter()
@@ -419,7 +424,7 @@ class Trainer:
         except TypeError as exc:  # a key the schedule does not have
             raise damaged(self.run.checkpoints, "latest", f'"schedule": {exc}') from None
         self.step, self.epoch, self.index = meta["step"], meta["epoch"], meta["index"]
-        self.elapsed = meta.get("elapsed", 0.0)
+        self.elapsed = self.saved_at = meta.get("elapsed", 0.0)
         self.best_val = meta.get("best_val_loss") or math.inf
         score = meta.get("best_score")  # absent before it was kept: then the loss picked the best checkpoint
         self.best_score = tuple(score) if score else (self.best_val, self.best_val) if self.task.BEST_BY[0] == "val_loss" \
