@@ -2,6 +2,7 @@
 
 import random
 import time
+from pathlib import Path
 
 import pytest
 from textual.app import App, ComposeResult
@@ -375,3 +376,27 @@ async def test_a_default_text_the_model_cannot_read_gives_way_to_its_own(tmp_pat
         box.value = "hexlo"  # typed: traced as typed, <unk> and all
         await pilot.press("enter")
         assert await wait_for(pilot, lambda: "".join(pane.data.tokens) == "hexlo")
+
+
+@pytest.mark.parametrize("kind", ["classifier", "translator"])
+async def test_a_classifier_and_a_translator_trace_their_own_sampled_text_for_the_default(tmp_path, translator_path, kind):
+    """A word-level classifier and translator cannot read the default Python text either: Inspect
+    traces the classifier's first sampled validation text, and the translator's first sampled source."""
+    from rnn_tui.runs.rundir import RunDir
+    from rnn_tui.train.trainer import train_run
+    from tests.test_train_classify import classify_config, reviews
+
+    if kind == "classifier":
+        run = RunDir.create(tmp_path / "runs", classify_config(str(reviews(tmp_path)), steps=60), name="cls")
+        train_run(run)
+        sampled = run.read_samples()[-1]["classified"][0]["text"]
+    else:
+        run = RunDir(Path(translator_path))
+        sampled = run.read_samples()[-1]["translations"][0]["source"]
+    app = PaneApp(default_text="def main():\n    return 0")
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = await open_pane(pilot, app, str(run.path))
+        box = app.query_one("#ins-text")
+        assert await wait_for(pilot, lambda: box.value == sampled)
+        tokens = next(iter(pane.parts.values())).tokens  # the classifier's, or the encoder's (the source)
+        assert "<unk>" not in tokens and " ".join(tokens).startswith(sampled.split()[0])

@@ -203,6 +203,16 @@ class SampleTranslation(TypedDict):
     hypothesis: str
 
 
+SAMPLE_TEXT_CHARS = 1000  # a classifier's sample keeps at most this much of each text
+
+
+class SampleClassified(TypedDict):
+    text: str  # as in the data, up to SAMPLE_TEXT_CHARS (the sample's ``text`` line cuts it at 80)
+    label: str  # the true class
+    predicted: str
+    p: float  # the predicted class's probability
+
+
 class _Sample(TypedDict):
     prime: str
     text: str
@@ -210,10 +220,11 @@ class _Sample(TypedDict):
 
 class Sample(_Sample, total=False):
     """What the task samples (tasks.py ``sample``): a language model's ``temperature``, a
-    translator's ``translations`` (``prime`` is then empty)."""
+    translator's ``translations``, a classifier's ``classified`` (``prime`` is then empty)."""
 
     temperature: float
     translations: list[SampleTranslation]
+    classified: list[SampleClassified]
 
 
 class SampleEvent(Sample, _Progress):

@@ -34,7 +34,16 @@ import torch.nn.functional as F
 from rnn_tui.config import Config, DataConfig
 from rnn_tui.data.transfer import to_device
 from rnn_tui.errors import RnnTuiError
-from rnn_tui.runs.records import Adjusted, Baseline, Sample, SampleTranslation, StartInfo, Validation
+from rnn_tui.runs.records import (
+    SAMPLE_TEXT_CHARS,
+    Adjusted,
+    Baseline,
+    Sample,
+    SampleClassified,
+    SampleTranslation,
+    StartInfo,
+    Validation,
+)
 from rnn_tui.train.distributed import SOLO, World
 
 if TYPE_CHECKING:
@@ -395,14 +404,16 @@ class ClassifyTask:
         probability, the true class and the text."""
         part = self.split.val or self.split.train
         lines = []
+        shown: list[SampleClassified] = []
         for k in range(3):
             text, label = part[(seed * 3 + k) % len(part)]
             ids = self.vocab.encode(self.tokenize(text)) or [self.vocab.pad_id]
             probs = self.model(torch.tensor([ids], device=self.device), torch.tensor([len(ids)])).softmax(-1)[0]
             p, c = float(probs.max()), int(probs.argmax())
-            shown = text if len(text) <= 80 else text[:79] + "…"
-            lines.append(f"{'✓' if self.classes[c] == label else '✗'} {self.classes[c]} {p:.2f}  (true: {label})  {shown}")
-        return {"prime": "", "text": "\n".join(lines)}
+            shown.append({"text": text[:SAMPLE_TEXT_CHARS], "label": label, "predicted": self.classes[c], "p": round(p, 4)})
+            cut = text if len(text) <= 80 else text[:79] + "…"
+            lines.append(f"{'✓' if self.classes[c] == label else '✗'} {self.classes[c]} {p:.2f}  (true: {label})  {cut}")
+        return {"prime": "", "text": "\n".join(lines), "classified": shown}
 
     def meta(self) -> dict[str, Any]:
         return {"vocab": self.vocab.to_json(), "tokenizer": self.cfg.data.tokenizer, "classes": self.classes,

@@ -73,19 +73,32 @@ def text_to_input(text: str) -> str:
 
 
 def own_text(loaded: Any, path: str, text: str, length: int = 48) -> str | None:
-    """A language model's own text (its latest sample, prime included) when ``text`` has tokens
-    its vocabulary lacks: the default text means nothing to a model of "hello". None: keep ``text``."""
+    """The run's own text when ``text`` (the default) has tokens its vocabulary lacks: the default
+    means nothing to a model of "hello" or of Chinese reviews. A language model's latest sample
+    (prime included, up to ``length`` characters), a classifier's first sampled validation text, a
+    translator's first sampled source. None: keep ``text``."""
     from itertools import takewhile
     from pathlib import Path
 
+    from rnn_tui.api import LoadedClassifier, LoadedTranslator
     from rnn_tui.data.tokenizers import get_tokenizer
     from rnn_tui.runs.rundir import RunDir
 
-    known = loaded.vocab.stoi
-    if all(tok in known for tok in loaded.tokenize(text)):
+    if isinstance(loaded, LoadedTranslator):
+        known, tokens = loaded.src_vocab.stoi, loaded.source_tokens
+    else:
+        known, tokens = loaded.vocab.stoi, loaded.tokens if isinstance(loaded, LoadedClassifier) else loaded.tokenize
+    if all(tok in known for tok in tokens(text)):
         return None
     samples = RunDir(Path(path)).read_samples()
-    own = (samples[-1].get("prime", "") + samples[-1].get("text", "")) if samples else ""
+    if not samples:
+        return None
+    last = samples[-1]
+    if isinstance(loaded, LoadedClassifier):
+        return next((c["text"] for c in last.get("classified", [])), None)
+    if isinstance(loaded, LoadedTranslator):
+        return next((t["source"] for t in last.get("translations", [])), None)
+    own = last.get("prime", "") + last.get("text", "")
     readable = list(takewhile(lambda tok: tok in known, loaded.tokenize(own)))  # up to a <eos>, say
     return get_tokenizer(loaded.config.data.tokenizer).detokenize(readable)[:length] or None
 
@@ -267,18 +280,19 @@ class InspectPane(Jobs, can_focus=True):
             if isinstance(loaded, LoadedForecaster):  # the text names the window's last point (untouched: the default)
                 forecast = forecast_trace(loaded, None if text == text_from_input(self.default_text) else text)
                 data = forecast.parts
-            elif isinstance(loaded, LoadedClassifier):
-                decision = classification_trace(loaded, text)
-                data = decision.parts
-            elif isinstance(loaded, LoadedTranslator):
-                data = translation_trace(loaded, text).parts
-            elif ablate is not None:
-                intervention = intervened_trace(loaded, text, [Intervention("ablate", *ablate)])
-                data = {"": intervention.data}
             else:
                 if text == text_from_input(self.default_text):
                     text = own_text(loaded, path, text) or text
-                data = {"": lm_trace(loaded, text)}
+                if isinstance(loaded, LoadedClassifier):
+                    decision = classification_trace(loaded, text)
+                    data = decision.parts
+                elif isinstance(loaded, LoadedTranslator):
+                    data = translation_trace(loaded, text).parts
+                elif ablate is not None:
+                    intervention = intervened_trace(loaded, text, [Intervention("ablate", *ablate)])
+                    data = {"": intervention.data}
+                else:
+                    data = {"": lm_trace(loaded, text)}
             if not worker.is_cancelled:
                 self.post_message(self.TraceReady(job, data, decision, forecast, intervention,
                                                   ablate if intervention is not None else None, text))
