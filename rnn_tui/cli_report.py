@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.measure import Measurement
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -471,34 +470,41 @@ def _attention_table(sources: list[str], outputs: list[str], attention: list[lis
     return table
 
 
+RUNS_DATA_MIN = 16  # the runs table's data column, folded, is never narrower than this
+
+
 def print_runs(rows: list[RunSummary], root: Path) -> None:
-    """The runs as a table; where it does not fit the terminal (an 80-column one and the default
-    run ids), without the epoch and with each run's data on a dim line of its own under it."""
+    """The runs as a table, its data column folded to fit; where even that does not fit the terminal
+    (an 80-column one and the default run ids), without the epoch and each run's data on a dim line
+    of its own under it. The id is what a user copies into the next command: never cut."""
     if not rows:
         console.print(f"no runs in {root}; start one with `rnn-tui train`")
         return
     colours = {"running": "green", "paused": "yellow", "failed": "red", "stopped": "yellow", "finished": "cyan",
                "unreadable": "red"}
-    cells: list[dict[str, Text | str]] = [
+    cells: list[dict[str, Text]] = [
         {"run": Text(r["id"]), "state": Text(str(r["state"]), style=colours.get(str(r["state"]), "")),
-         "step": str(r["step"]), "epoch": f"{r['epoch']:.2f}",
-         "best val": f"{r['val_loss']:.4f}" if r["val_loss"] is not None else "–",
+         "step": Text(str(r["step"])), "epoch": Text(f"{r['epoch']:.2f}"),
+         "best val": Text(f"{r['val_loss']:.4f}" if r["val_loss"] is not None else "–"),
          "model": Text(r["model"]), "data": Text(r["reason"] or r["data"])}  # why it is unreadable
         for r in rows]
-    # every column but the data is never cut (the id is what a user copies into the next command)
-    def column(name: str) -> Column:
-        return Column(name, no_wrap=name != "data", overflow="fold",
-                      min_width=max(len(name), *(len(str(c[name])) for c in cells)) if name != "data" else None)
-
-    full = Table(*map(column, cells[0]), show_edge=False)
-    for c in cells:
-        full.add_row(*c.values())
-    if Measurement.get(console, console.options.update_width(10_000), full).maximum <= console.width:
-        console.print(full)
+    fixed = ["run", "state", "step", "epoch", "best val", "model"]
+    width = {name: max(len(name), *(c[name].cell_len for c in cells)) for name in fixed}
+    if sum(width.values()) + 3 * len(fixed) + RUNS_DATA_MIN + 1 <= console.width:  # each column padded, then "│"
+        table = Table(*(Column(name, no_wrap=True, min_width=width[name]) for name in fixed),
+                      Column("data", overflow="fold"), show_edge=False)
+        for c in cells:
+            table.add_row(*c.values())
+        console.print(table)
         return
-    names = ["run", "state", "step", "best val", "model"]
-    compact = Table(*map(column, names), box=None, padding=(0, 1), pad_edge=False)
+    shown = [name for name in fixed if name != "epoch"]
+
+    def line(texts: list[Text]) -> Text:
+        joined = Text("  ").join(t + " " * (width[name] - t.cell_len) for name, t in zip(shown, texts))
+        joined.rstrip()
+        return joined
+
+    console.print(line([Text(name, style="bold") for name in shown]))
     for c in cells:
-        compact.add_row(*(c[name] for name in names))
-        compact.add_row(Text("  ") + Text(str(c["data"]), style="dim"))
-    console.print(compact)
+        console.print(line([c[name] for name in shown]))
+        console.print(Text("  ") + Text(c["data"].plain, style="dim"))
