@@ -11,6 +11,7 @@ import math
 import pytest
 import torch
 from textual.app import App, ComposeResult
+from textual.widgets import Input
 
 from rnn_tui.api import LoadedClassifier, load_classifier
 from rnn_tui.config import Config
@@ -22,7 +23,7 @@ from rnn_tui.inspect.trace import classification_trace, equation_lines, log_odds
 from rnn_tui.models.classifier import Classifier
 from rnn_tui.runs.rundir import RunDir
 from rnn_tui.train.trainer import train_run
-from rnn_tui.tui.panes.inspect import InspectPane
+from rnn_tui.tui.panes.inspect import InspectPane, text_to_input
 from rnn_tui.tui.widgets.decision_row import BARS, DecisionRow, bar, chance_centred
 from rnn_tui.tui.widgets.token_strip import TokenStrip
 from tests.conftest import history_of, text_of, wait_for
@@ -210,12 +211,18 @@ def test_the_command_on_a_classifier(monkeypatch, capsys, runs):
 
 
 class PaneApp(App[None]):
+    """The pane with ``text`` typed in its box (the default text, untouched, would give way to one the
+    run sampled where the classifier lacks a token of it)."""
+
     def __init__(self, text: str) -> None:
         super().__init__()
         self.text = text
 
     def compose(self) -> ComposeResult:
-        yield InspectPane(default_text=self.text)
+        yield InspectPane()
+
+    def on_mount(self) -> None:
+        self.query_one("#ins-text", Input).value = text_to_input(self.text)
 
 
 async def traced(pilot, app, run) -> InspectPane:
