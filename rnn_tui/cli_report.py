@@ -380,21 +380,24 @@ def print_class_scores(result: dict[str, Any]) -> None:
         if acc is not None:
             mark = "  ← the model is not better" if acc >= result["accuracy"] else ""
             console.print(f"  {BASELINE_NAMES.get(name, name):<34} {acc:.1%}{mark}")
-    table = Table(title="per class", title_justify="left")
+    console.print(Text("per class", style="italic"))  # a title line of its own: a table's title wraps at its width
+    table = Table()
     for column in ("class", "precision", "recall", "F1", "texts"):
         table.add_column(column, justify="left" if column == "class" else "right")
     for name, scores in zip(result["classes"], result["per_class"]):
         table.add_row(Text(name), f"{scores['precision']:.3f}", f"{scores['recall']:.3f}", f"{scores['f1']:.3f}",
                       f"{scores['support']:,}")
     console.print(table)
-    matrix = Table(title="confusion (rows: true class, columns: predicted)", title_justify="left")
+    console.print(Text("confusion (rows: true class, columns: predicted)", style="italic"))
+    matrix = Table()
     matrix.add_column("")
     for name in result["classes"]:
         matrix.add_column(Text(name), justify="right")
     for name, row in zip(result["classes"], result["confusion"]):
         matrix.add_row(Text(name), *(f"{n:,}" for n in row))
     console.print(matrix)
-    lengths = Table(title="accuracy by length (tokens)", title_justify="left")
+    console.print(Text("accuracy by length (tokens)", style="italic"))
+    lengths = Table()
     for column in ("tokens", "texts", "accuracy"):
         lengths.add_column(column, justify="right")
     for bucket in result["by_length"]:

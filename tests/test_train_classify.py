@@ -130,6 +130,7 @@ def test_the_api_and_the_command(monkeypatch, capsys, trained):
     code, out, _ = run_cli(monkeypatch, capsys, "classify", "c", "--split", "test", *runs)
     assert code == 0 and "c test (60 texts): accuracy" in out and "naive Bayes" in out and "confusion" in out
     assert "accuracy by length" in out
+    assert "\nconfusion (rows: true class, columns: predicted)\n" in out  # whole, over a narrow table
     code, _, err = run_cli(monkeypatch, capsys, "generate", "c", *runs)
     assert code == 1 and err.strip() == "rnn-tui: error: c is a classifier; use `rnn-tui classify c TEXT`"
     with pytest.raises(RnnTuiError, match="is a classifier"):
