@@ -32,13 +32,15 @@ from rnn_tui.inspect.hypotheses import HYPOTHESES
 @click.option("--threshold", default=DEFAULT_THRESHOLD, show_default=True,
               help="A unit matches a hypothesis with |r| at least this (and p < --alpha).")
 @click.option("--alpha", default=DEFAULT_ALPHA, show_default=True, help="The p-value a match must be under.")
+@click.option("--rank", is_flag=True, help="Spearman's rank correlation in place of Pearson's r: finds units that "
+                                           "track a hypothesis monotonically but not linearly (one that saturates).")
 @click.option("--threads", default=0, show_default=True,
               help="CPU threads (0: torch's default; 1 is the fastest when other processes share the cores).")
 @CHECKPOINT_OPTION
 @RUNS_DIR_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def units(run_spec: str, data_spec: str | None, hypotheses: tuple[str, ...], top: int, chars: int, shifts: int,
-          threshold: float, alpha: float, threads: int, checkpoint: str, runs_dir: str | None, as_json: bool) -> None:
+          threshold: float, alpha: float, rank: bool, threads: int, checkpoint: str, runs_dir: str | None, as_json: bool) -> None:
     """The units of a character-level language model that track structure in its text: for each
     hypothesis (bracket depth, inside a quote, position in the line, indentation, inside a
     comment, digits, whitespace, a regex) the units (any layer; h, c, tanh(c) or a gate) best correlated
@@ -55,7 +57,7 @@ def units(run_spec: str, data_spec: str | None, hypotheses: tuple[str, ...], top
     model = load_lm(run_spec, runs_dir=runs_dir, tag=checkpoint)
     text, where = analysis_text(model, data_spec, chars)
     report = find_units(model, text, hypotheses or tuple(HYPOTHESES), where=where, top=top, shifts=shifts,
-                        threshold=threshold, alpha=alpha)
+                        threshold=threshold, alpha=alpha, rank=rank)
     if as_json:
         print_json(report.to_dict())
     else:
@@ -69,16 +71,20 @@ def report_lines(report: UnitsReport) -> list[str]:
              f"of {report.text}",
              f"searched {', '.join(report.vectors)} of every layer: {report.units:,} units; p from {s['shifts']:g} "
              "circular shifts of each signal", ""]
+    r = "r"
+    if report.statistic == "spearman":
+        r = "ρ"
+        lines.insert(2, "ρ: Spearman's rank correlation (Pearson's r of the ranks, ties sharing their mean rank)")
     for h in report.hypotheses:
         if h.note:
             lines += [f"{h.name}: {h.note}", ""]
             continue
-        lines.append(f"{h.name}: {h.matched} unit{'s' * (h.matched != 1)} match (|r| ≥ {s['threshold']:g}, p < {s['alpha']:g})")
-        lines.append(f"  {'layer':>5}  {'vector':<6} {'unit':>5}  {'r':>7}  {'p':>7}")
+        lines.append(f"{h.name}: {h.matched} unit{'s' * (h.matched != 1)} match (|{r}| ≥ {s['threshold']:g}, p < {s['alpha']:g})")
+        lines.append(f"  {'layer':>5}  {'vector':<6} {'unit':>5}  {r:>7}  {'p':>7}")
         lines += [f"  {m.layer:>5}  {m.vector:<6} {m.unit:>5}  {m.r:>+7.3f}  {m.p:>7.4f}" for m in h.units]
         lines.append("")
     lines.append(f"{report.matched:,} of {report.units:,} units ({report.share:.1%}) match some hypothesis "
-                 f"(|r| ≥ {s['threshold']:g}, p < {s['alpha']:g})")
+                 f"(|{r}| ≥ {s['threshold']:g}, p < {s['alpha']:g})")
     if not report.saturation:
         lines.append(f"gate saturation: {report.cell} has no σ gates")
         return lines

@@ -10,7 +10,7 @@ import torch
 from rnn_tui.api import load_lm
 from rnn_tui.data.builtin import brackets
 from rnn_tui.errors import RnnTuiError
-from rnn_tui.inspect.correlate import correlations, find_units, lag_shifts, stream_states
+from rnn_tui.inspect.correlate import average_ranks, correlations, find_units, lag_shifts, stream_states
 from rnn_tui.inspect.hypotheses import HYPOTHESES, signals
 from rnn_tui.runs.rundir import RunDir
 from rnn_tui.train.trainer import train_run
@@ -137,6 +137,27 @@ def test_a_unit_that_is_the_depth_is_found_first_with_r_1(runs, one_torch_thread
     assert [(g.layer, g.gate) for g in report.saturation] == [(0, "i"), (0, "f"), (0, "o")]
 
 
+def test_average_ranks_share_a_tie_and_go_column_by_column():
+    assert average_ranks(torch.tensor([3.0, 1.0, 3.0, 2.0, 3.0])).tolist() == [4.0, 1.0, 4.0, 2.0, 4.0]
+    x = torch.tensor([[0.5, 1.0], [0.1, 1.0], [0.9, 0.0]])
+    assert average_ranks(x).tolist() == [[2.0, 2.5], [1.0, 2.5], [3.0, 1.0]]
+
+
+def test_rank_scores_a_unit_that_saturates_by_its_order(runs, one_torch_thread):
+    """tanh(c) of the depth unit is a monotone, saturating function of the depth: Pearson's r says
+    less than 1, Spearman's ρ exactly 1 (the same for c, which is the depth)."""
+    loaded = load_lm("lm", runs_dir=runs)
+    depth_unit(loaded, unit=5)
+    text = re.sub(r'"[^"]*"', "q", brackets(6000))
+
+    def best(rank, vector):
+        return next(m for m in find_units(loaded, text, ["depth"], shifts=99, rank=rank, top=224).hypotheses[0].units
+                    if (m.vector, m.unit) == (vector, 5))
+
+    assert best(False, "tanh_c").r < 0.99 and best(True, "tanh_c").r > 0.9999 and best(True, "c").r > 0.9999
+    assert best(True, "tanh_c").p == pytest.approx(1 / 100)
+
+
 def test_the_streams_are_the_single_pass_trace_past_their_warm_up(runs, one_torch_thread):
     loaded = load_lm("lm", runs_dir=runs)
     depth_unit(loaded, unit=5)
@@ -169,6 +190,11 @@ def test_the_command_prints_tables_and_json(monkeypatch, capsys, runs, one_torch
     assert all(len(h["units"]) == 3 for h in report["hypotheses"])
     assert report["share"] == report["matched"] / 224 and len(report["saturation"]) == 3
     assert set(report["hypotheses"][0]["units"][0]) == {"layer", "vector", "unit", "r", "p"}
+    assert report["statistic"] == "pearson"
+    code, out, err = run_cli(monkeypatch, capsys, "units", "lm", "--runs-dir", runs, "--hypothesis", "depth",
+                             "--rank", "--shifts", "99", "--threads", "1")
+    assert code == 0, err
+    assert "ρ: Spearman's rank correlation" in out and "depth: " in out and "(|ρ| ≥ 0.5, p < 0.01)" in out
 
 
 @pytest.mark.parametrize("args, message", [

@@ -27,6 +27,12 @@ one FFT per (layer, vector): the circular cross-correlation at every lag at once
 A unit matches a hypothesis when |r| ≥ ``threshold`` and p < ``alpha`` (both reported); the
 share of units matching some hypothesis is over every unit of every listed vector.
 
+With ``rank``, Spearman's ρ in place of Pearson's r: the same computation on each series' ranks
+(tied values share their mean rank), so a unit that tracks a hypothesis monotonically but not
+linearly (one that saturates, as an indentation unit does past a few levels) scores by how well
+it orders the text, not by how straight the line is. The shifts' null is the same: ranking and
+shifting commute.
+
 Gate saturation (Karpathy, Johnson and Fei-Fei 2015, figure 3): per σ gate, layer and unit, the
 fraction of steps with the gate below 0.1 (left-saturated) and above 0.9 (right-saturated);
 a unit counts as left- or right-saturated when it is so in more than ``SATURATED_SHARE`` of the steps.
@@ -115,6 +121,7 @@ class UnitsReport:
     matched: int  # units that match some hypothesis
     units: int  # units searched (layers × vectors × hidden)
     saturation: list[GateSaturation] = field(default_factory=list)
+    statistic: str = "pearson"  # or "spearman" (``rank``): what r is
 
     @property
     def share(self) -> float:
@@ -210,6 +217,25 @@ def lag_shifts(T: int, shifts: int) -> list[int]:
     return sorted({lo + round(j * (hi - lo) / (shifts - 1)) for j in range(shifts)}) if shifts > 1 else [lo]
 
 
+def average_ranks(x: torch.Tensor) -> torch.Tensor:
+    """Each column of x (T, H), or x (T,) itself, as its ranks 1..T (float64), tied values sharing
+    the mean of their ranks (Spearman's convention)."""
+    import torch
+
+    column = x.dim() == 1
+    x = x[:, None] if column else x
+    order = x.argsort(dim=0, stable=True)
+    ordered = x.gather(0, order)
+    starts = torch.ones_like(ordered, dtype=torch.bool)
+    starts[1:] = ordered[1:] != ordered[:-1]
+    group = starts.long().cumsum(0)  # per column, the tie group of each sorted position (1, 2, ...)
+    position = torch.arange(1, x.size(0) + 1, dtype=torch.float64)[:, None].expand(ordered.shape)
+    total = torch.zeros(x.size(0) + 1, x.size(1), dtype=torch.float64).scatter_add_(0, group, position)
+    count = torch.zeros_like(total).scatter_add_(0, group, torch.ones_like(position))
+    ranks = torch.empty_like(position).scatter_(0, order, (total / count.clamp(min=1)).gather(0, group))
+    return ranks[:, 0] if column else ranks
+
+
 def _standardised(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Columns of x (T, H) centred and scaled to norm 1; and which columns vary at all."""
     centred = x - x.mean(0, keepdim=True)
@@ -263,10 +289,11 @@ def saturation(states: dict[str, torch.Tensor], cell: str, layers: int) -> list[
 def find_units(loaded: LoadedRun, text: str, hypotheses: Sequence[str] = tuple(HYPOTHESES), where: str = "",
                top: int = DEFAULT_TOP, shifts: int = DEFAULT_SHIFTS, threshold: float = DEFAULT_THRESHOLD,
                alpha: float = DEFAULT_ALPHA, streams: int = DEFAULT_STREAMS,
-               warmup: int = DEFAULT_WARMUP) -> UnitsReport:
+               warmup: int = DEFAULT_WARMUP, rank: bool = False) -> UnitsReport:
     """For each hypothesis, the ``top`` units of ``loaded`` best correlated with it over ``text``
     (any layer, h, c or a gate), their p-values, how many units match it, the share of units that
-    match some hypothesis, and the gates' saturation (see the module's docstring)."""
+    match some hypothesis, and the gates' saturation (see the module's docstring); ``rank``:
+    Spearman's ρ in place of Pearson's r."""
     import torch
 
     check_char_level(loaded)
@@ -283,7 +310,8 @@ def find_units(loaded: LoadedRun, text: str, hypotheses: Sequence[str] = tuple(H
     lags = lag_shifts(len(text), shifts)
     standard: dict[str, torch.Tensor | None] = {}  # name -> the standardised signal, None where it does not vary
     for name, values in named.items():
-        z, signal_varies = _standardised(torch.tensor(values, dtype=torch.float64)[:, None])
+        series = torch.tensor(values, dtype=torch.float64)
+        z, signal_varies = _standardised((average_ranks(series) if rank else series)[:, None])
         standard[name] = z[:, 0] if bool(signal_varies) else None
     found: dict[str, list[UnitMatch]] = {name: [] for name in named}
     matching: dict[str, torch.Tensor] = {}  # "0.h" -> which of its units match some hypothesis
@@ -291,7 +319,7 @@ def find_units(loaded: LoadedRun, text: str, hypotheses: Sequence[str] = tuple(H
     for k in range(cfg.layers):
         for vector in vectors:
             key = f"{k}.{vector}"
-            xz, varies = _standardised(states[key])
+            xz, varies = _standardised(average_ranks(states[key]) if rank else states[key])
             xf = torch.fft.rfft(xz, dim=0)
             matching[key] = torch.zeros(xz.size(1), dtype=torch.bool)
             for name, signal in standard.items():
@@ -314,4 +342,5 @@ def find_units(loaded: LoadedRun, text: str, hypotheses: Sequence[str] = tuple(H
         settings={"shifts": len(lags), "threshold": threshold, "alpha": alpha, "streams": streams, "warmup": warmup,
                   "left": LEFT, "right": RIGHT, "saturated_share": SATURATED_SHARE},
         hypotheses=results, matched=int(sum(int(m.sum()) for m in matching.values())),
-        units=sum(m.numel() for m in matching.values()), saturation=saturation(states, cfg.cell, cfg.layers))
+        units=sum(m.numel() for m in matching.values()), saturation=saturation(states, cfg.cell, cfg.layers),
+        statistic="spearman" if rank else "pearson")
