@@ -142,3 +142,34 @@ async def test_choosing_a_unit_opens_inspect_on_it(tmp_path):
         await pilot.pause()
         assert (inspect.vector, inspect.unit) == (vector, unit)  # kept once the trace arrived
         assert f"vector {vector} · unit {unit}" in text_of(app, "#ins-header")
+
+
+async def test_r_finds_the_units_again_by_spearmans_rank_correlation(tmp_path):
+    """`r` in the Units section: the table found again as `rnn-tui units --rank` finds it, headed ρ."""
+    from rnn_tui.api import load_lm
+    from rnn_tui.inspect.correlate import analysis_text, find_units
+    from rnn_tui.tui.panes.lab import unit_rows
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    train_tiny_run(runs, "(a [b {c} d] e)\n" * 200, "lm")
+    app = RnnTuiApp(runs, open_run="lm")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("9", "u")
+        section = app.query_one(UnitsSection)
+        assert await wait_for(pilot, lambda: isinstance(app.focused, UnitsSection))
+        await pilot.press("f")
+        assert await wait_for(pilot, lambda: bool(section.rows), seconds=60)
+        pearson = section.rows
+        await pilot.press("r")
+        assert await wait_for(pilot, lambda: section.rows != pearson, seconds=60)
+        table = app.query_one("#lab-units-table", DataTable)
+        assert [str(c.label) for c in table.columns.values()][4] == "ρ"
+        loaded = load_lm(runs / "lm")
+        text, where = analysis_text(loaded)
+        expected = unit_rows(find_units(loaded, text, where=where, rank=True))
+        assert [row[:4] for row in section.rows] == [row[:4] for row in expected]
+        assert [row[4:] for row in section.rows] == pytest.approx([row[4:] for row in expected], abs=1e-9)
+        await pilot.press("r")  # and back
+        assert await wait_for(pilot, lambda: section.rows == pearson, seconds=60)
+        assert [str(c.label) for c in table.columns.values()][4] == "r"

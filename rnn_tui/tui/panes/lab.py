@@ -432,12 +432,14 @@ class UnitsSection(Jobs, can_focus=True):
     """The units that track structure in the opened run's text; enter on a row opens Inspect on it."""
 
     ERROR_ID = "lab-units-error"
-    BINDINGS = [Binding("f", "find", "Find units", id="lab.find_units")]
+    BINDINGS = [Binding("f", "find", "Find units", id="lab.find_units"),
+                Binding("r", "rank", "Pearson r ⇄ Spearman ρ", id="lab.units_rank")]
 
     @dataclass
     class UnitsReady(Message):
         job: int
         rows: list[tuple[str, int, str, int, float, float]]
+        rank: bool  # the rows' statistic is Spearman's ρ (else Pearson's r)
 
     @dataclass
     class UnitChosen(Message):
@@ -453,10 +455,12 @@ class UnitsSection(Jobs, can_focus=True):
         self.path: str | None = None
         self.step: int | None = None
         self.rows: list[tuple[str, int, str, int, float, float]] = []
+        self.rank = False  # the next search ranks (`rnn-tui units --rank`)
 
     def compose(self) -> ComposeResult:
         yield Static("f: find the units of the opened run that track bracket depth, quotes, indentation… "
-                     "enter on a row: open it in Inspect", id="lab-units-help")
+                     "enter on a row: open it in Inspect · r: Pearson's r ⇄ Spearman's ρ (for units that "
+                     "track monotonically but saturate)", id="lab-units-help")
         yield Static("", id="lab-units-error")
         table: DataTable[str] = DataTable(id="lab-units-table", cursor_type="row", zebra_stripes=True)
         table.add_columns("hypothesis", "layer", "vector", "unit", "r", "p")
@@ -471,29 +475,38 @@ class UnitsSection(Jobs, can_focus=True):
             self.show_error("no run: open a character-level language model in Runs first")
         else:
             self.show_error("finding units…")
-            self._find(self.next_job(), self.path, self.step)
+            self._find(self.next_job(), self.path, self.step, self.rank)
+
+    def action_rank(self) -> None:
+        """Switch the statistic; the table, once found, is found again with the other."""
+        self.rank = not self.rank
+        if self.rows:
+            self.action_find()
+        else:
+            self.show_error(f"the next search gives {'Spearman’s ρ' if self.rank else 'Pearson’s r'}")
 
     @work(thread=True, exclusive=True, group="lab-units", exit_on_error=False)
-    def _find(self, job: int, path: str, step: int | None) -> None:
+    def _find(self, job: int, path: str, step: int | None, rank: bool) -> None:
         from rnn_tui.api import as_lm
         from rnn_tui.inspect.correlate import analysis_text, find_units
 
         with self.reporting(job, "finding units"):
             loaded = as_lm(self.models.get(path, step))
             text, where = analysis_text(loaded)
-            self.post_message(self.UnitsReady(job, unit_rows(find_units(loaded, text, where=where))))
+            self.post_message(self.UnitsReady(job, unit_rows(find_units(loaded, text, where=where, rank=rank)), rank))
 
     @on(UnitsReady)
     def units_ready(self, message: UnitsReady) -> None:
         if self.is_current(message.job):
             self.show_error("")
-            self.show_rows(message.rows)
+            self.show_rows(message.rows, message.rank)
 
-    def show_rows(self, rows: list[tuple[str, int, str, int, float, float]]) -> None:
-        """Fill the table with (hypothesis, layer, vector, unit, r, p) rows."""
+    def show_rows(self, rows: list[tuple[str, int, str, int, float, float]], rank: bool = False) -> None:
+        """Fill the table with (hypothesis, layer, vector, unit, r or ρ, p) rows."""
         self.rows = list(rows)
         table = self.query_one("#lab-units-table", DataTable)
-        table.clear()
+        table.clear(columns=True)
+        table.add_columns("hypothesis", "layer", "vector", "unit", "ρ" if rank else "r", "p")
         for name, layer, vector, unit, r, p in self.rows:
             table.add_row(name, str(layer), vector, str(unit), f"{r:+.3f}", f"{p:.3g}")
 
