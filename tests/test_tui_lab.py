@@ -119,21 +119,31 @@ async def test_an_arenas_table_and_curves(arena_root):
         assert [s.name for s in plot.series if s.legend] == ["rnn", "lstm"]
 
 
-async def test_choosing_a_unit_opens_inspect_on_it(tmp_path):
-    runs = tmp_path / "runs"
+@pytest.fixture(scope="module")
+def bracket_runs(tmp_path_factory):
+    runs = tmp_path_factory.mktemp("units") / "runs"
     runs.mkdir()
     train_tiny_run(runs, "(a [b {c} d] e)\n" * 200, "lm")
-    app = RnnTuiApp(runs, open_run="lm")
+    return runs
+
+
+async def found_units(pilot, app) -> UnitsSection:
+    """Lab → Units → f: the units command's search, on the opened run's validation text."""
+    await pilot.press("9", "u")
+    section = app.query_one(UnitsSection)
+    assert await wait_for(pilot, lambda: isinstance(app.focused, UnitsSection))
+    await pilot.press("f")
+    assert await wait_for(pilot, lambda: app.query_one("#lab-units-table", DataTable).row_count > 0, seconds=60)
+    return section
+
+
+async def test_choosing_a_unit_opens_inspect_on_it(bracket_runs):
+    app = RnnTuiApp(bracket_runs, open_run="lm")
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("9", "u")
-        section = app.query_one(UnitsSection)
-        assert await wait_for(pilot, lambda: isinstance(app.focused, UnitsSection))
-        await pilot.press("f")  # the units command's search, on the opened run's validation text
-        table = app.query_one("#lab-units-table", DataTable)
-        assert await wait_for(pilot, lambda: table.row_count > 0, seconds=60)
+        section = await found_units(pilot, app)
         assert section.rows and {row[0] for row in section.rows} >= {"depth"}  # the hypotheses the text varies in
         _, layer, vector, unit, _, _ = section.rows[1]
-        table.focus()
+        app.query_one("#lab-units-table", DataTable).focus()
         await pilot.press("down", "enter")
         assert app.query_one("TabbedContent").active == "inspect"
         inspect = app.query_one(InspectPane)
@@ -144,28 +154,21 @@ async def test_choosing_a_unit_opens_inspect_on_it(tmp_path):
         assert f"vector {vector} · unit {unit}" in text_of(app, "#ins-header")
 
 
-async def test_r_finds_the_units_again_by_spearmans_rank_correlation(tmp_path):
+async def test_r_finds_the_units_again_by_spearmans_rank_correlation(bracket_runs):
     """`r` in the Units section: the table found again as `rnn-tui units --rank` finds it, headed ρ."""
     from rnn_tui.api import load_lm
     from rnn_tui.inspect.correlate import analysis_text, find_units
     from rnn_tui.tui.panes.lab import unit_rows
 
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    train_tiny_run(runs, "(a [b {c} d] e)\n" * 200, "lm")
-    app = RnnTuiApp(runs, open_run="lm")
+    app = RnnTuiApp(bracket_runs, open_run="lm")
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("9", "u")
-        section = app.query_one(UnitsSection)
-        assert await wait_for(pilot, lambda: isinstance(app.focused, UnitsSection))
-        await pilot.press("f")
-        assert await wait_for(pilot, lambda: bool(section.rows), seconds=60)
+        section = await found_units(pilot, app)
         pearson = section.rows
         await pilot.press("r")
         assert await wait_for(pilot, lambda: section.rows != pearson, seconds=60)
         table = app.query_one("#lab-units-table", DataTable)
         assert [str(c.label) for c in table.columns.values()][4] == "ρ"
-        loaded = load_lm(runs / "lm")
+        loaded = load_lm(bracket_runs / "lm")
         text, where = analysis_text(loaded)
         expected = unit_rows(find_units(loaded, text, where=where, rank=True))
         assert [row[:4] for row in section.rows] == [row[:4] for row in expected]
