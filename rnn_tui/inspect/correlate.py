@@ -291,7 +291,7 @@ def find_units(loaded: LoadedRun, text: str, hypotheses: Sequence[str] = tuple(H
                alpha: float = DEFAULT_ALPHA, streams: int = DEFAULT_STREAMS,
                warmup: int = DEFAULT_WARMUP, rank: bool = False) -> UnitsReport:
     """For each hypothesis, the ``top`` units of ``loaded`` best correlated with it over ``text``
-    (any layer, h, c or a gate), their p-values, how many units match it, the share of units that
+    (any layer, h, c, tanh(c) or a gate), their p-values, how many units match it, the share of units that
     match some hypothesis, and the gates' saturation (see the module's docstring); ``rank``:
     Spearman's ρ in place of Pearson's r."""
     import torch

@@ -428,6 +428,11 @@ def unit_rows(report: Any) -> list[tuple[str, int, str, int, float, float]]:
     return [(h.name, u.layer, u.vector, u.unit, u.r, u.p) for h in report.hypotheses for u in h.units]
 
 
+def unit_columns(rank: bool) -> tuple[str, ...]:
+    """The units table's headers: its statistic is Spearman's ρ with ``rank``, else Pearson's r."""
+    return ("hypothesis", "layer", "vector", "unit", "ρ" if rank else "r", "p")
+
+
 class UnitsSection(Jobs, can_focus=True):
     """The units that track structure in the opened run's text; enter on a row opens Inspect on it."""
 
@@ -463,7 +468,7 @@ class UnitsSection(Jobs, can_focus=True):
                      "track monotonically but saturate)", id="lab-units-help")
         yield Static("", id="lab-units-error")
         table: DataTable[str] = DataTable(id="lab-units-table", cursor_type="row", zebra_stripes=True)
-        table.add_columns("hypothesis", "layer", "vector", "unit", "r", "p")
+        table.add_columns(*unit_columns(rank=False))
         yield table
 
     def set_run(self, history: RunHistory | None) -> None:
@@ -506,7 +511,7 @@ class UnitsSection(Jobs, can_focus=True):
         self.rows = list(rows)
         table = self.query_one("#lab-units-table", DataTable)
         table.clear(columns=True)
-        table.add_columns("hypothesis", "layer", "vector", "unit", "ρ" if rank else "r", "p")
+        table.add_columns(*unit_columns(rank))
         for name, layer, vector, unit, r, p in self.rows:
             table.add_row(name, str(layer), vector, str(unit), f"{r:+.3f}", f"{p:.3g}")
 
