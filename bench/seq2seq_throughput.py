@@ -4,7 +4,9 @@ Additive (Bahdanau) attention used to train one decoder step at a time (``Seq2Se
 still the scheduled-sampling path and the reference in the tests). ``forward`` now takes out of
 that loop what does not depend on s_{t-1}: the keys and the context's share of the first layer's
 input projection once per batch, the embedding's share for all steps in one product, the contexts
-and the output layer (W_c, W_out) after the loop in one product each.
+and the output layer (W_c, W_out) after the loop in one product each; in the loop, the products
+with a fixed weight (W_hh, W_q) run on weights packed once per batch and W_hh's gradient is one
+product after it (models/loop_products.py).
 
 Both are timed as a training step (forward, masked cross-entropy, backward, clip, Adam) on batches
 of a built-in pair set, each on its own model from the same initial weights, in short blocks

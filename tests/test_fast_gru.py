@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnn_tui.config import ModelConfig
+from rnn_tui.models import loop_products
 from rnn_tui.models.fast_gru import FastGRU, gru_layer
 from rnn_tui.models.lm import LanguageModel
 from rnn_tui.models.recurrent import Recurrent
@@ -18,9 +19,9 @@ from rnn_tui.models.recurrent import Recurrent
 I, H = 5, 8  # noqa: E741
 
 
-def _pair(layers: int, bidirectional: bool, dtype: torch.dtype, **kwargs) -> tuple[nn.GRU, FastGRU]:
-    ref = nn.GRU(I, H, layers, batch_first=True, bidirectional=bidirectional, **kwargs).to(dtype)
-    fast = FastGRU(I, H, layers, batch_first=True, bidirectional=bidirectional, **kwargs).to(dtype)
+def _pair(layers: int, bidirectional: bool, dtype: torch.dtype, hidden: int = H, **kwargs) -> tuple[nn.GRU, FastGRU]:
+    ref = nn.GRU(I, hidden, layers, batch_first=True, bidirectional=bidirectional, **kwargs).to(dtype)
+    fast = FastGRU(I, hidden, layers, batch_first=True, bidirectional=bidirectional, **kwargs).to(dtype)
     fast.load_state_dict(ref.state_dict())
     return ref, fast
 
@@ -127,12 +128,12 @@ def test_dropout_between_layers_only_in_training() -> None:
 
 @pytest.mark.parametrize("bidirectional", [False, True])  # (bidirectional + packed: nn.GRU's kernel)
 @pytest.mark.parametrize("layers", [1, 2])
-def test_packed_batch_equals_nn_gru(layers: int, bidirectional: bool) -> None:
+def test_packed_batch_equals_nn_gru(layers: int, bidirectional: bool, hidden: int = H) -> None:
     """A padded batch of varying lengths, packed: each sequence stops at its own length."""
     torch.manual_seed(3 + layers)
-    ref, fast = _pair(layers, bidirectional, torch.float32)
+    ref, fast = _pair(layers, bidirectional, torch.float32, hidden)
     x = torch.randn(5, 30, I, requires_grad=True)
-    h0 = torch.randn(layers * (2 if bidirectional else 1), 5, H, requires_grad=True)
+    h0 = torch.randn(layers * (2 if bidirectional else 1), 5, hidden, requires_grad=True)
     lengths = torch.tensor([30, 3, 17, 1, 30])
 
     def run(m: nn.GRU, state: torch.Tensor | None) -> list[torch.Tensor]:
@@ -146,6 +147,21 @@ def test_packed_batch_equals_nn_gru(layers: int, bidirectional: bool) -> None:
 
     for state in (h0, None):
         _assert_close(run(fast, state), run(ref, state), 1e-5)
+
+
+def test_at_256_units_the_steps_take_onednns_packed_weights_and_give_the_same_numbers() -> None:
+    """From 3H × H ≥ 2¹⁶ weights the per-step products run through oneDNN's linear on a weight
+    packed once per call (where this torch has oneDNN): nn.GRU's numbers still, whole and packed."""
+    hidden = 256
+    assert torch.backends.mkldnn.is_available() == loop_products.ONEDNN
+    uses = loop_products.StepProduct(torch.zeros(3 * hidden, hidden), 32).packed is not None
+    assert uses == loop_products.ONEDNN and not loop_products.StepProduct(torch.zeros(3 * H, H), 32).packed
+    torch.manual_seed(6)
+    ref, fast = _pair(2, True, torch.float32, hidden)
+    x = torch.randn(32, 50, I, requires_grad=True)
+    h0 = torch.randn(4, 32, hidden, requires_grad=True)
+    _assert_close(_run(fast, x, h0, seed=6), _run(ref, x, h0, seed=6), 1e-5)
+    test_packed_batch_equals_nn_gru(1, False, hidden)
 
 
 def test_recurrent_gru_trains_on_fast_gru() -> None:

@@ -354,6 +354,18 @@ def test_forward_trains_as_the_step_loop(attention: str, layers: int, bidirectio
     _assert_same_training(m, _batch())
 
 
+@pytest.mark.parametrize("cell,hidden", [("gru", 160), ("lstm", 128), ("rnn", 256)])
+def test_forward_trains_as_the_step_loop_where_the_loop_products_are_packed(cell: str, hidden: int) -> None:
+    # from 2¹⁶ weights (W_hh, W_q) the additive loop's products run on oneDNN's packed weights
+    # (models/loop_products.py, where this torch has oneDNN): the same training still
+    from rnn_tui.models import loop_products
+
+    assert loop_products.StepProduct(torch.zeros(4 * 128, 128), 4).packed is not None or not loop_products.ONEDNN
+    torch.manual_seed(16)
+    m = _model(cell=cell, layers=2, hidden=hidden)
+    _assert_same_training(m, _batch(extra_pad=1))
+
+
 def test_forward_trains_as_the_step_loop_with_an_intervention() -> None:
     from rnn_tui.models.interventions import Intervention
 

@@ -23,6 +23,9 @@ name (a gate, ``c`` or ``h``) to (mask, values), each (H,). A fixed vector is re
 masked units, the moment it is computed: what follows in the same step (c from a frozen f, h from
 a clamped c) and everything after it (the state carried to t+1, the layer above, the readout)
 sees the replaced value, and so do the returned parts.
+
+``linear`` computes the recurrent product W_hh h_{t-1} + b_hh (F.linear unless a training loop
+passes its own: models/loop_products.LoopLinear, the same numbers to float rounding).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import torch.nn.functional as F
 State = tuple[torch.Tensor, ...]  # (h,) or (h, c), each (B, H)
 Parts = dict[str, torch.Tensor]  # every named intermediate of one step, each (B, H)
 Fix = dict[str, tuple[torch.Tensor, torch.Tensor]]  # vector name -> (mask (H,) bool, values (H,))
+Linear = Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None], torch.Tensor]  # F.linear's (x, w, b)
 
 
 def fixed(name: str, x: torch.Tensor, fix: Fix | None) -> torch.Tensor:
@@ -51,25 +55,25 @@ def fixed(name: str, x: torch.Tensor, fix: Fix | None) -> torch.Tensor:
 
 
 def rnn_step(gx: torch.Tensor, state: State, w_hh: torch.Tensor, b_hh: torch.Tensor | None,
-             nonlinearity: str = "tanh", fix: Fix | None = None) -> tuple[State, Parts]:
+             nonlinearity: str = "tanh", fix: Fix | None = None, linear: Linear = F.linear) -> tuple[State, Parts]:
     """h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)   (relu for rnn-relu)"""
     (h_prev,) = state
-    pre = gx + F.linear(h_prev, w_hh, b_hh)
+    pre = gx + linear(h_prev, w_hh, b_hh)
     h = fixed("h", torch.tanh(pre) if nonlinearity == "tanh" else torch.relu(pre), fix)
     return (h,), {"h": h, "pre": pre}
 
 
 def rnn_relu_step(gx: torch.Tensor, state: State, w_hh: torch.Tensor, b_hh: torch.Tensor | None,
-                  fix: Fix | None = None) -> tuple[State, Parts]:
+                  fix: Fix | None = None, linear: Linear = F.linear) -> tuple[State, Parts]:
     """h_t = relu(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)"""
-    return rnn_step(gx, state, w_hh, b_hh, nonlinearity="relu", fix=fix)
+    return rnn_step(gx, state, w_hh, b_hh, nonlinearity="relu", fix=fix, linear=linear)
 
 
 def lstm_step(gx: torch.Tensor, state: State, w_hh: torch.Tensor, b_hh: torch.Tensor | None,
-              fix: Fix | None = None) -> tuple[State, Parts]:
+              fix: Fix | None = None, linear: Linear = F.linear) -> tuple[State, Parts]:
     h_prev, c_prev = state
     # pre-activations of the four gates, in PyTorch's row order i, f, g, o
-    pre_i, pre_f, pre_g, pre_o = (gx + F.linear(h_prev, w_hh, b_hh)).chunk(4, dim=-1)
+    pre_i, pre_f, pre_g, pre_o = (gx + linear(h_prev, w_hh, b_hh)).chunk(4, dim=-1)
     i = fixed("i", torch.sigmoid(pre_i), fix)  # input gate: how much of the candidate to write
     f = fixed("f", torch.sigmoid(pre_f), fix)  # forget gate: how much of the old cell to keep
     g = fixed("g", torch.tanh(pre_g), fix)  # candidate values
@@ -83,10 +87,10 @@ def lstm_step(gx: torch.Tensor, state: State, w_hh: torch.Tensor, b_hh: torch.Te
 
 
 def gru_step(gx: torch.Tensor, state: State, w_hh: torch.Tensor, b_hh: torch.Tensor | None,
-             fix: Fix | None = None) -> tuple[State, Parts]:
+             fix: Fix | None = None, linear: Linear = F.linear) -> tuple[State, Parts]:
     (h_prev,) = state
     x_r, x_z, x_n = gx.chunk(3, dim=-1)  # W_i* x + b_i*, rows in PyTorch's order r, z, n
-    h_r, h_z, hn = F.linear(h_prev, w_hh, b_hh).chunk(3, dim=-1)  # W_h* h_{t-1} + b_h*
+    h_r, h_z, hn = linear(h_prev, w_hh, b_hh).chunk(3, dim=-1)  # W_h* h_{t-1} + b_h*
     pre_r, pre_z = x_r + h_r, x_z + h_z
     r = fixed("r", torch.sigmoid(pre_r), fix)  # reset gate
     z = fixed("z", torch.sigmoid(pre_z), fix)  # update gate: how much of the old state to keep
@@ -97,9 +101,9 @@ def gru_step(gx: torch.Tensor, state: State, w_hh: torch.Tensor, b_hh: torch.Ten
 
 
 def peephole_lstm_step(gx: torch.Tensor, state: State, w_hh: torch.Tensor, b_hh: torch.Tensor | None,
-                       w_peep: torch.Tensor, fix: Fix | None = None) -> tuple[State, Parts]:
+                       w_peep: torch.Tensor, fix: Fix | None = None, linear: Linear = F.linear) -> tuple[State, Parts]:
     h_prev, c_prev = state
-    a_i, a_f, a_g, a_o = (gx + F.linear(h_prev, w_hh, b_hh)).chunk(4, dim=-1)
+    a_i, a_f, a_g, a_o = (gx + linear(h_prev, w_hh, b_hh)).chunk(4, dim=-1)
     p_i, p_f, p_o = w_peep  # (3, H): one diagonal peephole weight per unit for i, f, o
     peep_i, peep_f = p_i * c_prev, p_f * c_prev  # i and f look at the old cell c_{t-1}
     pre_i, pre_f, pre_g = a_i + peep_i, a_f + peep_f, a_g

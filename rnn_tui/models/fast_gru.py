@@ -5,10 +5,11 @@ backward is autograd over T × (a dozen ops + a matrix product per weight). Here
 direction is one ``torch.autograd.Function``:
 
 - forward: the input projection for all T × B inputs as ONE matrix product; per step one
-  ``addmm`` (W_hh h + b_hh) into a preallocated buffer and the gate arithmetic in place
+  product W_hh h (StepProduct: on a weight packed once per call, loop_products.py) added into a
+  preallocated buffer and the gate arithmetic in place
   (r, z, n and W_hn h + b_hn are kept for the backward);
-- backward: the GRU's BPTT recurrence, per step the gate derivatives and one ``addmm`` for the
-  carried gradient; dW_hh = Σ_t δh_tᵀ h_{t-1}, dW_ih, the biases and dx each ONE matrix product
+- backward: the GRU's BPTT recurrence, per step the gate derivatives and one product (again a
+  StepProduct) for the carried gradient; dW_hh = Σ_t δh_tᵀ h_{t-1}, dW_ih, the biases and dx each ONE matrix product
   (or sum) over all steps after the loop. Its temporaries (δ and the factors of δh_t, 8·T·B·H
   floats) live in one buffer per thread kept between calls: a fresh one, tens of MB, is new pages
   from the OS every step, and their faults cost more than the arithmetic done in them.
@@ -32,7 +33,9 @@ are the same products as nn.GRU's, so the gain there is smaller (what is saved: 
 weight-gradient products and their accumulation, autograd's per-op bookkeeping, and half the
 fresh memory a step asks for). 2 threads, 2026-11-30, five runs: 1.42–1.55× at hidden 128, 1.20–1.32× at 256,
 1.20–1.25× at 512 (before the kept buffer: 1.34–1.51×, 1.09–1.22×, 1.13–1.16×); 1 thread:
-1.25–1.31×, 1.07–1.16×, 1.14–1.21×.
+1.25–1.31×, 1.07–1.16×, 1.14–1.21×. With the per-step products on oneDNN's packed weights
+(loop_products.StepProduct), on a faster AVX-512 machine (2026-12-01, three runs): 1.37–1.39×,
+1.32–1.36×, 1.58–1.64× (there without them: 1.39–1.45×, 1.18–1.23×, 1.14–1.18×).
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from rnn_tui.models.loop_products import StepProduct
 
 _WORKSPACE = threading.local()  # per thread, so two backward passes at once never share one: .buffers[(device, dtype)]
 
@@ -83,13 +88,13 @@ class _GRULayer(torch.autograd.Function):
         rz = x.new_empty(T, B, 2 * H)  # [r, z] = σ(pre_r, pre_z)
         hs = x.new_empty(T + 1, B, H)  # h_0 .. h_T
         hs[0] = h0
-        w_hh_t = w_hh.t()
+        w_hh_h = StepProduct(w_hh, B)
         h = hs.unbind(0)
         steps = zip(g.unbind(0), g[..., 2 * H :].unbind(0), rz.unbind(0), rz[..., :H].unbind(0), rz[..., H:].unbind(0),
                     n.unbind(0))
         for t, (g_t, hn_t, rz_t, r_t, z_t, n_t) in enumerate(steps):
             b = rows[t]
-            (g_t if b == B else g_t[:b]).addmm_(h[t] if b == B else h[t][:b], w_hh_t)
+            w_hh_h.add_to(g_t if b == B else g_t[:b], h[t] if b == B else h[t][:b])
             torch.sigmoid(g_t[:, : 2 * H], out=rz_t)
             n_t.addcmul_(r_t, hn_t).tanh_()  # n = tanh(x_n + r ⊙ (W_hn h + b_hn))
             torch.lerp(n_t, h[t], z_t, out=h[t + 1])  # h_t = n + z ⊙ (h_{t-1} − n)
@@ -112,7 +117,7 @@ class _GRULayer(torch.autograd.Function):
         torch.mul(f_n, r, out=f_hn)  # ∂h/∂(W_hn h + b_hn) = ∂h/∂pre_n ⊙ r
         torch.mul(f_hn, hn, out=f_r).addcmul_(f_r, r, value=-1)  # ∂h/∂pre_r = ∂h/∂pre_n ⊙ hn ⊙ r (1 − r)
         torch.sub(h_prev, n, out=f_z).mul_(z).addcmul_(f_z, z, value=-1)  # ∂h/∂pre_z = (h_{t-1} − n) z (1 − z)
-        w_nrz = torch.cat([w_hh[2 * H :], w_hh[: 2 * H]])  # W_hh's rows taken n, r, z
+        w_nrz = StepProduct(torch.cat([w_hh[2 * H :], w_hh[: 2 * H]]).t(), B)  # δgh_t W_hh, W_hh's rows taken n, r, z
         d_out = d_out.contiguous()
         d_h = d_out[T - 1] + d_hT  # δh_t, from the output at t and from step t + 1
         d_gh = d.view(T, B, 4 * H)[..., : 3 * H]
@@ -120,7 +125,7 @@ class _GRULayer(torch.autograd.Function):
             torch.mul(d_h.unsqueeze(1), f[t], out=d[t])
             carry = torch.addcmul(d_out[t - 1], z[t], d_h) if t else z[t] * d_h  # the direct path z ⊙ δh_t
             b = ctx.rows[t]
-            (carry if b == B else carry[:b]).addmm_(d_gh[t] if b == B else d_gh[t][:b], w_nrz)  # + δgh_t W_hh
+            w_nrz.add_to(carry if b == B else carry[:b], d_gh[t] if b == B else d_gh[t][:b])  # + δgh_t W_hh
             d_h = carry
         d_gx = d.view(T * B, 4 * H)[:, H:]  # [δpre_r, δpre_z, δpre_n]
         d_gh2 = d_gh.reshape(T * B, 3 * H)  # [δ(W_hn h + b_hn), δpre_r, δpre_z]

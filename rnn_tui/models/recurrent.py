@@ -30,9 +30,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from rnn_tui.models.cells import CELLS, Fix, Parts, State
+from rnn_tui.models.cells import CELLS, Fix, Linear, Parts, State
 from rnn_tui.models.fast_gru import FastGRU
 from rnn_tui.models.interventions import Intervention, fixes
+from rnn_tui.models.loop_products import LoopLinear
 
 
 class _Weights(TypedDict):
@@ -169,11 +170,12 @@ class Recurrent(nn.Module):
             w["w_peep"] = getattr(m, f"weight_peep_l{layer}")
         return w
 
-    def _layer_step(self, layer: int):
-        """The cell's step function bound to one layer's weights and fix: (gx, state) -> (state, parts)."""
+    def _layer_step(self, layer: int, linear: Linear = F.linear):
+        """The cell's step function bound to one layer's weights and fix: (gx, state) -> (state, parts);
+        ``linear`` computes its W_hh h + b_hh (cells.py)."""
         w, step, fix = self.layer_weights(layer), self.spec.step, self.fixes.get(layer)
         extra = (w["w_peep"],) if "w_peep" in w else ()
-        return w["w_ih"], w["b_ih"], lambda gx, s: step(gx, s, w["w_hh"], w["b_hh"], *extra, fix=fix)
+        return w["w_ih"], w["b_ih"], lambda gx, s: step(gx, s, w["w_hh"], w["b_hh"], *extra, fix=fix, linear=linear)
 
     def step(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """One token through all layers: x_t (B, I) -> top layer's h (B, H), the new state.
@@ -182,12 +184,14 @@ class Recurrent(nn.Module):
         new = self.stepper()(F.linear(x_t, w["w_ih"], w["b_ih"]), [tuple(t[k] for t in state) for k in range(self.layers)])
         return new[-1][0], tuple(torch.stack(ts) for ts in zip(*new))
 
-    def stepper(self, training: bool = False) -> Callable[[torch.Tensor, list[State]], list[State]]:
+    def stepper(self, training: bool = False, loop: bool = False) -> Callable[[torch.Tensor, list[State]], list[State]]:
         """A step through all layers with the layers' weights bound once, for a caller's own time
         loop: (gx, per-layer states) -> the new per-layer states, where gx (B, chunks·H) is the
         first layer's input projection W_ih x_t + b_ih (so it can be computed for all steps in
-        one matrix product). With ``training``, dropout between layers as the fused kernel."""
-        layers = [self._layer_step(k) for k in range(self.layers)]
+        one matrix product). With ``training``, dropout between layers as the fused kernel. With
+        ``loop`` (one stepper per run of a training loop whose every step reaches the loss), each
+        layer's W_hh h + b_hh is a LoopLinear: packed once, its weight's gradient summed after the loop."""
+        layers = [self._layer_step(k, LoopLinear() if loop else F.linear) for k in range(self.layers)]
         dropout: float = getattr(self.core, "dropout", 0.0) if training else 0.0
 
         def run(gx: torch.Tensor, states: list[State]) -> list[State]:

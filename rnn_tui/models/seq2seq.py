@@ -54,6 +54,7 @@ from rnn_tui.data.vocab import Vocab
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.models.cells import State
 from rnn_tui.models.init import init_weights
+from rnn_tui.models.loop_products import LoopWeight, Steps
 from rnn_tui.models.recurrent import Recurrent, layer_states, run_packed, run_packed_reversed, trace_vectors
 
 PAD, UNK, BOS, EOS = Vocab.pad_id, Vocab.unk_id, Vocab.bos_id, Vocab.eos_id
@@ -73,57 +74,36 @@ def loss(logits: torch.Tensor, tgt_out: torch.Tensor, pad_id: int = PAD) -> torc
     return F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1), ignore_index=pad_id)
 
 
-class _Steps:
-    """Tensors that every step of a time loop multiplies by (a weight; values weighed by α): each
-    step's backward keeps its pairs (the other factor, its output's gradient) and gives that
-    factor's gradient alone; the step whose backward runs last gets every step's pairs stacked, so
-    the shared tensors' gradients take one matrix product each (not a small one and a sum per step)."""
-
-    def __init__(self) -> None:
-        self.count = 0  # steps run forward
-        self.kept: list[tuple[torch.Tensor, ...]] = []
-        self.running: torch.Tensor | None = None  # a gradient summed in place over the steps
-
-    def add(self, *tensors: torch.Tensor) -> list[torch.Tensor] | None:
-        """Keep one step's tensors; after the last step's, each of them stacked over the steps along
-        dim 1 (and forgotten, so a second backward through a kept graph starts afresh)."""
-        self.kept.append(tensors)
-        if len(self.kept) < self.count:
-            return None
-        every = [torch.stack(ts, 1) for ts in zip(*self.kept)]
-        self.kept = []
-        return every
-
-
 class _AdditiveStep(torch.autograd.Function):
     """One step of additive attention for teacher-forced training, its backward written out (fewer,
     fused passes over the (B, S, H) scores than autograd's). From the query state s (B, H):
     e_j = vᵀ tanh(W_q s + k_j) over the keys (B, S, H), pads −inf; α = softmax(e) (B, S); and
     gx + Σ_j α_j values_j (B, G). W_q's, the keys' and the values' gradients are summed over the
-    loop's steps by ``steps`` (_Steps).
+    loop's steps by ``steps`` (Steps).
 
     tanh(p) = 2σ(2p) − 1 (torch.tanh is ~2× slower than σ on the cpu), and only u = σ(2p) is
     kept: vᵀ tanh(p_j) = 2 vᵀu_j − Σv, whose constant the softmax ignores, and tanh' = 4u(1 − u)."""
 
     @staticmethod
     def forward(ctx, s: torch.Tensor, w_q: torch.Tensor, keys: torch.Tensor, v: torch.Tensor,
-                pads: torch.Tensor, gx: torch.Tensor, values: torch.Tensor, steps: _Steps) -> tuple[torch.Tensor, torch.Tensor]:
+                pads: torch.Tensor, gx: torch.Tensor, values: torch.Tensor, steps: Steps,
+                w_q_loop: LoopWeight) -> tuple[torch.Tensor, torch.Tensor]:
         device = s.device.type
         dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else s.dtype
         with torch.autocast(device, enabled=False):  # under autocast (--precision): all in its dtype, softmax in float32
             s, w_q, keys, v, gx, values = (t.to(dtype) for t in (s, w_q, keys, v, gx, values))
-            q2 = F.linear(s, w_q).mul_(2)
+            q2 = w_q_loop.times(s).mul_(2)
             u = torch.add(q2[:, None, :], keys, alpha=2).sigmoid_()  # σ(2 (W_q s + k_j)), (B, S, H)
             e = (u @ v).mul_(2).masked_fill_(pads, float("-inf"))  # pads get weight exactly 0
             alpha = torch.softmax(e, dim=-1, dtype=torch.float32).to(dtype)
-            ctx.save_for_backward(s, w_q, u, v, alpha, values)
-            ctx.steps = steps
+            ctx.save_for_backward(s, u, v, alpha, values)
+            ctx.steps, ctx.w_q_loop = steps, w_q_loop
             steps.count += 1
             return alpha, torch.baddbmm(gx[:, None, :], alpha[:, None, :], values).squeeze(1)
 
     @staticmethod
     def backward(ctx, grad_alpha: torch.Tensor, grad_out: torch.Tensor):
-        s, w_q, u, v, alpha, values = ctx.saved_tensors  # one dtype (each gradient is cast back to its input's)
+        s, u, v, alpha, values = ctx.saved_tensors  # one dtype (each gradient is cast back to its input's)
         grad_alpha, grad_out = grad_alpha.to(alpha.dtype), grad_out.to(alpha.dtype)
         # ∂α = grad_alpha + grad_out valuesᵀ  (as (B,1,G)(B,G,S): values @ grad_out is ~10× slower on the cpu)
         d_alpha = torch.baddbmm(grad_alpha[:, None, :], grad_out[:, None, :], values.transpose(1, 2)).squeeze(1)
@@ -137,12 +117,12 @@ class _AdditiveStep(torch.autograd.Function):
         d_v = 2 * (d_e.reshape(1, -1) @ u.reshape(-1, u.size(-1)))[0]  # Σ ∂e (2u − 1), and Σ_j ∂e_j = 0 (softmax)
         every = steps.add(s, d_q, alpha, grad_out)
         if every is None:
-            return d_q @ w_q, None, None, d_v, None, grad_out, None, None
+            return ctx.w_q_loop.times_t(d_q), None, None, d_v, None, grad_out, None, None, None
         s_all, d_q_all, alpha_all, grad_out_all = every  # (B, T, ·)
         d_keys, steps.running = steps.running.mul_(v), None
         d_w_q = d_q_all.flatten(0, 1).T @ s_all.flatten(0, 1)
         d_values = alpha_all.transpose(1, 2) @ grad_out_all
-        return d_q @ w_q, d_w_q, d_keys, d_v, None, grad_out, d_values, None
+        return ctx.w_q_loop.times_t(d_q), d_w_q, d_keys, d_v, None, grad_out, d_values, None, None
 
 
 @dataclass
@@ -338,20 +318,24 @@ class Seq2Seq(nn.Module):
         W_ih [E y_{t-1} ; c_t] + b_ih is split by columns: the embedding's share for all steps in
         one product, the context's as Σ_j α_tj (W_ih,c h_j) with W_ih,c h_j projected once per
         batch (as the keys W_k h_j). The loop keeps only the attention scores, the softmax and the
-        recurrent layers; the output layer s̃_t -> logits runs once over all steps."""
+        recurrent layers, whose products with a fixed weight (W_q s, W_hh h) use weights packed
+        once per batch (loop_products.py); the output layer s̃_t -> logits runs once over all steps."""
         assert self.w_q is not None and self.v is not None and enc.keys is not None  # additive builds them
         w = self.decoder.layer_weights(0)
         E = emb.size(-1)
         gx_emb = F.linear(emb.transpose(0, 1), w["w_ih"][:, :E], w["b_ih"])  # (T, B, G): the embedding's share, every step
         values = F.linear(enc.outputs, w["w_ih"][:, E:])  # (B, S, G): W_ih,c h_j
         keys, pads, w_q, v = enc.keys, ~enc.mask, self.w_q.weight, self.v.weight[0]
-        step = self.decoder.stepper(self.training)
+        device = emb.device.type
+        # in training, each layer's W_hh h + b_hh through a LoopLinear: packed weights, W_hh's gradient after the loop
+        step = self.decoder.stepper(self.training, loop=torch.is_grad_enabled() and not torch.is_autocast_enabled(device))
         states = [tuple(t[k] for t in enc.state) for k in range(self.decoder.layers)]
-        shared = _Steps()  # W_q's and the values' gradients, summed over the steps in one product each
+        shared = Steps()  # W_q's and the values' gradients, summed over the steps in one product each
+        w_q_loop = LoopWeight(w_q)  # W_q s and δq W_q (packed once: loop_products)
         alphas: list[torch.Tensor] = []
         tops: list[torch.Tensor] = []
         for gx_t in gx_emb.unbind(0):  # unbind, not gx_emb[t] (backward stays O(T)); time-major: each step contiguous
-            alpha, gx = _AdditiveStep.apply(states[-1][0], w_q, keys, v, pads, gx_t, values, shared)
+            alpha, gx = _AdditiveStep.apply(states[-1][0], w_q, keys, v, pads, gx_t, values, shared, w_q_loop)
             states = step(gx, states)
             alphas.append(alpha)
             tops.append(states[-1][0])
