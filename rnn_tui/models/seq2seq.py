@@ -326,9 +326,10 @@ class Seq2Seq(nn.Module):
         gx_emb = F.linear(emb.transpose(0, 1), w["w_ih"][:, :E], w["b_ih"])  # (T, B, G): the embedding's share, every step
         values = F.linear(enc.outputs, w["w_ih"][:, E:])  # (B, S, G): W_ih,c h_j
         keys, pads, w_q, v = enc.keys, ~enc.mask, self.w_q.weight, self.v.weight[0]
-        device = emb.device.type
-        # in training, each layer's W_hh h + b_hh through a LoopLinear: packed weights, W_hh's gradient after the loop
-        step = self.decoder.stepper(self.training, loop=torch.is_grad_enabled() and not torch.is_autocast_enabled(device))
+        # in training (every step reaches the loss), each layer's W_hh h + b_hh through a LoopLinear:
+        # packed weights, W_hh's gradient after the loop (under autocast F.linear, for its dtype rules)
+        loop = self.training and torch.is_grad_enabled() and not torch.is_autocast_enabled(emb.device.type)
+        step = self.decoder.stepper(self.training, loop=loop)
         states = [tuple(t[k] for t in enc.state) for k in range(self.decoder.layers)]
         shared = Steps()  # W_q's and the values' gradients, summed over the steps in one product each
         w_q_loop = LoopWeight(w_q)  # W_q s and δq W_q (packed once: loop_products)
