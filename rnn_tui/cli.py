@@ -19,6 +19,7 @@ from rnn_tui.cli_options import (
     CHECKPOINT_OPTION,
     RUNS_DIR_OPTION,
     config_options,
+    echo_report,
     given_settings,
     intervention_options,
     refuse_locked_for_resume,
@@ -348,13 +349,14 @@ def score(run_spec: str, text: str | None, path: str | None, data_spec: str | No
 
 def _print_effect(effect: dict[str, Any]) -> None:
     """LoadedRun.intervention_effect as a table."""
-    click.echo(f"{effect['run']} with {' '.join(effect['interventions'])}: {effect['scored']:,} tokens scored")
-    click.echo(f"{'class':<10} {'tokens':>8} {'without':>8} {'with':>8} {'change':>8} {'ratio':>8}")
+    lines = [f"{effect['run']} with {' '.join(effect['interventions'])}: {effect['scored']:,} tokens scored",
+             f"{'class':<10} {'tokens':>8} {'without':>8} {'with':>8} {'change':>8} {'ratio':>8}"]
     for row in effect["classes"]:
         ratio = f"{row['ratio']:.1f}×" if row["ratio"] is not None else "-"
-        click.echo(f"{row['name']:<10} {row['tokens']:>8,} {row['without']:>8.3f} {row['with']:>8.3f} "
-                   f"{row['change']:>+8.3f} {ratio:>8}")
-    click.echo("loss in nats/token of the predicted token; ratio: the change ÷ the change on every other token")
+        lines.append(f"{row['name']:<10} {row['tokens']:>8,} {row['without']:>8.3f} {row['with']:>8.3f} "
+                     f"{row['change']:>+8.3f} {ratio:>8}")
+    lines.append("loss in nats/token of the predicted token; ratio: the change ÷ the change on every other token")
+    echo_report(lines)
 
 
 @cli.command()

@@ -31,6 +31,21 @@ def print_json(obj: Any) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False))
 
 
+def echo_report(lines: list[str]) -> None:
+    """A text report, line by line. On a terminal narrower than a prose line (one that does not
+    start with a space: table rows do), that line wraps at word boundaries, its continuation
+    indented two spaces; piped, every line stays whole (what a script reads)."""
+    import shutil
+    import sys
+    import textwrap
+
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else 0
+    for line in lines:
+        if width and len(line) > width and not line.startswith(" "):
+            line = textwrap.fill(line, width, subsequent_indent="  ", break_on_hyphens=False)
+        click.echo(line)
+
+
 TASK_WORDS = {"lm": "language model", "seq2seq": "translation"}
 SEP = "__"
 

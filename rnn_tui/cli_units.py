@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import click
 
-from rnn_tui.cli_options import CHECKPOINT_OPTION, RUNS_DIR_OPTION, print_json
+from rnn_tui.cli_options import CHECKPOINT_OPTION, RUNS_DIR_OPTION, echo_report, print_json
 from rnn_tui.inspect.correlate import (
     DEFAULT_ALPHA,
     DEFAULT_CHARS,
@@ -61,7 +61,7 @@ def units(run_spec: str, data_spec: str | None, hypotheses: tuple[str, ...], top
     if as_json:
         print_json(report.to_dict())
     else:
-        click.echo("\n".join(report_lines(report)))
+        echo_report(report_lines(report))
 
 
 def report_lines(report: UnitsReport) -> list[str]:

@@ -274,3 +274,25 @@ def test_the_training_progress_line_keeps_the_run_id_and_the_step_at_80_columns(
         show({"event": "val", "step": 1234, "val_loss": 1.4, "val_ppl": 4.06, "val_bpt": 2.02, "best": True})
     bar = [line for line in console.export_text().splitlines() if "step 1234 ·" in line]
     assert len(bar) == 1 and name in bar[0] and len(bar[0]) <= 80, bar
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_a_report_wraps_its_prose_at_the_terminal_width_and_keeps_table_rows(monkeypatch, capsys, tty):
+    """`units` and `score --ablate` print through echo_report: on a 40-column terminal a prose line
+    breaks between words (never inside one) and a table row stays whole; piped, nothing wraps."""
+    from rnn_tui.cli_options import echo_report
+
+    prose = "searched h, c, tanh_c, i, f, g, o of every layer: 1,792 units; p from 999 circular shifts"
+    row = "      0  tanh_c     21   -0.634   0.0010   and a row longer than the terminal"
+    monkeypatch.setenv("COLUMNS", "40")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: tty)
+    echo_report([prose, row, "short"])
+    lines = capsys.readouterr().out.splitlines()
+    if not tty:
+        assert lines == [prose, row, "short"]
+        return
+    assert lines[-2:] == [row, "short"]
+    wrapped = lines[:-2]
+    assert len(wrapped) > 1 and all(len(line) <= 40 for line in wrapped)
+    assert all(line.startswith("  ") for line in wrapped[1:])
+    assert " ".join(line.strip() for line in wrapped) == prose  # every word whole, in order
