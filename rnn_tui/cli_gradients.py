@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from rnn_tui.cli import CHECKPOINT_OPTION, RUNS_DIR_OPTION, _print_json, cli
+from rnn_tui.cli_options import echo_report
 from rnn_tui.errors import RnnTuiError
 
 FRESH_ONLY = ("hidden", "init", "forget_bias")  # what describes a fresh cell; a run has its own
@@ -96,13 +97,11 @@ def _result(rnn, x, readout, loss: str, source: str, bptt: bool, where: dict[str
 def print_gradients(r: dict[str, Any]) -> None:
     what = f"run {r['run']} ({r['checkpoint']})" if "run" in r else \
         f"a fresh cell (init {r['init']}, forget bias {r['forget_bias']:g}, seed {r['seed']})"
-    click.echo(f"{r['cell']} {r['layers']}×{r['hidden']}, {what}: T = {r['steps']}, {r['sequences']} sequences of "
-               f"{r['source']}")
-    click.echo(f"loss: {r['loss']}")
-    click.echo(f"{'d':>5}  {'mean ratio':>11}  {'geo mean':>11}  {'p10':>11}  {'p90':>11}")
-    for row in r["table"]:
-        click.echo(f"{row['d']:>5}  {row['mean']:>11.3e}  {row['geomean']:>11.3e}  {row['p10']:>11.3e}  {row['p90']:>11.3e}")
-    click.echo(r["reading"])
+    lines = [f"{r['cell']} {r['layers']}×{r['hidden']}, {what}: T = {r['steps']}, {r['sequences']} sequences of "
+             f"{r['source']}", f"loss: {r['loss']}", f"{'d':>5}  {'mean ratio':>11}  {'geo mean':>11}  {'p10':>11}  {'p90':>11}"]
+    lines += [f"{row['d']:>5}  {row['mean']:>11.3e}  {row['geomean']:>11.3e}  {row['p10']:>11.3e}  {row['p90']:>11.3e}"
+              for row in r["table"]]
+    echo_report([*lines, r["reading"]])
     if "bptt" in r:
         print_account(r["bptt"])
 
