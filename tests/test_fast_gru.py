@@ -162,6 +162,15 @@ def test_at_256_units_the_steps_take_onednns_packed_weights_and_give_the_same_nu
     h0 = torch.randn(4, 32, hidden, requires_grad=True)
     _assert_close(_run(fast, x, h0, seed=6), _run(ref, x, h0, seed=6), 1e-5)
     test_packed_batch_equals_nn_gru(1, False, hidden)
+    with torch.no_grad():  # evaluation, scoring: packed products beat nn.GRU's kernel there too
+        assert fast._fast(x) == uses and not _pair(1, False, torch.float32)[1]._fast(x[..., :I])
+        _assert_close(list(fast(x, h0)), list(ref(x, h0)), 1e-5)
+        ref, fast = _pair(1, False, torch.float32, hidden)  # a packed batch: one direction
+        packed = pack_padded_sequence(x, torch.tensor([50 - k for k in range(32)]), batch_first=True,
+                                      enforce_sorted=False)
+        assert fast._fast(packed) == uses
+        (out, h), (ref_out, ref_h) = fast(packed, h0[:1]), ref(packed, h0[:1])
+        _assert_close([out.data, h], [ref_out.data, ref_h], 1e-5)
 
 
 def test_recurrent_gru_trains_on_fast_gru() -> None:

@@ -18,14 +18,17 @@ The equations are cells.gru_step's (PyTorch's): r = σ(x_r + h_r), z = σ(x_z + 
 n = tanh(x_n + r ⊙ (W_hn h + b_hn)), h_t = (1 − z) ⊙ n + z ⊙ h_{t-1} = n + z ⊙ (h_{t-1} − n).
 
 ``FastGRU`` is an nn.GRU (same parameters, names and state dict) whose forward takes this path
-when it trains: gradients on, on the CPU, with bias; a (B, T, I) / (T, B, I) tensor with any
+when it trains (gradients on), or runs without gradients where the per-step products are packed
+(W_hh of 2¹⁶ entries or more: loop_products.packs), on the CPU, with bias; a (B, T, I) / (T, B, I) tensor with any
 number of layers, either direction, dropout between layers, a given h0 and the final state
 returned as nn.GRU does; or a packed batch (variable lengths: the classifier, the encoder), one
 direction, run longest first so that each step's products skip the sequences already ended.
 Anything else runs nn.GRU's own kernel: a bidirectional packed batch, unbatched input, no bias,
 a GPU (cuDNN), CPU autocast (``--precision bf16``: nn.GRU's dtype rules), and the forward without
-gradients (scoring, evaluation, generation), where there is no backward to win and nn.GRU's
-kernel was measured faster. Both give the same numbers to float rounding (tests/test_fast_gru.py).
+gradients (scoring, evaluation) of a smaller GRU, where there is no backward to win and nn.GRU's
+kernel was measured as fast or faster (without gradients, 100 steps of batch 32, 2 threads:
+1.02× nn.GRU at 128 units by addmm_, 1.32× at 256 and 1.81× at 512 packed). Both give the same
+numbers to float rounding (tests/test_fast_gru.py).
 
 Measured on a shared 2-core CPU (bench/train_throughput.py's GRU rows, forward + backward + Adam,
 embed 64, batch 32, seq 100): the matrix products are most of the time at hidden ≥ 256 and they
@@ -49,7 +52,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from rnn_tui.models.loop_products import StepProduct
+from rnn_tui.models.loop_products import StepProduct, packs
 
 _WORKSPACE = threading.local()  # per thread, so two backward passes at once never share one: .buffers[(device, dtype)]
 
@@ -191,5 +194,6 @@ class FastGRU(nn.GRU):
 
     def _fast(self, input: Any) -> bool:
         packed = isinstance(input, PackedSequence)
-        return (torch.is_grad_enabled() and (packed or input.dim() == 3) and input.data.device.type == "cpu"
+        return ((torch.is_grad_enabled() or packs(self.get_parameter("weight_hh_l0"))) and (packed or input.dim() == 3)
+                and input.data.device.type == "cpu"
                 and self.bias and not (packed and self.bidirectional) and not torch.is_autocast_enabled("cpu"))

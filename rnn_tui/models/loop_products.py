@@ -26,6 +26,11 @@ ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_re
 ONEDNN_MIN_WEIGHTS = 1 << 16  # e.g. a GRU's 3H × H at H ≈ 148, an LSTM's 4H × H at H = 128
 
 
+def packs(w: torch.Tensor) -> bool:
+    """Whether StepProduct packs ``w`` for oneDNN (else it runs F.linear / addmm_)."""
+    return ONEDNN and w.dtype == torch.float32 and w.device.type == "cpu" and w.numel() >= ONEDNN_MIN_WEIGHTS
+
+
 class StepProduct:
     """x @ w.T (+ b) for every step of a loop, with the same w (out, in) throughout; ``rows``: the
     batch the packing is laid out for (any number of rows still works). An x of another dtype
@@ -33,9 +38,7 @@ class StepProduct:
 
     def __init__(self, w: torch.Tensor, rows: int) -> None:
         self.w = w
-        self.packed = (torch.ops.mkldnn._reorder_linear_weight(w.contiguous(), rows)
-                       if ONEDNN and w.dtype == torch.float32 and w.device.type == "cpu"
-                       and w.numel() >= ONEDNN_MIN_WEIGHTS else None)
+        self.packed = torch.ops.mkldnn._reorder_linear_weight(w.contiguous(), rows) if packs(w) else None
 
     def __call__(self, x: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
         if self.packed is None or x.dtype != self.w.dtype:
