@@ -156,6 +156,7 @@ def test_at_256_units_the_steps_take_onednns_packed_weights_and_give_the_same_nu
     assert torch.backends.mkldnn.is_available() == loop_products.ONEDNN
     uses = loop_products.StepProduct(torch.zeros(3 * hidden, hidden), 32).packed is not None
     assert uses == loop_products.ONEDNN and not loop_products.StepProduct(torch.zeros(3 * H, H), 32).packed
+    assert not loop_products.StepProduct(torch.zeros(3 * hidden, hidden), 1).packed  # one row: MKL's gemv
     torch.manual_seed(6)
     ref, fast = _pair(2, True, torch.float32, hidden)
     x = torch.randn(32, 50, I, requires_grad=True)
@@ -163,7 +164,7 @@ def test_at_256_units_the_steps_take_onednns_packed_weights_and_give_the_same_nu
     _assert_close(_run(fast, x, h0, seed=6), _run(ref, x, h0, seed=6), 1e-5)
     test_packed_batch_equals_nn_gru(1, False, hidden)
     with torch.no_grad():  # evaluation, scoring: packed products beat nn.GRU's kernel there too
-        assert fast._fast(x) == uses and not _pair(1, False, torch.float32)[1]._fast(x[..., :I])
+        assert fast._fast(x) == uses and not _pair(1, False, torch.float32)[1]._fast(x[..., :I]) and not fast._fast(x[:1])
         _assert_close(list(fast(x, h0)), list(ref(x, h0)), 1e-5)
         ref, fast = _pair(1, False, torch.float32, hidden)  # a packed batch: one direction
         packed = pack_padded_sequence(x, torch.tensor([50 - k for k in range(32)]), batch_first=True,

@@ -19,15 +19,17 @@ n = tanh(x_n + r ⊙ (W_hn h + b_hn)), h_t = (1 − z) ⊙ n + z ⊙ h_{t-1} = n
 
 ``FastGRU`` is an nn.GRU (same parameters, names and state dict) whose forward takes this path
 when it trains (gradients on), or runs without gradients where the per-step products are packed
-(W_hh of 2¹⁶ entries or more: loop_products.packs), on the CPU, with bias; a (B, T, I) / (T, B, I) tensor with any
-number of layers, either direction, dropout between layers, a given h0 and the final state
-returned as nn.GRU does; or a packed batch (variable lengths: the classifier, the encoder), one
-direction, run longest first so that each step's products skip the sequences already ended.
+(W_hh of 2¹⁶ entries or more, two rows or more: loop_products.packs), on the CPU, with bias;
+a (B, T, I) / (T, B, I) tensor with any number of layers, either direction, dropout between
+layers, a given h0 and the final state returned as nn.GRU does; or a packed batch (variable
+lengths: the classifier, the encoder), one direction, run longest first so that each step's
+products skip the sequences already ended.
 Anything else runs nn.GRU's own kernel: a bidirectional packed batch, unbatched input, no bias,
 a GPU (cuDNN), CPU autocast (``--precision bf16``: nn.GRU's dtype rules), and the forward without
-gradients (scoring, evaluation) of a smaller GRU, where there is no backward to win and nn.GRU's
-kernel was measured as fast or faster (without gradients, 100 steps of batch 32, 2 threads:
-1.02× nn.GRU at 128 units by addmm_, 1.32× at 256 and 1.81× at 512 packed). Both give the same
+gradients (scoring, evaluation) of a smaller GRU or of one sequence, where there is no backward
+to win and nn.GRU's kernel was measured as fast or faster (without gradients, 2 threads, 100 steps
+of batch 32: this path 1.02× nn.GRU at 128 units by addmm_, 1.32× at 256 and 1.81× at 512
+packed; batch 1: 0.63× at 256 units, 1.0× at 512; batch 4: 1.14×, 2.43×). Both give the same
 numbers to float rounding (tests/test_fast_gru.py).
 
 Measured on a shared 2-core CPU (bench/train_throughput.py's GRU rows, forward + backward + Adam,
@@ -194,6 +196,9 @@ class FastGRU(nn.GRU):
 
     def _fast(self, input: Any) -> bool:
         packed = isinstance(input, PackedSequence)
-        return ((torch.is_grad_enabled() or packs(self.get_parameter("weight_hh_l0"))) and (packed or input.dim() == 3)
+        if not (packed or input.dim() == 3):
+            return False
+        batch = int(input.batch_sizes[0]) if packed else input.size(0 if self.batch_first else 1)
+        return ((torch.is_grad_enabled() or packs(self.get_parameter("weight_hh_l0"), batch))
                 and input.data.device.type == "cpu"
                 and self.bias and not (packed and self.bidirectional) and not torch.is_autocast_enabled("cpu"))
