@@ -6,7 +6,9 @@ reported, so slow drifts of a noisy machine hit both alike.
 
 The GRU rows then time the same plain loop twice, once with ``torch.nn.GRU`` and once with the
 project's FastGRU (models/fast_gru.py, what the trainer runs for ``--cell gru``): embed 64, one
-layer, batch 32, seq 100, hidden 128/256/512 (``--gru-hidden``), alternated the same way.
+layer, batch 32, seq 100, hidden 128/256/512 (``--gru-hidden``), alternated the same way; and
+the same two models again without gradients (eval mode, forward and loss: validation, scoring),
+where FastGRU runs its own forward only where the per-step products pack (256 units and more).
 
 The trainer is timed as a user runs it: ``Trainer.run_loop`` over a real run directory (metric
 records, status heartbeats and control polling included; no validation split). The plain loop is the textbook one:
@@ -21,8 +23,8 @@ FastGRU is nn.GRU: cuDNN), so ``--device cuda`` leaves them out, and adds the ``
 batch 256): at batch 32 a GPU step waits on the host's kernel launches, so only this size keeps
 the GPU busy.
 
-Last line: ``RESULT min_ratio=<x> gru_min_ratio=<y>`` (targets: x ≥ 0.95, trainer vs plain loop;
-y ≥ 1.2, FastGRU vs nn.GRU).
+Last line: ``RESULT min_ratio=<x> gru_min_ratio=<y> gru_eval_min_ratio=<z>`` (targets: x ≥ 0.95,
+trainer vs plain loop; y ≥ 1.2, FastGRU vs nn.GRU training; z: its forward without gradients).
 """
 
 from __future__ import annotations
@@ -84,12 +86,15 @@ class PlainLoop:
         self.opt = torch.optim.Adam(self.model.parameters(), lr=2e-3)
         self.gen = torch.Generator().manual_seed(0)
 
-    def step(self) -> float:
+    def loss(self) -> torch.Tensor:
         data, T = self.data, self.seq_len
         ix = torch.randint(len(data) - T - 1, (self.batch,), generator=self.gen)
         x = torch.stack([data[i : i + T] for i in ix]).long().to(self.device)
         y = torch.stack([data[i + 1 : i + T + 1] for i in ix]).long().to(self.device)
-        loss = F.cross_entropy(self.model(x).reshape(-1, self.vocab), y.reshape(-1))
+        return F.cross_entropy(self.model(x).reshape(-1, self.vocab), y.reshape(-1))
+
+    def step(self) -> float:
+        loss = self.loss()
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -100,6 +105,22 @@ class PlainLoop:
         start = time.perf_counter()
         for _ in range(steps):
             self.step()
+        return time.perf_counter() - start
+
+
+class EvalLoop:
+    """A PlainLoop's model scored without gradients, as validation and scoring run: eval mode,
+    forward and the loss."""
+
+    def __init__(self, loop: PlainLoop) -> None:
+        self.loop = loop
+        loop.model.eval()
+
+    def block(self, steps: int) -> float:
+        start = time.perf_counter()
+        with torch.no_grad():
+            for _ in range(steps):
+                self.loop.loss().item()
         return time.perf_counter() - start
 
 
@@ -183,7 +204,7 @@ def main() -> None:
                 plain = PlainLoop(cell, data, vocab, size, device)
                 ours = TrainerLoop(cell, data_path, size, Path(tmp), args.device, args.precision)
                 ratios.append(compare(plain, ours, size, steps, args.reps, f"{cell:<5} {size_name:<6}"))
-    gru_ratios = []
+    gru_ratios, eval_ratios = [], []
     if device.type == "cpu":
         print(f"{'GRU':<12} {'nn.GRU tok/s':>12} {'FastGRU tok/s':>14} {'ratio':>6}   (the same plain loop, embed 64, "
               f"batch 32, seq 100)")
@@ -192,7 +213,16 @@ def main() -> None:
             steps = max(2, size[-1] // 2) if args.quick else size[-1]
             loops = (PlainLoop("gru", data, vocab, size, device), PlainLoop("fast-gru", data, vocab, size, device))
             gru_ratios.append(compare(*loops, size, steps, args.reps, f"{'hidden ' + str(hidden):<12}"))
-    parts = {"min_ratio": ratios, "gru_min_ratio": gru_ratios}  # what an empty --sizes or --gru-hidden skipped is left out
+        print(f"{'GRU eval':<12} {'nn.GRU tok/s':>12} {'FastGRU tok/s':>14} {'ratio':>6}   (the same models, forward and "
+              f"loss without gradients)")
+        for hidden in map(int, filter(None, args.gru_hidden.split(","))):
+            size = (GRU_SIZE[0], hidden, *GRU_SIZE[2:])
+            steps = max(2, size[-1] // 2) if args.quick else size[-1]
+            evals = (EvalLoop(PlainLoop("gru", data, vocab, size, device)),
+                     EvalLoop(PlainLoop("fast-gru", data, vocab, size, device)))
+            eval_ratios.append(compare(*evals, size, steps * 3, args.reps, f"{'hidden ' + str(hidden):<12}"))
+    # what an empty --sizes or --gru-hidden skipped is left out
+    parts = {"min_ratio": ratios, "gru_min_ratio": gru_ratios, "gru_eval_min_ratio": eval_ratios}
     print("RESULT " + " ".join(f"{k}={min(v):.3f}" for k, v in parts.items() if v))
 
 
