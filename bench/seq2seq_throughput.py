@@ -77,6 +77,17 @@ def same_loss(model: Seq2Seq, task: Seq2SeqTask) -> float:
     return abs(float(a) - float(s))
 
 
+def build_task(data: str = "builtin:phrases-en-zh", cell: str = "gru", hidden: int = 256, embed: int = 64,
+               layers: int = 1, batch: int = 64, attention: str = "additive") -> Seq2SeqTask:
+    """The translation task both paths train on (this bench's settings by default)."""
+    cfg = Config()
+    cfg.task, cfg.data.spec = "seq2seq", data
+    m = cfg.model
+    m.cell, m.hidden, m.embed, m.layers, m.attention = cell, hidden, embed, layers, attention
+    cfg.train.batch = batch
+    return Seq2SeqTask(cfg.validate(), None)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default="builtin:phrases-en-zh")
@@ -95,12 +106,7 @@ def main() -> None:
         args.hidden, args.embed, args.batch, args.reps, args.steps = 32, 16, 16, 2, 2
     torch.set_num_threads(args.threads)
 
-    cfg = Config()
-    cfg.task, cfg.data.spec = "seq2seq", args.data
-    m = cfg.model
-    m.cell, m.hidden, m.embed, m.layers, m.attention = args.cell, args.hidden, args.embed, args.layers, args.attention
-    cfg.train.batch = args.batch
-    task = Seq2SeqTask(cfg.validate(), None)
+    task = build_task(args.data, args.cell, args.hidden, args.embed, args.layers, args.batch, args.attention)
     loops = {"steps": Loop(task, batched=False), "batched": Loop(task, batched=True)}
     diff = same_loss(loops["batched"].model, task)
 

@@ -10,7 +10,7 @@ initial weights — once with each tree's ``rnn_tui``, in separate processes alt
 round (old, new, new, old, …). The first batch's loss must agree (the same model); the median of
 the rounds' ratios is reported.
 
-    python bench/seq2seq_vs_commit.py [--against REV] [--rounds 6] [--quick]
+    python bench/seq2seq_vs_commit.py [--against REV] [--rounds 6] [--threads 1] [--quick]
 
 Last line: ``RESULT ratio=<this checkout's steps/s ÷ REV's> loss_diff=<first-batch difference>``.
 """
@@ -33,7 +33,7 @@ SETTINGS = {"hidden": 256, "embed": 64, "batch": 64}  # bench/seq2seq_throughput
 QUICK = {"hidden": 32, "embed": 16, "batch": 16}
 
 
-def rates(root: str, blocks: int, steps: int, quick: bool) -> None:
+def rates(root: str, blocks: int, steps: int, quick: bool, threads: int) -> None:
     """In a child process: the steps/s of ``blocks`` blocks of training with the rnn_tui under
     ``root``, printed as one JSON line."""
     sys.path.insert(0, root)
@@ -43,7 +43,7 @@ def rates(root: str, blocks: int, steps: int, quick: bool) -> None:
     from rnn_tui.models.seq2seq import loss
     from rnn_tui.train.tasks import Seq2SeqTask
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     s = QUICK if quick else SETTINGS
     cfg = Config()
     cfg.task, cfg.data.spec = "seq2seq", "builtin:phrases-en-zh"
@@ -85,13 +85,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6, help="processes per tree, alternated")
     parser.add_argument("--blocks", type=int, default=5, help="timed blocks per process")
     parser.add_argument("--steps", type=int, default=5, help="training steps per block")
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="a tiny model, few steps (a smoke run)")
     parser.add_argument("--rates", metavar="ROOT", help=argparse.SUPPRESS)  # a child process
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.blocks, args.steps = 2, 2, 2
     if args.rates:
-        rates(args.rates, args.blocks, args.steps, args.quick)
+        rates(args.rates, args.blocks, args.steps, args.quick, args.threads)
         return
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -105,13 +106,14 @@ def main() -> None:
         for r in range(args.rounds):
             for name in (("old", "new") if r % 2 == 0 else ("new", "old")):
                 cmd = [sys.executable, __file__, "--rates", trees[name], "--blocks", str(args.blocks),
-                       "--steps", str(args.steps), *(["--quick"] if args.quick else [])]
+                       "--steps", str(args.steps), "--threads", str(args.threads), *(["--quick"] if args.quick else [])]
                 out = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
                 assert Path(out["module"]).is_relative_to(trees[name]), out["module"]  # that tree's code ran
                 medians[name].append(statistics.median(out["rates"]))
                 losses[name] = out["first_loss"]
     s = QUICK if args.quick else SETTINGS
-    print(f"additive attention, phrases-en-zh, gru 1×{s['hidden']}, embed {s['embed']}, batch {s['batch']}, 1 thread; "
+    print(f"additive attention, phrases-en-zh, gru 1×{s['hidden']}, embed {s['embed']}, batch {s['batch']}, "
+          f"{args.threads} thread{'s' * (args.threads > 1)}; "
           f"{args.against} against this checkout")
     print(f"{'round':>5}  {args.against + ' steps/s':>16}  {'this steps/s':>12}  {'ratio':>6}")
     ratios = []

@@ -23,8 +23,14 @@ FastGRU is nn.GRU: cuDNN), so ``--device cuda`` leaves them out, and adds the ``
 batch 256): at batch 32 a GPU step waits on the host's kernel launches, so only this size keeps
 the GPU busy.
 
-Last line: ``RESULT min_ratio=<x> gru_min_ratio=<y> gru_eval_min_ratio=<z>`` (targets: x ≥ 0.95,
-trainer vs plain loop; y ≥ 1.2, FastGRU vs nn.GRU training; z: its forward without gradients).
+The attention row (CPU; ``--no-attention`` leaves it out) times bench/seq2seq_throughput.py's two
+translation training paths, additive attention, GRU 1×256, batch 64: forward's batched teacher
+forcing against the step loop it replaced, in steps/s, at this bench's thread count.
+bench/seq2seq_vs_commit.py measures the same training against the code before issue 14.
+
+Last line: ``RESULT min_ratio=<x> gru_min_ratio=<y> gru_eval_min_ratio=<z> attention_ratio=<a>``
+(targets: x ≥ 0.95, trainer vs plain loop; y ≥ 1.2, FastGRU vs nn.GRU training; z: its forward
+without gradients; a: batched vs step loop).
 """
 
 from __future__ import annotations
@@ -124,6 +130,19 @@ class EvalLoop:
         return time.perf_counter() - start
 
 
+class AttentionLoop:
+    """bench/seq2seq_throughput.py's translation training step (additive attention): forward's
+    batched teacher-forced path, or the step loop it replaced (forward_steps)."""
+
+    def __init__(self, task, batched: bool) -> None:
+        from seq2seq_throughput import Loop  # bench/, beside this file
+
+        self.loop = Loop(task, batched)
+
+    def block(self, steps: int) -> float:
+        return self.loop.block(steps)[0]
+
+
 class TrainerLoop:
     """rnn-tui's trainer as a user runs it: ``Trainer.run_loop`` on a real run directory, its
     budget raised by one block at a time; timed until the record of the block's last step."""
@@ -164,6 +183,8 @@ def main() -> None:
     parser.add_argument("--sizes", help=f"of {', '.join(SIZES)} (default: {CPU_SIZES}; on CUDA {CUDA_SIZES})")
     parser.add_argument("--gru-hidden", default="128,256,512", help="hidden sizes of the FastGRU vs nn.GRU rows")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--attention", action=argparse.BooleanOptionalAction, default=True,
+                        help="the additive-attention row (CPU): batched teacher forcing vs the step loop")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"), help="the trainer's")
     args = parser.parse_args()
@@ -205,6 +226,7 @@ def main() -> None:
                 ours = TrainerLoop(cell, data_path, size, Path(tmp), args.device, args.precision)
                 ratios.append(compare(plain, ours, size, steps, args.reps, f"{cell:<5} {size_name:<6}"))
     gru_ratios, eval_ratios = [], []
+    args.attention = args.attention and device.type == "cpu"
     if device.type == "cpu":
         print(f"{'GRU':<12} {'nn.GRU tok/s':>12} {'FastGRU tok/s':>14} {'ratio':>6}   (the same plain loop, embed 64, "
               f"batch 32, seq 100)")
@@ -221,8 +243,20 @@ def main() -> None:
             evals = (EvalLoop(PlainLoop("gru", data, vocab, size, device)),
                      EvalLoop(PlainLoop("fast-gru", data, vocab, size, device)))
             eval_ratios.append(compare(*evals, size, steps * 3, args.reps, f"{'hidden ' + str(hidden):<12}"))
-    # what an empty --sizes or --gru-hidden skipped is left out
-    parts = {"min_ratio": ratios, "gru_min_ratio": gru_ratios, "gru_eval_min_ratio": eval_ratios}
+    attention_ratios = []
+    if args.attention:
+        from seq2seq_throughput import build_task
+
+        hidden, batch = (32, 16) if args.quick else (256, 64)
+        task = build_task(hidden=hidden, embed=16 if args.quick else 64, batch=batch)
+        print(f"{'attention':<12} {'loop steps/s':>12} {'batched st/s':>14} {'ratio':>6}   (additive, phrases-en-zh, "
+              f"GRU 1×{hidden}, batch {batch}: bench/seq2seq_throughput.py)")
+        loops = (AttentionLoop(task, batched=False), AttentionLoop(task, batched=True))
+        attention_ratios.append(compare(*loops, (0, 0, 0, 1, 1), 2 if args.quick else 5, args.reps,
+                                        f"{'hidden ' + str(hidden):<12}"))
+    # what an empty --sizes or --gru-hidden skipped, or no --attention, is left out
+    parts = {"min_ratio": ratios, "gru_min_ratio": gru_ratios, "gru_eval_min_ratio": eval_ratios,
+             "attention_ratio": attention_ratios}
     print("RESULT " + " ".join(f"{k}={min(v):.3f}" for k, v in parts.items() if v))
 
 
@@ -237,7 +271,8 @@ def compare(base, new, size: tuple, steps: int, reps: int, label: str) -> float:
         for name in (("base", "new") if rep % 2 == 0 else ("new", "base")):
             rates[name].append(tokens / loops[name].block(steps))
     b, n = statistics.median(rates["base"]), statistics.median(rates["new"])
-    print(f"{label} {b:>12,.0f} {n:>14,.0f} {n / b:>6.3f}", flush=True)
+    digits = 2 if b < 1000 else 0  # steps/s (the attention row) keep their decimals
+    print(f"{label} {b:>12,.{digits}f} {n:>14,.{digits}f} {n / b:>6.3f}", flush=True)
     return n / b
 
 

@@ -1,6 +1,7 @@
 """bench/train_throughput.py in its quick mode, so that it cannot rot: the trainer-vs-plain-loop row,
 the FastGRU-vs-nn.GRU rows for training and for the forward without gradients (at a size below the
-packing threshold and one above it), and its RESULT line agreeing with the rows."""
+packing threshold and one above it), the additive-attention row, and its RESULT line agreeing
+with the rows."""
 
 import os
 import re
@@ -35,6 +36,9 @@ def test_the_train_throughput_bench_runs_quick():
     train = [ratio(lines[5], ["hidden", "16"]), ratio(lines[6], ["hidden", "160"])]
     assert lines[7].startswith("GRU eval") and "without gradients" in lines[7]
     evals = [ratio(lines[8], ["hidden", "16"]), ratio(lines[9], ["hidden", "160"])]
-    result = re.fullmatch(r"RESULT min_ratio=([\d.]+) gru_min_ratio=([\d.]+) gru_eval_min_ratio=([\d.]+)", lines[10])
-    assert result, lines[10]
-    assert [float(x) for x in result.groups()] == pytest.approx([trainer, min(train), min(evals)], abs=0.001)
+    assert lines[10].startswith("attention") and "bench/seq2seq_throughput.py" in lines[10]
+    attention = ratio(lines[11], ["hidden", "32"])
+    result = re.fullmatch(r"RESULT min_ratio=([\d.]+) gru_min_ratio=([\d.]+) gru_eval_min_ratio=([\d.]+) "
+                          r"attention_ratio=([\d.]+)", lines[12])
+    assert result, lines[12]
+    assert [float(x) for x in result.groups()] == pytest.approx([trainer, min(train), min(evals), attention], abs=0.001)
