@@ -18,6 +18,7 @@ Last line: ``RESULT ratio=<this checkout's steps/s ÷ REV's> loss_diff=<first-ba
 from __future__ import annotations
 
 import argparse
+import importlib
 import io
 import json
 import statistics
@@ -25,7 +26,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,49 +34,21 @@ QUICK = {"hidden": 32, "embed": 16, "batch": 16}
 
 
 def rates(root: str, blocks: int, steps: int, quick: bool, threads: int) -> None:
-    """In a child process: the steps/s of ``blocks`` blocks of training with the rnn_tui under
-    ``root``, printed as one JSON line."""
+    """In a child process: the steps/s of ``blocks`` blocks of bench/seq2seq_throughput.py's
+    batched training step with the rnn_tui under ``root``, printed as one JSON line."""
     sys.path.insert(0, root)
+    importlib.import_module("rnn_tui")  # first: this tree's package, whose submodules then load from it
     import torch
+    from seq2seq_throughput import Loop, build_task  # bench/, beside this file
 
-    from rnn_tui.config import Config
-    from rnn_tui.models.seq2seq import loss
-    from rnn_tui.train.tasks import Seq2SeqTask
+    from rnn_tui.models import seq2seq
 
     torch.set_num_threads(threads)
-    s = QUICK if quick else SETTINGS
-    cfg = Config()
-    cfg.task, cfg.data.spec = "seq2seq", "builtin:phrases-en-zh"
-    m = cfg.model
-    m.cell, m.hidden, m.embed, m.layers, m.attention = "gru", s["hidden"], s["embed"], 1, "additive"
-    cfg.train.batch = s["batch"]
-    task = Seq2SeqTask(cfg.validate(), None)
-    torch.manual_seed(0)
-    model = task.build_model(torch.device("cpu"))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    losses: list[float] = []
-
-    def step() -> None:
-        b = task.batches.get(0, len(losses) % len(task.batches))
-        logits, _ = model(b.src, b.src_len, b.tgt_in)
-        value = loss(logits, b.tgt_out)
-        opt.zero_grad(set_to_none=True)
-        value.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        losses.append(float(value.detach()))
-
-    step()
-    step()  # warm-up
-    got = []
-    for _ in range(blocks):
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        got.append(steps / (time.perf_counter() - start))
-    import rnn_tui
-
-    print(json.dumps({"rates": got, "first_loss": losses[0], "module": rnn_tui.__file__}))
+    loop = Loop(build_task(**(QUICK if quick else SETTINGS)), batched=True)
+    first_loss = loop.step()
+    loop.step()  # warm-up
+    got = [steps / loop.block(steps)[0] for _ in range(blocks)]
+    print(json.dumps({"rates": got, "first_loss": first_loss, "module": seq2seq.__file__}))
 
 
 def main() -> None:

@@ -9,6 +9,9 @@ and, for a task-specific setting, the task; nothing here is written twice.
 from __future__ import annotations
 
 import json
+import shutil
+import sys
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -35,10 +38,6 @@ def echo_report(lines: list[str]) -> None:
     """A text report, line by line. On a terminal narrower than a prose line (one that does not
     start with a space: table rows do), that line wraps at word boundaries, its continuation
     indented two spaces; piped, every line stays whole (what a script reads)."""
-    import shutil
-    import sys
-    import textwrap
-
     width = shutil.get_terminal_size().columns if sys.stdout.isatty() else 0
     for line in lines:
         if width and len(line) > width and not line.startswith(" "):

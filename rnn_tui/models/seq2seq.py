@@ -91,7 +91,7 @@ class _AdditiveStep(torch.autograd.Function):
         device = s.device.type
         dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else s.dtype
         with torch.autocast(device, enabled=False):  # under autocast (--precision): all in its dtype, softmax in float32
-            s, w_q, keys, v, gx, values = (t.to(dtype) for t in (s, w_q, keys, v, gx, values))
+            s, keys, v, gx, values = (t.to(dtype) for t in (s, keys, v, gx, values))  # (W_q: w_q_loop, cast per x)
             q2 = w_q_loop.times(s).mul_(2)
             u = torch.add(q2[:, None, :], keys, alpha=2).sigmoid_()  # σ(2 (W_q s + k_j)), (B, S, H)
             e = (u @ v).mul_(2).masked_fill_(pads, float("-inf"))  # pads get weight exactly 0
