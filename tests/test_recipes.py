@@ -28,7 +28,7 @@ def test_every_shipped_recipe_loads_and_its_settings_validate():
     names = [r.name for r in shipped]
     assert len(names) == len(set(names)) and [r.path.stem for r in shipped] == names
     for must in ("hello", "shakespeare", "lyrics", "timemachine-gru", "numbers", "phrases", "cmn", "sentiment", "airline",
-                 "vanishing-gradients", "brackets-units", "arena"):
+                 "vanishing-gradients", "brackets-units", "stdlib-units", "arena"):
         assert must in names
     for r in shipped:
         if r.data.startswith("builtin:"):
