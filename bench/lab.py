@@ -43,7 +43,7 @@ seed 1337, gave line-position h[186] +0.692, quote +0.550, indent −0.536; 16,0
 Last line: ``RESULT <hypothesis>_r=<best |r|> ... train_s=<s> units_s=<s> [seeds_passing=<k>/<N>]
 must_hold=<pass|fail>`` (must_hold: the first seed's).
 
-    python bench/lab.py ablate [--hidden 32] [--steps 1500] [--lr 0.002] [--chars 4000] [--seed 0] [--runs-dir DIR]
+    python bench/lab.py ablate [--hidden 128] [--steps 6000] [--lr 0.002] [--chars 4000] [--seed 0] [--runs-dir DIR]
 
 ``ablate`` (issue 12 section 3): ablating the depth unit raises the loss on closing brackets far
 more than on other characters. Trains a character LSTM (one layer of --hidden units, embedding
@@ -58,6 +58,14 @@ whose larger |r| of h and c is the smallest).
 Last line: ``RESULT depth_unit=0:<u> r=<r> close_change=<Δ> other_change=<Δ> ratio=<Δclose/Δother>
 control_ratio=<…>``, Δ the change in mean loss (nats/token) on closing brackets and on every
 other character.
+
+Measured 2026-12-01 with the defaults (one thread, ~90 s of training): depth unit c[124], r = −0.974;
+closing brackets +0.397, every other character +0.092, ``ratio=4.3`` (the same unit and ratio
+with MKL, oneDNN and ATen held to AVX2). It is one seed's: at 128 units, seeds 0–5 gave ratios 4.3,
+0.9, 0.8, 13.2, 2.8, 0.3. Where the ratio is low the depth unit decides where the line ends
+instead (in builtin:brackets a line ends exactly when the depth returns to 0): the whitespace
+class takes +0.27 to +0.49 and the closing brackets +0.05 to +0.17. Letters, opening brackets and
+punctuation move little in every seed. README, Interventions, has the table (and 32, 64, 256 units).
 """
 
 from __future__ import annotations
@@ -234,8 +242,8 @@ def main() -> None:
         p.add_argument("--seeds", type=int, default=1, help="Train this many seeds from --seed and print each.")
         p.add_argument("--runs-dir", default=None, help="Keep the run here (default: a new temporary folder).")
     a = sub.add_parser("ablate", help="ablate the depth unit of an LSTM on builtin:brackets: the loss per class")
-    a.add_argument("--hidden", type=int, default=32)
-    a.add_argument("--steps", type=int, default=1500)
+    a.add_argument("--hidden", type=int, default=128)
+    a.add_argument("--steps", type=int, default=6000)
     a.add_argument("--lr", type=float, default=2e-3)
     a.add_argument("--chars", type=int, default=4000, help="The held-out characters at the end of the data.")
     a.add_argument("--seed", type=int, default=0)
