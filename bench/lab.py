@@ -13,9 +13,10 @@ at least 1000× what forget bias 0 keeps at d = 50. Last line:
     python bench/lab.py units [--hidden 64] [--steps 1500] [--lr 0.01] [--seed 1337] [--runs-dir DIR]
     python bench/lab.py units-stdlib [--hidden 256] [--steps 1000] [--lr 0.002] [--seed 1] [--seeds 1] [--runs-dir DIR]
 
-Each trains a one-layer character-level LSTM (one thread, as every experiment here) and runs
-inspect.correlate.find_units on the first 20,000 characters of its validation text, with no hint
-of which unit to look at. ``--seeds N`` trains seeds --seed … --seed + N − 1 and prints each.
+Each trains a one-layer character-level LSTM with a shipped recipe's settings (brackets-units,
+stdlib-units; one thread, as every experiment here) and runs inspect.correlate.find_units on the
+first 20,000 characters of its validation text, with no hint of which unit to look at.
+``--seeds N`` trains seeds --seed … --seed + N − 1 and prints each.
 
 ``units``: builtin:brackets (embedding 16, batches of 32 × 100 random chunks, cosine schedule:
 the defaults). Must hold: some unit (any of h, c or a gate) has |r| ≥ 0.9 against the bracket
@@ -75,7 +76,7 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,45 +113,39 @@ def gradients(seeds: int, hidden: int, sequences: int) -> None:
 
 @dataclass(frozen=True)
 class Experiment:
-    """A units experiment: a one-layer LSTM trained on ``data``, then its best unit per hypothesis."""
-    data: str
-    hidden: int
-    steps: int
-    lr: float
-    seed: int
+    """A units experiment: the LSTM a shipped recipe trains (rnn_tui/recipes/<recipe>.toml: its data
+    and settings, declared there once), then its best unit per hypothesis."""
+    recipe: str
     hypotheses: tuple[str, ...]
     target: float  # the |r| one of the hypotheses must reach
-    settings: dict = field(default_factory=dict)  # Config sections' fields besides the defaults: {"model.embed": 16}
+
+    def config(self) -> Config:
+        from rnn_tui import recipes
+
+        return recipes.find(self.recipe).config()
 
 
 EXPERIMENTS = {
-    "units": Experiment("builtin:brackets", 64, 1500, 0.01, 1337, ("depth",), 0.9, {"model.embed": 16}),
-    "units-stdlib": Experiment("builtin:python-stdlib", 256, 1000, 0.002, 1, ("indent", "quote", "line-position"), 0.8,
-                               {"model.embed": 64, "model.dropout": 0.1, "train.batching": "sequential",
-                                "train.batch": 16, "train.seq_len": 200, "train.schedule": "constant"}),
+    "units": Experiment("brackets-units", ("depth",), 0.9),
+    "units-stdlib": Experiment("stdlib-units", ("indent", "quote", "line-position"), 0.8),
 }
 
 
-def train_lstm(name: str, data: str, hidden: int, steps: int, lr: float, seed: int, runs_dir: str | None,
-               settings: dict):
-    """A one-layer character LSTM trained on ``data`` (one thread; ``settings`` as {"section.field":
-    value}, the rest at their defaults), loaded; and its training seconds."""
+def train_lstm(name: str, cfg: Config, hidden: int, steps: int, lr: float, seed: int, runs_dir: str | None):
+    """A one-layer character LSTM with ``cfg``'s settings but these (one thread), trained, loaded;
+    and its training seconds."""
     from rnn_tui.api import load_lm
     from rnn_tui.runs.rundir import RunDir
     from rnn_tui.train.trainer import train_run
 
-    cfg = Config()
-    cfg.data.spec = data
-    cfg.model.cell, cfg.model.hidden = "lstm", hidden
-    for key, value in settings.items():
-        section, field_name = key.split(".")
-        setattr(getattr(cfg, section), field_name, value)
+    cfg.model.cell, cfg.model.layers, cfg.model.hidden = "lstm", 1, hidden
     t = cfg.train
     t.steps, t.lr, t.seed, t.threads = steps, lr, seed, 1
     t.eval_interval, t.sample_interval, t.checkpoint_interval = steps, steps, steps
     root = Path(runs_dir or tempfile.mkdtemp(prefix=f"lab-{name}-"))
     run = RunDir.create(root, cfg.validate(), name=f"{name}-{hidden}-{steps}-s{seed}")
-    print(f"{name}: training an LSTM of {hidden} units on {data}, {steps} steps at lr {lr} (seed {seed}) in {run.path}")
+    print(f"{name}: training an LSTM of {hidden} units on {cfg.data.spec}, {steps} steps at lr {lr} (seed {seed}) "
+          f"in {run.path}")
     start = time.perf_counter()
     train_run(run)
     return load_lm(run.path), time.perf_counter() - start
@@ -162,7 +157,7 @@ def units(name: str, hidden: int, steps: int, lr: float, seed: int, seeds: int, 
     e = EXPERIMENTS[name]
     rows = []  # per seed: {hypothesis: best |r|}, training seconds
     for s in range(seed, seed + seeds):
-        loaded, train_s = train_lstm(name, e.data, hidden, steps, lr, s, runs_dir, e.settings)
+        loaded, train_s = train_lstm(name, e.config(), hidden, steps, lr, s, runs_dir)
         text, where = analysis_text(loaded)
         start = time.perf_counter()
         report = find_units(loaded, text, e.hypotheses, where=where)
@@ -195,7 +190,9 @@ def ablate(hidden: int, steps: int, lr: float, chars: int, seed: int, runs_dir: 
     from rnn_tui.inspect.correlate import find_units, searched_vectors
     from rnn_tui.models.interventions import Intervention
 
-    loaded, train_s = train_lstm("ablate", "builtin:brackets", hidden, steps, lr, seed, runs_dir, {"model.embed": 16})
+    cfg = Config()
+    cfg.data.spec, cfg.model.embed = "builtin:brackets", 16
+    loaded, train_s = train_lstm("ablate", cfg, hidden, steps, lr, seed, runs_dir)
     print(f"trained in {train_s:.0f} s, validation loss {loaded.run.summary().get('val_loss', float('nan')):.3f} nats")
     tail = corpus_text(loaded.config.data)[-chars:]
     text = tail[tail.index("\n") + 1:]  # from the first whole line
@@ -234,11 +231,13 @@ def main() -> None:
     g.add_argument("--hidden", type=int, default=64)
     g.add_argument("--sequences", type=int, default=16)
     for name, e in EXPERIMENTS.items():
-        p = sub.add_parser(name, help=f"an LSTM on {e.data}: a {'/'.join(e.hypotheses)} unit with |r| ≥ {e.target}")
-        p.add_argument("--hidden", type=int, default=e.hidden)
-        p.add_argument("--steps", type=int, default=e.steps)
-        p.add_argument("--lr", type=float, default=e.lr)
-        p.add_argument("--seed", type=int, default=e.seed)
+        cfg = e.config()
+        p = sub.add_parser(name, help=f"the {e.recipe} recipe's LSTM on {cfg.data.spec}: a {'/'.join(e.hypotheses)} "
+                                      f"unit with |r| ≥ {e.target}")
+        p.add_argument("--hidden", type=int, default=cfg.model.hidden)
+        p.add_argument("--steps", type=int, default=cfg.train.steps)
+        p.add_argument("--lr", type=float, default=cfg.train.lr)
+        p.add_argument("--seed", type=int, default=cfg.train.seed)
         p.add_argument("--seeds", type=int, default=1, help="Train this many seeds from --seed and print each.")
         p.add_argument("--runs-dir", default=None, help="Keep the run here (default: a new temporary folder).")
     a = sub.add_parser("ablate", help="ablate the depth unit of an LSTM on builtin:brackets: the loss per class")
