@@ -17,18 +17,30 @@ Each run is scored on its checkpoint most accurate on validation (a classifier's
 line: ``RESULT best=<setting> test_acc=<acc> logreg=<acc> margin=<points>``, the setting with the
 highest test accuracy (its mean over ``--seeds``).
 
+``expert``: the sentiment recipe's settings (a char GRU-128, max pooling, with the n-gram
+expert: the run's bag-of-bigrams logistic regression votes with the network, their
+log-probabilities averaged) for ``--seeds`` seeds. Each row: the test accuracy of the pooled
+model, of the network alone and of the logistic regression, all three read from the one model
+(the expert is the baseline, the network trains on its own loss), at the checkpoint most accurate
+on validation; ``right/wrong`` counts the reviews the pooled model gets right where the logistic
+regression does not, and the reverse, and ``p`` is McNemar's exact two-sided test of the two
+(the same reviews, paired). Last line: ``RESULT test_acc=<mean> alone=<mean> logreg=<acc>
+margin=<points> seeds_beating=<k/N> max_p=<p>``.
+
 Every row states the CPU time it took (user + system of this process, so a busy machine
 stretches wall time but hardly this). Run it alone on the machine all the same.
 
     python bench/classify_accuracy.py long-range [--steps 2000] [--hidden 64] [--seeds 1]
     python bench/classify_accuracy.py sentiment [--steps 1500] [--hidden 128] [--cell gru] [--seeds 1]
                                                 [--only char-last,...]
-    (either with --quick: a few steps on a small slice, to check the script runs)
+    python bench/classify_accuracy.py expert [--steps 3000] [--seeds 3]
+    (any with --quick: a few steps on a small slice, to check the script runs)
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import resource
 import statistics
 import sys
@@ -38,8 +50,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import torch  # noqa: E402
+
+from rnn_tui import recipes  # noqa: E402
 from rnn_tui.api import load_classifier  # noqa: E402
 from rnn_tui.config import POOLINGS, Config  # noqa: E402
+from rnn_tui.data.label_batches import ClassBatches  # noqa: E402
 from rnn_tui.runs.rundir import RunDir  # noqa: E402
 from rnn_tui.train.trainer import train_run  # noqa: E402
 
@@ -75,7 +91,7 @@ def run_one(root: Path, name: str, cfg: Config) -> dict:
     seconds = cpu_seconds() - start
     scores = load_classifier(run.path, tag="best").evaluate("test")
     print(f"  {name}: {seconds:.0f} CPU s, test {scores['accuracy']:.1%}", file=sys.stderr)
-    return {"name": name, "seconds": seconds, **scores}
+    return {"name": name, "seconds": seconds, "path": run.path, **scores}
 
 
 def long_range(args: argparse.Namespace, root: Path) -> None:
@@ -94,12 +110,18 @@ def long_range(args: argparse.Namespace, root: Path) -> None:
     print("RESULT " + " ".join(f"{cell}={acc:.3f}" for cell, acc in longest.items()))
 
 
+def sentiment_data(args: argparse.Namespace, root: Path) -> tuple[str, int, int]:
+    """The data file, the held-out reviews and the steps: sentiment-zh (or --data), or with --quick
+    its first 400 texts."""
+    if not args.quick:
+        return str(args.data), SENTIMENT_TEST, args.steps
+    small = root / "sentiment-small.tsv"
+    small.write_text("".join(Path(args.data).read_text(encoding="utf-8").splitlines(keepends=True)[:401]), encoding="utf-8")
+    return str(small), 40, 10
+
+
 def sentiment(args: argparse.Namespace, root: Path) -> None:
-    data, test_size, steps = str(SENTIMENT), SENTIMENT_TEST, args.steps
-    if args.quick:  # the first 400 reviews
-        small = root / "sentiment-small.tsv"
-        small.write_text("".join(SENTIMENT.read_text(encoding="utf-8").splitlines(keepends=True)[:401]), encoding="utf-8")
-        data, test_size, steps = str(small), 40, 10
+    data, test_size, steps = sentiment_data(args, root)
     settings = [f"{tokenizer}-{pooling}" for tokenizer in ("char", "jieba") for pooling in POOLINGS]
     unknown = set(args.only or ()) - set(settings)
     if unknown:
@@ -130,24 +152,82 @@ def sentiment(args: argparse.Namespace, root: Path) -> None:
     print(f"RESULT best={best} test_acc={acc:.3f} logreg={logreg:.3f} margin={(acc - logreg) * 100:+.1f}")
 
 
+def mcnemar(b: int, c: int) -> float:
+    """McNemar's exact two-sided p-value: b and c texts where only one of two classifiers is right."""
+    n = b + c
+    return min(1.0, 2 * sum(math.comb(n, k) for k in range(min(b, c) + 1)) / 2**n) if n else 1.0
+
+
+@torch.no_grad()
+def paired(run_path: Path) -> dict:
+    """The test reviews as the best checkpoint reads them: right or wrong for the pooled model, the
+    network alone and the expert (the run's logistic regression)."""
+    from rnn_tui.train.tasks import ClassifyTask
+
+    loaded = load_classifier(run_path, tag="best")
+    model, task = loaded.model, ClassifyTask(loaded.config, loaded.meta)
+    batches = ClassBatches(task.examples["test"], 64, shuffle=False)
+    right: dict[str, list[bool]] = {"pooled": [], "alone": [], "logreg": []}
+    for i in range(len(batches)):
+        b = batches.get(0, i)
+        for name, logits in (("pooled", model(b.x, b.lengths)), ("alone", model(b.x, b.lengths, alone=True)),
+                             ("logreg", model.expert(b.x, b.lengths))):
+            right[name] += (logits.argmax(-1) == b.y).tolist()
+    assert sum(right["logreg"]) / len(right["logreg"]) == loaded.meta["baselines"]["logreg"]["test_acc"]
+    return right
+
+
+def expert(args: argparse.Namespace, root: Path) -> None:
+    data, test_size, steps = sentiment_data(args, root)
+    rows = []
+    for seed in range(1, args.seeds + 1):
+        cfg = recipes.find("sentiment").config(data)
+        cfg.data.test_size, cfg.train.steps, cfg.train.seed, cfg.train.threads = test_size, steps, seed, args.threads
+        run = run_one(root, f"seed-{seed}", cfg.validate())
+        right = paired(run["path"])
+        n = len(right["pooled"])
+        only_pooled = sum(p and not lr for p, lr in zip(right["pooled"], right["logreg"]))
+        only_logreg = sum(lr and not p for p, lr in zip(right["pooled"], right["logreg"]))
+        rows.append({"seed": seed, "seconds": run["seconds"], "n": n,
+                     **{name: sum(r) / n for name, r in right.items()}, "b": only_pooled, "c": only_logreg,
+                     "p": mcnemar(only_pooled, only_logreg)})
+    m = cfg.model
+    print(f"sentiment-zh · the sentiment recipe: char {m.cell.upper()}-{m.hidden}, {m.pooling} pooling, n-gram expert · "
+          f"{steps} steps · test {test_size} reviews · the checkpoint most accurate on validation")
+    print(f"{'seed':>4}{'CPU s':>7}{'pooled':>9}{'alone':>8}{'logreg':>8}{'margin':>8}{'right/wrong':>13}{'p':>9}")
+    for r in rows:
+        print(f"{r['seed']:>4}{r['seconds']:>7.0f}{r['pooled']:>9.1%}{r['alone']:>8.1%}{r['logreg']:>8.1%}"
+              f"{(r['pooled'] - r['logreg']) * 100:>+8.1f}{r['b']:>7}/{r['c']:<5}{r['p']:>9.2g}")
+    pooled, alone, logreg = (statistics.mean(r[k] for r in rows) for k in ("pooled", "alone", "logreg"))
+    beating = sum(r["pooled"] > r["logreg"] for r in rows)
+    print(f"RESULT test_acc={pooled:.3f} alone={alone:.3f} logreg={logreg:.3f} margin={(pooled - logreg) * 100:+.1f} "
+          f"seeds_beating={beating}/{len(rows)} max_p={max(r['p'] for r in rows):.2g}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("experiment", choices=("long-range", "sentiment"))
-    parser.add_argument("--steps", type=int, default=None, help="steps per setting [long-range 2000, sentiment 1500]")
+    parser.add_argument("experiment", choices=("long-range", "sentiment", "expert"))
+    parser.add_argument("--steps", type=int, default=None,
+                        help="steps per setting [long-range 2000, sentiment 1500, expert: the recipe's 3000]")
     parser.add_argument("--hidden", type=int, default=None, help="hidden units [long-range 64, sentiment 128]")
-    parser.add_argument("--seeds", type=int, default=1, help="seeds per cell (long-range) or per setting (sentiment)")
+    parser.add_argument("--seeds", type=int, default=None,
+                        help="seeds per cell (long-range), per setting (sentiment) or in all (expert) [1; expert 3]")
     parser.add_argument("--cell", default="gru", help="sentiment: the recurrent cell [gru]")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (1 when the machine is busy: "
                         "two threads fighting other work for two cores run many times slower)")
     parser.add_argument("--only", type=lambda v: v.split(","), default=None,
                         help="sentiment: the settings to run, e.g. char-attention,jieba-max [all eight]")
     parser.add_argument("--quick", action="store_true", help="a few steps, to check the script runs")
+    parser.add_argument("--data", type=Path, default=SENTIMENT,
+                        help="sentiment, expert: another label<TAB>text file with a header [../shared/data/sentiment-zh.tsv]")
     args = parser.parse_args()
     long = args.experiment == "long-range"
-    args.steps = args.steps or (2000 if long else 1500)
+    args.steps = args.steps or {"long-range": 2000, "sentiment": 1500,
+                                "expert": recipes.find("sentiment").config().train.steps}[args.experiment]
     args.hidden = args.hidden or (64 if long else 128)
+    args.seeds = args.seeds or (3 if args.experiment == "expert" else 1)
     with tempfile.TemporaryDirectory() as tmp:
-        (long_range if long else sentiment)(args, Path(tmp))
+        {"long-range": long_range, "sentiment": sentiment, "expert": expert}[args.experiment](args, Path(tmp))
 
 
 if __name__ == "__main__":

@@ -305,7 +305,9 @@ class LoadedClassifier:
     def evaluate(self, split: str = "test") -> dict[str, Any]:
         """Accuracy, macro-F1, per-class precision/recall/F1, the confusion matrix (rows: true
         class) and the accuracy in four length buckets (``by_length``) on the run's ``split`` — the
-        same stratified split it trained on — and the baselines fitted at the start of the run."""
+        same stratified split it trained on — and the baselines fitted at the start of the run;
+        with an n-gram expert, ``recurrent_alone``: the accuracy, macro-F1 and loss of the
+        recurrent network without its vote (else None)."""
         from rnn_tui.decode.metrics import accuracy, accuracy_by_length, confusion, macro_f1, per_class
         from rnn_tui.train.tasks import ClassifyTask
 
@@ -318,9 +320,15 @@ class LoadedClassifier:
         pred, true, loss = task.predict(split)
         c = confusion(true, pred, len(self.classes))
         lengths = [len(ids) for ids, _ in task.examples[split]]
+        alone = None
+        if self.model.expert is not None:  # the recurrent network without the n-gram expert's vote
+            pred_alone, _, loss_alone = task.predict(split, alone=True)
+            c_alone = confusion(true, pred_alone, len(self.classes))
+            alone = {"accuracy": accuracy(c_alone), "macro_f1": macro_f1(c_alone), "loss": loss_alone}
         return {"run": self.run.id, "split": split, "texts": len(true), "loss": loss, "accuracy": accuracy(c),
                 "macro_f1": macro_f1(c), "classes": self.classes, "confusion": c, "per_class": per_class(c),
-                "by_length": accuracy_by_length(lengths, true, pred), "baselines": self.meta.get("baselines", {})}
+                "by_length": accuracy_by_length(lengths, true, pred), "baselines": self.meta.get("baselines", {}),
+                "recurrent_alone": alone}
 
 
 @dataclass

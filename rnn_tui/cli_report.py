@@ -126,7 +126,8 @@ def train_reporter(run: RunDir, as_json: bool) -> Iterator[Callable[[Event], Non
                 progress.console.print(f"step {event['step']:>6}  val loss {event['val_loss']:.4f}  RMSE {rmse}  "
                                        f"MAE {event.get('val_mae', 0.0):.4g}{mark}")
             elif "val_acc" in event:  # a classifier: per text, not per token
-                accuracy, f1 = f"{event['val_acc']:.1%}{baseline}", f"{event.get('val_f1', 0.0):.3f}"
+                alone = f" (recurrent alone {event['val_acc_alone']:.1%})" if "val_acc_alone" in event else ""
+                accuracy, f1 = f"{event['val_acc']:.1%}{alone}{baseline}", f"{event.get('val_f1', 0.0):.3f}"
                 last_val, last_acc = f" · val acc {accuracy} · F1 {f1}", f"accuracy {accuracy}"
                 progress.console.print(f"step {event['step']:>6}  val loss {event['val_loss']:.4f}  accuracy {accuracy}  "
                                        f"macro-F1 {f1}{mark}")
@@ -374,6 +375,12 @@ def print_class_scores(result: dict[str, Any]) -> None:
     """Accuracy and macro-F1 beside the run's baselines, per-class precision/recall/F1 and the confusion matrix."""
     console.print(f"{result['run']} {result['split']} ({result['texts']:,} texts): accuracy {result['accuracy']:.1%} · "
                   f"macro-F1 {result['macro_f1']:.3f} · loss {result['loss']:.4f}")
+    alone = result.get("recurrent_alone")
+    if alone:  # the model is the recurrent network and the n-gram expert voting together
+        mark = "  ← not better than the bag of n-grams" if alone["accuracy"] <= result["baselines"].get(
+            "logreg", {}).get(f"{result['split']}_acc", -1.0) else ""
+        console.print(f"  {'recurrent network alone':<34} {alone['accuracy']:.1%} (macro-F1 {alone['macro_f1']:.3f})"
+                      f"{mark}")
     key = f"{result['split']}_acc"
     for name, scores in result["baselines"].items():
         acc = scores.get(key)

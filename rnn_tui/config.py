@@ -138,6 +138,11 @@ class ModelConfig:
     pooling: str = setting("last", "How the states become one vector: last (the final state of each direction), "
                                    "mean, max, or attention (a learned query over the states).", choices=POOLINGS,
                            tasks=CLASSIFY, form=True)
+    ngram_expert: bool = setting(False, "The run's bag-of-n-grams logistic regression (its baseline, fitted at the "
+                                        "start) votes with the recurrent network: their log-probabilities are "
+                                        "averaged (a product of experts). The network trains on its own loss; "
+                                        "`classify --split` shows it alone too.", label="n-gram expert",
+                                 tasks=CLASSIFY)
     strategy: str = setting("direct", "direct: one output per step of the horizon at once; recursive: one step, fed "
                                       "back as the next input until the horizon.", choices=STRATEGIES, tasks=FORECAST,
                             form=True)

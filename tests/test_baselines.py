@@ -10,9 +10,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from rnn_tui.data.ngrams import Ngrams
 from rnn_tui.errors import RnnTuiError
 from rnn_tui.train.baselines import (
-    Ngrams,
+    Linear,
     accuracy,
     fit_baselines,
     logistic_regression,
@@ -113,19 +114,20 @@ def test_the_bag_of_words_baselines_learn_and_majority_does_not() -> None:
 
 def test_fit_baselines_records_each_and_is_deterministic() -> None:
     train, val, test = _reviews(400, seed=4), _reviews(100, seed=5), _reviews(100, seed=6)
-    first = fit_baselines(train, val, test, n_classes=2)
-    assert list(first) == ["majority", "naive_bayes", "logreg"]
+    first, fitted = fit_baselines(train, val, test, n_classes=2)
+    assert list(first) == list(fitted) == ["majority", "naive_bayes", "logreg"]
     for result in first.values():
         assert set(result) == {"val_acc", "test_acc", "seconds"} and result["seconds"] >= 0
     assert first["naive_bayes"]["val_acc"] == accuracy(naive_bayes(*train), val)
     assert first["logreg"]["test_acc"] == accuracy(logistic_regression(*train), test)
     assert first["majority"]["test_acc"] == test[1].count(0) / 100
-    no_test = fit_baselines(train, val, None, n_classes=2)
+    no_test = fit_baselines(train, val, None, n_classes=2)[0]
     assert all(r["test_acc"] is None for r in no_test.values())
     assert {k: r["val_acc"] for k, r in no_test.items()} == {k: r["val_acc"] for k, r in first.items()}
     a, b = logistic_regression(*train), logistic_regression(*train)
     assert torch.equal(a.weight, b.weight) and torch.equal(a.bias, b.bias)
-    assert fit_baselines(train, ([], []), None, 2)["logreg"]["val_acc"] is None
+    assert isinstance(fitted["logreg"], Linear) and torch.equal(fitted["logreg"].weight, a.weight)
+    assert fit_baselines(train, ([], []), None, 2)[0]["logreg"]["val_acc"] is None
 
 
 def test_no_training_data_is_one_clear_error() -> None:

@@ -34,3 +34,29 @@ def test_the_classify_bench_runs_quick(tmp_path):
     assert result, lines[-1]
     assert (float(result[2]), float(result[1])) == pytest.approx(rates[0][:2], abs=1)  # the GRU with last pooling
     assert float(result[3]) == pytest.approx(min(r[2] for r in rates), abs=0.06)
+
+
+@pytest.mark.slow
+def test_the_expert_bench_runs_quick(tmp_path):
+    """bench/classify_accuracy.py expert: one row per seed whose numbers agree with each other and
+    with the RESULT line."""
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "classify_accuracy.py"), "expert", "--quick", "--seeds", "2",
+                           "--threads", "1", "--data", str(reviews(tmp_path))],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("sentiment-zh · the sentiment recipe: char GRU-128, max pooling, n-gram expert · 10 steps")
+    rows = [line.split() for line in lines[2:-1]]
+    assert [row[0] for row in rows] == ["1", "2"]
+    for row in rows:
+        pooled, alone, logreg = (float(v.rstrip("%")) for v in row[2:5])
+        assert 0 <= alone <= 100 and float(row[5]) == pytest.approx(pooled - logreg, abs=0.11)
+        right, wrong = map(int, row[6].split("/"))
+        assert pooled - logreg == pytest.approx((right - wrong) / 40 * 100, abs=0.11)  # the paired counts explain the margin
+        assert 0 < float(row[7]) <= 1
+    result = re.fullmatch(r"RESULT test_acc=([\d.]+) alone=([\d.]+) logreg=([\d.]+) margin=([-+][\d.]+) "
+                          r"seeds_beating=(\d)/2 max_p=([\d.e-]+)", lines[-1])
+    assert result, lines[-1]
+    pooled_mean = sum(float(row[2].rstrip("%")) for row in rows) / 2
+    assert float(result[1]) * 100 == pytest.approx(pooled_mean, abs=0.06)
+    assert int(result[5]) == sum(float(row[5]) > 0 for row in rows)

@@ -12,12 +12,17 @@
         attention  u_t = tanh(W_a h_t + b_a);  α = softmax_t(qᵀ u_t);  v = Σ_t α_t h_t
                    (q a learned query vector: Yang et al. 2016's word attention)
     logits = W_out v + b_out;    p(class | text) = softmax(logits)
+    with the n-gram expert (cfg.ngram_expert, models/ngram_expert.py): the run's bag-of-n-grams
+        logistic regression z = W x + b votes too, by the log-linear pool
+        log p(class | text) = ½ log softmax(logits) + ½ log softmax(z) + const
+        (training: the recurrent network's own loss, on its logits alone)
 
 Dropout (cfg.dropout) on the embeddings, between layers and on v; token dropout (cfg.token_dropout)
 zeroes whole input vectors while training. A padded batch is packed
 (pack_padded_sequence) through the recurrent layers, so a text gives the same logits alone or
 in a batch. Ways to run, all on the same weights:
-    forward       a padded batch -> logits (training, evaluation)
+    forward       a padded batch -> logits (training, evaluation; alone=True: the recurrent network's
+                  own, without the expert's vote)
     pool_weights  one text -> α (attention pooling)
     prefix_probs  one text -> the class probabilities after each prefix (inspection)
     trace         one text -> every gate and state of every layer at every step, both directions (inspection)
@@ -34,6 +39,7 @@ from rnn_tui.errors import RnnTuiError
 from rnn_tui.models.cells import State
 from rnn_tui.models.evaluating import evaluating
 from rnn_tui.models.init import init_weights
+from rnn_tui.models.ngram_expert import NgramExpert
 from rnn_tui.models.recurrent import Recurrent, layer_states, run_packed, run_packed_reversed, trace_vectors
 
 PREFIX_CHUNK = 2**22  # prefix_probs: at most this many floats of pooled states per batch of prefixes
@@ -60,6 +66,7 @@ class Classifier(nn.Module):
         self.att_key = nn.Linear(D, D) if pooling == "attention" else None  # u_t = tanh(W_a h_t + b_a)
         self.att_query = nn.Linear(D, 1, bias=False) if pooling == "attention" else None  # qᵀ u_t
         self.head = nn.Linear(D, n_classes)
+        self.expert = NgramExpert(vocab_size, n_classes) if cfg.ngram_expert else None  # fitted by the task
         init_weights(self, cfg.init, cfg.forget_bias)
 
     def _input(self, idx: torch.Tensor) -> torch.Tensor:
@@ -111,13 +118,17 @@ class Classifier(nn.Module):
         alpha = torch.softmax(scores.masked_fill(~real, float("-inf")), dim=-1)  # exactly 0 on pads
         return (alpha[:, :, None] * h).sum(1), alpha
 
-    def logits(self, h: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """States h (B, T, D) -> logits (B, C)."""
-        return self.head(self.drop(self.pool(h, lengths)[0]))
+    def logits(self, h: torch.Tensor, lengths: torch.Tensor, x: torch.Tensor, alone: bool = False) -> torch.Tensor:
+        """States h (B, T, D) of the texts x (B, T) -> logits (B, C), pooled with the n-gram
+        expert's unless ``alone`` (or there is none)."""
+        logits = self.head(self.drop(self.pool(h, lengths)[0]))
+        if alone or self.expert is None:
+            return logits
+        return 0.5 * (logits.log_softmax(-1) + self.expert(x, lengths).log_softmax(-1))
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """x (B, T) padded ids, lengths (B,) -> logits (B, C)."""
-        return self.logits(self.states(x, lengths), lengths)
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, alone: bool = False) -> torch.Tensor:
+        """x (B, T) padded ids, lengths (B,) -> logits (B, C); ``alone``: the recurrent network's own."""
+        return self.logits(self.states(x, lengths), lengths, x, alone)
 
     # -- one text (inspection) -------------------------------------------------------------------------
 
@@ -161,7 +172,7 @@ class Classifier(nn.Module):
                 ls = lengths[lo:lo + chunk]
                 n, longest = ls.numel(), int(ls[-1])
                 if h_text is not None:  # the prefixes share the text's states
-                    logits = self.logits(h_text[:, :longest].expand(n, -1, -1), ls)
+                    logits = self.logits(h_text[:, :longest].expand(n, -1, -1), ls, x[None, :longest].expand(n, -1))
                 else:
                     logits = self(x[None, :longest].expand(n, -1), ls)
                 probs.append(torch.softmax(logits.float(), dim=-1))

@@ -148,6 +148,7 @@ class Validation(_Validation, total=False):
     val_bleu: float  # seq2seq: corpus BLEU-4 of greedy translations
     val_acc: float  # classify: accuracy on the validation texts
     val_f1: float  # classify: macro-F1 (the mean over classes of each class's F1)
+    val_acc_alone: float  # classify with an n-gram expert: the recurrent network's accuracy without its vote
     val_rmse: float  # forecast: errors of the forecasts from every validation origin, in the series' units
     val_mae: float
 

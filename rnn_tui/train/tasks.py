@@ -26,7 +26,7 @@ and BPTT length. None: nothing changes (a resumed run, whose config already fits
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from rnn_tui.models.forecaster import Forecaster
     from rnn_tui.models.lm import LanguageModel
     from rnn_tui.models.seq2seq import Seq2Seq
+    from rnn_tui.train.baselines import Linear
 
 SPLIT_SEED = 0  # the train/val/test split of sentence pairs depends on the data only, not the run's seed
 BLEU_PAIRS = 1000  # validation BLEU decodes at most this many validation pairs (greedy, batched)
@@ -290,7 +291,9 @@ class ClassifyTask:
     inverse class frequency; validation adds accuracy and macro-F1. The split is stratified and
     depends on the data only; at the start the baselines (majority, naive Bayes, logistic
     regression on bags of token uni+bigrams) are fitted on the same split and tokens, so the
-    run says whether the recurrent model beats them. The best checkpoint is the one most accurate
+    run says whether the recurrent model beats them. With the n-gram expert the logistic
+    regression fitted there goes into the model and votes with it (models/ngram_expert.py); the
+    recurrent network trains on its own loss. The best checkpoint is the one most accurate
     on validation (the loss breaks a tie): a classifier's validation loss can rise, its
     probabilities growing surer, while its accuracy still climbs."""
 
@@ -324,6 +327,7 @@ class ClassifyTask:
                                     ranks=world.size)
         self.train_model: torch.nn.Module  # what ``loss`` runs: the model, or it in DistributedDataParallel
         self.val_batches = ClassBatches(self.examples["val"], t.batch, shuffle=False) if self.examples["val"] else None
+        self.logreg: Linear | None = None  # the fitted baseline, for the n-gram expert of a new run
         self.baselines = meta["baselines"] if meta else self._fit_baselines(tokens, index)
 
     def tokenize(self, text: str) -> list[str]:
@@ -333,16 +337,21 @@ class ClassifyTask:
         from rnn_tui.train.baselines import fit_baselines
 
         splits = {name: ([toks for toks, _ in part], [index[label] for _, label in part]) for name, part in tokens.items()}
-        results = fit_baselines(splits["train"], splits["val"] or None, splits["test"] or None, len(self.classes))
+        results, fitted = fit_baselines(splits["train"], splits["val"] or None, splits["test"] or None, len(self.classes))
+        self.logreg = cast("Linear", fitted["logreg"])
         return {name: {"val_acc": r["val_acc"], "test_acc": r["test_acc"], "seconds": r["seconds"]}
                 for name, r in results.items()}
 
     def build_model(self, device: torch.device) -> Classifier:
+        from rnn_tui.data.vocab import SPECIALS
         from rnn_tui.models.classifier import Classifier
 
         self.device = device
         self.model = self.train_model = Classifier(self.cfg.model, len(self.vocab), len(self.classes),
                                                    self.cfg.model.pooling).to(device)
+        if self.model.expert is not None and self.logreg is not None:  # a resume loads it from the checkpoint
+            lr = self.logreg
+            self.model.expert.fit(lr.ngrams, lr.weight, lr.bias, self.vocab.itos, len(SPECIALS))
         counts = torch.bincount(torch.tensor([y for _, y in self.examples["train"]]), minlength=len(self.classes)).float()
         self.host_weight = counts.sum() / (len(counts) * counts.clamp(min=1)) if self.cfg.train.class_weights else None
         self.weight = None if self.host_weight is None else self.host_weight.to(device)
@@ -363,15 +372,17 @@ class ClassifyTask:
         b = self.batches.get(epoch, index)
         weight = len(b.y) if self.host_weight is None else float(self.host_weight[b.y].sum())  # on the host: no wait
         b = b.to(self.device)
-        return F.cross_entropy(self.train_model(b.x, b.lengths), b.y, weight=self.weight), int(b.lengths.sum()), weight
+        logits = self.train_model(b.x, b.lengths, alone=True)  # the recurrent network's own loss, whatever votes with it
+        return F.cross_entropy(logits, b.y, weight=self.weight), int(b.lengths.sum()), weight
 
     def after_step(self, new_epoch: bool) -> None:
         pass
 
     @torch.no_grad()
-    def predict(self, part: str, max_batches: int = 0) -> tuple[list[int], list[int], float]:
+    def predict(self, part: str, max_batches: int = 0, alone: bool = False) -> tuple[list[int], list[int], float]:
         """Predicted and true classes of a split's texts, and the mean loss (nats/text); of
-        several ranks, each predicts its share of the batches and every one gets them all."""
+        several ranks, each predicts its share of the batches and every one gets them all.
+        ``alone``: the recurrent network's own predictions, without the n-gram expert's vote."""
         from rnn_tui.data.label_batches import ClassBatches
 
         batches = ClassBatches(self.examples[part], self.cfg.train.batch * self.world.size, shuffle=False)
@@ -381,7 +392,7 @@ class ClassifyTask:
         total = 0.0
         for i in self.world.block(n):
             b = batches.get(0, i).to(self.device)
-            logits = self.model(b.x, b.lengths)
+            logits = self.model(b.x, b.lengths, alone=alone)
             total += F.cross_entropy(logits, b.y, reduction="sum").item()
             pred += logits.argmax(-1).tolist()
             true += b.y.tolist()
@@ -396,7 +407,11 @@ class ClassifyTask:
 
         pred, true, loss = self.predict("val", max_batches)
         c = confusion(true, pred, len(self.classes))
-        return {"val_loss": loss, "val_acc": accuracy(c), "val_f1": macro_f1(c)}
+        result: Validation = {"val_loss": loss, "val_acc": accuracy(c), "val_f1": macro_f1(c)}
+        if self.model.expert is not None:  # and the recurrent network without the n-gram expert's vote
+            pred_alone, _, _ = self.predict("val", max_batches, alone=True)
+            result["val_acc_alone"] = accuracy(confusion(true, pred_alone, len(self.classes)))
+        return result
 
     @torch.no_grad()
     def sample(self, seed: int) -> Sample:

@@ -350,7 +350,7 @@ class Trainer:
             "val_loss": val, "val_ppl": math.exp(min(val, 50)), "val_bpt": val / LN2, "best": improved,
             "lr_reduced": reduced, "time": time.time(),
         }
-        for key in ("val_bleu", "val_acc", "val_f1", "val_rmse", "val_mae"):  # what the task measures besides the loss
+        for key in ("val_bleu", "val_acc", "val_f1", "val_acc_alone", "val_rmse", "val_mae"):  # the task's other measures
             if key in result:
                 record[key] = result[key]
         self._emit(record)
