@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import random
 import resource
 import statistics
 import sys
@@ -177,31 +178,88 @@ def paired(run_path: Path) -> dict:
     return right
 
 
+def fold_file(data: str, fold: int, folds: int, test_size: int, root: Path) -> str:
+    """A copy of ``data`` with its rows placed so that the project's fixed split (data/labeled.py:
+    each class shuffled by SPLIT_SEED, whose permutation depends on the class's size only) holds
+    out fold ``fold`` of ``folds``: each class's rows are dealt, in a seeded order, into folds of
+    the class's share of ``test_size``. The folds' test sets are disjoint."""
+    from rnn_tui.data.labeled import SPLIT_SEED, _apportion, read_labeled
+
+    lines = Path(data).read_text(encoding="utf-8").splitlines()
+    labeled = read_labeled(data)
+    if labeled.skipped or len(lines) - 1 != len(labeled.texts):
+        sys.exit(f"--folds needs a plain label<TAB>text file, one row per line; {data} is not")
+    rows: dict[str, list[str]] = {}
+    for line, label in zip(lines[1:], labeled.labels):
+        rows.setdefault(label, []).append(line)
+    n_test = _apportion(test_size, {name: len(members) for name, members in rows.items()})
+    split_rng, deal_rng, out = random.Random(SPLIT_SEED), random.Random(1), [lines[0]]
+    for name in sorted(rows):
+        members, t = rows[name], n_test[name]
+        if t * folds > len(members):
+            sys.exit(f"{folds} folds of {test_size} texts need more {name!r} texts than the {len(members)} there are")
+        slots = list(range(len(members)))
+        split_rng.shuffle(slots)  # the split's shuffle of this class: its first t slots are held out
+        dealt = members[:]
+        deal_rng.shuffle(dealt)
+        held, rest = dealt[fold * t:(fold + 1) * t], dealt[:fold * t] + dealt[(fold + 1) * t:]
+        placed = [""] * len(members)
+        for slot, line in zip(slots[:t], held):
+            placed[slot] = line
+        free = iter(rest)
+        out += [line or next(free) for line in placed]
+    path = root / f"fold-{fold}.tsv"
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def expert_job(job: tuple[str, int, int, int, int, str, str]) -> dict:
+    """One run of the sentiment recipe (a process of its own with --jobs): its paired test counts."""
+    data, test_size, steps, seed, threads, name, root = job
+    cfg = recipes.find("sentiment").config(data)
+    cfg.data.test_size, cfg.train.steps, cfg.train.seed, cfg.train.threads = test_size, steps, seed, threads
+    run = run_one(Path(root), name, cfg.validate())
+    right = paired(run["path"])
+    n = len(right["pooled"])
+    only_pooled = sum(p and not lr for p, lr in zip(right["pooled"], right["logreg"]))
+    only_logreg = sum(lr and not p for p, lr in zip(right["pooled"], right["logreg"]))
+    return {"name": name, "seconds": run["seconds"], "n": n, **{k: sum(r) for k, r in right.items()},
+            "b": only_pooled, "c": only_logreg, "p": mcnemar(only_pooled, only_logreg)}
+
+
 def expert(args: argparse.Namespace, root: Path) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
     data, test_size, steps = sentiment_data(args, root)
-    rows = []
-    for seed in range(1, args.seeds + 1):
-        cfg = recipes.find("sentiment").config(data)
-        cfg.data.test_size, cfg.train.steps, cfg.train.seed, cfg.train.threads = test_size, steps, seed, args.threads
-        run = run_one(root, f"seed-{seed}", cfg.validate())
-        right = paired(run["path"])
-        n = len(right["pooled"])
-        only_pooled = sum(p and not lr for p, lr in zip(right["pooled"], right["logreg"]))
-        only_logreg = sum(lr and not p for p, lr in zip(right["pooled"], right["logreg"]))
-        rows.append({"seed": seed, "seconds": run["seconds"], "n": n,
-                     **{name: sum(r) / n for name, r in right.items()}, "b": only_pooled, "c": only_logreg,
-                     "p": mcnemar(only_pooled, only_logreg)})
-    m = cfg.model
+    if args.folds:  # seed 1 on each of the disjoint folds
+        jobs = [(fold_file(data, k, args.folds, test_size, root), test_size, steps, 1, args.threads, f"fold-{k}", str(root))
+                for k in range(args.folds)]
+    else:
+        jobs = [(data, test_size, steps, seed, args.threads, f"seed-{seed}", str(root)) for seed in range(1, args.seeds + 1)]
+    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+        rows = list(pool.map(expert_job, jobs))
+    m = recipes.find("sentiment").config().model
+    held = f"{args.folds} disjoint folds of {test_size} reviews" if args.folds else f"test {test_size} reviews"
     print(f"sentiment-zh · the sentiment recipe: char {m.cell.upper()}-{m.hidden}, {m.pooling} pooling, n-gram expert · "
-          f"{steps} steps · test {test_size} reviews · the checkpoint most accurate on validation")
-    print(f"{'seed':>4}{'CPU s':>7}{'pooled':>9}{'alone':>8}{'logreg':>8}{'margin':>8}{'right/wrong':>13}{'p':>9}")
+          f"{steps} steps · {held} · the checkpoint most accurate on validation")
+    print(f"{'run':<8}{'CPU s':>7}{'pooled':>9}{'alone':>8}{'logreg':>8}{'margin':>8}{'right/wrong':>13}{'p':>9}")
     for r in rows:
-        print(f"{r['seed']:>4}{r['seconds']:>7.0f}{r['pooled']:>9.1%}{r['alone']:>8.1%}{r['logreg']:>8.1%}"
-              f"{(r['pooled'] - r['logreg']) * 100:>+8.1f}{r['b']:>7}/{r['c']:<5}{r['p']:>9.2g}")
-    pooled, alone, logreg = (statistics.mean(r[k] for r in rows) for k in ("pooled", "alone", "logreg"))
+        pooled, alone, logreg = (r[k] / r["n"] for k in ("pooled", "alone", "logreg"))
+        print(f"{r['name']:<8}{r['seconds']:>7.0f}{pooled:>9.1%}{alone:>8.1%}{logreg:>8.1%}"
+              f"{(pooled - logreg) * 100:>+8.1f}{r['b']:>7}/{r['c']:<5}{r['p']:>9.2g}")
     beating = sum(r["pooled"] > r["logreg"] for r in rows)
+    if args.folds:  # every review held out once: one paired test over all of them
+        n, b, c = (sum(r[k] for r in rows) for k in ("n", "b", "c"))
+        pooled, alone, logreg = (sum(r[k] for r in rows) / n for k in ("pooled", "alone", "logreg"))
+        p = mcnemar(b, c)
+        print(f"{'all':<8}{sum(r['seconds'] for r in rows):>7.0f}{pooled:>9.1%}{alone:>8.1%}{logreg:>8.1%}"
+              f"{(pooled - logreg) * 100:>+8.1f}{b:>7}/{c:<5}{p:>9.2g}")
+    else:
+        pooled, alone, logreg = (statistics.mean(r[k] / r["n"] for r in rows) for k in ("pooled", "alone", "logreg"))
+        p = max(r["p"] for r in rows)
     print(f"RESULT test_acc={pooled:.3f} alone={alone:.3f} logreg={logreg:.3f} margin={(pooled - logreg) * 100:+.1f} "
-          f"seeds_beating={beating}/{len(rows)} max_p={max(r['p'] for r in rows):.2g}")
+          f"{'folds' if args.folds else 'seeds'}_beating={beating}/{len(rows)} {'p' if args.folds else 'max_p'}={p:.2g}")
 
 
 def main() -> None:
@@ -218,6 +276,9 @@ def main() -> None:
     parser.add_argument("--only", type=lambda v: v.split(","), default=None,
                         help="sentiment: the settings to run, e.g. char-attention,jieba-max [all eight]")
     parser.add_argument("--quick", action="store_true", help="a few steps, to check the script runs")
+    parser.add_argument("--folds", type=int, default=0,
+                        help="expert: instead of seeds, seed 1 on K disjoint held-out folds of 1,736 reviews [0: off]")
+    parser.add_argument("--jobs", type=int, default=1, help="expert: runs at once, each in a process of its own [1]")
     parser.add_argument("--data", type=Path, default=SENTIMENT,
                         help="sentiment, expert: another label<TAB>text file with a header [../shared/data/sentiment-zh.tsv]")
     args = parser.parse_args()

@@ -37,26 +37,32 @@ def test_the_classify_bench_runs_quick(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_expert_bench_runs_quick(tmp_path):
-    """bench/classify_accuracy.py expert: one row per seed whose numbers agree with each other and
-    with the RESULT line."""
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "classify_accuracy.py"), "expert", "--quick", "--seeds", "2",
+@pytest.mark.parametrize("how, names", [(["--seeds", "2"], ["seed-1", "seed-2"]),
+                                        (["--folds", "2", "--jobs", "2"], ["fold-0", "fold-1", "all"])])
+def test_the_expert_bench_runs_quick(tmp_path, how, names):
+    """bench/classify_accuracy.py expert: one row per seed (or per disjoint fold, and one for all
+    of them) whose numbers agree with each other and with the RESULT line."""
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "classify_accuracy.py"), "expert", "--quick", *how,
                            "--threads", "1", "--data", str(reviews(tmp_path))],
                           capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("sentiment-zh · the sentiment recipe: char GRU-128, max pooling, n-gram expert · 10 steps")
     rows = [line.split() for line in lines[2:-1]]
-    assert [row[0] for row in rows] == ["1", "2"]
+    assert [row[0] for row in rows] == names
     for row in rows:
         pooled, alone, logreg = (float(v.rstrip("%")) for v in row[2:5])
         assert 0 <= alone <= 100 and float(row[5]) == pytest.approx(pooled - logreg, abs=0.11)
         right, wrong = map(int, row[6].split("/"))
-        assert pooled - logreg == pytest.approx((right - wrong) / 40 * 100, abs=0.11)  # the paired counts explain the margin
+        held = 80 if row[0] == "all" else 40
+        assert pooled - logreg == pytest.approx((right - wrong) / held * 100, abs=0.11)  # the paired counts explain it
         assert 0 < float(row[7]) <= 1
+    if names[-1] == "all":  # the folds' counts add up
+        assert int(rows[-1][6].split("/")[0]) == sum(int(row[6].split("/")[0]) for row in rows[:-1])
     result = re.fullmatch(r"RESULT test_acc=([\d.]+) alone=([\d.]+) logreg=([\d.]+) margin=([-+][\d.]+) "
-                          r"seeds_beating=(\d)/2 max_p=([\d.e-]+)", lines[-1])
+                          r"(seeds|folds)_beating=(\d)/2 (max_p|p)=([\d.e-]+)", lines[-1])
     assert result, lines[-1]
-    pooled_mean = sum(float(row[2].rstrip("%")) for row in rows) / 2
+    runs = rows[:2]
+    pooled_mean = sum(float(row[2].rstrip("%")) for row in runs) / 2  # equal folds: the mean is the pooled accuracy
     assert float(result[1]) * 100 == pytest.approx(pooled_mean, abs=0.06)
-    assert int(result[5]) == sum(float(row[5]) > 0 for row in rows)
+    assert int(result[6]) == sum(float(row[5]) > 0 for row in runs)

@@ -207,6 +207,21 @@ def test_two_processes_train_the_translator_one_process_trains(tmp_path):
     assert records(two, "val")[-1]["val_bleu"] == pytest.approx(records(one, "val")[-1]["val_bleu"], abs=1e-6)
 
 
+def test_two_processes_train_a_classifier_with_its_ngram_expert_one_process_trains(tmp_path):
+    from tests.test_train_classify import classify_config, reviews
+
+    cfg = classify_config(str(reviews(tmp_path, n=200)), steps=5, log_interval=1, eval_interval=5, sample_interval=5,
+                          checkpoint_interval=5, batch=6, nproc=RANKS)
+    cfg.model.ngram_expert = True  # each rank fits the same baseline; the network's loss reaches DDP with alone=True
+    two = train_ranks(tmp_path, cfg.validate(), "two")
+    cfg.train.batch, cfg.train.nproc = RANKS * 6, 1
+    one = train_one(tmp_path, cfg.validate(), "one")
+    assert_same_weights(two, one)
+    last_two, last_one = records(two, "val")[-1], records(one, "val")[-1]
+    assert (last_two["val_acc"], last_two["val_acc_alone"]) == (last_one["val_acc"], last_one["val_acc_alone"])
+    assert load_checkpoint(two.checkpoints).model["expert.weight"].abs().sum() > 0
+
+
 def test_the_app_starts_pauses_and_stops_a_distributed_run(tmp_path, monkeypatch):
     from rnn_tui.runs.launcher import children, reap, start_trainer, stop_trainer
 
