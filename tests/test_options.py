@@ -17,7 +17,7 @@ from rnn_tui.options import SettingError, declared
 def test_every_setting_has_one_flag_a_valid_default_and_words():
     cfg = Config().validate()  # every default passes its own declaration
     flags = [d.flag for d in declared(Config)] + [d.flag for _, d in cfg.settings()]
-    assert len(flags) == len(set(flags)) == 79
+    assert len(flags) == len(set(flags)) == 80
     for _, d in cfg.settings():
         assert d.setting.help.endswith((".", ")")) and d.label and "--" not in d.label
         assert not d.setting.choices or d.default in d.setting.choices
